@@ -1,0 +1,34 @@
+# make demo   build the release and grade a demo class of ghost students
+# make test   the course's tests (set COURSE_DATA_DIR to a pre-filled data cache offline)
+# make release / make check   rebuild release/ / check that everything committed is up to date
+# Each target first creates .venv/ from requirements.txt when it is missing or older than the pins.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-from-requirements
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: demo test release check clean-grading
+
+demo: $(STAMP)
+	$(PY) -m autograder demo
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+release: $(STAMP)
+	$(PY) admin/build.py
+
+check: $(STAMP)
+	$(PY) admin/build.py --check
+	$(PY) admin/notebook_hygiene.py check source/*/*.ipynb release/*/*.ipynb
+
+$(STAMP): requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+clean-grading:
+	rm -rf submitted/ghost-* autograded feedback demo-output gradebook.db

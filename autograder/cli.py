@@ -1,0 +1,61 @@
+"""Command line of the grading harness.
+
+    python -m autograder grade ASSIGNMENT [SUBMISSIONS] --out OUT [--jobs N]
+    python -m autograder demo [--out OUT]
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from .nbgrader_cli import COURSE_ROOT
+
+
+def _grade(args):
+    from .grading import format_table, grade_class
+
+    submissions = Path(args.submissions)
+    if not submissions.is_dir():
+        print(f"error: no submissions folder {submissions} (nbgrader's layout: "
+              f"SUBMISSIONS/<student_id>/{args.assignment}/<notebook>.ipynb)", file=sys.stderr)
+        return 2
+    if not (COURSE_ROOT / "source" / args.assignment).is_dir():
+        print(f"error: unknown assignment {args.assignment!r}: no folder source/{args.assignment}/",
+              file=sys.stderr)
+        return 2
+    if args.jobs != 1:
+        print("note: this harness grades one submission at a time; --jobs is ignored.", file=sys.stderr)
+    results = grade_class(args.assignment, submissions, Path(args.out), timeout=args.timeout,
+                          memory_mb=args.memory_mb)
+    print()
+    print(format_table(results))
+    print(f"\ngrades: {Path(args.out) / 'grades.csv'}\nfeedback: {Path(args.out) / 'feedback'}/")
+    return 0
+
+
+def _demo(args):
+    from .demo import run_demo
+
+    return run_demo(Path(args.out))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade every submission of one assignment")
+    grade.add_argument("assignment", help="assignment id, e.g. a01_santa_logreg")
+    grade.add_argument("submissions", nargs="?", default=str(COURSE_ROOT / "submitted"),
+                       help="folder of SUBMISSIONS/<student_id>/<assignment>/ (default: submitted/)")
+    grade.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
+    grade.add_argument("--jobs", type=int, default=1, help="parallel workers (currently 1)")
+    grade.add_argument("--timeout", type=int, default=600, help="seconds per submission (default 600)")
+    grade.add_argument("--memory-mb", type=int, default=4096,
+                       help="address-space limit per grading process in MiB, 0 for none (default 4096)")
+    grade.set_defaults(run=_grade)
+
+    demo = commands.add_parser("demo", help="build the release, grade a demo class of ghost students")
+    demo.add_argument("--out", default=str(COURSE_ROOT / "demo-output"), help="output folder")
+    demo.set_defaults(run=_demo)
+
+    args = parser.parse_args(argv)
+    return args.run(args)

@@ -1,0 +1,31 @@
+"""Ghost students: catalogued submissions (correct, blank, wrong) that prove the grading right.
+
+Each assignment has a module here with ``MISTAKES``, the catalogue of typical student mistakes per
+graded function, and ``DEMO_CLASS``, the ghost students of the demo class. A mistake is the full
+source of a wrong version of one graded function, written as a student would write it; the
+same text is tested at function level (tests/) and pasted into ghost notebooks end to end.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One typical wrong answer for ``function``.
+
+    ``expect`` is a piece of text the failing test's message must contain, so that a student
+    reading it learns what went wrong.
+    """
+
+    function: str
+    name: str
+    description: str
+    source: str
+    expect: str
+
+
+def catalogue(*mistakes):
+    """Group mistakes by function name, keeping their order."""
+    grouped = {}
+    for mistake in mistakes:
+        grouped.setdefault(mistake.function, []).append(mistake)
+    return grouped

@@ -1,0 +1,75 @@
+"""Read an assignment's cells by their nbgrader role: solutions, tests, helper definitions."""
+import types
+from pathlib import Path
+
+import nbformat
+
+from .nbgrader_cli import COURSE_ROOT
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def notebook_path(assignment, folder="source", root=COURSE_ROOT):
+    return Path(root) / folder / assignment / f"{assignment}.ipynb"
+
+
+def read(assignment, folder="source", root=COURSE_ROOT):
+    return nbformat.read(str(notebook_path(assignment, folder, root)), as_version=4)
+
+
+def role(cell):
+    """``"solution"``, ``"test"``, ``"locked"`` or ``None`` from a cell's nbgrader metadata."""
+    meta = cell.metadata.get("nbgrader", {})
+    if meta.get("solution"):
+        return "solution"
+    if meta.get("grade"):
+        return "test"
+    if meta.get("locked"):
+        return "locked"
+    return None
+
+
+def cells_by_role(notebook, wanted):
+    """{grade_id: source} of the code cells with the given role, in notebook order."""
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+            if cell.cell_type == "code" and role(cell) == wanted}
+
+
+def without_solution_markers(source):
+    """The reference solution as a student would have typed it: the marker lines removed."""
+    return "\n".join(line for line in source.split("\n")
+                     if line.strip() not in SOLUTION_MARKERS)
+
+
+def reference_namespace(assignment, root=COURSE_ROOT):
+    """A namespace holding the reference solutions of an assignment, ready to run its test cells.
+
+    It contains ``np``, ``tests`` (the top-level problem_unittests.py), the locked cells that
+    define helpers the solutions use (such as ``sigmoid``) and every solution cell.
+    """
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("problem_unittests", Path(root) / "problem_unittests.py")
+    tests = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tests)
+    namespace = {"np": np, "tests": tests, "__name__": f"reference_{assignment}"}
+    notebook = read(assignment, root=root)
+    for source in cells_by_role(notebook, "locked").values():
+        if "def " in source and "import coursekit" not in source:
+            exec(compile(source, f"<{assignment} helper cell>", "exec"), namespace)
+    for grade_id, source in cells_by_role(notebook, "solution").items():
+        exec(compile(source, f"<{assignment} solution {grade_id}>", "exec"), namespace)
+    return namespace
+
+
+def run_cell(source, namespace, label="<test cell>"):
+    """Execute one cell's source in ``namespace`` (a test cell, say); exceptions propagate."""
+    exec(compile(source, label, "exec"), namespace)
+
+
+def as_module(namespace, name):
+    module = types.ModuleType(name)
+    module.__dict__.update(namespace)
+    return module

@@ -1,0 +1,62 @@
+"""Find the submissions of a class and refuse, with a reason, those nbgrader cannot grade."""
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .notebook_cells import notebook_path
+
+
+@dataclass
+class Submission:
+    student_id: str
+    folder: Path  # SUBMISSIONS/<student_id>/<assignment>
+    problem: str = ""  # why it cannot be graded; empty when it can
+
+
+def expected_notebooks(assignment):
+    """The notebook file names students must hand in: those of source/<assignment>/."""
+    return sorted(p.name for p in notebook_path(assignment).parent.glob("*.ipynb"))
+
+
+def notebook_problem(path):
+    """Why ``path`` is not a gradable notebook, or '' when it is."""
+    if not path.is_file():
+        return f"{path.name} is missing"
+    if path.stat().st_size == 0:
+        return f"{path.name} is empty (0 bytes)"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return f"{path.name} is not a notebook: it cannot be read as JSON ({error.__class__.__name__})"
+    if not isinstance(raw, dict) or raw.get("nbformat") != 4:
+        return f"{path.name} is not a version 4 Jupyter notebook"
+    try:
+        notebook = nbformat.from_dict(raw)
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as error:
+        return f"{path.name} does not follow the notebook format: {str(error).splitlines()[0]}"
+    return ""
+
+
+def find_submissions(assignment, submissions_dir):
+    """Every student folder of ``submissions_dir``, sorted by id, with what is wrong with it."""
+    found = []
+    for student in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir()):
+        folder = student / assignment
+        submission = Submission(student.name, folder)
+        if not folder.is_dir():
+            submission.problem = f"no folder {assignment}/ in the submission"
+        else:
+            problems = [notebook_problem(folder / name) for name in expected_notebooks(assignment)]
+            problems = [p for p in problems if p]
+            if problems:
+                others = sorted(p.name for p in folder.glob("*.ipynb")
+                                if p.name not in expected_notebooks(assignment))
+                if others:
+                    problems.append(f"found {', '.join(others)} instead (was it renamed?)")
+                submission.problem = "; ".join(problems)
+        found.append(submission)
+    return found
