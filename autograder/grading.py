@@ -18,7 +18,7 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from .nbgrader_cli import COURSE_ROOT, nbgrader_env, run_nbgrader
+from .nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path, run_nbgrader
 from .submissions import find_submissions
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message", "seconds")
@@ -151,6 +151,7 @@ def grade_class(assignment, submissions_dir, out, timeout=600, memory_mb=4096, s
 
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results.
     """
+    put_scripts_on_path()
     db_url = course_db_url()
     ensure_assignment_in_gradebook(assignment, db_url)
     submissions = [s for s in find_submissions(assignment, submissions_dir)

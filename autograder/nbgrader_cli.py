@@ -19,6 +19,11 @@ def nbgrader_env(extra=None):
     return env
 
 
+def put_scripts_on_path():
+    """Make nbgrader's gradebook usable in this process too (it runs ``alembic`` by name)."""
+    os.environ["PATH"] = nbgrader_env()["PATH"]
+
+
 def run_nbgrader(*args, cwd=COURSE_ROOT, timeout=None, env=None):
     """``nbgrader ARGS`` in the course directory; returns the CompletedProcess (never raises on exit code)."""
     command = [sys.executable, "-m", "nbgrader", *map(str, args)]

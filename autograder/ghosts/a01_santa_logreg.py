@@ -186,7 +186,7 @@ MISTAKES = catalogue(
             "    return {'costs': costs, 'y_pred_test': prediction(w, b, x_test),\n"
             "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
             "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
-            "recorded costs"),
+            "num_iterations=200"),
     Mistake("model", "ignores_learning_rate", "always trains with 0.005",
             "def model(x_train, y_train, x_test, y_test, num_iterations=2000, learning_rate=0.005, print_cost=False):\n"
             "    w, b = init_w(x_train.shape[0]), 0.0\n"
@@ -194,7 +194,7 @@ MISTAKES = catalogue(
             "    return {'costs': costs, 'y_pred_test': prediction(w, b, x_test),\n"
             "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
             "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
-            "differ"),
+            "learning_rate=0.1"),
     Mistake("model", "random_init", "random initial weights",
             "def model(x_train, y_train, x_test, y_test, num_iterations=2000, learning_rate=0.005, print_cost=False):\n"
             "    w, b = np.random.randn(x_train.shape[0], 1), 0.0\n"
@@ -202,7 +202,7 @@ MISTAKES = catalogue(
             "    return {'costs': costs, 'y_pred_test': prediction(w, b, x_test),\n"
             "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
             "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
-            "differ"),
+            "should start optimization from w"),
     Mistake("model", "missing_costs", "leaves the costs out of the dict",
             "def model(x_train, y_train, x_test, y_test, num_iterations=2000, learning_rate=0.005, print_cost=False):\n"
             "    w, b = init_w(x_train.shape[0]), 0.0\n"
@@ -218,7 +218,7 @@ MISTAKES = catalogue(
             "    return {'costs': costs, 'y_pred_test': prediction(w, b, x_test),\n"
             "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
             "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
-            "differ"),
+            "not on the test set"),
 )
 
 # The demo class: student id -> {graded function: mistake name}; {} is the reference, None blank.

@@ -1,0 +1,254 @@
+"""The course's data: one registry of public files and one local cache, on top of pooch.
+
+    from coursekit.datasets import fetch, files, load_santa, load_catvnoncat
+    train_x, train_y = load_santa("train")         # (m, 64, 64, 3) uint8, labels 0/1
+    path = fetch("mnist/mnist.npz")                # a verified local copy of one file
+    files("santa/validation/")                     # the names under a folder
+
+Every file has a name (``santa/train/santa/00000001.jpg``, ``catvnoncat/train_catvnoncat.h5``,
+...), a sha256 and a public URL, listed in ``registry.txt`` next to this module (written by
+``admin/make_registry.py``). Where the files live:
+
+* ``COURSE_DATA_DIR`` set: a **read-only**, pre-filled cache with the same layout. It is never
+  written to. When it has a ``checksums.sha256`` listing a file, the file is checked against that
+  hash (such a cache may hold its own version of a file, e.g. a smaller MNIST, or files that are
+  not public downloads, e.g. ``cifar10/cifar10.npz``); otherwise against the registry's.
+* otherwise files are downloaded on first use into ``COURSE_CACHE_DIR``, or pooch's per-user
+  cache folder ``nn-course``, and checked against the registry's sha256.
+
+Any unknown, missing, corrupt or undownloadable file raises :class:`DataError`, which says how to
+fix it. Files are never deleted or overwritten: a corrupt file is reported, not replaced.
+"""
+import difflib
+import os
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pooch
+import requests
+from PIL import Image
+
+REGISTRY_FILE = Path(__file__).with_name("registry.txt")
+SANTA_SPLITS = ("train", "validation")
+SANTA_CLASSES = ("not_santa", "santa")  # label 0, label 1: alphabetical, as in Keras
+TIMEOUT = (5, 60)  # seconds to connect to a server, seconds to wait for its next bytes
+USE_PREFILLED = ("unset COURSE_DATA_DIR so that the course downloads its data into its own "
+                 "cache")
+_verified = set()  # (path, mtime, size, sha256) of the files already checked by this process
+
+
+class DataError(RuntimeError):
+    """A data file is unknown, missing, corrupt, or could not be downloaded."""
+
+
+def read_checksums(path):
+    """``{name: sha256}`` from a file in ``sha256sum`` format (``<sha256>  <name>`` a line)."""
+    checksums = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            sha256, name = line.split(maxsplit=1)
+            checksums[name.strip().lstrip("*")] = sha256.lower()
+    return checksums
+
+
+def verify(path, expected, fix):
+    """Check that ``path`` has the sha256 ``expected``; ``fix`` says what to do if not."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, expected)
+    if key in _verified:
+        return
+    found = pooch.file_hash(str(path))
+    if found != expected:
+        raise DataError(f"{path} is corrupt or not the expected file: its sha256 is {found}, "
+                        f"expected {expected}. {fix}")
+    _verified.add(key)
+
+
+class DataCache:
+    """The registry of the course's files, and where to find them.
+
+    ``registry``: a registry file (path or open file) in pooch's format ``<name> <sha256> <url>``.
+    ``data_dir``: a read-only pre-filled cache, or None to download into ``cache_dir`` (default:
+    pooch's user cache folder ``nn-course``). ``timeout``: seconds, as for ``requests``.
+    """
+
+    def __init__(self, registry=REGISTRY_FILE, data_dir=None, cache_dir=None, timeout=TIMEOUT):
+        self.pooch = pooch.create(path=cache_dir or pooch.os_cache("nn-course"), base_url="",
+                                  allow_updates=False)
+        self.pooch.load_registry(registry)
+        self.timeout = timeout
+        self.data_dir = Path(data_dir).resolve() if data_dir else None
+        self.declared = {}  # the pre-filled cache's own checksums
+        if self.data_dir is not None:
+            if not self.data_dir.is_dir():
+                raise DataError(f"COURSE_DATA_DIR is {data_dir}, which is not a folder: point it "
+                                f"at a pre-filled data cache, or {USE_PREFILLED}.")
+            if (self.data_dir / "checksums.sha256").is_file():
+                self.declared = read_checksums(self.data_dir / "checksums.sha256")
+
+    def names(self):
+        """Every known name: the registry's, and those a pre-filled cache declares."""
+        return set(self.pooch.registry) | set(self.declared)
+
+    def files(self, prefix=""):
+        """The known names that start with ``prefix``, sorted; only those present if pre-filled."""
+        names = sorted(name for name in self.names() if name.startswith(prefix))
+        if self.data_dir is None:
+            return names
+        return [name for name in names if (self.data_dir / name).is_file()]
+
+    def to_download(self, names):
+        """Those of ``names`` that a fetch would have to download first."""
+        if self.data_dir is not None:
+            return []
+        return [name for name in names if not (self.pooch.abspath / name).exists()]
+
+    def fetch(self, name):
+        """The local path of the file ``name``, checked against its sha256."""
+        if name not in self.names():
+            close = difflib.get_close_matches(name, self.names(), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise DataError(f"Unknown data file {name!r}.{hint} coursekit.datasets.files() lists "
+                            "the known names, files('santa/train/') those under a folder.")
+        if self.data_dir is not None:
+            return self._fetch_prefilled(name)
+        return self._fetch_download(name)
+
+    def _fetch_prefilled(self, name):
+        path = self.data_dir / name
+        if not path.is_file():
+            raise DataError(f"{name} is missing from the pre-filled data cache {self.data_dir} "
+                            f"(COURSE_DATA_DIR). Add the file there, or {USE_PREFILLED}.")
+        if name in self.declared:
+            expected, source = self.declared[name], "checksums.sha256"
+        else:
+            expected, source = self.pooch.registry[name], "the course's registry"
+        verify(path, expected, f"(Expected hash from {source}.) The file was left untouched: "
+                               f"restore it in the pre-filled cache, or {USE_PREFILLED}.")
+        return path
+
+    def _fetch_download(self, name):
+        path, expected = self.pooch.abspath / name, self.pooch.registry[name]
+        if path.exists():
+            verify(path, expected, "Delete that file so that it downloads again.")
+            return path
+        url = self.pooch.get_url(name)
+        logger = pooch.get_logger()
+        level = logger.level
+        logger.setLevel("WARNING")  # one line per file is too much for ~900 images
+        try:
+            self.pooch.fetch(name, downloader=pooch.HTTPDownloader(timeout=self.timeout))
+        except ValueError as error:  # pooch found the wrong sha256 and deleted the download
+            found = re.search(r"but got (\w+)", str(error))
+            raise DataError(
+                f"The download of {name} from {url} is corrupt: its sha256 is "
+                f"{found.group(1) if found else 'different'}, expected {expected}. Nothing was "
+                "saved. Try again later; if it keeps failing, the source has changed: tell the "
+                "course staff, or set COURSE_DATA_DIR to a pre-filled data cache.") from None
+        except requests.exceptions.RequestException as error:
+            raise DataError(f"Could not download {name} from {url}: {describe(error)}. Check "
+                            "your internet connection, or set COURSE_DATA_DIR to a folder that "
+                            "holds the course's data (a pre-filled cache).") from error
+        finally:
+            logger.setLevel(level)
+        verify(path, expected, "Delete that file so that it downloads again.")
+        return path
+
+
+def describe(error):
+    """A short reason for a failed HTTP request."""
+    if error.response is not None:
+        return f"the server answered HTTP {error.response.status_code}"
+    return f"the server could not be reached ({type(error).__name__})"
+
+
+_caches = {}
+
+
+def default_cache():
+    """The :class:`DataCache` that ``COURSE_DATA_DIR`` and ``COURSE_CACHE_DIR`` ask for."""
+    data_dir = os.environ.get("COURSE_DATA_DIR") or None
+    cache_dir = os.environ.get("COURSE_CACHE_DIR") or None
+    key = tuple(None if d is None else Path(d).resolve() for d in (data_dir, cache_dir))
+    if key not in _caches:
+        _caches[key] = DataCache(data_dir=key[0], cache_dir=key[1])
+    return _caches[key]
+
+
+def fetch(name):
+    """The verified local path (a ``pathlib.Path``) of the data file ``name``."""
+    return default_cache().fetch(name)
+
+
+def files(prefix=""):
+    """The names of the data files under ``prefix`` (e.g. ``"santa/train/"``), sorted."""
+    return default_cache().files(prefix)
+
+
+def read_image(path, size):
+    """An image file as a (size, size, 3) uint8 array, resized like Keras does by default."""
+    with Image.open(path) as image:  # some .jpg files are really PNG, RGBA or palette images
+        return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.NEAREST))
+
+
+def balanced_subset(groups, limit):
+    """The first names of each group, taken in turn until ``limit`` names are taken."""
+    taken = [0] * len(groups)
+    while sum(taken) < limit and any(n < len(g) for n, g in zip(taken, groups)):
+        for i, group in enumerate(groups):
+            if sum(taken) < limit and taken[i] < len(group):
+                taken[i] += 1
+    return [group[:n] for group, n in zip(groups, taken)]
+
+
+def load_santa(split="train", size=64, limit=None, cache=None):
+    """The Santa / not-Santa images of ``split`` ("train" or "validation") as ``(images, labels)``.
+
+    ``images``: (m, size, size, 3) uint8, ``labels``: (m,) int64, 0 = not_santa, 1 = santa.
+    Ordered by class, then file name. With ``limit``, a deterministic subset of at most ``limit``
+    images: the first of each class in name order, half each (one more not_santa when odd; when
+    a class runs out, the other fills in). ``cache``: a :class:`DataCache` (default: from the
+    environment).
+    """
+    if split not in SANTA_SPLITS:
+        raise ValueError(f"split must be one of {SANTA_SPLITS}, not {split!r}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be None or a number >= 0, not {limit!r}")
+    cache = cache or default_cache()
+    groups = [cache.files(f"santa/{split}/{label}/") for label in SANTA_CLASSES]
+    if limit is not None:
+        groups = balanced_subset(groups, limit)
+    names = [name for group in groups for name in group]
+    if not names and limit != 0:
+        where = cache.data_dir or cache.pooch.abspath
+        raise DataError(f"No santa/{split}/ images are known to the data cache {where}.")
+    missing = cache.to_download(names)
+    if missing:
+        print(f"Downloading {len(missing)} images into {cache.pooch.abspath} (first use only)...")
+    labels = np.repeat(np.arange(len(groups), dtype=np.int64), [len(g) for g in groups])
+    images = np.empty((len(names), size, size, 3), dtype=np.uint8)
+    for i, name in enumerate(names):
+        images[i] = read_image(cache.fetch(name), size)
+    return images, labels
+
+
+def read_h5(path, part):
+    """``(x, y, classes)`` of the ``part`` ("train" or "test") of a cat-vs-non-cat file."""
+    with h5py.File(path, "r") as data:
+        return (np.asarray(data[f"{part}_set_x"][:], dtype=np.uint8),
+                np.asarray(data[f"{part}_set_y"][:], dtype=np.int64),
+                np.asarray(data["list_classes"][:]))
+
+
+def load_catvnoncat(cache=None):
+    """``(train_x, train_y, test_x, test_y, classes)`` of the cat-vs-non-cat data set.
+
+    Images are (m, 64, 64, 3) uint8, labels (m,) int64 (1 = cat), ``classes`` is
+    ``[b'non-cat', b'cat']``. ``cache``: a :class:`DataCache` (default: from the environment).
+    """
+    cache = cache or default_cache()
+    train_x, train_y, _ = read_h5(cache.fetch("catvnoncat/train_catvnoncat.h5"), "train")
+    test_x, test_y, classes = read_h5(cache.fetch("catvnoncat/test_catvnoncat.h5"), "test")
+    return train_x, train_y, test_x, test_y, classes

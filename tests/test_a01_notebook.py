@@ -1,0 +1,93 @@
+"""Does the a01 notebook run for real, validate as nbgrader sees it, and reach its accuracy?"""
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.nbgrader_cli import run_nbgrader
+
+ASSIGNMENT = "a01_santa_logreg"
+
+
+def execute(path, cwd, env_mode=None, cells=None, monkeypatch=None, timeout=300):
+    """Execute a notebook (or its first ``cells`` cells) in a real kernel; returns the notebook."""
+    notebook = nbformat.read(str(path), as_version=4)
+    if cells is not None:
+        notebook.cells = notebook.cells[:cells]
+    if env_mode is None:
+        monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    else:
+        monkeypatch.setenv("NBGRADER_EXECUTION", env_mode)
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return notebook
+
+
+def text_of(notebook):
+    return "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                     for output in cell.outputs if output.output_type == "stream")
+
+
+def stderr_of(notebook):
+    return [(cell.metadata.get("nbgrader", {}).get("grade_id"), output.get("text", ""))
+            for cell in notebook.cells if cell.cell_type == "code"
+            for output in cell.outputs if output.output_type == "stream" and output.name == "stderr"]
+
+
+def test_source_notebook_passes_nbgrader_validate(course_root, data_cache):
+    result = run_nbgrader("validate", f"source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=600)
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+def test_every_graded_cell_of_the_release_fails_on_the_stubs(course_root, data_cache):
+    result = run_nbgrader("validate", "--invert", f"release/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=600)
+    assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout + result.stderr
+
+
+def test_reference_reaches_75_percent_on_the_validation_images_in_full_mode(course_root, data_cache, monkeypatch):
+    notebook = execute(course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                       course_root / "source" / ASSIGNMENT, monkeypatch=monkeypatch, timeout=600)
+    printed = text_of(notebook)
+    assert "test images:     (132, 64, 64, 3)" in printed
+    accuracies = [float(a) for a in re.findall(r"test accuracy:\s+([\d.]+) %", printed)]
+    # The first model() call on the images is the 2,000-iteration run of section 9.
+    training_run = printed.split("cost after iteration 1950")[1]
+    final = float(re.search(r"test accuracy:\s+([\d.]+) %", training_run).group(1))
+    print(f"full-mode test accuracy: {final} % (all runs: {accuracies})")
+    assert final >= 75.0
+    assert stderr_of(notebook) == []
+
+
+def test_graded_run_of_the_source_writes_nothing_to_stderr(course_root, data_cache, monkeypatch):
+    notebook = execute(course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                       course_root / "source" / ASSIGNMENT, env_mode="autograde", monkeypatch=monkeypatch)
+    printed = text_of(notebook)
+    assert "Grading mode (autograde)" in printed
+    assert "training images: (120, 64, 64, 3)" in printed
+    assert stderr_of(notebook) == []
+
+
+@pytest.mark.parametrize("place", ["source", "release", "student home without the style sheet"])
+def test_first_cells_find_the_helpers_wherever_the_notebook_is_opened(course_root, tmp_path, monkeypatch, place):
+    if place in ("source", "release"):
+        folder = course_root / place / ASSIGNMENT
+    else:
+        folder = tmp_path / "home" / "student" / ASSIGNMENT
+        shutil.copytree(course_root / "release" / ASSIGNMENT, folder)
+        (folder / "custom.css").unlink()
+        monkeypatch.chdir(tmp_path)
+    notebook = nbformat.read(str(folder / f"{ASSIGNMENT}.ipynb"), as_version=4)
+    notebook.cells = notebook.cells[:3] + [nbformat.v4.new_code_cell(
+        "print('helpers at', coursekit.__file__)\nprint('tests at', tests.__file__)")]
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    printed = text_of(notebook)
+    assert f"helpers at {folder / 'coursekit' / '__init__.py'}" in printed
+    assert f"tests at {folder / 'problem_unittests.py'}" in printed
+    styled = any("<style>" in o.get("data", {}).get("text/html", "") for o in notebook.cells[1].outputs)
+    assert styled == (place != "student home without the style sheet")

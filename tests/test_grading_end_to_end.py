@@ -1,0 +1,88 @@
+"""Does the harness grade a whole class through nbgrader as the golden file says?
+
+The class: the demo's ghost students (reference, blank, typical mistakes) plus submissions that
+cannot be graded (a truncated notebook, a renamed one, a missing folder). The expected grades are
+committed in tests/golden/; regenerate them on purpose with UPDATE_GOLDEN=1.
+"""
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from autograder.ghosts.a01_santa_logreg import DEMO_CLASS
+from autograder.ghosts.notebooks import write_class
+
+ASSIGNMENT = "a01_santa_logreg"
+FIRST_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
+
+
+@pytest.fixture(scope="module")
+def graded_class(course_root, tmp_path_factory, data_cache):
+    work = tmp_path_factory.mktemp("class")
+    submissions = work / "submitted"
+    write_class(ASSIGNMENT, submissions, DEMO_CLASS)
+    broken = submissions / "ghost-truncated" / ASSIGNMENT
+    broken.mkdir(parents=True)
+    text = (course_root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    (broken / f"{ASSIGNMENT}.ipynb").write_text(text[: len(text) // 2])
+    renamed = submissions / "ghost-renamed" / ASSIGNMENT
+    renamed.mkdir(parents=True)
+    shutil.copy(submissions / "ghost-reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                renamed / "my_solution.ipynb")
+    (submissions / "ghost-no-folder").mkdir()
+    out = work / "out"
+    env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{work / 'gradebook.db'}")
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions),
+                             "--out", str(out)], cwd=course_root, env=env, capture_output=True,
+                            text=True, timeout=900)
+    return result, out
+
+
+def read_rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def test_harness_exits_0_and_writes_the_contract_columns(graded_class):
+    result, out = graded_class
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert read_rows(out / "grades.csv")[0][:5] == FIRST_COLUMNS
+
+
+def test_class_grades_match_the_golden_file(graded_class, course_root):
+    _, out = graded_class
+    got = [row[:5] for row in read_rows(out / "grades.csv")]
+    golden = course_root / "tests" / "golden" / f"{ASSIGNMENT}_class.csv"
+    if os.environ.get("UPDATE_GOLDEN"):
+        with open(golden, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(got)
+    assert got == read_rows(golden)
+
+
+def test_reference_gets_full_marks_blank_zero_and_every_mistake_less(graded_class):
+    _, out = graded_class
+    rows = {row["student_id"]: row for row in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
+    maximum = float(rows["ghost-reference"]["max_score"])
+    assert maximum > 0 and float(rows["ghost-reference"]["score"]) == maximum
+    assert float(rows["ghost-blank"]["score"]) == 0
+    for student, answers in DEMO_CLASS.items():
+        if answers:
+            assert rows[student]["status"] == "graded"
+            assert 0 < float(rows[student]["score"]) < maximum, student
+    for student in ("ghost-truncated", "ghost-renamed", "ghost-no-folder"):
+        assert rows[student]["status"] == "invalid" and float(rows[student]["score"]) == 0
+    assert "my_solution.ipynb" in rows["ghost-renamed"]["message"]
+
+
+def test_feedback_shows_messages_but_never_the_hidden_tests(graded_class):
+    _, out = graded_class
+    for student in list(DEMO_CLASS) + ["ghost-truncated"]:
+        page = out / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        assert page.is_file(), page
+        text = page.read_text(encoding="utf-8")
+        assert "BEGIN HIDDEN TESTS" not in text and "_reference_" not in text and "_rng" not in text
+    mistaken = (out / "feedback" / "ghost-sigmoid-sign" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "propagate: cost differs from the expected value" in mistaken
