@@ -7,12 +7,17 @@ The repository root is the course directory. Machine-specific values come from t
 - ``NBGRADER_COURSE_ID``: the course id used by the exchange (default: ``nn-image-classification``).
 """
 import os
+import sys
 from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
+                                    GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.execute import SurvivingExecute  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -24,6 +29,21 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(ROOT / "exchange"))
 # Seconds a single cell may run while grading before nbgrader interrupts it. Notebooks shrink
 # their work under grading (coursekit.budget), so every cell stays well inside this.
 c.Execute.timeout = 60
+
+# Autograding as nbgrader does it, except that a kernel that dies keeps the scores of the tests
+# that ran before it (autograder/execute.py).
+c.Autograde.autograde_preprocessors = [SurvivingExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+
+# A Python warning printed on stderr (a RuntimeWarning from numpy, a DeprecationWarning) does not
+# cost a correct answer its points; any other output on stderr still fails a test cell.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"\b\w*Warning: "
+
+# Outputs kept per cell in graded notebooks and feedback: lines of stream output, traceback lines.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
 
 # Feedback shows each test's message, never the source of the hidden tests.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

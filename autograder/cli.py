@@ -1,9 +1,10 @@
 """Command line of the grading harness.
 
-    python -m autograder grade ASSIGNMENT [SUBMISSIONS] --out OUT [--jobs N]
+    python -m autograder grade ASSIGNMENT [SUBMISSIONS] --out OUT [--jobs N] [--scheduler ADDRESS]
     python -m autograder demo [--out OUT]
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from .nbgrader_cli import COURSE_ROOT
 
 
 def _grade(args):
-    from .grading import format_table, grade_class
+    from .grading import format_table, grade_class, summary
 
     submissions = Path(args.submissions)
     if not submissions.is_dir():
@@ -22,12 +23,16 @@ def _grade(args):
         print(f"error: unknown assignment {args.assignment!r}: no folder source/{args.assignment}/",
               file=sys.stderr)
         return 2
-    if args.jobs != 1:
-        print("note: this harness grades one submission at a time; --jobs is ignored.", file=sys.stderr)
-    results = grade_class(args.assignment, submissions, Path(args.out), timeout=args.timeout,
-                          memory_mb=args.memory_mb)
+    if args.jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    results = grade_class(args.assignment, submissions, Path(args.out), jobs=args.jobs,
+                          scheduler=args.scheduler, timeout=args.timeout,
+                          cell_timeout=args.cell_timeout, memory_mb=args.memory_mb)
     print()
     print(format_table(results))
+    print()
+    print(summary(results))
     print(f"\ngrades: {Path(args.out) / 'grades.csv'}\nfeedback: {Path(args.out) / 'feedback'}/")
     return 0
 
@@ -47,8 +52,14 @@ def main(argv=None):
     grade.add_argument("submissions", nargs="?", default=str(COURSE_ROOT / "submitted"),
                        help="folder of SUBMISSIONS/<student_id>/<assignment>/ (default: submitted/)")
     grade.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
-    grade.add_argument("--jobs", type=int, default=1, help="parallel workers (currently 1)")
-    grade.add_argument("--timeout", type=int, default=600, help="seconds per submission (default 600)")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="parallel worker processes (default: the number of cores)")
+    grade.add_argument("--scheduler", default=None,
+                       help="address of a Dask scheduler (tcp://host:port) to grade on its cluster")
+    grade.add_argument("--timeout", type=int, default=600,
+                       help="seconds one notebook may take to grade (default 600)")
+    grade.add_argument("--cell-timeout", type=int, default=60,
+                       help="seconds one cell may run before it is interrupted (default 60)")
     grade.add_argument("--memory-mb", type=int, default=4096,
                        help="address-space limit per grading process in MiB, 0 for none (default 4096)")
     grade.set_defaults(run=_grade)

@@ -1,25 +1,31 @@
-"""Grade a class: stock ``nbgrader autograde`` per submission, with a time and memory limit.
+"""Grade a class: stock ``nbgrader autograde`` per submission, in parallel, in isolation.
 
-Each submission is graded by its own nbgrader process, so one student's notebook that hangs,
-crashes or is malformed costs that student only. Scores come from nbgrader's gradebook, which
-the formgrader and ``nbgrader export`` read too.
+Each submission is graded by a worker (``autograder/worker.py``) in a scratch course directory
+with its own gradebook and its own nbgrader process under time and memory limits, so one
+student's notebook that hangs, crashes or is malformed costs that student only. Workers run in a
+``concurrent.futures`` process pool, or on a Dask cluster. The main process merges each outcome
+into the course gradebook (``autograder/merge.py``), which the formgrader and ``nbgrader export``
+read too, then writes feedback and ``grades.csv``.
 """
 import csv
 import html
 import os
-import resource
 import shutil
-import signal
-import subprocess
+import statistics
 import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from .nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path, run_nbgrader
+from .merge import record_outcome
+from .nbgrader_cli import COURSE_ROOT, put_scripts_on_path, run_nbgrader
+from .progress import Progress
 from .submissions import find_submissions
+from .worker import Job, Outcome, grade
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message", "seconds")
 STATUSES = ("graded", "timeout", "crashed", "invalid")
@@ -34,6 +40,7 @@ class Result:
     status: str
     message: str = ""
     seconds: float = 0.0
+    peak_memory_mb: float = 0.0
 
 
 def course_db_url(root=COURSE_ROOT):
@@ -65,34 +72,15 @@ def ensure_assignment_in_gradebook(assignment, db_url):
         raise RuntimeError(f"could not record {assignment} in the gradebook:\n{result.stderr}")
 
 
-def _limit_memory(megabytes):
-    def apply():
-        os.setsid()
-        if megabytes:
-            limit = megabytes * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return apply
-
-
-def autograde_one(assignment, submission, submissions_dir, db_url, timeout, memory_mb):
-    """Run ``nbgrader autograde`` for one student; returns (status, message)."""
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment,
-               f"--student={submission.student_id}", "--force", "--create", "--log-level=WARN",
-               f"--CourseDirectory.submitted_directory={Path(submissions_dir).resolve()}",
-               f"--CourseDirectory.db_url={db_url}"]
-    process = subprocess.Popen(command, cwd=COURSE_ROOT, env=nbgrader_env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               preexec_fn=_limit_memory(memory_mb))
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return "timeout", f"grading took longer than {timeout} s and was stopped"
-    if process.returncode != 0:
-        last = [line for line in output.splitlines() if line.strip()][-3:]
-        return "crashed", f"nbgrader autograde exited with {process.returncode}: " + " | ".join(last)
-    return "graded", ""
+def template_gradebook(assignment, folder):
+    """A SQLite gradebook file that knows ``assignment``; each worker starts from a copy."""
+    path = Path(folder) / "template-gradebook.db"
+    result = run_nbgrader("generate_assignment", assignment, "--force", "--log-level=WARN",
+                          f"--CourseDirectory.release_directory={Path(folder) / 'release'}",
+                          f"--CourseDirectory.db_url=sqlite:///{path}")
+    if result.returncode != 0:
+        raise RuntimeError(f"could not prepare a gradebook for {assignment}:\n{result.stderr}")
+    return path
 
 
 def read_score(assignment, student_id, db_url):
@@ -145,37 +133,83 @@ def write_csv(results, path):
                              r.status, r.message, f"{r.seconds:.1f}"])
 
 
-def grade_class(assignment, submissions_dir, out, timeout=600, memory_mb=4096, students=None,
-                progress=print):
+def make_executor(jobs, scheduler):
+    """(executor, closer): a process pool of ``jobs`` workers, or the Dask cluster at ``scheduler``."""
+    if scheduler:
+        from distributed import Client
+
+        client = Client(scheduler)
+        return client.get_executor(pure=False), client.close
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    return pool, pool.shutdown
+
+
+def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, timeout=600,
+                cell_timeout=60, memory_mb=4096, students=None, show_progress=True):
     """Grade every student folder of ``submissions_dir`` (or only ``students``).
 
-    Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results.
+    Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,
+    sorted by student id.
     """
     put_scripts_on_path()
     db_url = course_db_url()
     ensure_assignment_in_gradebook(assignment, db_url)
     submissions = [s for s in find_submissions(assignment, submissions_dir)
                    if students is None or s.student_id in students]
+    progress = Progress(len(submissions), enabled=show_progress)
     results = []
-    for index, submission in enumerate(submissions, start=1):
-        started = time.monotonic()
-        if submission.problem:
-            status, message = "invalid", submission.problem
-        else:
-            status, message = autograde_one(assignment, submission, submissions_dir, db_url,
-                                            timeout, memory_mb)
-        score, max_score = read_score(assignment, submission.student_id, db_url)
-        if status != "graded":
-            score = 0.0
-        result = Result(submission.student_id, assignment, score, max_score, status, message,
-                        time.monotonic() - started)
+
+    def finish(outcome):
+        record_outcome(db_url, COURSE_ROOT, assignment, outcome)
+        score, max_score = read_score(assignment, outcome.student_id, db_url)
+        result = Result(outcome.student_id, assignment, score if outcome.status == "graded" else 0.0,
+                        max_score, outcome.status, outcome.message, outcome.seconds,
+                        outcome.peak_memory_mb)
         results.append(result)
-        progress(f"[{index}/{len(submissions)}] {result.student_id}: {result.status} "
-                 f"{result.score:g}/{result.max_score:g} ({result.seconds:.1f} s)"
-                 + (f" {result.message}" if result.message else ""))
+        progress.done(result)
+
+    for submission in submissions:
+        if submission.problem:
+            finish(Outcome(submission.student_id, "invalid", submission.problem))
+    gradable = [s for s in submissions if not s.problem]
+    if gradable:
+        with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
+            template = template_gradebook(assignment, scratch)
+            executor, close = make_executor(jobs or os.cpu_count() or 1, scheduler)
+            try:
+                futures = {executor.submit(grade, Job(assignment, s.student_id, str(s.folder.resolve()),
+                                                      str(COURSE_ROOT), str(template), timeout,
+                                                      cell_timeout, memory_mb)): s
+                           for s in gradable}
+                for future in as_completed(futures):
+                    try:
+                        outcome = future.result()
+                    except Exception as error:  # the worker itself broke, not the submission
+                        outcome = Outcome(futures[future].student_id, "crashed",
+                                          f"the grading worker failed: {error!r}"[:500])
+                    finish(outcome)
+            finally:
+                close()
+    progress.close()
+    results.sort(key=lambda r: r.student_id)
     write_feedback(assignment, results, out)
     write_csv(results, Path(out) / "grades.csv")
     return results
+
+
+def summary(results):
+    """Counts by status, mean score and the slowest submissions, as text."""
+    if not results:
+        return "no submissions"
+    counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in STATUSES
+                       if any(r.status == s for r in results))
+    scores = [r.score for r in results]
+    slowest = sorted(results, key=lambda r: r.seconds, reverse=True)[:3]
+    return "\n".join([
+        f"{len(results)} submissions: {counts}",
+        f"mean score {statistics.mean(scores):.2f} / {results[0].max_score:g}",
+        "slowest: " + ", ".join(f"{r.student_id} {r.seconds:.1f} s" for r in slowest),
+    ])
 
 
 def format_table(results):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebook_cells import notebook_path
+from .notebook_cells import notebook_path, read
 
 
 @dataclass
@@ -41,6 +41,31 @@ def notebook_problem(path):
     return ""
 
 
+def graded_ids(notebook):
+    """grade_id of every cell that carries nbgrader metadata, in order (repeats kept)."""
+    return [cell.metadata["nbgrader"].get("grade_id") for cell in notebook.cells
+            if isinstance(cell.metadata.get("nbgrader"), dict)
+            and (cell.metadata["nbgrader"].get("grade") or cell.metadata["nbgrader"].get("solution"))]
+
+
+def cells_problem(path, assignment):
+    """Why the graded cells of a submitted notebook do not match the assignment's, or ''."""
+    expected = set(graded_ids(read(assignment)))
+    submitted = graded_ids(nbformat.read(str(path), as_version=4))
+    repeated = sorted({i for i in submitted if submitted.count(i) > 1})
+    if repeated:
+        return (f"{path.name}: the cell {', '.join(map(repr, repeated))} appears more than once "
+                f"(copied or duplicated?); keep one copy of each graded cell")
+    unknown = [i for i in submitted if i not in expected]
+    if unknown:
+        return (f"{path.name}: the cell {', '.join(map(repr, unknown))} is not one of the "
+                f"assignment's graded cells (was a cell split, or its metadata edited?)")
+    if expected and not set(submitted) & expected:
+        return (f"{path.name}: none of the assignment's graded cells were found: the notebook's "
+                f"nbgrader metadata is missing (was the code copied into a new notebook?)")
+    return ""
+
+
 def find_submissions(assignment, submissions_dir):
     """Every student folder of ``submissions_dir``, sorted by id, with what is wrong with it."""
     found = []
@@ -50,7 +75,8 @@ def find_submissions(assignment, submissions_dir):
         if not folder.is_dir():
             submission.problem = f"no folder {assignment}/ in the submission"
         else:
-            problems = [notebook_problem(folder / name) for name in expected_notebooks(assignment)]
+            problems = [notebook_problem(folder / name) or cells_problem(folder / name, assignment)
+                        for name in expected_notebooks(assignment)]
             problems = [p for p in problems if p]
             if problems:
                 others = sorted(p.name for p in folder.glob("*.ipynb")

@@ -1,0 +1,187 @@
+"""Does the harness grade a class in parallel, survive broken submissions and regrade cleanly?
+
+Also: the Dask path (a local cluster on 127.0.0.1) and the PostgreSQL path (a real server that
+these tests start on 127.0.0.1).
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from autograder.ghosts.faults import FAULTS, sleeps_forever, write_faulty
+from autograder.ghosts.notebooks import write_class
+from autograder.grading import grade_class
+
+ASSIGNMENT = "a01_santa_logreg"
+MAX = 13.0
+
+
+@contextmanager
+def environment(**values):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def by_student(results):
+    return {r.student_id: r for r in results}
+
+
+@pytest.fixture(scope="module")
+def faulty_class(tmp_path_factory, data_cache):
+    """The reference, a blank and every fault ghost, graded twice with two workers, then one regraded."""
+    work = tmp_path_factory.mktemp("faulty")
+    submissions = work / "submitted"
+    write_class(ASSIGNMENT, submissions, {"ghost-reference": {}, "ghost-blank": None})
+    write_faulty(ASSIGNMENT, submissions, {ghost: fault for ghost, (fault, _) in FAULTS.items()})
+    with environment(NBGRADER_DB_URL=f"sqlite:///{work / 'gradebook.db'}"):
+        first = grade_class(ASSIGNMENT, submissions, work / "out1", jobs=2, show_progress=False)
+        second = grade_class(ASSIGNMENT, submissions, work / "out2", jobs=2, show_progress=False)
+        graded_files = {r.student_id: Path("autograded") / r.student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+                        for r in second if r.status == "graded"}
+        stamps = {s: (Path(__file__).parent.parent / p).stat().st_mtime_ns for s, p in graded_files.items()}
+        time.sleep(0.05)
+        regraded = grade_class(ASSIGNMENT, submissions, work / "out3", jobs=2, show_progress=False,
+                               students={"ghost-blank"})
+        after = {s: (Path(__file__).parent.parent / p).stat().st_mtime_ns for s, p in graded_files.items()}
+        from autograder.grading import course_db_url, read_score
+        scores_after = {r.student_id: read_score(ASSIGNMENT, r.student_id, course_db_url())[0] for r in second}
+    return dict(first=first, second=second, regraded=regraded, stamps=stamps, after=after,
+                scores_after=scores_after)
+
+
+def test_each_fault_gets_its_status_and_costs_only_its_student(faulty_class):
+    results = by_student(faulty_class["first"])
+    assert results["ghost-reference"].score == MAX and results["ghost-blank"].score == 0
+    for ghost, (_, status) in FAULTS.items():
+        assert results[ghost].status == status, (ghost, results[ghost])
+        if status == "invalid":
+            assert results[ghost].score == 0 and results[ghost].message
+
+
+def test_a_dying_kernel_keeps_the_scores_of_the_tests_before_it(faulty_class):
+    result = by_student(faulty_class["first"])["ghost-kernel-dies"]
+    assert 0 < result.score < MAX
+    assert "kernel died" in result.message
+
+
+def test_warnings_on_stderr_do_not_cost_a_correct_answer_its_points(faulty_class):
+    assert by_student(faulty_class["first"])["ghost-warns-on-stderr"].score == MAX
+
+
+def test_an_edited_test_cell_is_restored_and_a_deleted_one_scores_nothing(faulty_class):
+    results = by_student(faulty_class["first"])
+    assert results["ghost-test-cell-replaced"].score == MAX
+    assert results["ghost-test-cell-deleted"].score < MAX
+
+
+def test_a_second_run_gives_identical_scores(faulty_class):
+    def table(results):
+        return [(r.student_id, r.score, r.max_score, r.status) for r in results]
+    assert table(faulty_class["first"]) == table(faulty_class["second"])
+
+
+def test_regrading_one_student_leaves_the_others_untouched(faulty_class):
+    assert [r.student_id for r in faulty_class["regraded"]] == ["ghost-blank"]
+    others = {s for s in faulty_class["stamps"] if s != "ghost-blank"}
+    assert others and all(faulty_class["stamps"][s] == faulty_class["after"][s] for s in others)
+    assert faulty_class["after"]["ghost-blank"] != faulty_class["stamps"]["ghost-blank"]
+    second = by_student(faulty_class["second"])
+    assert all(faulty_class["scores_after"][s] == second[s].score for s in second)
+
+
+def test_a_notebook_over_its_time_limit_is_stopped_and_marked_timeout(tmp_path, data_cache):
+    submissions = tmp_path / "submitted"
+    write_faulty(ASSIGNMENT, submissions, {"ghost-sleeps-forever": sleeps_forever})
+    write_class(ASSIGNMENT, submissions, {"ghost-reference": {}})
+    started = time.monotonic()
+    with environment(NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}"):
+        results = by_student(grade_class(ASSIGNMENT, submissions, tmp_path / "out", jobs=2, timeout=25,
+                                         show_progress=False))
+    assert results["ghost-sleeps-forever"].status == "timeout"
+    assert results["ghost-sleeps-forever"].score == 0
+    assert results["ghost-reference"].score == MAX
+    assert time.monotonic() - started < 120
+
+
+def test_grading_on_a_local_dask_cluster_gives_the_same_scores(tmp_path, data_cache):
+    from distributed import LocalCluster
+
+    submissions = tmp_path / "submitted"
+    write_class(ASSIGNMENT, submissions, {"ghost-reference": {}, "ghost-blank": None})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        with environment(NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}"):
+            results = by_student(grade_class(ASSIGNMENT, submissions, tmp_path / "out",
+                                             scheduler=cluster.scheduler_address, show_progress=False))
+    assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+    assert results["ghost-reference"].score == MAX and results["ghost-blank"].score == 0
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _postgres_bin():
+    for candidate in [shutil.which("pg_ctl"), *sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))]:
+        if candidate:
+            return Path(candidate).resolve().parent
+    return None
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A PostgreSQL server started for these tests on 127.0.0.1, and a database URL on it."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run installs it (apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="course-postgres-"))  # reachable by the postgres user
+    folder.chmod(0o777)
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data, port = folder / "data", _free_port()
+    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
+                    "-o", f"-p {port} -c listen_addresses=127.0.0.1 -k {folder}", "start"],
+                   check=True, capture_output=True)
+    try:
+        subprocess.run([*run_as, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+                        "-U", "postgres", "gradebook"], check=True, capture_output=True)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/gradebook"
+    finally:
+        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_gradebook_can_be_a_postgresql_database(tmp_path, data_cache, postgres_url):
+    from nbgrader.api import Gradebook
+
+    submissions = tmp_path / "submitted"
+    write_class(ASSIGNMENT, submissions, {"ghost-reference": {}, "ghost-sigmoid-sign": {"propagate": "sigmoid_sign"}})
+    with environment(NBGRADER_DB_URL=postgres_url):
+        results = by_student(grade_class(ASSIGNMENT, submissions, tmp_path / "out", jobs=2,
+                                         show_progress=False))
+        with Gradebook(postgres_url) as gradebook:
+            stored = {s: gradebook.find_submission(ASSIGNMENT, s).score for s in results}
+    assert results["ghost-reference"].score == MAX
+    assert 0 < results["ghost-sigmoid-sign"].score < MAX
+    assert stored == {s: r.score for s, r in results.items()}
+    assert (tmp_path / "out" / "feedback" / "ghost-reference" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
