@@ -28,7 +28,8 @@ def _grade(args):
         return 2
     results = grade_class(args.assignment, submissions, Path(args.out), jobs=args.jobs,
                           scheduler=args.scheduler, timeout=args.timeout,
-                          cell_timeout=args.cell_timeout, memory_mb=args.memory_mb)
+                          cell_timeout=args.cell_timeout, memory_mb=args.memory_mb,
+                          students=set(args.student) if args.student else None)
     print()
     print(format_table(results))
     print()
@@ -56,6 +57,8 @@ def main(argv=None):
                        help="parallel worker processes (default: the number of cores)")
     grade.add_argument("--scheduler", default=None,
                        help="address of a Dask scheduler (tcp://host:port) to grade on its cluster")
+    grade.add_argument("--student", action="append", metavar="ID",
+                       help="grade only this student (repeat for several); the others stay as they are")
     grade.add_argument("--timeout", type=int, default=600,
                        help="seconds one notebook may take to grade (default 600)")
     grade.add_argument("--cell-timeout", type=int, default=60,

@@ -14,7 +14,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +55,6 @@ def ensure_assignment_in_gradebook(assignment, db_url):
     so the committed ``release/`` is left alone.
     """
     from nbgrader.api import Gradebook, MissingEntry
-    import tempfile
 
     with Gradebook(db_url) as gradebook:
         try:

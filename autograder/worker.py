@@ -13,13 +13,13 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .execute import KERNEL_DIED
+from .nbgrader_cli import NBGRADER, nbgrader_env, put_scripts_on_path
 
 
 @dataclass
@@ -67,6 +67,7 @@ def _scratch_course(job, folder):
 def _read_grades(job, db_url):
     from nbgrader.api import Gradebook
 
+    put_scripts_on_path()
     grades, comments = [], []
     with Gradebook(db_url) as gradebook:
         submission = gradebook.find_submission(job.assignment, job.student_id)
@@ -95,9 +96,8 @@ def grade(job):
             f"load_subconfig({str(Path(job.course_root) / 'nbgrader_config.py')!r})  # noqa: F821\n"
             f"c.CourseDirectory.root = {str(scratch)!r}\n", encoding="utf-8")
         db_url = f"sqlite:///{scratch / 'gradebook.db'}"
-        env = dict(os.environ, NBGRADER_DB_URL=db_url,
-                   PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-        command = [sys.executable, "-m", "nbgrader", "autograde", job.assignment,
+        env = nbgrader_env({"NBGRADER_DB_URL": db_url})
+        command = [*NBGRADER, "autograde", job.assignment,
                    f"--student={job.student_id}", "--force", "--create", "--log-level=WARN",
                    f"--Execute.timeout={job.cell_timeout}"]
         process = subprocess.Popen(command, cwd=scratch, env=env, stdout=subprocess.PIPE,

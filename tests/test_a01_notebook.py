@@ -1,8 +1,6 @@
 """Does the a01 notebook run for real, validate as nbgrader sees it, and reach its accuracy?"""
 import re
 import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest

@@ -1,0 +1,143 @@
+"""Benchmark: grading a class with plain ``nbgrader autograde`` versus the harness.
+
+    COURSE_DATA_DIR=../shared/data .venv/bin/python benchmarks/grading_throughput.py [--per-assignment 20] [--jobs 2]
+
+For every assignment of the demo it builds a class of ghost students (the reference, a blank
+notebook and catalogued mistakes), then, in one run on this machine:
+
+1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential);
+2. grades it with the harness (``grade_class``, ``--jobs`` workers);
+3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, as a floor;
+
+and prints seconds per submission, the harness's speed-up over nbgrader, its overhead over
+bare execution, the peak memory of a worker, and whether every score agrees. A script, not a
+test: figures on a shared machine are noisy; compare the ratios within one run.
+"""
+import argparse
+import functools
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.demo import DEMO_ASSIGNMENTS  # noqa: E402
+from autograder.ghosts.notebooks import mistakes_of, write_class  # noqa: E402
+from autograder.grading import grade_class  # noqa: E402
+from autograder.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
+
+print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
+
+
+def ghost_class(assignment, size):
+    """{student id: answers}: reference, blank, then mistakes taken in turn from each function."""
+    students = {"bench-reference": {}, "bench-blank": None}
+    catalogue = mistakes_of(assignment).MISTAKES
+    rounds = max(len(m) for m in catalogue.values())
+    for index in range(rounds):
+        for function, mistakes in catalogue.items():
+            if len(students) < size and index < len(mistakes):
+                students[f"bench-{function}-{mistakes[index].name}".replace("_", "-")] = \
+                    {function: mistakes[index].name}
+    return students
+
+
+def plain_nbgrader(assignment, submissions, scratch):
+    """Seconds for one stock ``nbgrader autograde``, and its scores {student: score}."""
+    from nbgrader.api import Gradebook
+
+    course = scratch / "plain"
+    shutil.copytree(ROOT / "source" / assignment, course / "source" / assignment)
+    shutil.copytree(submissions, course / "submitted")
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    env = {"NBGRADER_DB_URL": db_url}
+    run_nbgrader("generate_assignment", assignment, "--force", cwd=course, env=env)
+    stock = dict(os.environ, **env, PATH=nbgrader_env()["PATH"])
+    stock.pop("NBGRADER_ALEMBIC_HEAD", None)
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"],
+                            cwd=course, env=stock, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        print(f"  (nbgrader autograde exited {result.returncode})")
+    with Gradebook(db_url) as gradebook:
+        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)}
+    return seconds, scores
+
+
+def execute_bare(path, cwd):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(str(path), as_version=4)
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,  # as nbgrader's Execute
+                   interrupt_on_timeout=True, error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
+                                                                "traceback": []},
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+
+
+def bare_nbclient(assignment, submissions, scratch, jobs):
+    """Seconds to execute every submitted notebook bare (no grading), ``jobs`` at a time."""
+    folder = scratch / "bare"
+    shutil.copytree(ROOT / "source" / assignment, folder)
+    notebooks = sorted(Path(submissions).glob(f"*/{assignment}/{assignment}.ipynb"))
+    started = time.monotonic()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(execute_bare, notebooks, [folder] * len(notebooks)))
+    return time.monotonic() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-assignment", type=int, default=20, help="ghost students per assignment")
+    parser.add_argument("--jobs", type=int, default=2, help="harness workers")
+    args = parser.parse_args()
+    put_scripts_on_path()
+    print(f"cores: {os.cpu_count()}, harness jobs: {args.jobs}")
+    for assignment in DEMO_ASSIGNMENTS:
+        with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+            scratch = Path(scratch)
+            submissions = scratch / "submitted"
+            students = ghost_class(assignment, args.per_assignment)
+            write_class(assignment, submissions, students)
+            count = len(students)
+            print(f"\n{assignment}: {count} submissions")
+
+            plain_seconds, plain_scores = plain_nbgrader(assignment, submissions, scratch)
+            print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission)")
+
+            os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
+            started = time.monotonic()
+            results = grade_class(assignment, submissions, scratch / "out", jobs=args.jobs,
+                                  show_progress=False)
+            harness_seconds = time.monotonic() - started
+            print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
+                  f"({harness_seconds / count:.2f} s/submission)")
+
+            bare_seconds = bare_nbclient(assignment, submissions, scratch, args.jobs)
+            print(f"  bare nbclient, {args.jobs} at a time: {bare_seconds:7.1f} s  "
+                  f"({bare_seconds / count:.2f} s/submission)")
+
+            agree = all(plain_scores.get(r.student_id) == r.score for r in results)
+            peak = max(r.peak_memory_mb for r in results)
+            print(f"  speed-up over nbgrader:   {plain_seconds / harness_seconds:.2f}x")
+            print(f"  overhead over bare:       {harness_seconds / bare_seconds:.2f}x")
+            print(f"  peak memory of a worker's processes: {peak:.0f} MiB")
+            print(f"  scores agree with nbgrader: {'yes' if agree else 'NO'}")
+            if not agree:
+                for r in results:
+                    if plain_scores.get(r.student_id) != r.score:
+                        print(f"    {r.student_id}: harness {r.score}, nbgrader {plain_scores.get(r.student_id)}")
+
+
+if __name__ == "__main__":
+    main()
