@@ -7,33 +7,9 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.nbgrader_cli import run_nbgrader
+from notebook_runs import execute, stderr_of, text_of
 
 ASSIGNMENT = "a01_santa_logreg"
-
-
-def execute(path, cwd, env_mode=None, cells=None, monkeypatch=None, timeout=300):
-    """Execute a notebook (or its first ``cells`` cells) in a real kernel; returns the notebook."""
-    notebook = nbformat.read(str(path), as_version=4)
-    if cells is not None:
-        notebook.cells = notebook.cells[:cells]
-    if env_mode is None:
-        monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    else:
-        monkeypatch.setenv("NBGRADER_EXECUTION", env_mode)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute()
-    return notebook
-
-
-def text_of(notebook):
-    return "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                     for output in cell.outputs if output.output_type == "stream")
-
-
-def stderr_of(notebook):
-    return [(cell.metadata.get("nbgrader", {}).get("grade_id"), output.get("text", ""))
-            for cell in notebook.cells if cell.cell_type == "code"
-            for output in cell.outputs if output.output_type == "stream" and output.name == "stderr"]
 
 
 def test_source_notebook_passes_nbgrader_validate(course_root, data_cache):

@@ -8,6 +8,10 @@ from conftest import ASSIGNMENTS
 
 GRADED_FUNCTIONS = {
     "a01_santa_logreg": ["init_w", "propagate", "optimization", "prediction", "model"],
+    "a02_cat_dnn": ["sigmoid", "relu", "sigmoid_backward", "relu_backward", "initialize_parameters_deep",
+                    "linear_forward", "linear_activation_forward", "L_model_forward", "compute_cost",
+                    "linear_backward", "linear_activation_backward", "L_model_backward",
+                    "update_parameters", "L_layer_model", "predict"],
 }
 
 

@@ -12,18 +12,23 @@ import sys
 
 import pytest
 
-from autograder.ghosts.a01_santa_logreg import DEMO_CLASS
-from autograder.ghosts.notebooks import write_class
+from autograder.ghosts.notebooks import mistakes_of, write_class
+from conftest import ASSIGNMENTS
 
-ASSIGNMENT = "a01_santa_logreg"
 FIRST_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
+# One failing test message per assignment that its feedback must show: (student, text).
+SHOWN_MESSAGE = {
+    "a01_santa_logreg": ("ghost-sigmoid-sign", "propagate: cost differs from the expected value"),
+    "a02_cat_dnn": ("ghost-small-init", "initialize_parameters_deep: the weights of W1"),
+}
 
 
-@pytest.fixture(scope="module")
-def graded_class(course_root, tmp_path_factory, data_cache):
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded_class(request, course_root, tmp_path_factory, data_cache):
+    ASSIGNMENT = request.param
     work = tmp_path_factory.mktemp("class")
     submissions = work / "submitted"
-    write_class(ASSIGNMENT, submissions, DEMO_CLASS)
+    write_class(ASSIGNMENT, submissions, mistakes_of(ASSIGNMENT).DEMO_CLASS)
     broken = submissions / "ghost-truncated" / ASSIGNMENT
     broken.mkdir(parents=True)
     text = (course_root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
@@ -38,7 +43,7 @@ def graded_class(course_root, tmp_path_factory, data_cache):
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions),
                              "--out", str(out)], cwd=course_root, env=env, capture_output=True,
                             text=True, timeout=900)
-    return result, out
+    return ASSIGNMENT, result, out
 
 
 def read_rows(path):
@@ -47,13 +52,14 @@ def read_rows(path):
 
 
 def test_harness_exits_0_and_writes_the_contract_columns(graded_class):
-    result, out = graded_class
+    _, result, out = graded_class
     assert result.returncode == 0, result.stdout + result.stderr
     assert read_rows(out / "grades.csv")[0][:5] == FIRST_COLUMNS
 
 
 def test_class_grades_match_the_golden_file(graded_class, course_root):
-    _, out = graded_class
+    ASSIGNMENT, _, out = graded_class
+    DEMO_CLASS = mistakes_of(ASSIGNMENT).DEMO_CLASS
     got = [row[:5] for row in read_rows(out / "grades.csv")]
     golden = course_root / "tests" / "golden" / f"{ASSIGNMENT}_class.csv"
     if os.environ.get("UPDATE_GOLDEN"):
@@ -63,7 +69,8 @@ def test_class_grades_match_the_golden_file(graded_class, course_root):
 
 
 def test_reference_gets_full_marks_blank_zero_and_every_mistake_less(graded_class):
-    _, out = graded_class
+    ASSIGNMENT, _, out = graded_class
+    DEMO_CLASS = mistakes_of(ASSIGNMENT).DEMO_CLASS
     rows = {row["student_id"]: row for row in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
     maximum = float(rows["ghost-reference"]["max_score"])
     assert maximum > 0 and float(rows["ghost-reference"]["score"]) == maximum
@@ -78,11 +85,15 @@ def test_reference_gets_full_marks_blank_zero_and_every_mistake_less(graded_clas
 
 
 def test_feedback_shows_messages_but_never_the_hidden_tests(graded_class):
-    _, out = graded_class
+    ASSIGNMENT, _, out = graded_class
+    DEMO_CLASS = mistakes_of(ASSIGNMENT).DEMO_CLASS
     for student in list(DEMO_CLASS) + ["ghost-truncated"]:
         page = out / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
         assert page.is_file(), page
         text = page.read_text(encoding="utf-8")
-        assert "BEGIN HIDDEN TESTS" not in text and "_reference_" not in text and "_rng" not in text
-    mistaken = (out / "feedback" / "ghost-sigmoid-sign" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "propagate: cost differs from the expected value" in mistaken
+        # Markers and names that only hidden tests contain (the HTML splits code into tokens).
+        for hidden in ("BEGIN HIDDEN TESTS", "_reference_", ">_rng<", "check_"):
+            assert hidden not in text, (student, hidden)
+    student, message = SHOWN_MESSAGE[ASSIGNMENT]
+    mistaken = (out / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert message in mistaken

@@ -42,7 +42,7 @@ def plot_costs(curves, every=50, title="Cost during training"):
         costs = np.ravel(np.asarray(costs, dtype=float))
         ax.plot(np.arange(len(costs)) * every, costs, label=str(label))
     ax.set_xlabel("iteration")
-    ax.set_ylabel("cost J(w, b)")
+    ax.set_ylabel("cost J")
     ax.set_title(title)
     if len(curves) > 1:
         ax.legend()

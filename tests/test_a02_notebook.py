@@ -1,0 +1,66 @@
+"""Does the a02 notebook run for real, validate as nbgrader sees it, and reach its accuracies?"""
+import re
+import time
+
+import pytest
+
+from autograder.nbgrader_cli import run_nbgrader
+from notebook_runs import execute, stderr_of, text_of
+
+ASSIGNMENT = "a02_cat_dnn"
+
+
+def accuracy(printed, network, split):
+    found = re.search(rf"{network} network, {split} set:\s+accuracy: ([\d.]+) %", printed)
+    assert found, f"no {network} {split} accuracy printed"
+    return float(found.group(1))
+
+
+def test_source_notebook_passes_nbgrader_validate(course_root, data_cache):
+    result = run_nbgrader("validate", f"source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=600)
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+def test_every_graded_cell_of_the_release_fails_on_the_stubs(course_root, data_cache):
+    result = run_nbgrader("validate", "--invert", f"release/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", timeout=600)
+    assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def full_run(course_root, data_cache):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        notebook = execute(course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                           course_root / "source" / ASSIGNMENT, monkeypatch=monkeypatch, timeout=600)
+    return notebook
+
+
+def test_reference_reaches_the_accuracies_of_the_issue_in_full_mode(full_run):
+    printed = text_of(full_run)
+    figures = {(network, split): accuracy(printed, network, split)
+               for network in ("2-layer", "4-layer") for split in ("training", "test")}
+    print("full-mode accuracies:", figures)
+    assert figures[("4-layer", "training")] >= 98.0
+    assert figures[("4-layer", "test")] >= 80.0
+    assert figures[("2-layer", "test")] >= 72.0
+    assert "cost after iteration 2400" in printed
+    assert stderr_of(full_run) == []
+
+
+def test_small_start_stalls_and_the_gradient_check_passes_in_full_mode(full_run):
+    printed = text_of(full_run)
+    assert "the gradients look right" in printed
+    costs = re.search(r"cost with the 0.01 start, every 100 iterations: \[([^\]]+)\]", printed).group(1)
+    stalled = float(costs.split()[-1])
+    base_rate = float(re.search(r"for every picture: ([\d.]+)", printed).group(1))
+    assert abs(stalled - base_rate) < 0.01, (stalled, base_rate)
+
+
+def test_graded_run_of_the_source_is_quick_and_writes_nothing_to_stderr(course_root, data_cache, monkeypatch):
+    started = time.monotonic()
+    notebook = execute(course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                       course_root / "source" / ASSIGNMENT, env_mode="autograde", monkeypatch=monkeypatch)
+    print(f"grading-mode run, kernel start included: {time.monotonic() - started:.1f} s")
+    printed = text_of(notebook)
+    assert "Grading mode (autograde)" in printed
+    assert printed.count("hidden tests passed.") == 15
+    assert stderr_of(notebook) == []
