@@ -565,9 +565,10 @@ def check_initialize_parameters_deep(initialize, layer_dims):
         if W.size > 1 and np.allclose(W, W.flat[0]):
             fail(function, f"every value of W{l} is the same: the neurons of a layer would stay "
                            f"identical. Draw the weights at random.")
-        if W.size >= 200:
+        if W.size >= 2000:  # enough values to measure their spread to a few per cent
             spread, target = float(np.std(W)), 1 / np.sqrt(n_prev)
-            if abs(float(np.mean(W))) > 5 * target / np.sqrt(W.size):
+            # A centred distribution puts the mean within 5 standard errors of 0.
+            if abs(float(np.mean(W))) > 5 * spread / np.sqrt(W.size):
                 fail(function, f"the weights of W{l} are not centred on 0 (mean {np.mean(W):.3g}). "
                                f"Use a standard normal distribution (np.random.randn).")
             if not 0.85 * target < spread < 1.15 * target:
