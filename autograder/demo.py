@@ -5,7 +5,7 @@ import sys
 import time
 
 from .ghosts.notebooks import mistakes_of, write_class
-from .grading import format_table, grade_class
+from .grading import format_table, grade_class, summary
 from .nbgrader_cli import COURSE_ROOT
 
 DEMO_ASSIGNMENTS = ("a01_santa_logreg", "a02_cat_dnn")
@@ -28,6 +28,8 @@ def run_demo(out):
         results = grade_class(assignment, submitted, out / assignment, students=set(students))
         print()
         print(format_table(results))
+        print()
+        print(summary(results))
         print(f"\ngrades:   {out / assignment / 'grades.csv'}")
         print(f"feedback: {out / assignment / 'feedback'}/<student>/{assignment}/")
     print(f"\ndemo finished in {time.monotonic() - started:.0f} s")
