@@ -1,4 +1,6 @@
 """Read an assignment's cells by their nbgrader role: solutions, tests, helper definitions."""
+import os
+import re
 import types
 from pathlib import Path
 
@@ -44,7 +46,8 @@ def without_solution_markers(source):
 def reference_namespace(assignment, root=COURSE_ROOT):
     """A namespace holding the reference solutions of an assignment, ready to run its test cells.
 
-    It contains ``np``, ``tests`` (the top-level problem_unittests.py), the locked cells that
+    It contains ``np``, ``tests`` (the top-level problem_unittests.py), ``keras`` and ``layers``
+    when the notebook imports Keras, the locked cells that
     define helpers the solutions use (such as ``sigmoid``) and every solution cell.
     """
     import importlib.util
@@ -56,6 +59,12 @@ def reference_namespace(assignment, root=COURSE_ROOT):
     spec.loader.exec_module(tests)
     namespace = {"np": np, "tests": tests, "__name__": f"reference_{assignment}"}
     notebook = read(assignment, root=root)
+    if any(re.search(r"\bkeras\b", source) for source in cells_by_role(notebook, "locked").values()):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import keras
+        from keras import layers
+
+        namespace.update(keras=keras, layers=layers)
     for source in cells_by_role(notebook, "locked").values():
         if "def " in source and "import coursekit" not in source:
             exec(compile(source, f"<{assignment} helper cell>", "exec"), namespace)

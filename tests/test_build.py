@@ -12,6 +12,7 @@ GRADED_FUNCTIONS = {
                     "linear_forward", "linear_activation_forward", "L_model_forward", "compute_cost",
                     "linear_backward", "linear_activation_backward", "L_model_backward",
                     "update_parameters", "L_layer_model", "predict"],
+    "a03_cnn_mnist_cifar": ["normalise_images", "one_hot", "net_1", "net_2", "cifar_net"],
 }
 
 

@@ -1,4 +1,5 @@
-"""Do the notebook helpers choose the grading budget and find the style sheet as documented?"""
+"""Do the notebook helpers choose the grading budget, find the style sheet and count as documented?"""
+import numpy as np
 import pytest
 
 from coursekit import budget, grading_mode, in_grading_mode
@@ -32,3 +33,10 @@ def test_style_sheet_is_found_beside_the_notebook_first_then_in_admin(tmp_path):
 
 def test_no_style_sheet_anywhere_is_not_an_error(tmp_path):
     assert find_css(tmp_path) is None
+
+
+def test_confusion_matrix_counts_true_classes_in_rows_and_predictions_in_columns():
+    from coursekit.plotting import confusion_matrix
+
+    counts = confusion_matrix(np.array([[0], [1], [1], [2], [2], [2]]), np.array([0, 1, 2, 2, 0, 2]), 4)
+    assert counts.tolist() == [[1, 0, 0, 0], [0, 1, 1, 0], [1, 0, 2, 0], [0, 0, 0, 0]]

@@ -7,13 +7,16 @@ the repository) and skip when there is none. The download tests run against an H
 import hashlib
 import http.server
 import importlib.util
+import io
 import os
+import pickle
 import re
 import shutil
 import socket
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -456,3 +459,53 @@ def test_registry_file_is_what_make_registry_writes_from_the_checksums():
     make_registry = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_registry)
     assert make_registry.registry_entries(PREFILLED / "checksums.sha256") == registry_entries()
+
+
+# --- MNIST and CIFAR-10 ----------------------------------------------------------------------
+
+@needs_prefilled
+def test_load_mnist_gives_keras_layout_with_any_number_of_training_images(prefilled):
+    (x_train, y_train), (x_test, y_test) = datasets.load_mnist()
+    assert x_train.dtype == np.uint8 and x_train.shape[1:] == (28, 28) and len(x_train) == len(y_train)
+    assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
+    assert set(np.unique(y_train)) == set(range(10))
+
+
+@needs_prefilled
+def test_load_cifar10_gives_keras_layout_with_column_labels(prefilled):
+    (x_train, y_train), (x_test, y_test) = datasets.load_cifar10()
+    assert x_train.dtype == np.uint8 and x_train.shape[1:] == (32, 32, 3)
+    assert y_train.shape == (len(x_train), 1) and y_test.shape == (len(x_test), 1)
+    assert set(np.unique(y_test)) == set(range(10)) and len(datasets.CIFAR10_CLASSES) == 10
+
+
+def cifar_archive(path, batches):
+    """A small archive in the layout of the public cifar-10-python.tar.gz."""
+    with tarfile.open(path, "w:gz") as archive:
+        for name, (images, labels) in batches.items():
+            rows = images.transpose(0, 3, 1, 2).reshape(len(images), -1)  # channel first, as published
+            data = pickle.dumps({b"data": rows, b"labels": list(map(int, labels))})
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+
+def test_the_public_cifar_archive_is_downloaded_and_read_into_keras_layout(tmp_path, server):
+    rng = np.random.default_rng(0)
+    parts = {name: (rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, size=n))
+             for name, n in (("data_batch_1", 3), ("data_batch_2", 2), ("test_batch", 4))}
+    cifar_archive(server.folder / "cifar-10-python.tar.gz", parts)
+    data = (server.folder / "cifar-10-python.tar.gz").read_bytes()
+    cache = local_cache(tmp_path, {"cifar10/cifar-10-python.tar.gz": (sha256(data), f"{server.url}/cifar-10-python.tar.gz")})
+    (x_train, y_train), (x_test, y_test) = datasets.load_cifar10(cache)
+    assert np.array_equal(x_train, np.concatenate([parts["data_batch_1"][0], parts["data_batch_2"][0]]))
+    assert y_train.shape == (5, 1) and y_train.dtype == np.uint8
+    assert np.array_equal(y_train.ravel(), np.r_[parts["data_batch_1"][1], parts["data_batch_2"][1]])
+    assert np.array_equal(x_test, parts["test_batch"][0]) and y_test.shape == (4, 1)
+    assert server.requests == ["/cifar-10-python.tar.gz"]
+
+
+def test_an_npz_without_the_keras_keys_is_a_clear_error(tmp_path):
+    np.savez(tmp_path / "odd.npz", images=np.zeros(3))
+    with pytest.raises(DataError, match="has no x_train, y_train, x_test, y_test"):
+        datasets.read_npz(tmp_path / "odd.npz")

@@ -20,6 +20,7 @@ FIRST_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
 SHOWN_MESSAGE = {
     "a01_santa_logreg": ("ghost-sigmoid-sign", "propagate: cost differs from the expected value"),
     "a02_cat_dnn": ("ghost-small-init", "initialize_parameters_deep: the weights of W1"),
+    "a03_cnn_mnist_cifar": ("ghost-sequential", "net_1: should be built with the functional API"),
 }
 
 

@@ -253,3 +253,66 @@ def load_catvnoncat(cache=None):
     train_x, train_y, _ = read_h5(cache.fetch("catvnoncat/train_catvnoncat.h5"), "train")
     test_x, test_y, classes = read_h5(cache.fetch("catvnoncat/test_catvnoncat.h5"), "test")
     return train_x, train_y, test_x, test_y, classes
+
+
+def read_npz(path, keys=("x_train", "y_train", "x_test", "y_test")):
+    """``((x_train, y_train), (x_test, y_test))`` from an ``.npz`` in Keras's dataset layout."""
+    with np.load(path, allow_pickle=False) as data:
+        missing = [key for key in keys if key not in data.files]
+        if missing:
+            raise DataError(f"{path} has no {', '.join(missing)}: expected the layout of Keras's "
+                            f"datasets ({', '.join(keys)}).")
+        x_train, y_train, x_test, y_test = (data[key] for key in keys)
+    return (x_train, y_train), (x_test, y_test)
+
+
+def load_mnist(cache=None):
+    """MNIST as ``keras.datasets.mnist.load_data()`` returns it.
+
+    ``((x_train, y_train), (x_test, y_test))``: images (m, 28, 28) uint8, labels (m,) uint8. A
+    pre-filled cache may hold fewer training images than the public 60,000.
+    """
+    cache = cache or default_cache()
+    return read_npz(cache.fetch("mnist/mnist.npz"))
+
+
+def read_cifar_archive(path):
+    """``((x_train, y_train), (x_test, y_test))`` from the public ``cifar-10-python.tar.gz``.
+
+    The archive holds pickled batches of 10,000 images (rows of 3072 values, channel first);
+    they come from a file whose sha256 was checked. Images come back as (m, 32, 32, 3) uint8
+    and labels as (m, 1) uint8, the layout of ``keras.datasets.cifar10.load_data()``.
+    """
+    import pickle
+    import tarfile
+
+    parts = {"train": [], "test": []}
+    with tarfile.open(path, "r:gz") as archive:
+        for member in sorted(archive.getmembers(), key=lambda m: m.name):
+            name = Path(member.name).name
+            part = "train" if name.startswith("data_batch_") else "test" if name == "test_batch" else None
+            if part is None:
+                continue
+            batch = pickle.load(archive.extractfile(member), encoding="bytes")
+            images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+            parts[part].append((images, np.asarray(batch[b"labels"], dtype=np.uint8).reshape(-1, 1)))
+    if not parts["train"] or not parts["test"]:
+        raise DataError(f"{path} holds no CIFAR-10 batches (data_batch_* and test_batch).")
+    return tuple((np.concatenate([x for x, _ in parts[p]]), np.concatenate([y for _, y in parts[p]]))
+                 for p in ("train", "test"))
+
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def load_cifar10(cache=None):
+    """CIFAR-10 as ``keras.datasets.cifar10.load_data()`` returns it.
+
+    ``((x_train, y_train), (x_test, y_test))``: images (m, 32, 32, 3) uint8, labels (m, 1) uint8,
+    class names in :data:`CIFAR10_CLASSES`. A pre-filled cache may hold ``cifar10/cifar10.npz``,
+    a subset in that layout; otherwise the public archive is downloaded and read.
+    """
+    cache = cache or default_cache()
+    if "cifar10/cifar10.npz" in cache.names() and cache.data_dir is not None:
+        return read_npz(cache.fetch("cifar10/cifar10.npz"))
+    return read_cifar_archive(cache.fetch("cifar10/cifar-10-python.tar.gz"))

@@ -6,10 +6,13 @@ import numpy as np
 
 
 def show_images(images, titles=None, ncols=6, size=2.0):
-    """Show images of shape (m, height, width, 3) in a grid, with an optional title each."""
+    """Show images of shape (m, height, width, 3), or grey (m, height, width[, 1]), in a grid,
+    with an optional title each."""
     import matplotlib.pyplot as plt
 
     images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
     count = len(images)
     if count == 0:
         print("No images to show.")
@@ -20,7 +23,7 @@ def show_images(images, titles=None, ncols=6, size=2.0):
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < count:
-            ax.imshow(images[index])
+            ax.imshow(images[index], cmap="gray" if images.ndim == 3 else None)
             if titles is not None:
                 ax.set_title(str(titles[index]), fontsize=9)
     fig.tight_layout()
@@ -49,3 +52,54 @@ def plot_costs(curves, every=50, title="Cost during training"):
     fig.tight_layout()
     plt.show()
     return fig
+
+
+def plot_history(history, title="Training"):
+    """Loss and accuracy per epoch from a Keras ``History`` (or its ``.history`` dict)."""
+    import matplotlib.pyplot as plt
+
+    curves = getattr(history, "history", history)
+    metrics = [m for m in ("loss", "accuracy") if m in curves]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        for prefix, label in (("", "training"), ("val_", "validation")):
+            if prefix + metric in curves:
+                values = curves[prefix + metric]
+                ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+def confusion_matrix(true_labels, predicted_labels, number_classes):
+    """counts[i, j]: how many examples of class i were predicted as class j."""
+    counts = np.zeros((number_classes, number_classes), dtype=np.int64)
+    np.add.at(counts, (np.ravel(true_labels).astype(int), np.ravel(predicted_labels).astype(int)), 1)
+    return counts
+
+
+def plot_confusion(true_labels, predicted_labels, class_names, title="Confusion matrix"):
+    """Show the confusion matrix of a classifier, with the counts written in the cells."""
+    import matplotlib.pyplot as plt
+
+    counts = confusion_matrix(true_labels, predicted_labels, len(class_names))
+    size = 0.45 * len(class_names) + 2
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(counts, cmap="Blues")
+    ticks = np.arange(len(class_names))
+    ax.set_xticks(ticks, [str(c) for c in class_names], rotation=45, ha="right")
+    ax.set_yticks(ticks, [str(c) for c in class_names])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (i, j), count in np.ndenumerate(counts):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                color="white" if count > counts.max() / 2 else "black")
+    fig.colorbar(image, ax=ax)
+    ax.set_title(title)
+    fig.tight_layout()
+    plt.show()
+    return counts
