@@ -26,25 +26,25 @@ SHOWN_MESSAGE = {
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded_class(request, course_root, tmp_path_factory, data_cache):
-    ASSIGNMENT = request.param
+    assignment = request.param
     work = tmp_path_factory.mktemp("class")
     submissions = work / "submitted"
-    write_class(ASSIGNMENT, submissions, mistakes_of(ASSIGNMENT).DEMO_CLASS)
-    broken = submissions / "ghost-truncated" / ASSIGNMENT
+    write_class(assignment, submissions, mistakes_of(assignment).DEMO_CLASS)
+    broken = submissions / "ghost-truncated" / assignment
     broken.mkdir(parents=True)
-    text = (course_root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
-    (broken / f"{ASSIGNMENT}.ipynb").write_text(text[: len(text) // 2])
-    renamed = submissions / "ghost-renamed" / ASSIGNMENT
+    text = (course_root / "release" / assignment / f"{assignment}.ipynb").read_text()
+    (broken / f"{assignment}.ipynb").write_text(text[: len(text) // 2])
+    renamed = submissions / "ghost-renamed" / assignment
     renamed.mkdir(parents=True)
-    shutil.copy(submissions / "ghost-reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+    shutil.copy(submissions / "ghost-reference" / assignment / f"{assignment}.ipynb",
                 renamed / "my_solution.ipynb")
     (submissions / "ghost-no-folder").mkdir()
     out = work / "out"
     env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{work / 'gradebook.db'}")
-    result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions),
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(submissions),
                              "--out", str(out)], cwd=course_root, env=env, capture_output=True,
                             text=True, timeout=900)
-    return ASSIGNMENT, result, out
+    return assignment, result, out
 
 
 def read_rows(path):
@@ -59,10 +59,9 @@ def test_harness_exits_0_and_writes_the_contract_columns(graded_class):
 
 
 def test_class_grades_match_the_golden_file(graded_class, course_root):
-    ASSIGNMENT, _, out = graded_class
-    DEMO_CLASS = mistakes_of(ASSIGNMENT).DEMO_CLASS
+    assignment, _, out = graded_class
     got = [row[:5] for row in read_rows(out / "grades.csv")]
-    golden = course_root / "tests" / "golden" / f"{ASSIGNMENT}_class.csv"
+    golden = course_root / "tests" / "golden" / f"{assignment}_class.csv"
     if os.environ.get("UPDATE_GOLDEN"):
         with open(golden, "w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerows(got)
@@ -70,13 +69,13 @@ def test_class_grades_match_the_golden_file(graded_class, course_root):
 
 
 def test_reference_gets_full_marks_blank_zero_and_every_mistake_less(graded_class):
-    ASSIGNMENT, _, out = graded_class
-    DEMO_CLASS = mistakes_of(ASSIGNMENT).DEMO_CLASS
+    assignment, _, out = graded_class
+    demo_class = mistakes_of(assignment).DEMO_CLASS
     rows = {row["student_id"]: row for row in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
     maximum = float(rows["ghost-reference"]["max_score"])
     assert maximum > 0 and float(rows["ghost-reference"]["score"]) == maximum
     assert float(rows["ghost-blank"]["score"]) == 0
-    for student, answers in DEMO_CLASS.items():
+    for student, answers in demo_class.items():
         if answers:
             assert rows[student]["status"] == "graded"
             assert 0 < float(rows[student]["score"]) < maximum, student
@@ -86,15 +85,15 @@ def test_reference_gets_full_marks_blank_zero_and_every_mistake_less(graded_clas
 
 
 def test_feedback_shows_messages_but_never_the_hidden_tests(graded_class):
-    ASSIGNMENT, _, out = graded_class
-    DEMO_CLASS = mistakes_of(ASSIGNMENT).DEMO_CLASS
-    for student in list(DEMO_CLASS) + ["ghost-truncated"]:
-        page = out / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assignment, _, out = graded_class
+    demo_class = mistakes_of(assignment).DEMO_CLASS
+    for student in list(demo_class) + ["ghost-truncated"]:
+        page = out / "feedback" / student / assignment / f"{assignment}.html"
         assert page.is_file(), page
         text = page.read_text(encoding="utf-8")
         # Markers and names that only hidden tests contain (the HTML splits code into tokens).
         for hidden in ("BEGIN HIDDEN TESTS", "_reference_", ">_rng<", "check_"):
             assert hidden not in text, (student, hidden)
-    student, message = SHOWN_MESSAGE[ASSIGNMENT]
-    mistaken = (out / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    student, message = SHOWN_MESSAGE[assignment]
+    mistaken = (out / "feedback" / student / assignment / f"{assignment}.html").read_text()
     assert message in mistaken

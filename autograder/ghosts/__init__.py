@@ -29,3 +29,8 @@ def catalogue(*mistakes):
     for mistake in mistakes:
         grouped.setdefault(mistake.function, []).append(mistake)
     return grouped
+
+
+def function_source(signature, *body):
+    """The source of a function: ``def <signature>:`` and its body lines, indented."""
+    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body)

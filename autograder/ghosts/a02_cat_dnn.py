@@ -1,10 +1,6 @@
 """Catalogued mistakes and the demo class of a02_cat_dnn (an L-layer network from scratch)."""
 from . import Mistake, catalogue
-
-
-def _f(signature, *body):
-    """The source of a function: its signature line and its body lines, indented."""
-    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body)
+from . import function_source as _f
 
 
 SIGMOID = "sigmoid(Z)"

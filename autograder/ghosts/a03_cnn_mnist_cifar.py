@@ -1,10 +1,6 @@
 """Catalogued mistakes and the demo class of a03_cnn_mnist_cifar (convolutional networks in Keras)."""
 from . import Mistake, catalogue
-
-
-def _f(signature, *body):
-    """The source of a function: its signature line and its body lines, indented."""
-    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body)
+from . import function_source as _f
 
 
 NORMALISE = "normalise_images(images)"

@@ -1184,7 +1184,7 @@ def layer_settings(layer):
     return type(layer).__name__, settings
 
 
-def check_model(function, model, sample_shape, nb_classes, expected_layers):
+def check_keras_model(function, model, sample_shape, nb_classes, expected_layers):
     """A Keras model built with the functional API, with ``expected_layers`` as
     ``[(class name, {setting: value}), ...]``, and input and output shapes that fit."""
     if not (hasattr(model, "layers") and hasattr(model, "output_shape")):
@@ -1244,7 +1244,7 @@ MODEL_LAYERS = {"net_1": net_1_layers, "net_2": net_2_layers, "cifar_net": cifar
 
 def check_builder(function, builder, sample_shape, nb_classes):
     model = call_quietly(builder, sample_shape, nb_classes)
-    check_model(function, model, sample_shape, nb_classes, MODEL_LAYERS[function](nb_classes))
+    check_keras_model(function, model, sample_shape, nb_classes, MODEL_LAYERS[function](nb_classes))
     return model
 
 

@@ -1,0 +1,17 @@
+"""Does nbgrader itself see each source notebook pass and each release notebook fail every test?"""
+import pytest
+
+from autograder.nbgrader_cli import run_nbgrader
+from conftest import ASSIGNMENTS
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_source_notebook_passes_nbgrader_validate(course_root, data_cache, assignment):
+    result = run_nbgrader("validate", f"source/{assignment}/{assignment}.ipynb", timeout=900)
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_cell_of_the_release_fails_on_the_stubs(course_root, data_cache, assignment):
+    result = run_nbgrader("validate", "--invert", f"release/{assignment}/{assignment}.ipynb", timeout=900)
+    assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout + result.stderr
