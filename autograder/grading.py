@@ -100,8 +100,12 @@ def write_feedback(assignment, results, out):
     graded = [r.student_id for r in results if r.status == "graded"]
     if graded:
         student = graded[0] if len(graded) == 1 else "*"
+        # autograded/ may hold students of earlier runs that this gradebook does not know: skip them.
+        others = sorted(p.parent.name for p in (COURSE_ROOT / "autograded").glob(f"*/{assignment}")
+                        if p.parent.name not in graded)
         outcome = run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN",
-                               f"--CourseDirectory.student_id={student}")
+                               f"--CourseDirectory.student_id={student}",
+                               f"--CourseDirectory.student_id_exclude={','.join(others)}")
         if outcome.returncode != 0:
             print(f"warning: nbgrader generate_feedback failed:\n{outcome.stderr}", file=sys.stderr)
     for result in results:

@@ -34,17 +34,18 @@ from autograder.grading import grade_class  # noqa: E402
 from autograder.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
+GHOST_PREFIX = "bench-"  # the ids of the benchmark's ghost students
 
 
 def ghost_class(assignment, size):
     """{student id: answers}: reference, blank, then mistakes taken in turn from each function."""
-    students = {"bench-reference": {}, "bench-blank": None}
+    students = {f"{GHOST_PREFIX}reference": {}, f"{GHOST_PREFIX}blank": None}
     catalogue = mistakes_of(assignment).MISTAKES
     rounds = max(len(m) for m in catalogue.values())
     for index in range(rounds):
         for function, mistakes in catalogue.items():
             if len(students) < size and index < len(mistakes):
-                students[f"bench-{function}-{mistakes[index].name}".replace("_", "-")] = \
+                students[f"{GHOST_PREFIX}{function}-{mistakes[index].name}".replace("_", "-")] = \
                     {function: mistakes[index].name}
     return students
 
@@ -137,6 +138,10 @@ def main():
                 for r in results:
                     if plain_scores.get(r.student_id) != r.score:
                         print(f"    {r.student_id}: harness {r.score}, nbgrader {plain_scores.get(r.student_id)}")
+            # The harness merged these ghosts into the course's folders: leave them as they were.
+            for folder in ("autograded", "feedback"):
+                for path in (ROOT / folder).glob(f"{GHOST_PREFIX}*"):
+                    shutil.rmtree(path)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 Also: the Dask path (a local cluster on 127.0.0.1) and the PostgreSQL path (a real server that
 these tests start on 127.0.0.1).
 """
+import contextlib
+import io
 import os
 import shutil
 import socket
@@ -47,7 +49,11 @@ def faulty_class(tmp_path_factory, data_cache):
     submissions = work / "submitted"
     write_class(ASSIGNMENT, submissions, {"ghost-reference": {}, "ghost-blank": None})
     write_faulty(ASSIGNMENT, submissions, {ghost: fault for ghost, (fault, _) in FAULTS.items()})
-    with environment(NBGRADER_DB_URL=f"sqlite:///{work / 'gradebook.db'}"):
+    # A student graded earlier with another gradebook, whom this gradebook does not know.
+    stale = Path(__file__).parent.parent / "autograded" / "ghost-stale-from-another-gradebook"
+    shutil.copytree(submissions / "ghost-reference", stale, dirs_exist_ok=True)
+    printed = io.StringIO()
+    with environment(NBGRADER_DB_URL=f"sqlite:///{work / 'gradebook.db'}"), contextlib.redirect_stderr(printed):
         first = grade_class(ASSIGNMENT, submissions, work / "out1", jobs=2, show_progress=False)
         second = grade_class(ASSIGNMENT, submissions, work / "out2", jobs=2, show_progress=False)
         graded_files = {r.student_id: Path("autograded") / r.student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -59,8 +65,13 @@ def faulty_class(tmp_path_factory, data_cache):
         after = {s: (Path(__file__).parent.parent / p).stat().st_mtime_ns for s, p in graded_files.items()}
         from autograder.grading import course_db_url, read_score
         scores_after = {r.student_id: read_score(ASSIGNMENT, r.student_id, course_db_url())[0] for r in second}
+    shutil.rmtree(stale)
     return dict(first=first, second=second, regraded=regraded, stamps=stamps, after=after,
-                scores_after=scores_after)
+                scores_after=scores_after, stderr=printed.getvalue())
+
+
+def test_students_of_other_gradebooks_in_autograded_do_not_break_feedback(faulty_class):
+    assert "generate_feedback failed" not in faulty_class["stderr"], faulty_class["stderr"][-2000:]
 
 
 def test_each_fault_gets_its_status_and_costs_only_its_student(faulty_class):
