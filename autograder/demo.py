@@ -8,7 +8,7 @@ from .ghosts.notebooks import mistakes_of, write_class
 from .grading import format_table, grade_class, summary
 from .nbgrader_cli import COURSE_ROOT
 
-DEMO_ASSIGNMENTS = ("a01_santa_logreg", "a02_cat_dnn", "a03_cnn_mnist_cifar")
+DEMO_ASSIGNMENTS = ("a01_santa_logreg", "a02_cat_dnn", "a03_cnn_mnist_cifar", "a04_knn_mlp_transfer")
 
 
 def run_demo(out):

@@ -82,7 +82,8 @@ def template_gradebook(assignment, folder):
 
 
 def read_score(assignment, student_id, db_url):
-    """(score, max_score) of a student's submission in the gradebook; (0, max) if none."""
+    """(score, max_score, points to grade by hand) of a student's submission in the gradebook;
+    (0, max, 0) if none. Written answers wait for the formgrader; blank ones score 0 at once."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(db_url) as gradebook:
@@ -91,8 +92,18 @@ def read_score(assignment, student_id, db_url):
             submission = gradebook.find_submission(assignment, student_id)
         except MissingEntry:
             gradebook.update_or_create_student(student_id)
-            return 0.0, max_score
-        return float(submission.score), float(max_score)
+            return 0.0, max_score, 0.0
+        by_hand = sum(grade.max_score for notebook in submission.notebooks for grade in notebook.grades
+                      if grade.needs_manual_grade)
+        return float(submission.score), float(max_score), float(by_hand)
+
+
+def by_hand_note(message, points):
+    """The message of a graded submission, with the points still to grade by hand."""
+    if not points:
+        return message
+    note = f"{points:g} points to grade by hand in the formgrader"
+    return f"{message}; {note}" if message else note
 
 
 def write_feedback(assignment, results, out):
@@ -163,10 +174,11 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
 
     def finish(outcome):
         record_outcome(db_url, COURSE_ROOT, assignment, outcome)
-        score, max_score = read_score(assignment, outcome.student_id, db_url)
-        result = Result(outcome.student_id, assignment, score if outcome.status == "graded" else 0.0,
-                        max_score, outcome.status, outcome.message, outcome.seconds,
-                        outcome.peak_memory_mb)
+        score, max_score, by_hand = read_score(assignment, outcome.student_id, db_url)
+        graded = outcome.status == "graded"
+        result = Result(outcome.student_id, assignment, score if graded else 0.0, max_score,
+                        outcome.status, by_hand_note(outcome.message, by_hand if graded else 0),
+                        outcome.seconds, outcome.peak_memory_mb)
         results.append(result)
         progress.done(result)
 

@@ -13,6 +13,8 @@ GRADED_FUNCTIONS = {
                     "linear_backward", "linear_activation_backward", "L_model_backward",
                     "update_parameters", "L_layer_model", "predict"],
     "a03_cnn_mnist_cifar": ["normalise_images", "one_hot", "net_1", "net_2", "cifar_net"],
+    "a04_knn_mlp_transfer": ["compute_distances", "KNearestNeighbor", "cross_validation_accuracies",
+                             "softmax_cross_entropy", "MLP", "transfer_model"],
 }
 
 
@@ -62,15 +64,27 @@ def test_hygiene_check_finds_outputs_markers_and_repeated_ids(tmp_path):
     assert "BEGIN SOLUTION" in found and "'same' is used 2 times" in found
 
 
+# Written answers graded by hand: markdown cells that are both answer and grade cells.
+WRITTEN_ANSWERS = {
+    "a04_knn_mlp_transfer": ["answer_validation", "answer_cnn_vs_mlp", "answer_hyperparameters", "answer_transfer"],
+}
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_source_notebook_defines_the_graded_functions_of_the_design(course_root, assignment):
     notebook = nbformat.read(str(course_root / "source" / assignment / f"{assignment}.ipynb"), 4)
-    solutions = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
-                 if c.metadata.get("nbgrader", {}).get("solution")]
-    tests = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
-             if c.metadata.get("nbgrader", {}).get("grade")]
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    solutions = [c.metadata["nbgrader"]["grade_id"] for c in code if c.metadata.get("nbgrader", {}).get("solution")]
+    tests = [c.metadata["nbgrader"]["grade_id"] for c in code if c.metadata.get("nbgrader", {}).get("grade")]
     assert solutions == GRADED_FUNCTIONS[assignment]
     assert tests == [f"test_{name}" for name in GRADED_FUNCTIONS[assignment]]
-    for cell in notebook.cells:
+    for cell in code:
         if cell.metadata.get("nbgrader", {}).get("grade"):
             assert "BEGIN HIDDEN TESTS" in cell.source, f"{cell.metadata['nbgrader']['grade_id']} has no hidden tests"
+    written = [c for c in notebook.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert [c.metadata["nbgrader"]["grade_id"] for c in written] == WRITTEN_ANSWERS.get(assignment, [])
+    for cell in written:
+        meta = cell.metadata["nbgrader"]
+        assert meta["solution"] and meta["points"] > 0
+        # The model answer and the rubric sit in the solution region, which the release replaces.
+        assert cell.source.startswith("### BEGIN SOLUTION") and "**Rubric" in cell.source

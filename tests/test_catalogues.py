@@ -7,12 +7,13 @@ from conftest import ASSIGNMENTS
 from autograder.ghosts.notebooks import mistakes_of
 
 # The fewest catalogued mistakes per graded function that each assignment's issue asks for.
-FEWEST_MISTAKES = {"a01_santa_logreg": 5, "a02_cat_dnn": 4, "a03_cnn_mnist_cifar": 4}
+FEWEST_MISTAKES = {"a01_santa_logreg": 5, "a02_cat_dnn": 4, "a03_cnn_mnist_cifar": 4, "a04_knn_mlp_transfer": 4}
 # Expected values of visible test cases, which a failure message must not print back.
 SECRETS = {
     "a01_santa_logreg": ("-0.4710", "0.4320", "1.5366", "0.4736", "1.9820", "0.4779"),
     "a02_cat_dnn": ("0.05249", "0.01538", "0.45407", "0.24080", "0.09775", "0.3226"),
     "a03_cnn_mnist_cifar": (),
+    "a04_knn_mlp_transfer": (),
 }
 CASES = [(a, m) for a in ASSIGNMENTS for m in all_mistakes(a)]
 

@@ -10,8 +10,10 @@ import shutil
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
+from autograder import notebook_cells
 from autograder.ghosts.notebooks import mistakes_of, write_class
 from conftest import ASSIGNMENTS
 
@@ -21,7 +23,14 @@ SHOWN_MESSAGE = {
     "a01_santa_logreg": ("ghost-sigmoid-sign", "propagate: cost differs from the expected value"),
     "a02_cat_dnn": ("ghost-small-init", "initialize_parameters_deep: the weights of W1"),
     "a03_cnn_mnist_cifar": ("ghost-sequential", "net_1: should be built with the functional API"),
+    "a04_knn_mlp_transfer": ("ghost-no-max-shift", "softmax_cross_entropy: with scores around"),
 }
+
+
+def points_by_hand(assignment):
+    """The points of the written answers, which nbgrader leaves to the formgrader."""
+    return sum(cell.metadata["nbgrader"]["points"] for cell in notebook_cells.read(assignment).cells
+               if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade"))
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -44,7 +53,7 @@ def graded_class(request, course_root, tmp_path_factory, data_cache):
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(submissions),
                              "--out", str(out)], cwd=course_root, env=env, capture_output=True,
                             text=True, timeout=900)
-    return assignment, result, out
+    return assignment, result, out, work / "gradebook.db"
 
 
 def read_rows(path):
@@ -53,13 +62,13 @@ def read_rows(path):
 
 
 def test_harness_exits_0_and_writes_the_contract_columns(graded_class):
-    _, result, out = graded_class
+    _, result, out, _ = graded_class
     assert result.returncode == 0, result.stdout + result.stderr
     assert read_rows(out / "grades.csv")[0][:5] == FIRST_COLUMNS
 
 
 def test_class_grades_match_the_golden_file(graded_class, course_root):
-    assignment, _, out = graded_class
+    assignment, _, out, _ = graded_class
     got = [row[:5] for row in read_rows(out / "grades.csv")]
     golden = course_root / "tests" / "golden" / f"{assignment}_class.csv"
     if os.environ.get("UPDATE_GOLDEN"):
@@ -69,31 +78,58 @@ def test_class_grades_match_the_golden_file(graded_class, course_root):
 
 
 def test_reference_gets_full_marks_blank_zero_and_every_mistake_less(graded_class):
-    assignment, _, out = graded_class
+    assignment, _, out, _ = graded_class
     demo_class = mistakes_of(assignment).DEMO_CLASS
     rows = {row["student_id"]: row for row in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
-    maximum = float(rows["ghost-reference"]["max_score"])
-    assert maximum > 0 and float(rows["ghost-reference"]["score"]) == maximum
+    by_hand = points_by_hand(assignment)
+    automatic = float(rows["ghost-reference"]["max_score"]) - by_hand
+    assert automatic > 0 and float(rows["ghost-reference"]["score"]) == automatic
     assert float(rows["ghost-blank"]["score"]) == 0
     for student, answers in demo_class.items():
         if answers:
             assert rows[student]["status"] == "graded"
-            assert 0 < float(rows[student]["score"]) < maximum, student
+            assert 0 < float(rows[student]["score"]) < automatic, student
+        waiting = f"{by_hand:g} points to grade by hand in the formgrader"
+        assert (waiting in rows[student]["message"]) == bool(by_hand and answers is not None), student
     for student in ("ghost-truncated", "ghost-renamed", "ghost-no-folder"):
         assert rows[student]["status"] == "invalid" and float(rows[student]["score"]) == 0
     assert "my_solution.ipynb" in rows["ghost-renamed"]["message"]
 
 
 def test_feedback_shows_messages_but_never_the_hidden_tests(graded_class):
-    assignment, _, out = graded_class
+    assignment, _, out, _ = graded_class
     demo_class = mistakes_of(assignment).DEMO_CLASS
     for student in list(demo_class) + ["ghost-truncated"]:
         page = out / "feedback" / student / assignment / f"{assignment}.html"
         assert page.is_file(), page
         text = page.read_text(encoding="utf-8")
         # Markers and names that only hidden tests contain (the HTML splits code into tokens).
-        for hidden in ("BEGIN HIDDEN TESTS", "_reference_", ">_rng<", "check_"):
+        for hidden in ("BEGIN HIDDEN TESTS", "_reference_", ">_rng<", "check_", "Rubric", "Model answer"):
             assert hidden not in text, (student, hidden)
     student, message = SHOWN_MESSAGE[assignment]
     mistaken = (out / "feedback" / student / assignment / f"{assignment}.html").read_text()
     assert message in mistaken
+
+
+def test_written_answers_wait_in_the_gradebook_for_the_formgrader(graded_class, course_root):
+    """Through nbgrader's gradebook API, as the formgrader reads it: each written answer of a
+    student who wrote one needs a manual grade, and the graded notebook shows the answer."""
+    assignment, _, _, gradebook_file = graded_class
+    answers = getattr(mistakes_of(assignment), "WRITTEN_ANSWERS", {})
+    if not answers:
+        pytest.skip(f"{assignment} has no written answers")
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{gradebook_file}") as gradebook:
+        written = gradebook.find_submission_notebook(assignment, assignment, "ghost-reference")
+        blank = gradebook.find_submission_notebook(assignment, assignment, "ghost-blank")
+        assert written.needs_manual_grade and not blank.needs_manual_grade
+        for grade_id in answers:
+            grade = gradebook.find_grade(grade_id, assignment, assignment, "ghost-reference")
+            assert grade.needs_manual_grade and grade.auto_score is None and grade.max_score > 0
+            assert gradebook.find_grade(grade_id, assignment, assignment, "ghost-blank").score == 0
+    graded = course_root / "autograded" / "ghost-reference" / assignment / f"{assignment}.ipynb"
+    shown = {cell.metadata["nbgrader"]["grade_id"]: cell.source
+             for cell in nbformat.read(str(graded), as_version=4).cells
+             if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")}
+    assert shown == answers

@@ -1264,3 +1264,523 @@ def test_cifar_net(cifar_net):
     check_builder("cifar_net", cifar_net, (32, 32, 3), 10)
     check_builder("cifar_net", cifar_net, (24, 28, 1), 5)
     passed("cifar_net")
+
+
+# --------------------------------------------------------------------------------------------
+# a04_knn_mlp_transfer: nearest neighbours, a multi-layer perceptron, transfer learning
+# --------------------------------------------------------------------------------------------
+
+def call_as(function, impl, *args, **kwargs):
+    """:func:`call_quietly` for a class or a method, with failures named after ``function``."""
+    def named(*a, **k):
+        return impl(*a, **k)
+    named.__name__ = function
+    return call_quietly(named, *args, **kwargs)
+
+
+def method_of(function, cls, name, signature):
+    """The method ``name`` of the student's class ``cls``; fails if the class lacks it."""
+    method = getattr(cls, name, None)
+    if not callable(method):
+        fail(function, f"the class should have a method {name}{signature}.")
+    return method
+
+
+def reference_distances(X_test, X_train, metric="l2"):
+    """The distance matrix by plain broadcasting (fine for the small arrays of the tests)."""
+    differences = np.asarray(X_test, dtype=float)[:, np.newaxis, :] - np.asarray(X_train, dtype=float)[np.newaxis, :, :]
+    if metric == "l1":
+        return np.sum(np.abs(differences), axis=2)
+    return np.sqrt(np.sum(differences ** 2, axis=2))
+
+
+def check_compute_distances(compute_distances, X_test, X_train, metric):
+    """compute_distances(X_test, X_train, metric): the (num_test, num_train) matrix of distances."""
+    function = "compute_distances"
+    before = snapshot(X_test, X_train)
+    got = call_quietly(compute_distances, X_test, X_train, metric)
+    check_unchanged(function, ("X_test", "X_train"), before, (X_test, X_train))
+    shape = (X_test.shape[0], X_train.shape[0])
+    if isinstance(got, np.ndarray) and got.shape == shape[::-1] and shape[0] != shape[1]:
+        fail(function, f"expected shape {shape}, one row per test row, got {got.shape}: the distances "
+                       f"are transposed.")
+    if metric == "l2" and isinstance(got, np.ndarray) and got.shape == shape and np.any(np.isnan(got)):
+        fail(function, "some L2 distances are NaN: rounding made a squared distance slightly negative "
+                       "before the square root. Clip it at 0 with np.maximum(..., 0).")
+    check_array(function, f"the {metric} distances", got, shape)
+    expected = reference_distances(X_test, X_train, metric)
+    scale = max(1.0, float(np.max(np.abs(X_test))), float(np.max(np.abs(X_train)))) * np.sqrt(X_test.shape[1])
+    tolerance = dict(rtol=1e-6, atol=1e-6 * scale)
+    if np.allclose(got, expected, **tolerance):
+        return
+    other = "l2" if metric == "l1" else "l1"
+    hints = [
+        (expected ** 2, "These are squared distances: take the square root."),
+        (reference_distances(X_test, X_train, other),
+         f"These are the {other.upper()} distances, but metric={metric!r} asks for {metric.upper()}."),
+        (expected / X_test.shape[1], "Sum over the values of each row; do not average them."),
+        (expected / np.sqrt(X_test.shape[1]), "Sum the squared differences; do not average them."),
+        (np.sum(X_test, axis=1)[:, np.newaxis] - np.sum(X_train, axis=1)[np.newaxis, :],
+         "Take the absolute value of each difference before summing."),
+    ]
+    hint = next((" " + text for candidate, text in hints if np.allclose(got, candidate, **tolerance)), "")
+    wrong = int(np.sum(~np.isclose(got, expected, **tolerance)))
+    i, j = np.unravel_index(np.argmax(np.abs(got - expected)), shape)
+    fail(function, f"{wrong} of {got.size} {metric.upper()} distances differ from the expected ones, for "
+                   f"example dists[{i}, {j}] = {got[i, j]:.6g}, expected {expected[i, j]:.6g}.{hint}")
+
+
+def check_distance_metric_is_checked(compute_distances):
+    """Any metric other than "l1" and "l2" is a ValueError, not a silent fall-back."""
+    rows = np.arange(6.0).reshape(2, 3)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            compute_distances(rows, rows, "cosine")
+    except ValueError:
+        return
+    except Exception as error:  # noqa: BLE001 - any other error of the code under test
+        fail("compute_distances", f"with metric='cosine' it should raise ValueError, raised "
+                                  f"{type(error).__name__} instead.")
+    fail("compute_distances", "with metric='cosine' it should raise ValueError (only 'l1' and 'l2' are "
+                              "known), but it returned a result.")
+
+
+def test_compute_distances(compute_distances):
+    X_train = fixed_array((5, 4), 0.3, 2.0)
+    X_test = fixed_array((3, 4), 1.1, 2.0)
+    for metric in ("l2", "l1"):
+        check_compute_distances(compute_distances, X_test, X_train, metric)
+    check_distance_metric_is_checked(compute_distances)
+    passed("compute_distances")
+
+
+def reference_knn_predict(X_train, y_train, X, k, metric, tie="smallest", order=1):
+    """Majority vote of the k nearest training rows; variants give the known wrong answers."""
+    dists = reference_distances(X, X_train, metric)
+    nearest = np.argsort(order * dists, axis=1, kind="stable")[:, :k]
+    votes = np.asarray(y_train)[nearest]
+    size = int(np.max(y_train)) + 1
+    if tie == "smallest":
+        return np.array([np.bincount(row, minlength=size).argmax() for row in votes])
+    if tie == "largest":
+        return np.array([size - 1 - np.bincount(row, minlength=size)[::-1].argmax() for row in votes])
+    if tie == "first":
+        return np.array([max(row.tolist(), key=row.tolist().count) for row in votes])
+    if tie == "max_label":
+        return np.max(votes, axis=1)
+    if tie == "argmax":
+        return np.argmax(votes, axis=1)
+    return np.rint(np.mean(votes, axis=1)).astype(int)  # "mean"
+
+
+def check_knn(KNearestNeighbor, X_train, y_train, X, k, metric):
+    """train(X_train, y_train), then predict(X, k, metric): the majority label of the k nearest rows."""
+    function = "KNearestNeighbor"
+    train = method_of(function, KNearestNeighbor, "train", "(X, y)")
+    predict = method_of(function, KNearestNeighbor, "predict", "(X, k=1, metric='l2')")
+    before = snapshot(X_train, y_train, X)
+    classifier = call_as(function, KNearestNeighbor)
+    call_as(function, train.__get__(classifier), X_train, y_train)
+    with stand_ins(predict, compute_distances=reference_distances):
+        got = call_as(function, getattr(classifier, "predict"), X, k=k, metric=metric)
+    check_unchanged(function, ("X_train", "y_train", "X"), before, (X_train, y_train, X))
+    shape = (X.shape[0],)
+    if isinstance(got, np.ndarray) and got.shape == (X.shape[0], k) and k > 1:
+        fail(function, f"predict should return one label per row, shape {shape}, got {got.shape}: the "
+                       f"labels of the {k} neighbours must be turned into one by a vote.")
+    check_array(function, f"predict(X, k={k}, metric={metric!r})", got, shape)
+    expected = reference_knn_predict(X_train, y_train, X, k, metric)
+    if np.array_equal(got, expected):
+        return
+    hints = [
+        (reference_knn_predict(X_train, y_train, X, k, metric, tie="first"), "On a tie of the vote the smallest label should win, not the label of the nearest neighbour (np.bincount(votes).argmax())."),
+        (reference_knn_predict(X_train, y_train, X, 1, metric), f"These are the labels of the single nearest row: use all k = {k} neighbours."),
+        (reference_knn_predict(X_train, y_train, X, k, metric, order=-1), "These are the labels of the farthest rows: sort the distances in increasing order."),
+        (reference_knn_predict(X_train, y_train, X, k, "l2" if metric == "l1" else "l1"), f"These predictions use the wrong distance: pass metric={metric!r} on to compute_distances."),
+        (reference_knn_predict(X_train, y_train, X, k, metric, tie="largest"), "On a tie of the vote the smallest label should win (np.bincount(votes).argmax())."),
+        (reference_knn_predict(X_train, y_train, X, k, metric, tie="argmax"), "np.argmax of the neighbours' labels gives the position of the largest label, not a vote: count each label (np.bincount) and take the most frequent."),
+        (reference_knn_predict(X_train, y_train, X, k, metric, tie="max_label"), "The largest label among the neighbours is not a vote: count each label (np.bincount) and take the most frequent."),
+        (reference_knn_predict(X_train, y_train, X, k, metric, tie="mean"), "The mean of the labels is not a vote: labels are categories, count them (np.bincount)."),
+    ]
+    hint = next((" " + text for candidate, text in hints if np.array_equal(got, candidate)), "")
+    wrong = np.flatnonzero(got != expected)
+    fail(function, f"predict(X, k={k}, metric={metric!r}) got {len(wrong)} of {len(expected)} labels wrong, "
+                   f"the first for row {wrong[0]}: predicted {got[wrong[0]]}.{hint}")
+
+
+def test_KNearestNeighbor(KNearestNeighbor):
+    X_train = fixed_array((12, 2), 0.2, 3.0)
+    y_train = np.array([0, 1, 2, 1, 0, 2, 2, 1, 0, 3, 1, 2])
+    X = fixed_array((6, 2), 2.9, 3.0)
+    for k, metric in ((1, "l2"), (3, "l2"), (2, "l1"), (5, "l1")):
+        check_knn(KNearestNeighbor, X_train, y_train, X, k, metric)
+    passed("KNearestNeighbor")
+
+
+class _ReferenceKNN:
+    """A correct classifier, standing in for the student's while cross-validation is tested."""
+
+    def train(self, X, y):
+        self.X, self.y = np.asarray(X), np.asarray(y).reshape(-1)
+
+    def predict(self, X, k=1, metric="l2"):
+        return reference_knn_predict(self.X, self.y, X, k, metric)
+
+
+def reference_fold_accuracies(X, y, k_choices, num_folds, metric, split="right"):
+    """{k: [accuracy per fold]} as cross_validation_accuracies should compute it, or a known wrong way."""
+    X_folds, y_folds = np.array_split(X, num_folds), np.array_split(np.ravel(y), num_folds)
+    accuracies = {k: [] for k in k_choices}
+    for i in range(num_folds):
+        rest_X = np.concatenate(X_folds[:i] + X_folds[i + 1:])
+        rest_y = np.concatenate(y_folds[:i] + y_folds[i + 1:])
+        train, check = ((rest_X, rest_y), (X_folds[i], y_folds[i]))
+        if split == "leak":
+            train = (X, np.ravel(y))
+        elif split == "swapped":
+            train, check = check, train
+        for k in k_choices:
+            predicted = reference_knn_predict(*train, check[0], k, metric)
+            accuracies[k].append(float(np.mean(predicted == check[1])))
+    return accuracies
+
+
+def check_cross_validation(cross_validation_accuracies, X, y, k_choices, num_folds, metric):
+    """{k: [num_folds validation accuracies]} with folds np.array_split cuts in order."""
+    function = "cross_validation_accuracies"
+    before = snapshot(X, y)
+    with stand_ins(cross_validation_accuracies, KNearestNeighbor=_ReferenceKNN):
+        got = call_quietly(cross_validation_accuracies, X, y, k_choices, num_folds=num_folds, metric=metric)
+    check_unchanged(function, ("X", "y"), before, (X, y))
+    if not isinstance(got, dict) or sorted(got) != sorted(k_choices):
+        keys = sorted(got) if isinstance(got, dict) else type(got).__name__
+        fail(function, f"should return a dict with one entry per k of k_choices {list(k_choices)}, got {keys}.")
+    expected = reference_fold_accuracies(X, y, k_choices, num_folds, metric)
+    for k in k_choices:
+        values = got[k]
+        if np.ndim(values) == 0:
+            fail(function, f"for k={k} expected a list of {num_folds} accuracies, one per fold, got one "
+                           f"number: keep each fold's accuracy (the plot shows their spread).")
+        if np.shape(values) != (num_folds,):
+            fail(function, f"for k={k} expected {num_folds} accuracies (num_folds={num_folds}), one per fold, "
+                           f"got {np.shape(values)[0] if np.ndim(values) == 1 else np.shape(values)}.")
+        values = np.asarray(values, dtype=float)
+        if np.any(values > 1) or np.any(values < 0):
+            fail(function, f"for k={k} the accuracies should be fractions between 0 and 1 "
+                           f"(np.mean(predicted == y_fold)), got {values.round(3).tolist()}.")
+    if all(np.allclose(got[k], expected[k], rtol=0, atol=1e-9) for k in k_choices):
+        return
+    hints = (("leak", "The validation fold must be left out of the training data: train on the other "
+                      "folds only, or the fold is scored on rows the classifier has memorised."),
+             ("swapped", "Train on the other folds and score on fold i, not the reverse."))
+    hint = next((" " + text for split, text in hints
+                 if all(np.allclose(got[k], reference_fold_accuracies(X, y, k_choices, num_folds, metric, split)[k],
+                                    rtol=0, atol=1e-9) for k in k_choices)), "")
+    k = next(k for k in k_choices if not np.allclose(got[k], expected[k], rtol=0, atol=1e-9))
+    fold = int(np.flatnonzero(~np.isclose(got[k], expected[k], rtol=0, atol=1e-9))[0])
+    fail(function, f"for k={k} the accuracy of fold {fold} is {float(got[k][fold]):.3f}, expected another "
+                   f"value. Cut X and y in order with np.array_split, train on the other folds, score on "
+                   f"fold i, and use nothing but X and y.{hint}")
+
+
+def test_cross_validation_accuracies(cross_validation_accuracies):
+    X = fixed_array((13, 2), 0.4, 2.0)
+    y = np.array([0, 1, 1, 0, 2, 1, 0, 2, 2, 1, 0, 1, 2])
+    check_cross_validation(cross_validation_accuracies, X, y, [1, 3], 5, "l2")
+    check_cross_validation(cross_validation_accuracies, X, y, [2], 3, "l1")
+    passed("cross_validation_accuracies")
+
+
+def reference_softmax_cross_entropy(scores, y):
+    """(mean cross-entropy, dL/dscores), computed stably."""
+    scores = np.asarray(scores, dtype=float)
+    m = scores.shape[0]
+    shifted = scores - np.max(scores, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    dscores = np.exp(log_probs)
+    dscores[np.arange(m), y] -= 1
+    return float(-np.mean(log_probs[np.arange(m), y])), dscores / m
+
+
+def check_softmax_cross_entropy(softmax_cross_entropy, scores, y):
+    """(loss, dscores): the mean softmax cross-entropy and its gradient, without overflow."""
+    function = "softmax_cross_entropy"
+    before = snapshot(scores, y)
+    result = call_quietly(softmax_cross_entropy, scores, y)
+    check_unchanged(function, ("scores", "y"), before, (scores, y))
+    loss, dscores = check_returns(function, result, ("loss", "dscores"))
+    finite = np.all(np.isfinite(np.asarray(loss, dtype=float))) and np.all(np.isfinite(np.asarray(dscores, dtype=float)))
+    if not finite and np.max(np.abs(scores)) > 700:
+        fail(function, f"with scores around {float(np.mean(scores)):.0f} the result is not finite: np.exp "
+                       f"overflowed or underflowed. Subtract each row's largest score before np.exp.")
+    loss = check_scalar(function, "the loss", loss)
+    check_float_array(function, "dscores", dscores, scores.shape)
+    expected_loss, expected_dscores = reference_softmax_cross_entropy(scores, y)
+    m = scores.shape[0]
+    exp_columns = np.exp(scores - np.max(scores, axis=0, keepdims=True))
+    by_column = exp_columns / np.sum(exp_columns, axis=0, keepdims=True)
+    check_close(function, "the loss", loss, expected_loss, hints=(
+        (lambda e: e * m, "Average the loss over the m rows (np.mean), do not sum it."),
+        (lambda e: -e, "Check the sign: the loss is minus the log-probability of the true class."),
+        (lambda e: -np.mean(np.log(by_column[np.arange(m), y])),
+         "The softmax normalises each row (axis=1), over the classes of one example."),
+    ))
+    one_hot = np.zeros_like(expected_dscores)
+    one_hot[np.arange(m), y] = 1
+    check_close(function, "dscores", dscores, expected_dscores, hints=(
+        (lambda e: e * m, "The gradient of the mean loss has the factor 1/m: divide by m."),
+        (lambda e: e + one_hot / m, "Subtract 1 at each row's true class: (P - one_hot) / m."),
+        (lambda e: (e + one_hot / m) * m, "The gradient is (P - one_hot) / m."),
+        (lambda e: -e, "Check the sign: the gradient is P minus the one-hot labels."),
+    ))
+
+
+def test_softmax_cross_entropy(softmax_cross_entropy):
+    scores = fixed_array((4, 3), 0.6, 2.0)
+    check_softmax_cross_entropy(softmax_cross_entropy, scores, np.array([2, 0, 1, 1]))
+    check_softmax_cross_entropy(softmax_cross_entropy, 1000.0 + scores, np.array([0, 0, 2, 1]))
+    passed("softmax_cross_entropy")
+
+
+MLP_PARAMETERS = ("W1", "b1", "W2", "b2")
+
+
+def mlp_parameters(n_features, n_hidden, n_classes):
+    """Fixed parameters of an MLP; about half of the hidden units are active on the tests' inputs."""
+    return {"W1": fixed_array((n_features, n_hidden), 0.3, 0.8), "b1": fixed_array((n_hidden,), 1.9, 0.2),
+            "W2": fixed_array((n_hidden, n_classes), 2.6, 0.9), "b2": fixed_array((n_classes,), 0.8, 0.3)}
+
+
+def reference_mlp_loss(params, X, y, l2, penalty=1.0, bias_penalty=0.0, mask=True):
+    """(J, gradients) of the one-hidden-layer network; the keywords give known wrong variants."""
+    W1, b1, W2, b2 = (params[name] for name in MLP_PARAMETERS)
+    Z1 = X @ W1 + b1
+    H = np.maximum(0, Z1)
+    data_loss, dS = reference_softmax_cross_entropy(H @ W2 + b2, y)
+    loss = data_loss + 0.5 * l2 * (np.sum(W1 ** 2) + np.sum(W2 ** 2))
+    dZ1 = (dS @ W2.T) * ((Z1 > 0) if mask else 1)
+    return loss, {"dW1": X.T @ dZ1 + penalty * l2 * W1, "db1": np.sum(dZ1, axis=0) + bias_penalty * l2 * b1,
+                  "dW2": H.T @ dS + penalty * l2 * W2, "db2": np.sum(dS, axis=0) + bias_penalty * l2 * b2}
+
+
+def new_mlp(MLP, **settings):
+    instance = call_as("MLP", MLP, **settings)
+    for name in ("init_parameters", "loss_and_gradients", "fit", "predict"):
+        method_of("MLP", MLP, name, "(...)")
+    return instance
+
+
+def check_mlp_loss_and_gradients(MLP, X, y, n_hidden, n_classes, l2):
+    """loss_and_gradients(X, y) with fixed parameters: the loss J and the four gradients."""
+    function = "MLP"
+    mlp = new_mlp(MLP, n_hidden=n_hidden, l2=l2)
+    params = mlp_parameters(X.shape[1], n_hidden, n_classes)
+    mlp.params = {name: value.copy() for name, value in params.items()}
+    before = snapshot(X, y)
+    with stand_ins(MLP.loss_and_gradients, softmax_cross_entropy=reference_softmax_cross_entropy):
+        result = call_as(function, mlp.loss_and_gradients, X, y)
+    check_unchanged(function, ("X", "y"), before, (X, y))
+    check_unchanged(function, ("self.params",), [params], [mlp.params])
+    loss, gradients = check_returns(function, result, ("loss", "gradients"))
+    loss = check_scalar(function, "the loss of loss_and_gradients", loss)
+    expected_loss, expected = reference_mlp_loss(params, X, y, l2)
+    if not isinstance(gradients, dict) or sorted(gradients) != sorted("d" + n for n in MLP_PARAMETERS):
+        keys = sorted(gradients) if isinstance(gradients, dict) else type(gradients).__name__
+        fail(function, f"loss_and_gradients should return the gradients as a dict with keys dW1, db1, dW2, "
+                       f"db2, got {keys}.")
+    penalty = 0.5 * l2 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+    check_close(function, "the loss of loss_and_gradients", loss, expected_loss, hints=(
+        (lambda e: e - penalty, "The L2 penalty (lambda / 2) (sum W1^2 + sum W2^2) is missing from the loss."),
+        (lambda e: e + penalty, "The L2 penalty is lambda / 2 times the sum of the squared weights."),
+    ) if l2 else ())
+    for name in ("dW2", "db2", "dW1", "db1"):
+        shape = params[name[1:]].shape
+        got = gradients[name]
+        if name.startswith("db") and np.shape(got) == (X.shape[0], *shape):
+            fail(function, f"{name} should have the shape of {name[1:]}, {shape}: sum over the rows of the batch.")
+        check_float_array(function, name, got, shape)
+        variants = (
+            (reference_mlp_loss(params, X, y, l2, penalty=0.0)[1], f"{name} lacks the penalty's gradient lambda * {name[1:]}."),
+            (reference_mlp_loss(params, X, y, l2, penalty=2.0)[1], f"The penalty (lambda / 2) sum {name[1:]}^2 has the gradient lambda * {name[1:]}."),
+            (reference_mlp_loss(params, X, y, l2, bias_penalty=1.0)[1], "Biases are not penalised: db has no lambda term."),
+            (reference_mlp_loss(params, X, y, l2, mask=False)[1], "dZ1 needs the derivative of the ReLU: multiply by (Z1 > 0)."),
+        )
+        check_close(function, f"{name} of loss_and_gradients", got, expected[name], hints=[
+            (lambda e, v=variant[name]: v, text) for variant, text in variants if not np.allclose(variant[name], expected[name])])
+
+
+def check_mlp_predict(MLP, X, n_hidden, n_classes):
+    """predict(X) with fixed parameters: the index of the largest score of each row."""
+    function = "MLP"
+    mlp = new_mlp(MLP, n_hidden=n_hidden)
+    params = mlp_parameters(X.shape[1], n_hidden, n_classes)
+    mlp.params = {name: value.copy() for name, value in params.items()}
+    got = call_as(function, mlp.predict, X)
+    scores = np.maximum(0, X @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+    if isinstance(got, np.ndarray) and got.shape == scores.shape:
+        fail(function, f"predict should return one class per row, shape ({X.shape[0]},), got {got.shape}: "
+                       f"take the index of the largest score (np.argmax(..., axis=1)).")
+    check_array(function, "predict(X)", got, (X.shape[0],))
+    expected = np.argmax(scores, axis=1)
+    if not np.array_equal(got, expected):
+        wrong = np.flatnonzero(got != expected)
+        fail(function, f"predict(X) got {len(wrong)} of {len(expected)} classes wrong, the first for row "
+                     f"{wrong[0]}: predicted {got[wrong[0]]}. Use the forward pass with self.params and take "
+                     f"the class of the largest score.")
+
+
+def check_mlp_fit(MLP, X, y, epochs, minibatch_size):
+    """fit(X, y): seeded minibatch gradient descent, checked step by step.
+
+    The network's loss_and_gradients is replaced by a correct one that records each minibatch,
+    so a mistake there is not counted again here.
+    """
+    function = "MLP"
+    settings = dict(n_hidden=5, l2=0.01, epochs=epochs, eta=0.2, minibatch_size=minibatch_size, seed=11)
+    mlp = new_mlp(MLP, **settings)
+    batches, losses = [], []
+
+    def recorded(X_batch, y_batch):
+        batches.append((np.array(X_batch, copy=True), np.array(y_batch, copy=True)))
+        loss, gradients = reference_mlp_loss(mlp.params, np.asarray(X_batch), np.asarray(y_batch), settings["l2"])
+        losses.append(loss)
+        return loss, gradients
+
+    mlp.loss_and_gradients = recorded
+    before = snapshot(X, y)
+    result = call_as(function, mlp.fit, X, y)
+    check_unchanged(function, ("X", "y"), before, (X, y))
+    if result is not mlp:
+        fail(function, "fit should return self, the trained network.")
+    m = X.shape[0]
+    steps = -(-m // minibatch_size)
+    if len(batches) != epochs * steps:
+        fail(function, f"with {m} rows, minibatch_size={minibatch_size} and epochs={epochs}, fit should take "
+                       f"{epochs * steps} steps ({steps} minibatches an epoch, the last may be smaller), each with "
+                       f"self.loss_and_gradients on one minibatch; it called it {len(batches)} times.")
+    row_of = {row.tobytes(): i for i, row in enumerate(np.asarray(X, dtype=float))}
+    order_rng = new_mlp(MLP, **settings).init_parameters(X.shape[1], int(np.max(y)) + 1)
+    orders = [order_rng.permutation(m) for _ in range(epochs)]
+    for epoch, order in enumerate(orders):
+        for step in range(steps):
+            X_batch, y_batch = batches[epoch * steps + step]
+            rows = [row_of.get(np.asarray(row, dtype=float).tobytes(), -1) for row in X_batch]
+            wanted = order[step * minibatch_size:(step + 1) * minibatch_size]
+            if rows != wanted.tolist() or not np.array_equal(np.ravel(y_batch), y[wanted]):
+                fail(function, f"epoch {epoch}, minibatch {step} holds other rows than expected. Each epoch "
+                               f"draws order = rng.permutation(m), with rng the generator that "
+                               f"init_parameters returns, and takes the minibatches X[order[start:start + "
+                               f"minibatch_size]] in turn, with the matching labels.")
+    start = new_mlp(MLP, **settings)
+    start.init_parameters(X.shape[1], int(np.max(y)) + 1)
+
+    def replay(step_size):
+        params, history = dict(start.params), []
+        for order in orders:
+            epoch_losses = []
+            for first in range(0, m, minibatch_size):
+                wanted = order[first:first + minibatch_size]
+                loss, gradients = reference_mlp_loss(params, X[wanted], y[wanted], settings["l2"])
+                params = {name: params[name] - step_size * gradients["d" + name] for name in MLP_PARAMETERS}
+                epoch_losses.append(loss)
+            history.append(float(np.mean(epoch_losses)))
+        return params, history
+
+    expected, expected_history = replay(settings["eta"])
+    ascent, _ = replay(-settings["eta"])
+    unscaled, _ = replay(1.0)
+    if not isinstance(mlp.params, dict) or sorted(mlp.params) != sorted(MLP_PARAMETERS):
+        fail(function, "after fit, self.params should still hold W1, b1, W2 and b2.")
+    for name in MLP_PARAMETERS:
+        check_float_array(function, f"{name} after fit", mlp.params[name], expected[name].shape)
+        check_close(function, f"{name} after fit", mlp.params[name], expected[name], hints=(
+            (lambda e, n=name: ascent[n], "Step against the gradient: parameter - self.eta * gradient."),
+            (lambda e, n=name: unscaled[n], "Scale each step by the learning rate self.eta."),
+        ))
+    history = getattr(mlp, "loss_history", None)
+    if np.shape(history) != (epochs,):
+        fail(function, f"self.loss_history should hold one number per epoch ({epochs}), got "
+                       f"{np.shape(history)[0] if np.ndim(history) == 1 else type(history).__name__}.")
+    check_close(function, "self.loss_history", np.asarray(history, dtype=float), expected_history, hints=(
+        (lambda e: [losses[(i + 1) * steps - 1] for i in range(epochs)],
+         "Record the mean loss of the epoch's minibatches, not the last one."),
+    ))
+
+
+def test_MLP(MLP):
+    X = fixed_array((6, 3), 0.2, 1.5)
+    y = np.array([0, 2, 1, 2, 0, 1])
+    check_mlp_loss_and_gradients(MLP, X, y, n_hidden=4, n_classes=3, l2=0.1)
+    check_mlp_predict(MLP, X, n_hidden=4, n_classes=3)
+    check_mlp_fit(MLP, X, y, epochs=3, minibatch_size=4)
+    passed("MLP")
+
+
+def small_trained_model(seed=0):
+    """A small Keras model with fixed weights standing for a trained one; its layers are named
+    "conv", "flat", "hidden" and "old_output"."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(6, 6, 1))
+    x = layers.Conv2D(3, (3, 3), activation="relu", name="conv")(inputs)
+    x = layers.Flatten(name="flat")(x)
+    x = layers.Dense(5, activation="relu", name="hidden")(x)
+    outputs = layers.Dense(4, activation="softmax", name="old_output")(x)
+    model = keras.Model(inputs, outputs, name="trained")
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+def check_transfer_model(transfer_model, trained, cut, nb_classes):
+    """trained's layers up to ``cut``, frozen, with their weights, then a new Dense softmax layer."""
+    import keras
+
+    function = "transfer_model"
+    weights = [w.copy() for w in trained.get_weights()]
+    model = call_quietly(transfer_model, trained, cut, nb_classes)
+    if not (hasattr(model, "layers") and hasattr(model, "output_shape")):
+        fail(function, f"should return a Keras model (keras.Model(inputs, outputs)), got {type(model).__name__}.")
+    if not all(np.array_equal(a, b) for a, b in zip(weights, trained.get_weights())):
+        fail(function, "changed the weights of the trained model: reuse them as they are.")
+    if tuple(model.output_shape) != (None, nb_classes):
+        fail(function, f"with nb_classes={nb_classes} the output should have shape (None, {nb_classes}), got "
+                       f"{model.output_shape}.")
+    head = model.layers[-1]
+    config = head.get_config()
+    if type(head).__name__ != "Dense" or config.get("activation") != "softmax":
+        fail(function, f"the last layer should be a new Dense layer with the softmax activation, got "
+                       f"{type(head).__name__} with activation {config.get('activation')!r}.")
+    trainable = model.trainable_weights
+    if not trainable:
+        fail(function, "nothing is trainable: the new output layer must stay trainable; freeze only the reused layers.")
+    if len(trainable) != 2 or any(w is not v for w, v in zip(trainable, head.trainable_weights)):
+        fail(function, f"the reused layers should be frozen (trainable = False): {len(trainable)} weight "
+                       f"arrays are trainable, expected 2 (the new layer's kernel and bias).")
+    features = keras.Model(trained.input, trained.get_layer(cut).output)
+    width = int(np.prod(features.output_shape[1:]))
+    kernel, bias = head.get_weights()
+    if kernel.shape[0] != width:
+        fail(function, f"the new layer should take the output of layer {cut!r} ({width} numbers per picture); "
+                       f"it takes {kernel.shape[0]}. The old output layer must not stay in the model.")
+    x = fixed_array((3, *trained.input_shape[1:]), 0.4).astype(np.float32)
+    with warnings.catch_warnings():
+        # Keras warns when a model built on a list of inputs is called with one array
+        warnings.simplefilter("ignore")
+        reused = np.asarray(keras.ops.convert_to_numpy(features(x, training=False)), dtype=float).reshape(3, -1)
+        got = np.asarray(keras.ops.convert_to_numpy(call_as(function, model, x, training=False)), dtype=float)
+    scores = reused @ kernel + bias
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        fail(function, f"the model should compute what `trained` computes up to layer {cut!r}, with its "
+                       f"trained weights, then the new layer. A cloned or rebuilt network starts from fresh "
+                       f"weights.")
+
+
+def test_transfer_model(transfer_model):
+    check_transfer_model(transfer_model, small_trained_model(seed=1), "flat", 3)
+    check_transfer_model(transfer_model, small_trained_model(seed=2), "hidden", 4)
+    passed("transfer_model")
