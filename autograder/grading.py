@@ -189,11 +189,14 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     if gradable:
         with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
             template = template_gradebook(assignment, scratch)
-            executor, close = make_executor(jobs or os.cpu_count() or 1, scheduler)
+            jobs = jobs or os.cpu_count() or 1
+            # Kernels on this machine share its cores; a cluster's workers keep their defaults.
+            threads = 0 if scheduler else max(1, (os.cpu_count() or 1) // jobs)
+            executor, close = make_executor(jobs, scheduler)
             try:
                 futures = {executor.submit(grade, Job(assignment, s.student_id, str(s.folder.resolve()),
                                                       str(COURSE_ROOT), str(template), timeout,
-                                                      cell_timeout, memory_mb)): s
+                                                      cell_timeout, memory_mb, threads)): s
                            for s in gradable}
                 for future in as_completed(futures):
                     try:

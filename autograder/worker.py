@@ -7,12 +7,20 @@ copy of a template gradebook that already knows the assignment, runs stock
 status, every graded cell's score and the graded notebooks' bytes. The main process merges
 outcomes into the course gradebook one at a time (``autograder/merge.py``), so workers never
 share a database.
+
+Starting a Python process and importing nbgrader takes seconds, as long as a short notebook
+takes to run. So each nbgrader process is forked from a server process that has imported nbgrader
+once (``multiprocessing``'s forkserver): still a fresh process per submission, with its own
+limits, its own session and its own working directory, without the start-up. Where a process
+may not have children of its own (a daemonic Dask worker) nbgrader is started as a command.
 """
+import multiprocessing
 import os
 import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,6 +40,7 @@ class Job:
     timeout: float = 600     # seconds for the whole notebook
     cell_timeout: int = 60   # seconds per cell (nbgrader's Execute.timeout)
     memory_mb: int = 4096    # address-space limit of the nbgrader process and its kernel; 0: none
+    threads: int = 0         # threads of NumPy's BLAS and TensorFlow in the kernel; 0: their default
 
 
 @dataclass
@@ -46,13 +55,112 @@ class Outcome:
     peak_memory_mb: float = 0.0
 
 
+# Environment variables that set how many threads a kernel's numerical libraries start. Workers
+# that grade side by side each get their share of the cores: left to their defaults, every kernel
+# starts one thread per core and the workers slow each other down.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def thread_settings(threads):
+    """The environment that limits a kernel's BLAS and TensorFlow to ``threads`` threads."""
+    return {name: str(threads) for name in THREAD_VARIABLES} if threads else {}
+
+
+def _apply_limits(memory_mb):
+    os.setsid()  # a process group of its own, so a timeout can stop the kernel too
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def _limits(memory_mb):
-    def apply():
-        os.setsid()  # a process group of its own, so a timeout can stop the kernel too
-        if memory_mb:
-            limit = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return apply
+    return lambda: _apply_limits(memory_mb)
+
+
+# Imported once by the fork server, so that each nbgrader process forked from it starts at once.
+PRELOAD = ("nbgrader.api", "nbgrader.apps.nbgraderapp", "nbgrader.apps.autogradeapp",
+           "nbgrader.preprocessors", "nbconvert", "jupyter_client", "autograder.execute")
+
+
+def _forked_nbgrader(argv, folder, env, memory_mb, log_path):
+    """The body of a process forked from the server: limits, then stock nbgrader with ``argv``.
+
+    Its output goes to ``log_path``; it ends with nbgrader's exit status.
+    """
+    _apply_limits(memory_mb)
+    os.chdir(folder)
+    os.environ.clear()
+    os.environ.update(env)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.path[:0] = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
+    import nbgrader.api
+
+    head = env.get("NBGRADER_ALEMBIC_HEAD")
+    if head:  # as autograder/nbgrader_main.py does
+        nbgrader.api.get_alembic_version = lambda: head
+    from nbgrader.apps.nbgraderapp import main
+
+    sys.argv = ["nbgrader", *argv]
+    try:
+        main()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        Path(PEAK_FILE).write_text(str(peak), encoding="utf-8")
+
+
+PEAK_FILE = ".peak-memory-kib"  # written by a forked nbgrader process into its course folder
+
+
+def peak_memory_mb(folder):
+    """Peak resident memory of the nbgrader process that graded in ``folder`` or of its kernel, in
+    MiB: as it reported it when forked, else the largest of this process's children so far."""
+    reported = Path(folder) / PEAK_FILE
+    if reported.is_file():
+        return int(reported.read_text(encoding="utf-8")) / 1024
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def _fork_server():
+    """The forkserver context of this process, or None where this process may not have children."""
+    if multiprocessing.current_process().daemon or "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
+
+
+def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
+    """Run ``nbgrader ARGV`` in ``folder`` with ``env`` under the limits; returns
+    (exit status, or None when stopped at ``timeout`` seconds; its output)."""
+    context = _fork_server()
+    if context is None:
+        process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, preexec_fn=_limits(memory_mb))
+        try:
+            log, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return None, ""
+        return process.returncode, log
+    log_path = Path(folder) / ".nbgrader.log"
+    process = context.Process(target=_forked_nbgrader, args=(argv, str(folder), env, memory_mb, str(log_path)))
+    process.start()
+    process.join(timeout)
+    if process.exitcode is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.join()
+        return None, ""
+    log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
+    return process.exitcode, log
 
 
 def _scratch_course(job, folder):
@@ -96,25 +204,17 @@ def grade(job):
             f"load_subconfig({str(Path(job.course_root) / 'nbgrader_config.py')!r})  # noqa: F821\n"
             f"c.CourseDirectory.root = {str(scratch)!r}\n", encoding="utf-8")
         db_url = f"sqlite:///{scratch / 'gradebook.db'}"
-        env = nbgrader_env({"NBGRADER_DB_URL": db_url})
-        command = [*NBGRADER, "autograde", job.assignment,
-                   f"--student={job.student_id}", "--force", "--create", "--log-level=WARN",
-                   f"--Execute.timeout={job.cell_timeout}"]
-        process = subprocess.Popen(command, cwd=scratch, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, preexec_fn=_limits(job.memory_mb))
-        try:
-            log, _ = process.communicate(timeout=job.timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+        env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads)})
+        argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
+                "--log-level=WARN", f"--Execute.timeout={job.cell_timeout}"]
+        returncode, log = run_nbgrader_limited(argv, scratch, env, job.memory_mb, job.timeout)
+        if returncode is None:
             outcome.status = "timeout"
             outcome.message = f"grading took longer than {job.timeout:g} s and was stopped"
-            log = ""
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        outcome.peak_memory_mb = usage.ru_maxrss / 1024
+        outcome.peak_memory_mb = peak_memory_mb(scratch)
         graded = scratch / "autograded" / job.student_id / job.assignment
         if outcome.status != "timeout":
-            if process.returncode == 0 and graded.is_dir():
+            if returncode == 0 and graded.is_dir():
                 outcome.status = "graded"
                 outcome.grades, outcome.comments = _read_grades(job, db_url)
                 outcome.notebooks = {p.name: p.read_bytes() for p in graded.glob("*.ipynb")}
@@ -123,7 +223,7 @@ def grade(job):
             else:
                 lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
                 lines = lines or [line for line in log.splitlines() if line.strip()]
-                outcome.message = (f"nbgrader autograde failed (exit {process.returncode}): "
+                outcome.message = (f"nbgrader autograde failed (exit {returncode}): "
                                    + " | ".join(lines[-3:]))[:500]
     outcome.seconds = time.monotonic() - started
     return outcome

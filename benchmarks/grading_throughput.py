@@ -7,7 +7,8 @@ notebook and catalogued mistakes), then, in one run on this machine:
 
 1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential);
 2. grades it with the harness (``grade_class``, ``--jobs`` workers);
-3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, as a floor;
+3. executes the same notebooks bare with nbclient, ``--jobs`` at a time and with the same share
+   of the cores per kernel as the harness gives, as a floor;
 
 and prints seconds per submission, the harness's speed-up over nbgrader, its overhead over
 bare execution, the peak memory of a worker, and whether every score agrees. A script, not a
@@ -32,6 +33,7 @@ from autograder.demo import DEMO_ASSIGNMENTS  # noqa: E402
 from autograder.ghosts.notebooks import mistakes_of, write_class  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from autograder.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
+from autograder.worker import thread_settings  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
 GHOST_PREFIX = "bench-"  # the ids of the benchmark's ghost students
@@ -74,12 +76,13 @@ def plain_nbgrader(assignment, submissions, scratch):
     return seconds, scores
 
 
-def execute_bare(path, cwd):
+def execute_bare(path, cwd, threads):
     import nbformat
     from nbclient import NotebookClient
 
     notebook = nbformat.read(str(path), as_version=4)
     os.environ["NBGRADER_EXECUTION"] = "autograde"
+    os.environ.update(thread_settings(threads))  # the kernels' share of the cores, as the harness gives
     NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,  # as nbgrader's Execute
                    interrupt_on_timeout=True, error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
                                                                 "traceback": []},
@@ -93,7 +96,8 @@ def bare_nbclient(assignment, submissions, scratch, jobs):
     notebooks = sorted(Path(submissions).glob(f"*/{assignment}/{assignment}.ipynb"))
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(execute_bare, notebooks, [folder] * len(notebooks)))
+        threads = [max(1, (os.cpu_count() or 1) // jobs)] * len(notebooks)
+        list(pool.map(execute_bare, notebooks, [folder] * len(notebooks), threads))
     return time.monotonic() - started
 
 

@@ -1,4 +1,6 @@
 """Execute course notebooks in real kernels and read what they printed."""
+import time
+
 import nbformat
 from nbclient import NotebookClient
 
@@ -26,3 +28,17 @@ def stderr_of(notebook):
     return [(cell.metadata.get("nbgrader", {}).get("grade_id"), output.get("text", ""))
             for cell in notebook.cells if cell.cell_type == "code"
             for output in cell.outputs if output.output_type == "stream" and output.name == "stderr"]
+
+
+def graded_run(course_root, assignment, monkeypatch, graded_functions):
+    """Execute the source notebook as nbgrader does (grading mode) and check that every hidden
+    test passes and nothing reaches stderr; returns what it printed."""
+    started = time.monotonic()
+    notebook = execute(course_root / "source" / assignment / f"{assignment}.ipynb",
+                       course_root / "source" / assignment, env_mode="autograde", monkeypatch=monkeypatch)
+    print(f"grading-mode run of {assignment}, kernel start included: {time.monotonic() - started:.1f} s")
+    printed = text_of(notebook)
+    assert "Grading mode (autograde)" in printed
+    assert printed.count("hidden tests passed.") == graded_functions
+    assert stderr_of(notebook) == []
+    return printed

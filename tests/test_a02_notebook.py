@@ -1,10 +1,9 @@
 """Does the a02 notebook run for real, validate as nbgrader sees it, and reach its accuracies?"""
 import re
-import time
 
 import pytest
 
-from notebook_runs import execute, stderr_of, text_of
+from notebook_runs import execute, graded_run, stderr_of, text_of
 
 ASSIGNMENT = "a02_cat_dnn"
 
@@ -45,11 +44,4 @@ def test_small_start_stalls_and_the_gradient_check_passes_in_full_mode(full_run)
 
 
 def test_graded_run_of_the_source_is_quick_and_writes_nothing_to_stderr(course_root, data_cache, monkeypatch):
-    started = time.monotonic()
-    notebook = execute(course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                       course_root / "source" / ASSIGNMENT, env_mode="autograde", monkeypatch=monkeypatch)
-    print(f"grading-mode run, kernel start included: {time.monotonic() - started:.1f} s")
-    printed = text_of(notebook)
-    assert "Grading mode (autograde)" in printed
-    assert printed.count("hidden tests passed.") == 15
-    assert stderr_of(notebook) == []
+    graded_run(course_root, ASSIGNMENT, monkeypatch, 15)

@@ -1,0 +1,67 @@
+"""Does a worker run nbgrader the same way whether it forks it from a server that has nbgrader
+imported or starts it as a command, and give kernels their share of the cores?"""
+
+import pytest
+
+from autograder import worker
+from autograder.ghosts.notebooks import write_class
+from autograder.grading import template_gradebook
+from autograder.nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path
+
+ASSIGNMENT = "a01_santa_logreg"
+
+
+@pytest.fixture(scope="module")
+def reference_job(tmp_path_factory, data_cache):
+    put_scripts_on_path()
+    work = tmp_path_factory.mktemp("worker")
+    write_class(ASSIGNMENT, work / "submitted", {"ghost-reference": {}})
+    template = template_gradebook(ASSIGNMENT, work)
+    return worker.Job(ASSIGNMENT, "ghost-reference", str(work / "submitted" / "ghost-reference" / ASSIGNMENT),
+                      str(COURSE_ROOT), str(template), timeout=300, threads=1)
+
+
+def test_forked_and_started_nbgrader_grade_alike(reference_job, monkeypatch):
+    assert worker._fork_server() is not None  # a test process may have children: the fork path
+    forked = worker.grade(reference_job)
+    monkeypatch.setattr(worker, "_fork_server", lambda: None)
+    started = worker.grade(reference_job)
+    assert forked.status == started.status == "graded", (forked.message, started.message)
+    assert sorted(forked.grades) == sorted(started.grades)
+    assert sum(score for _, _, score, _, _ in forked.grades) == 13
+    assert forked.peak_memory_mb > 50 and started.peak_memory_mb > 50
+
+
+def test_a_forked_nbgrader_reports_its_failure_and_output(tmp_path):
+    code, log = worker.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
+                                            nbgrader_env(), memory_mb=0, timeout=120)
+    assert code != 0 and "no_such_assignment" in log
+
+
+def test_a_forked_nbgrader_past_its_time_limit_is_stopped(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("import time\ntime.sleep(30)\n")
+    code, _ = worker.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),
+                                          memory_mb=0, timeout=3)
+    assert code is None
+
+
+def test_kernels_get_their_share_of_the_cores(reference_job, monkeypatch):
+    assert worker.thread_settings(0) == {}
+    assert worker.thread_settings(2) == {name: "2" for name in worker.THREAD_VARIABLES}
+    seen = {}
+
+    def record(argv, folder, env, memory_mb, timeout):
+        seen.update(env)
+        return 1, "stopped by the test"
+    monkeypatch.setattr(worker, "run_nbgrader_limited", record)
+    outcome = worker.grade(reference_job)  # threads=1
+    assert outcome.status == "crashed" and "stopped by the test" in outcome.message
+    assert all(seen[name] == "1" for name in worker.THREAD_VARIABLES)
+
+
+def test_the_environment_reaches_a_forked_nbgrader(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text(
+        "import os, pathlib\npathlib.Path('seen.txt').write_text(os.environ['OPENBLAS_NUM_THREADS'])\n")
+    worker.run_nbgrader_limited(["autograde", "anything"], tmp_path, {**nbgrader_env(), **worker.thread_settings(1)},
+                                memory_mb=0, timeout=120)
+    assert (tmp_path / "seen.txt").read_text() == "1"
