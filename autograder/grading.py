@@ -107,11 +107,17 @@ def by_hand_note(message, points):
 
 
 def write_feedback(assignment, results, out):
-    """nbgrader's feedback HTML for graded students, a short page explaining the rest."""
-    graded = [r.student_id for r in results if r.status == "graded"]
+    """nbgrader's feedback HTML for graded students, a short page explaining the rest.
+
+    Workers make each student's feedback pages (see merge.py); nbgrader generate_feedback runs
+    here only for graded students whose pages are missing.
+    """
+    graded = [r.student_id for r in results if r.status == "graded"
+              and not any((COURSE_ROOT / "feedback" / r.student_id / assignment).glob("*.html"))]
     if graded:
         student = graded[0] if len(graded) == 1 else "*"
-        # autograded/ may hold students of earlier runs that this gradebook does not know: skip them.
+        # autograded/ holds other students too (of this class, or of earlier runs that this
+        # gradebook does not know): skip them.
         others = sorted(p.parent.name for p in (COURSE_ROOT / "autograded").glob(f"*/{assignment}")
                         if p.parent.name not in graded)
         outcome = run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN",

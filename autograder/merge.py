@@ -1,4 +1,5 @@
-"""Record a worker's outcome in the course: its graded notebooks and its scores in the gradebook.
+"""Record a worker's outcome in the course: its graded notebooks, its scores in the gradebook and
+its feedback pages, where ``nbgrader generate_feedback`` would put them.
 
 Only the main process calls this, one outcome at a time, so the course gradebook (SQLite or any
 SQLAlchemy database) has a single writer. Re-grading a student replaces that student's
@@ -14,6 +15,7 @@ def record_outcome(db_url, course_root, assignment, outcome):
     from nbgrader.api import Gradebook, MissingEntry
 
     graded_folder = Path(course_root) / "autograded" / outcome.student_id / assignment
+    feedback_folder = Path(course_root) / "feedback" / outcome.student_id / assignment
     with Gradebook(db_url) as gradebook:
         gradebook.update_or_create_student(outcome.student_id)
         try:
@@ -39,3 +41,9 @@ def record_outcome(db_url, course_root, assignment, outcome):
         graded_folder.mkdir(parents=True)
         for name, content in outcome.notebooks.items():
             (graded_folder / name).write_bytes(content)
+    if feedback_folder.exists():
+        shutil.rmtree(feedback_folder)
+    if outcome.status == "graded" and outcome.feedback:
+        feedback_folder.mkdir(parents=True)
+        for name, content in outcome.feedback.items():
+            (feedback_folder / name).write_bytes(content)

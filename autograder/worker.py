@@ -51,6 +51,7 @@ class Outcome:
     grades: list = field(default_factory=list)    # (notebook, cell, auto_score, max_score, needs_manual)
     comments: list = field(default_factory=list)  # (notebook, cell, auto_comment)
     notebooks: dict = field(default_factory=dict)  # file name -> bytes of the graded notebook
+    feedback: dict = field(default_factory=dict)   # file name -> bytes of nbgrader's feedback HTML
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
 
@@ -110,7 +111,7 @@ def _forked_nbgrader(argv, folder, env, memory_mb, log_path):
         sys.stdout.flush()
         sys.stderr.flush()
         peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-        Path(PEAK_FILE).write_text(str(peak), encoding="utf-8")
+        (Path(folder) / PEAK_FILE).write_text(str(peak), encoding="utf-8")
 
 
 PEAK_FILE = ".peak-memory-kib"  # written by a forked nbgrader process into its course folder
@@ -188,6 +189,16 @@ def _read_grades(job, db_url):
     return grades, comments
 
 
+def _feedback(job, folder, env):
+    """nbgrader's feedback pages for the graded submission in ``folder`` ({file name: bytes}), made
+    here so that workers write feedback in parallel; {} if nbgrader could not make them (the main
+    process then tries again with the course gradebook)."""
+    argv = ["generate_feedback", job.assignment, f"--student={job.student_id}", "--force", "--log-level=WARN"]
+    returncode, _ = run_nbgrader_limited(argv, folder, env, job.memory_mb, job.timeout)
+    pages = folder / "feedback" / job.student_id / job.assignment
+    return {p.name: p.read_bytes() for p in pages.glob("*.html")} if returncode == 0 else {}
+
+
 def _kernel_death(notebook_bytes):
     return KERNEL_DIED.encode() in notebook_bytes and b"the kernel died while running" in notebook_bytes
 
@@ -220,6 +231,7 @@ def grade(job):
                 outcome.notebooks = {p.name: p.read_bytes() for p in graded.glob("*.ipynb")}
                 if any(_kernel_death(b) for b in outcome.notebooks.values()):
                     outcome.message = "the kernel died during grading; tests after that point score 0"
+                outcome.feedback = _feedback(job, scratch, env)
             else:
                 lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
                 lines = lines or [line for line in log.splitlines() if line.strip()]

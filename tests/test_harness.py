@@ -196,3 +196,17 @@ def test_the_gradebook_can_be_a_postgresql_database(tmp_path, data_cache, postgr
     assert 0 < results["ghost-sigmoid-sign"].score < MAX
     assert stored == {s: r.score for s, r in results.items()}
     assert (tmp_path / "out" / "feedback" / "ghost-reference" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+
+
+def test_feedback_pages_missing_from_a_worker_are_made_by_nbgrader_in_the_course(tmp_path, data_cache, monkeypatch):
+    """Workers make the feedback pages; when one could not, generate_feedback in the course does."""
+    from autograder import worker
+
+    monkeypatch.setattr(worker, "_feedback", lambda job, folder, env: {})  # inherited by forked workers
+    submissions = tmp_path / "submitted"
+    write_class(ASSIGNMENT, submissions, {"ghost-feedback-late": {}})
+    with environment(NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}"):
+        results = grade_class(ASSIGNMENT, submissions, tmp_path / "out", jobs=1, show_progress=False)
+    assert [r.status for r in results] == ["graded"]
+    page = tmp_path / "out" / "feedback" / "ghost-feedback-late" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert "visible tests passed" in page.read_text(encoding="utf-8")
