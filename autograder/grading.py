@@ -2,10 +2,11 @@
 
 Each submission is graded by a worker (``autograder/worker.py``) in a scratch course directory
 with its own gradebook and its own nbgrader process under time and memory limits, so one
-student's notebook that hangs, crashes or is malformed costs that student only. Workers run in a
-``concurrent.futures`` process pool, or on a Dask cluster. The main process merges each outcome
-into the course gradebook (``autograder/merge.py``), which the formgrader and ``nbgrader export``
-read too, then writes feedback and ``grades.csv``.
+student's notebook that hangs, crashes or is malformed costs that student only. Workers are the
+threads of a ``concurrent.futures`` pool, each waiting for the nbgrader processes it forks, or
+the workers of a Dask cluster. The main process merges each outcome into the course gradebook
+(``autograder/merge.py``), which the formgrader and ``nbgrader export`` read too, then writes
+feedback and ``grades.csv``.
 """
 import csv
 import html
@@ -14,17 +15,17 @@ import shutil
 import statistics
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
 from .merge import record_outcome
-from .nbgrader_cli import COURSE_ROOT, put_scripts_on_path, run_nbgrader
+from .nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path, run_nbgrader
 from .progress import Progress
 from .submissions import find_submissions
-from .worker import Job, Outcome, grade
+from .worker import Job, Outcome, grade, run_nbgrader_limited, start_fork_server
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message", "seconds")
 STATUSES = ("graded", "timeout", "crashed", "invalid")
@@ -73,11 +74,12 @@ def ensure_assignment_in_gradebook(assignment, db_url):
 def template_gradebook(assignment, folder):
     """A SQLite gradebook file that knows ``assignment``; each worker starts from a copy."""
     path = Path(folder) / "template-gradebook.db"
-    result = run_nbgrader("generate_assignment", assignment, "--force", "--log-level=WARN",
-                          f"--CourseDirectory.release_directory={Path(folder) / 'release'}",
-                          f"--CourseDirectory.db_url=sqlite:///{path}")
-    if result.returncode != 0:
-        raise RuntimeError(f"could not prepare a gradebook for {assignment}:\n{result.stderr}")
+    returncode, log, _ = run_nbgrader_limited(
+        ["generate_assignment", assignment, "--force", "--log-level=WARN",
+         f"--CourseDirectory.release_directory={Path(folder) / 'release'}",
+         f"--CourseDirectory.db_url=sqlite:///{path}"], COURSE_ROOT, nbgrader_env(), memory_mb=0, timeout=600)
+    if returncode != 0:
+        raise RuntimeError(f"could not prepare a gradebook for {assignment}:\n{log}")
     return path
 
 
@@ -153,13 +155,18 @@ def write_csv(results, path):
 
 
 def make_executor(jobs, scheduler):
-    """(executor, closer): a process pool of ``jobs`` workers, or the Dask cluster at ``scheduler``."""
+    """(executor, closer): ``jobs`` local workers, or the Dask cluster at ``scheduler``.
+
+    A local worker is a thread of this process: it only waits for the nbgrader processes it
+    forks (each in its own session, under its own limits), so threads cost nothing that
+    processes would spare, and they share this process's fork server.
+    """
     if scheduler:
         from distributed import Client
 
         client = Client(scheduler)
         return client.get_executor(pure=False), client.close
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grading-worker")
     return pool, pool.shutdown
 
 
@@ -170,6 +177,7 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,
     sorted by student id.
     """
+    start_fork_server()  # it imports nbgrader while this process reads the submissions
     put_scripts_on_path()
     db_url = course_db_url()
     ensure_assignment_in_gradebook(assignment, db_url)

@@ -1,6 +1,6 @@
 """Grade one submission in isolation: its own folder, its own gradebook, its own nbgrader process.
 
-A worker gets a :class:`Job` (plain data, so it can travel to a process pool or a Dask cluster),
+A worker gets a :class:`Job` (plain data, so it can travel to a Dask cluster too),
 builds a scratch course directory with the assignment's source files, the one submission and a
 copy of a template gradebook that already knows the assignment, runs stock
 ``nbgrader autograde`` there under time and memory limits, and returns an :class:`Outcome`: the
@@ -84,10 +84,11 @@ PRELOAD = ("nbgrader.api", "nbgrader.apps.nbgraderapp", "nbgrader.apps.autograde
            "nbgrader.preprocessors", "nbconvert", "jupyter_client", "autograder.execute")
 
 
-def _forked_nbgrader(argv, folder, env, memory_mb, log_path):
+def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
     """The body of a process forked from the server: limits, then stock nbgrader with ``argv``.
 
-    Its output goes to ``log_path``; it ends with nbgrader's exit status.
+    Its output goes to ``log_path``, its peak memory (KiB) to ``peak_path``; it ends with
+    nbgrader's exit status.
     """
     _apply_limits(memory_mb)
     os.chdir(folder)
@@ -111,19 +112,7 @@ def _forked_nbgrader(argv, folder, env, memory_mb, log_path):
         sys.stdout.flush()
         sys.stderr.flush()
         peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-        (Path(folder) / PEAK_FILE).write_text(str(peak), encoding="utf-8")
-
-
-PEAK_FILE = ".peak-memory-kib"  # written by a forked nbgrader process into its course folder
-
-
-def peak_memory_mb(folder):
-    """Peak resident memory of the nbgrader process that graded in ``folder`` or of its kernel, in
-    MiB: as it reported it when forked, else the largest of this process's children so far."""
-    reported = Path(folder) / PEAK_FILE
-    if reported.is_file():
-        return int(reported.read_text(encoding="utf-8")) / 1024
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        Path(peak_path).write_text(str(peak), encoding="utf-8")
 
 
 def _fork_server():
@@ -135,9 +124,17 @@ def _fork_server():
     return context
 
 
+def start_fork_server():
+    """Start this process's fork server now, so that it imports nbgrader while other work goes on."""
+    if _fork_server() is not None:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
-    """Run ``nbgrader ARGV`` in ``folder`` with ``env`` under the limits; returns
-    (exit status, or None when stopped at ``timeout`` seconds; its output)."""
+    """Run ``nbgrader ARGV`` in ``folder`` with ``env`` under the limits; returns (exit status, or
+    None when stopped at ``timeout`` seconds; its output; its peak memory in MiB, or 0 unknown)."""
     context = _fork_server()
     if context is None:
         process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env=env, stdout=subprocess.PIPE,
@@ -147,21 +144,24 @@ def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            return None, ""
-        return process.returncode, log
-    log_path = Path(folder) / ".nbgrader.log"
-    process = context.Process(target=_forked_nbgrader, args=(argv, str(folder), env, memory_mb, str(log_path)))
-    process.start()
-    process.join(timeout)
-    if process.exitcode is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.join()
-        return None, ""
-    log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
-    return process.exitcode, log
+            return None, "", 0.0
+        return process.returncode, log, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as notes:
+        log_path, peak_path = Path(notes) / "log", Path(notes) / "peak-kib"
+        process = context.Process(target=_forked_nbgrader,
+                                  args=(argv, str(folder), env, memory_mb, str(log_path), str(peak_path)))
+        process.start()
+        process.join(timeout)
+        if process.exitcode is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.join()
+            return None, "", 0.0
+        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
+        peak = int(peak_path.read_text(encoding="utf-8")) / 1024 if peak_path.is_file() else 0.0
+        return process.exitcode, log, peak
 
 
 def _scratch_course(job, folder):
@@ -194,7 +194,7 @@ def _feedback(job, folder, env):
     here so that workers write feedback in parallel; {} if nbgrader could not make them (the main
     process then tries again with the course gradebook)."""
     argv = ["generate_feedback", job.assignment, f"--student={job.student_id}", "--force", "--log-level=WARN"]
-    returncode, _ = run_nbgrader_limited(argv, folder, env, job.memory_mb, job.timeout)
+    returncode, _, _ = run_nbgrader_limited(argv, folder, env, job.memory_mb, job.timeout)
     pages = folder / "feedback" / job.student_id / job.assignment
     return {p.name: p.read_bytes() for p in pages.glob("*.html")} if returncode == 0 else {}
 
@@ -218,11 +218,11 @@ def grade(job):
         env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads)})
         argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
                 "--log-level=WARN", f"--Execute.timeout={job.cell_timeout}"]
-        returncode, log = run_nbgrader_limited(argv, scratch, env, job.memory_mb, job.timeout)
+        returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, scratch, env, job.memory_mb,
+                                                                      job.timeout)
         if returncode is None:
             outcome.status = "timeout"
             outcome.message = f"grading took longer than {job.timeout:g} s and was stopped"
-        outcome.peak_memory_mb = peak_memory_mb(scratch)
         graded = scratch / "autograded" / job.student_id / job.assignment
         if outcome.status != "timeout":
             if returncode == 0 and graded.is_dir():

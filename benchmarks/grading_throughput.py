@@ -1,6 +1,7 @@
 """Benchmark: grading a class with plain ``nbgrader autograde`` versus the harness.
 
     COURSE_DATA_DIR=../shared/data .venv/bin/python benchmarks/grading_throughput.py [--per-assignment 20] [--jobs 2]
+        [--assignment a02_cat_dnn]
 
 For every assignment of the demo it builds a class of ghost students (the reference, a blank
 notebook and catalogued mistakes), then, in one run on this machine:
@@ -105,10 +106,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-assignment", type=int, default=20, help="ghost students per assignment")
     parser.add_argument("--jobs", type=int, default=2, help="harness workers")
+    parser.add_argument("--assignment", action="append", choices=DEMO_ASSIGNMENTS,
+                        help="only this assignment (repeat for several; default: all)")
     args = parser.parse_args()
     put_scripts_on_path()
     print(f"cores: {os.cpu_count()}, harness jobs: {args.jobs}")
-    for assignment in DEMO_ASSIGNMENTS:
+    for assignment in args.assignment or DEMO_ASSIGNMENTS:
         with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
             scratch = Path(scratch)
             submissions = scratch / "submitted"

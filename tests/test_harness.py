@@ -202,7 +202,7 @@ def test_feedback_pages_missing_from_a_worker_are_made_by_nbgrader_in_the_course
     """Workers make the feedback pages; when one could not, generate_feedback in the course does."""
     from autograder import worker
 
-    monkeypatch.setattr(worker, "_feedback", lambda job, folder, env: {})  # inherited by forked workers
+    monkeypatch.setattr(worker, "_feedback", lambda job, folder, env: {})
     submissions = tmp_path / "submitted"
     write_class(ASSIGNMENT, submissions, {"ghost-feedback-late": {}})
     with environment(NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}"):

@@ -33,14 +33,14 @@ def test_forked_and_started_nbgrader_grade_alike(reference_job, monkeypatch):
 
 
 def test_a_forked_nbgrader_reports_its_failure_and_output(tmp_path):
-    code, log = worker.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
+    code, log, _ = worker.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
                                             nbgrader_env(), memory_mb=0, timeout=120)
     assert code != 0 and "no_such_assignment" in log
 
 
 def test_a_forked_nbgrader_past_its_time_limit_is_stopped(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("import time\ntime.sleep(30)\n")
-    code, _ = worker.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),
+    code, _, _ = worker.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),
                                           memory_mb=0, timeout=3)
     assert code is None
 
@@ -52,7 +52,7 @@ def test_kernels_get_their_share_of_the_cores(reference_job, monkeypatch):
 
     def record(argv, folder, env, memory_mb, timeout):
         seen.update(env)
-        return 1, "stopped by the test"
+        return 1, "stopped by the test", 0.0
     monkeypatch.setattr(worker, "run_nbgrader_limited", record)
     outcome = worker.grade(reference_job)  # threads=1
     assert outcome.status == "crashed" and "stopped by the test" in outcome.message
