@@ -98,12 +98,7 @@ def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
     os.dup2(log, 1)
     os.dup2(log, 2)
     sys.path[:0] = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
-    import nbgrader.api
-
-    head = env.get("NBGRADER_ALEMBIC_HEAD")
-    if head:  # as autograder/nbgrader_main.py does
-        nbgrader.api.get_alembic_version = lambda: head
-    from nbgrader.apps.nbgraderapp import main
+    from .nbgrader_main import main  # imported here, after the environment it reads is in place
 
     sys.argv = ["nbgrader", *argv]
     try:
