@@ -1,24 +1,46 @@
-"""nbgrader's Execute preprocessor, made to survive a kernel that dies.
+"""nbgrader's Execute preprocessor, with the student's kernel sandboxed, test cells decided
+outside it, and a kernel that dies costing only the tests after it.
 
-Stock nbgrader gives a notebook no grade at all when its kernel dies (out of memory,
-``os._exit``). Here the cell that killed the kernel and every code cell after it get an error
-output, so the tests that ran before keep their scores and the later ones score 0, and the
-notebook is graded. ``nbgrader_config.py`` puts it in place of ``Execute`` for autograding.
+- The kernel starts in the sandbox of ``autograder/sandbox.py`` (``COURSE_SANDBOX``), always as the
+  course's Python kernel, whatever kernelspec the submitted notebook names.
+- With ``COURSE_TRUSTED_TESTS`` set, each test cell (an nbgrader grade cell with code) is decided
+  by ``autograder/trusted.py`` in this process; the student's code only answers calls. Its
+  outputs then say what was decided, and nbgrader scores them as usual.
+- Stock nbgrader gives a notebook no grade at all when its kernel dies (out of memory,
+  ``os._exit``). Here the cell that killed the kernel and every code cell after it get an error
+  output, so the tests that ran before keep their scores and the later ones score 0.
+
+``nbgrader_config.py`` puts it in place of ``Execute`` for autograding.
 """
+import os
+
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
+from . import trusted
+from .sandbox import SandboxedKernelManager, sandbox_mode
+
 KERNEL_DIED = "KernelDied"
 
 
-def _error(message):
-    return new_output("error", ename=KERNEL_DIED, evalue=message,
-                      traceback=[f"{KERNEL_DIED}: {message}"])
+def _error(message, name=KERNEL_DIED):
+    return new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
+
+
+def trusted_tests():
+    return os.environ.get("COURSE_TRUSTED_TESTS", "") not in ("", "0")
 
 
 class SurvivingExecute(Execute):
-    """Execute, except that a dead kernel ends the run instead of failing the notebook."""
+    """Execute, in the sandbox, with tests decided here and a dead kernel ending the run."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if os.environ.get("COURSE_SANDBOX") and sandbox_mode() != "off":
+            self.kernel_manager_class = SandboxedKernelManager
+            self.kernel_name = "python3"
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
@@ -31,9 +53,33 @@ class SurvivingExecute(Execute):
             cell.outputs = [_error(f"not run: the kernel died in cell {self._died_in}")]
             return cell, resources
         try:
+            if trusted_tests() and cell.metadata.get("nbgrader", {}).get("grade"):
+                cell.outputs = self._decide(cell)
+                return cell, resources
             return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
+        except (DeadKernelError, trusted.KernelGone) as error:
             self._died_in = index
             cell.outputs.append(_error("the kernel died while running this cell (out of memory, "
-                                       "os._exit or a crash); later cells were not run"))
+                                       "os._exit or a crash); later cells were not run"
+                                       + (f" [{error}]" if isinstance(error, trusted.KernelGone) else "")))
             return cell, resources
+
+    def _decide(self, cell):
+        """The outputs of test cell ``cell``, decided by ``trusted.run_test_cell`` through a
+        client of the kernel of its own (its requests and replies stay apart from nbclient's)."""
+        timeout = self.timeout or 600
+        if getattr(self, "_trusted_client", None) is None or self._trusted_client_of is not self.km:
+            self._trusted_client = self.km.blocking_client()
+            self._trusted_client.start_channels()
+            self._trusted_client_of = self.km
+        client = self._trusted_client
+        try:
+            return trusted.run_test_cell(client, cell.source, timeout)
+        except trusted.TestTimeout:
+            run_sync(self.km.interrupt_kernel)()
+            try:
+                client.get_shell_msg(timeout=10)
+            except Exception:  # noqa: BLE001 - no answer after the interrupt: the kernel is stuck
+                raise DeadKernelError("the kernel did not answer after the test was interrupted") from None
+            return [_error(f"the tests of this cell took longer than {timeout} s and were stopped",
+                           name="TimeoutError")]

@@ -14,6 +14,7 @@ once (``multiprocessing``'s forkserver): still a fresh process per submission, w
 limits, its own session and its own working directory, without the start-up. Where a process
 may not have children of its own (a daemonic Dask worker) nbgrader is started as a command.
 """
+import json
 import multiprocessing
 import os
 import resource
@@ -66,6 +67,17 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 def thread_settings(threads):
     """The environment that limits a kernel's BLAS and TensorFlow to ``threads`` threads."""
     return {name: str(threads) for name in THREAD_VARIABLES} if threads else {}
+
+
+def sandbox_settings(job):
+    """The environment that puts the student's kernel in the sandbox and decides tests outside it
+    (``autograder/sandbox.py``, ``autograder/trusted.py``); the grader's own environment may
+    override ``COURSE_SANDBOX`` and ``COURSE_TRUSTED_TESTS``."""
+    limits = {"memory_mb": job.memory_mb}
+    return {"COURSE_SANDBOX": os.environ.get("COURSE_SANDBOX", "bwrap"),
+            "COURSE_TRUSTED_TESTS": os.environ.get("COURSE_TRUSTED_TESTS", "1"),
+            "COURSE_SANDBOX_RELEASED": str(Path(job.course_root) / "release" / job.assignment),
+            "COURSE_SANDBOX_LIMITS": json.dumps(limits)}
 
 
 def _apply_limits(memory_mb):
@@ -210,7 +222,8 @@ def grade(job):
             f"load_subconfig({str(Path(job.course_root) / 'nbgrader_config.py')!r})  # noqa: F821\n"
             f"c.CourseDirectory.root = {str(scratch)!r}\n", encoding="utf-8")
         db_url = f"sqlite:///{scratch / 'gradebook.db'}"
-        env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads)})
+        env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads),
+                            **sandbox_settings(job)})
         argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
                 "--log-level=WARN", f"--Execute.timeout={job.cell_timeout}"]
         returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, scratch, env, job.memory_mb,

@@ -57,8 +57,10 @@ def call_quietly(impl, *args, **kwargs):
 
 def _describe_error(error):
     """"raised ValueError: ... (line 4: `Z = A @ W + b`)" for an error of the code under test."""
-    where = ""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
+    where = getattr(error, "course_where", None)  # set when the error was raised in another process
+    frames = [] if where is not None else [f for f in traceback.extract_tb(error.__traceback__)
+                                           if f.filename != __file__]
+    where = where or ""
     if frames:
         frame = frames[-1]
         where = f" (line {frame.lineno}" + (f": `{frame.line.strip()}`" if frame.line else "") + ")"
@@ -270,16 +272,27 @@ class stand_ins:
     """Context manager: replace names the function under test looks up (e.g. ``propagate``)."""
 
     def __init__(self, function, **replacements):
-        self.namespace = getattr(function, "__globals__", {})
+        # A function that lives in another process (the grader's view of a sandboxed kernel)
+        # installs the replacements there itself.
+        self.remote = getattr(type(function), "course_stand_ins", None)
+        self.function = function
+        self.namespace = {} if self.remote else getattr(function, "__globals__", {})
         self.replacements = replacements
         self.saved = {}
+        self.restore = None
 
     def __enter__(self):
+        if self.remote:
+            self.restore = self.remote(self.function, self.replacements)
+            return self
         self.saved = {name: self.namespace[name] for name in self.replacements if name in self.namespace}
         self.namespace.update(self.replacements)
         return self
 
     def __exit__(self, *exc_info):
+        if self.restore:
+            self.restore()
+            return False
         for name in self.replacements:
             if name in self.saved:
                 self.namespace[name] = self.saved[name]

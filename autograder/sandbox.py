@@ -1,0 +1,228 @@
+"""The student's kernel, started in a sandbox while nbgrader itself stays outside.
+
+nbgrader runs a submission by starting a Jupyter kernel and sending it the notebook's cells. Here
+that kernel is started by :class:`SandboxedKernelManager` inside Debian's bubblewrap (``bwrap``):
+
+- only the assignment's released files (``release/<assignment>/``, without notebooks) enter,
+  read-only, in a small writable working folder of its own; the data cache enters read-only;
+  Python and its packages enter read-only; nothing else of the machine is there: no ``source/``,
+  no gradebook, no other submission, no instructor's home or environment variables;
+- no network (a network namespace of its own: even 127.0.0.1 is another host);
+- its own process namespace: when the kernel ends, every process it started ends with it;
+- a user without privileges (a uid of its own per kernel when the grader runs as root);
+- limits on memory (address space), processes, file size and open files (``prlimit``); the
+  working folder and ``/tmp`` are size-limited tmpfs, so a disk filler fills only them.
+
+The kernel and nbgrader talk through Unix sockets in a folder both see (ZeroMQ's ``ipc``
+transport), since the kernel has no network. Where bubblewrap is missing or cannot run,
+:func:`sandbox_mode` says ``rlimits`` and the kernel runs with the limits only, after a warning.
+
+``COURSE_SANDBOX`` (``bwrap``, ``rlimits`` or ``off``), set by the harness for each nbgrader
+process, chooses; ``COURSE_SANDBOX_LIMITS`` carries the limits as JSON.
+"""
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+MODES = ("bwrap", "rlimits", "off")
+HOME = "/home/student"
+WORK = "/home/student/work"
+# Variables of the grader's environment a kernel may see; everything else is left outside.
+PASSED_ON = ("LANG", "LC_ALL", "COURSE_DATA_DIR", "NBGRADER_EXECUTION", "TF_CPP_MIN_LOG_LEVEL",
+             "MPLBACKEND", "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+             "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+             "COURSE_GRADING_SUBSET")
+DEFAULT_LIMITS = {"memory_mb": 4096, "processes": 1024, "file_mb": 512, "open_files": 1024,
+                  "work_mb": 1024, "tmp_mb": 512}
+
+
+@functools.lru_cache(maxsize=None)
+def bwrap_problem():
+    """Why bubblewrap cannot sandbox a kernel here, or '' when it can (tried once per process)."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+    try:
+        probe = subprocess.run([bwrap, *_namespaces(), "--ro-bind", "/", "/", "--proc", "/proc",
+                                "--dev", "/dev", *_drop_privileges(), "true"],
+                               capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bwrap could not start: {error}"
+    if probe.returncode != 0:
+        return f"bwrap cannot create namespaces here: {probe.stderr.strip()[:300]}"
+    return ""
+
+
+def sandbox_mode(wanted=None):
+    """The sandbox a kernel gets: ``bwrap`` where it works, else ``rlimits`` (with a warning), or
+    ``off`` when asked for."""
+    wanted = wanted or os.environ.get("COURSE_SANDBOX") or "bwrap"
+    if wanted not in MODES:
+        raise ValueError(f"COURSE_SANDBOX must be one of {', '.join(MODES)}, not {wanted!r}")
+    if wanted == "bwrap" and bwrap_problem():
+        return "rlimits"
+    return wanted
+
+
+def _namespaces():
+    # As root, bwrap keeps real uids (the kernel then drops to a user of its own, see below);
+    # otherwise it maps the caller's uid in a user namespace.
+    user = [] if os.geteuid() == 0 else ["--unshare-user"]
+    return [*user, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent"]
+
+
+def _drop_privileges():
+    """Inside the sandbox, when the grader is root: become a user of its own (uid 100000 + the
+    grading process's pid, so that one kernel's process limit is not another's), no groups, no
+    capabilities."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return []
+    uid = 100000 + os.getpid()
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all", "--no-new-privs", "--"]
+
+
+def _limits_prefix(limits):
+    mib = 1024 * 1024
+    settings = [f"--nproc={limits['processes']}", f"--fsize={limits['file_mb'] * mib}",
+                f"--nofile={limits['open_files']}"]
+    if limits["memory_mb"]:
+        settings.append(f"--as={limits['memory_mb'] * mib}")
+    return ["prlimit", *settings, "--"] if shutil.which("prlimit") else []
+
+
+def _python_roots():
+    """Folders Python and its packages live in (read-only in the sandbox)."""
+    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+    return sorted({str(r) for r in roots if r.is_dir()})
+
+
+def _read_only_system():
+    args = []
+    for top in ("usr", "etc"):
+        args += ["--ro-bind", f"/{top}", f"/{top}"]
+    for link in ("bin", "sbin", "lib", "lib64", "lib32"):
+        path = Path("/") / link
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _data_folders(env):
+    folders = [env.get("COURSE_DATA_DIR"), os.environ.get("COURSE_DATA_DIR")]
+    return sorted({str(Path(f).resolve()) for f in folders if f and Path(f).is_dir()})
+
+
+def _parents(paths):
+    """``--dir`` for every folder above the bound paths, readable by all (bwrap makes them 0700)."""
+    folders = sorted({str(parent) for path in paths for parent in Path(path).parents if str(parent) != "/"},
+                     key=lambda f: (f.count("/"), f))
+    args = []
+    for folder in folders:
+        args += ["--perms", "0755", "--dir", folder]
+    return args
+
+
+def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits):
+    """The command that starts ``kernel_cmd`` in bubblewrap (see the module's docstring)."""
+    args = ["bwrap", *_namespaces(), *_read_only_system(), "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--size", str(limits["tmp_mb"] * 1024 * 1024), "--tmpfs", "/tmp",
+            "--perms", "0777", "--size", str(limits["work_mb"] * 1024 * 1024), "--tmpfs", HOME]
+    bound = _python_roots() + _data_folders(env)
+    args += _parents(bound + [str(ipc_folder), connection_file])
+    for folder in bound:
+        args += ["--ro-bind", folder, folder]
+    args += ["--perms", "0777", "--dir", WORK]
+    if released and Path(released).is_dir():
+        for entry in sorted(Path(released).iterdir()):
+            if entry.suffix != ".ipynb" and entry.name not in ("__pycache__", ".ipynb_checkpoints"):
+                args += ["--ro-bind", str(entry), f"{WORK}/{entry.name}"]
+    args += ["--bind", str(ipc_folder), str(ipc_folder),
+             "--ro-bind", connection_file, connection_file,
+             "--chdir", WORK, "--clearenv"]
+    for name, value in sorted(env.items()):
+        args += ["--setenv", name, value]
+    return _limits_prefix(limits) + args + ["--", *_drop_privileges(), *kernel_cmd]
+
+
+def kernel_environment(env):
+    """The environment a kernel gets: the few variables it needs, nothing of the grader's."""
+    kept = {name: env[name] for name in PASSED_ON if name in env}
+    kept.update(HOME=HOME, PATH="/usr/local/bin:/usr/bin:/bin", IPYTHONDIR=f"{HOME}/.ipython",
+                MPLCONFIGDIR=f"{HOME}/.matplotlib", KERAS_HOME=f"{HOME}/.keras",
+                PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1")
+    return kept
+
+
+def current_limits():
+    limits = dict(DEFAULT_LIMITS)
+    limits.update(json.loads(os.environ.get("COURSE_SANDBOX_LIMITS") or "{}"))
+    return limits
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start in the sandbox that :func:`sandbox_mode` gives.
+
+    ``released`` is the folder of the assignment's released files (``COURSE_SANDBOX_RELEASED``).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = sandbox_mode()
+        self.limits = current_limits()
+        self.released = os.environ.get("COURSE_SANDBOX_RELEASED", "")
+        self._ipc_folder = None
+        if self.mode == "bwrap":
+            self._ipc_folder = tempfile.mkdtemp(prefix="kernel-ipc-")
+            os.chmod(self._ipc_folder, 0o777)
+            self.transport = "ipc"
+            self.ip = os.path.join(self._ipc_folder, "kernel")
+            # bwrap ends on SIGINT (taking the kernel with it): interrupt by a control message.
+            self.kernel_spec.interrupt_mode = "message"
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.realpath(self.connection_file)]
+        env = kernel_environment(kw.get("env") or os.environ)
+        if self.mode == "bwrap":
+            os.chmod(self.connection_file, 0o644)
+            kernel_cmd = bwrap_command(kernel_cmd, self.released, self._ipc_folder,
+                                       os.path.realpath(self.connection_file), env, self.limits)
+            kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        elif self.mode == "rlimits":
+            kernel_cmd = _limits_prefix(self.limits) + kernel_cmd
+            kw["env"] = {**env, "HOME": os.environ.get("HOME", "/tmp"), "PATH": os.environ.get("PATH", "")}
+            kw["env"].pop("IPYTHONDIR", None)
+            kw["env"].pop("MPLCONFIGDIR", None)
+            kw["env"].pop("KERAS_HOME", None)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if self._ipc_folder and not restart:
+            shutil.rmtree(self._ipc_folder, ignore_errors=True)
+
+
+def describe():
+    """One line on the sandbox student code gets on this machine (printed by ``make test``)."""
+    mode = sandbox_mode()
+    if mode == "bwrap":
+        user = "a uid of its own" if os.geteuid() == 0 else "a user namespace"
+        return (f"sandbox: bubblewrap ({shutil.which('bwrap')}): own mount, pid, network, ipc and uts "
+                f"namespaces, no network, {user}; prlimit {'yes' if shutil.which('prlimit') else 'no'}")
+    if mode == "rlimits":
+        return f"sandbox: resource limits only ({bwrap_problem()})"
+    return "sandbox: off"
+
+
+if __name__ == "__main__":
+    print(describe())

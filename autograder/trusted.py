@@ -1,0 +1,288 @@
+"""Test cells decided in the grader's process, never in the student's kernel.
+
+In stock nbgrader a test cell runs in the student's kernel, after the student's code, so the
+student's code can change what the test sees: patch ``np.allclose`` or the test helpers, return
+an object equal to everything, hide tracebacks, rewrite the cell before it runs, read the
+expected values from the caller's frame. Here a test cell's source (nbgrader's copy, from the
+gradebook) runs in this process with the course's own ``problem_unittests``; each name the cell
+takes from the notebook (``propagate``, ``KNearestNeighbor``) stands for the student's object in
+the kernel, and calling it sends the arguments there and brings back the result, as plain data
+only (``autograder/wire.py``). Stand-ins that a test puts in place of the student's helpers run
+here too, called back from the kernel. The hidden tests and their expected values never enter
+the kernel.
+
+The cell's outputs say what was decided: the lines the tests print, or the failure as an error
+output (its message only, never the hidden source), which nbgrader turns into the score.
+"""
+import ast
+import builtins
+import contextlib
+import importlib
+import io
+import json
+import time
+from pathlib import Path
+from queue import Empty
+
+import numpy as np
+from nbformat.v4 import new_output
+
+from . import wire
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
+STARTER = ("exec(compile({source!r}, {file!r}, 'exec'), __course_agent__ := {{'__name__': '__course_agent__'}})\n"
+           "__course_agent__['serve'](get_ipython().user_ns, input)\n"
+           "del __course_agent__")
+MAX_STREAM = 20000  # characters of the kernel's printing kept per test cell
+
+
+class TestTimeout(Exception):
+    pass
+
+
+class KernelGone(Exception):
+    pass
+
+
+_remote_classes = {}
+
+
+class Remote:
+    """The student's object ``target`` in the kernel, as a test sees it."""
+
+    __slots__ = ("_session", "_target", "_label")
+
+    def __init__(self, session, target, label):
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_label", label)
+
+    def __call__(self, *args, **kwargs):
+        session = self._session
+        return session.request({"op": "call", "target": self._target,
+                                "args": session.codec.encode(list(args)),
+                                "kwargs": session.codec.encode(dict(kwargs))})
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__") and name not in ("__name__", "__get__", "__qualname__"):
+            raise AttributeError(name)
+        return self._session.request({"op": "getattr", "target": self._target, "name": name})
+
+    def __setattr__(self, name, value):
+        session = self._session
+        message = {"op": "setattr", "target": self._target, "name": name, "value": None}
+        if callable(value) and not isinstance(value, Remote):
+            message["callback"] = session.callback(value)
+        else:
+            message["value"] = session.codec.encode(value)
+        session.request(message)
+
+    def __repr__(self):
+        return f"<{self._label} in the student's kernel>"
+
+    def course_stand_ins(self, replacements):
+        """Put ``replacements`` (name -> callable of this process) in place of the names this
+        function looks up in the kernel; returns a function that puts the old ones back."""
+        session = self._session
+        for name, value in replacements.items():
+            session.callbacks[name] = value
+        session.request({"op": "install", "target": self._target, "names": list(replacements)})
+
+        def restore():
+            session.request({"op": "uninstall"})
+            for name in replacements:
+                session.callbacks.pop(name, None)
+        return restore
+
+
+def _remote(session, target, label):
+    cls = _remote_classes.get(label)
+    if cls is None:
+        name = label if label.isidentifier() else "object"
+        cls = _remote_classes[label] = type(name, (Remote,), {"__slots__": ()})
+    return cls(session, target, label)
+
+
+def remote_exception(report):
+    """An exception of this process that stands for the one the student's code raised."""
+    bases = [getattr(builtins, name, None) for name in report.get("bases", [])]
+    base = next((b for b in bases if isinstance(b, type) and issubclass(b, Exception)), RuntimeError)
+    name = str(report.get("type") or base.__name__)
+    cls = base if name == base.__name__ else type(name if name.isidentifier() else "Error", (base,), {})
+    error = cls(str(report.get("message", "")))
+    error.course_where = str(report.get("where", ""))
+    return error
+
+
+class Session:
+    """One test cell's conversation with the kernel's agent (see ``wire.Agent``)."""
+
+    def __init__(self, exchange):
+        self.exchange = exchange  # text for the kernel's pending prompt -> its next prompt
+        self.codec = wire.Codec(handles=False)
+        self.callbacks = {}
+
+    def make_handle(self, number, label, is_callable):
+        return _remote(self, {"ref": number}, label)
+
+    def callback(self, function):
+        key = f"callback-{len(self.callbacks)}"
+        self.callbacks[key] = function
+        return key
+
+    def request(self, message):
+        message["changes"] = self.codec.changes()
+        reply = self._receive(self.exchange(json.dumps(message)))
+        while "callback" in reply:
+            reply = self._receive(self.exchange(json.dumps(self._run_callback(reply))))
+        value = self.codec.decode(reply["value"], self.make_handle) if "value" in reply else None
+        self.codec.apply(reply.get("changes", []), self.make_handle)
+        if "raised" in reply:
+            raise remote_exception(reply["raised"])
+        return value
+
+    @staticmethod
+    def _receive(text):
+        try:
+            reply = json.loads(text)
+        except (TypeError, ValueError):
+            raise wire.WireError("the kernel answered something that is not the grader's protocol") from None
+        if not isinstance(reply, dict):
+            raise wire.WireError("the kernel answered something that is not the grader's protocol")
+        return reply
+
+    def _run_callback(self, message):
+        args = self.codec.decode(message.get("args", {"list": []}), self.make_handle)
+        kwargs = self.codec.decode(message.get("kwargs", {"dict": []}), self.make_handle)
+        self.codec.apply(message.get("changes", []), self.make_handle)
+        own = self.codec.take_touched()  # the stand-in's arguments: their changes go back with the reply
+        function = self.callbacks.get(message.get("callback"))
+        try:
+            if function is None:
+                raise wire.WireError(f"no stand-in {message.get('callback')!r}")
+            reply = {"value": self.codec.encode(function(*args, **kwargs))}
+        except Exception as error:  # noqa: BLE001 - told to the kernel, which raises it there
+            return {"raised": f"{type(error).__name__}: {error}", "changes": self.codec.changes(also=own)}
+        reply["changes"] = self.codec.changes(also=own)
+        return reply
+
+
+def notebook_names(source):
+    """Names a test cell reads but does not define: the student's objects (and ``tests``, ``np``)."""
+    tree = ast.parse(source)
+    defined, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    return sorted(read - defined - set(dir(builtins)))
+
+
+def course_tests():
+    """The course's own problem_unittests (a fresh copy per cell: a test cannot leave state)."""
+    import sys
+
+    if str(COURSE_ROOT) not in sys.path:
+        sys.path.insert(0, str(COURSE_ROOT))
+    module = importlib.import_module("problem_unittests")
+    return importlib.reload(module)
+
+
+def decide(source, exchange):
+    """Run the test cell ``source`` here against the kernel reached through ``exchange``.
+
+    Returns (printed text, None) when every test passed, or (printed text, (name, message))
+    when one failed.
+    """
+    session = Session(exchange)
+    namespace = {"__name__": "__test_cell__", "tests": course_tests(), "np": np}
+    for name in notebook_names(source):
+        namespace.setdefault(name, _remote(session, {"name": name}, name))
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(source, "<test cell>", "exec"), namespace)  # noqa: S102 - the instructor's test
+    except (TestTimeout, KernelGone):
+        raise
+    except wire.WireError as error:
+        return printed.getvalue(), ("GradingError", f"the answer could not be read back from the kernel: {error}")
+    except Exception as error:  # noqa: BLE001 - a failing test, whatever it raised
+        return printed.getvalue(), (type(error).__name__, str(error))
+    return printed.getvalue(), None
+
+
+def run_test_cell(kc, source, timeout):
+    """Decide the test cell ``source`` with the kernel of the blocking client ``kc`` (one that no
+    one else uses); returns the cell's outputs. Raises :class:`KernelGone` when the kernel died,
+    :class:`TestTimeout` past ``timeout`` seconds (the kernel is then still busy: the caller
+    interrupts it)."""
+    deadline = time.monotonic() + timeout
+    starter = STARTER.format(source=AGENT_SOURCE, file=wire.AGENT_FILE)
+    msg_id = kc.execute(starter, silent=False, store_history=False, allow_stdin=True)
+    streams = []
+
+    def drain():
+        while True:
+            try:
+                message = kc.get_iopub_msg(timeout=0)
+            except Empty:
+                return
+            if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "stream":
+                if sum(map(len, streams)) < MAX_STREAM:
+                    streams.append(message["content"].get("text", ""))
+
+    def finished(wait=0.0):
+        try:
+            reply = kc.get_shell_msg(timeout=wait)
+        except Empty:
+            return None
+        return reply if reply["parent_header"].get("msg_id") == msg_id else None
+
+    def next_prompt():
+        while True:
+            if time.monotonic() > deadline:
+                raise TestTimeout()
+            try:
+                message = kc.get_stdin_msg(timeout=0.5)
+            except Empty:
+                drain()
+                reply = finished()
+                if reply is not None:
+                    content = reply["content"]
+                    raise KernelGone(f"the grading agent stopped in the kernel ({content.get('status')}: "
+                                     f"{content.get('ename', '')} {content.get('evalue', '')})")
+                if not kc.is_alive():
+                    raise KernelGone("the kernel died")
+                continue
+            if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "input_request":
+                return message["content"].get("prompt", "")
+
+    def exchange(text):
+        kc.input(text)
+        return next_prompt()
+
+    if next_prompt() != "course-agent:ready":
+        raise KernelGone("the grading agent did not start in the kernel")
+    printed, failure = decide(source, exchange)
+    kc.input(json.dumps({"op": "end"}))
+    while finished(wait=0.05) is None:
+        if time.monotonic() > deadline:
+            raise TestTimeout()
+        drain()
+    drain()
+    outputs = []
+    kernel_text = "".join(streams)
+    if kernel_text:
+        outputs.append(new_output("stream", name="stdout", text=kernel_text[:MAX_STREAM]))
+    if printed:
+        outputs.append(new_output("stream", name="stdout", text=printed))
+    if failure is not None:
+        name, message = failure
+        outputs.append(new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"]))
+    return outputs

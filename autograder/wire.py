@@ -1,0 +1,380 @@
+"""Plain data across the sandbox wall: the codec both sides use, and the kernel's agent.
+
+Tests are decided by the grader's own process (``autograder/trusted.py``); the student's functions
+run in the sandboxed kernel. Between the two only JSON travels: numbers, strings, lists, tuples,
+dicts, numpy arrays as ``.npy`` bytes read with ``allow_pickle=False``, Keras models as their
+config and weights, and *handles*: the number of an object that stays on the kernel's side (a
+student's class, an instance of it, a method).
+
+Both sides number every array, list, tuple, dict, model and handle that crosses, in the order
+they cross, so an object sent back is sent as ``{"ref": n}`` and arrives as the very object the
+other side holds: a test can still check that a function returned its input, or passed it on.
+
+This file is also the agent: its text is executed in the kernel, where :func:`serve` answers the
+grader's requests, which arrive as the answers to ``input()`` prompts (the kernel's stdin
+channel). Nothing here decides anything: whatever a student does to it in the kernel changes only
+the data the grader receives.
+"""
+import base64
+import io
+import json
+import math
+import traceback
+import warnings
+
+import numpy as np
+
+AGENT_FILE = "<course-agent>"
+PLAIN = (type(None), bool, int, str)
+
+
+class WireError(Exception):
+    """Something that cannot cross, or a message that does not follow the protocol."""
+
+
+def _is_keras_model(obj):
+    module = type(obj).__module__ or ""
+    return module.split(".")[0] == "keras" and hasattr(obj, "to_json") and hasattr(obj, "get_weights")
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _from_npy(text):
+    array = np.load(io.BytesIO(base64.b64decode(text)), allow_pickle=False)
+    if array.dtype.hasobject:
+        raise WireError("an array of Python objects cannot cross")
+    return array
+
+
+class Codec:
+    """One side's numbering of the objects that crossed (see the module's docstring).
+
+    ``handles`` says whether objects that are not plain data become handles (the kernel's side)
+    or are refused (the grader's side, which sends only data and what it received).
+    """
+
+    def __init__(self, handles):
+        self.handles = handles
+        self.table = []   # number -> object
+        self.numbers = {}  # id(object) -> number, for objects in table
+        self.state = {}   # number -> copy, for the mutable objects that crossed
+        self.touched = set()  # numbers sent or received since the last call of changes()
+
+    def _register(self, obj):
+        self.numbers[id(obj)] = len(self.table)
+        self.table.append(obj)
+        return len(self.table) - 1
+
+    def _track(self, number):
+        """Remember the contents of a mutable object that crossed, to send its later changes."""
+        self.state[number] = _copy(self.table[number])
+        self.touched.add(number)
+
+    def _reserve(self):
+        self.table.append(None)
+        return len(self.table) - 1
+
+    def _fill(self, number, obj):
+        self.table[number] = obj
+        self.numbers[id(obj)] = number
+
+    # -- encoding ------------------------------------------------------------------------------
+    def encode(self, obj):
+        if isinstance(obj, bool) or obj is None or (isinstance(obj, (int, str)) and type(obj) in PLAIN):
+            return obj
+        if type(obj) is float:
+            return obj if math.isfinite(obj) else {"float": repr(obj)}
+        number = self.numbers.get(id(obj))
+        if number is not None and self.table[number] is obj:
+            self.touched.add(number)
+            return {"ref": number}
+        return self.encode_contents(obj)
+
+    def encode_contents(self, obj):
+        """``obj`` by value (registered as new when it is not yet numbered)."""
+        number = self.numbers.get(id(obj))
+        if number is None or self.table[number] is not obj:
+            number = None
+        if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
+            if number is None:
+                self._track(self._register(obj))
+            return {"ndarray": _npy(obj)}
+        if isinstance(obj, np.generic) and not isinstance(obj, np.object_):
+            return {"scalar": _npy(np.asarray(obj))}
+        if isinstance(obj, (list, tuple, dict)) and type(obj) in (list, tuple, dict):
+            if number is None:
+                number = self._register(obj)
+                if not isinstance(obj, tuple):
+                    self._track(number)
+            if isinstance(obj, dict):
+                return {"dict": [[self.encode(k), self.encode(v)] for k, v in obj.items()]}
+            return {type(obj).__name__: [self.encode(item) for item in obj]}
+        if isinstance(obj, (int, str, float)):  # subclasses of plain types, sent as the plain value
+            return self.encode(type(obj).__mro__[-2](obj))
+        if _is_keras_model(obj):
+            if number is None:
+                self._register(obj)
+            return {"keras": obj.to_json(), "weights": [_npy(np.asarray(w)) for w in obj.get_weights()],
+                    "type": type(obj).__name__}
+        if self.handles:
+            if number is None:
+                number = self._register(obj)
+            return {"handle": number, "type": type(obj).__name__, "callable": callable(obj)}
+        raise WireError(f"a {type(obj).__name__} cannot be sent to the kernel")
+
+    # -- decoding ------------------------------------------------------------------------------
+    def decode(self, data, make_handle=None, register=True):
+        """The object ``data`` stands for; ``register=False`` for new contents of an object that
+        is numbered already (its parts are new, the object itself is not)."""
+        if data is None or isinstance(data, (bool, int, str, float)):
+            return data
+        if not isinstance(data, dict) or len(data) == 0:
+            raise WireError(f"not a value of the protocol: {str(data)[:80]}")
+        if "ref" in data:
+            number = data["ref"]
+            if not isinstance(number, int) or not 0 <= number < len(self.table):
+                raise WireError(f"reference to unknown object {number!r}")
+            self.touched.add(number)
+            return self.table[number]
+        if "float" in data:
+            return float(data["float"])
+        if "scalar" in data:
+            return _from_npy(data["scalar"])[()]
+        if "ndarray" in data:
+            array = _from_npy(data["ndarray"])
+            if register:
+                self._track(self._register(array))
+            return array
+        if "list" in data or "dict" in data:
+            result = [] if "list" in data else {}
+            number = self._register(result) if register else None
+            if "list" in data:
+                result.extend(self.decode(item, make_handle) for item in data["list"])
+            else:
+                for key, value in data["dict"]:
+                    result[self.decode(key, make_handle)] = self.decode(value, make_handle)
+            if number is not None:
+                self._track(number)
+            return result
+        if "tuple" in data:
+            number = self._reserve()
+            result = tuple(self.decode(item, make_handle) for item in data["tuple"])
+            self._fill(number, result)
+            return result
+        if "keras" in data:
+            number = self._reserve()
+            model = _keras_model(data)
+            self._fill(number, model)
+            return model
+        if "handle" in data:
+            if make_handle is None:
+                raise WireError("a handle cannot be sent to the kernel")
+            number = self._reserve()
+            if data["handle"] != number:
+                raise WireError("the numbering of the two sides differs")
+            handle = make_handle(number, str(data.get("type", "object")), bool(data.get("callable")))
+            self._fill(number, handle)
+            return handle
+        raise WireError(f"not a value of the protocol: {sorted(data)[:3]}")
+
+    # -- objects changed in place --------------------------------------------------------------
+    def take_touched(self):
+        """The numbers sent or received since the last call, forgetting them."""
+        touched, self.touched = self.touched, set()
+        return touched
+
+    def changes(self, also=()):
+        """[[number, new contents], ...] for the objects changed in place since they were last in
+        step with the other side, among those that just crossed (and ``also``) and the objects
+        they hold. Only those: a test sees an object again only when it crosses again."""
+        pending, seen, changed = list(self.take_touched() | set(also)), set(), []
+        while pending:
+            number = pending.pop()
+            if number in seen or number not in self.state:
+                continue
+            seen.add(number)
+            obj = self.table[number]
+            if not _same(self.state[number], obj):
+                changed.append([number, self.encode_contents(obj)])
+                self.state[number] = _copy(obj)
+            items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ()
+            for item in items:
+                inner = self.numbers.get(id(item))
+                if inner is not None and self.table[inner] is item:
+                    pending.append(inner)
+        self.touched.clear()
+        return sorted(changed)
+
+    def apply(self, changes, make_handle=None):
+        """Make the objects the other side changed in place change here the same way."""
+        for number, contents in changes:
+            if not isinstance(number, int) or not 0 <= number < len(self.table):
+                raise WireError(f"change to unknown object {number!r}")
+            obj = self.table[number]
+            new = self.decode(contents, make_handle, register=False)
+            if isinstance(obj, np.ndarray) and isinstance(new, np.ndarray):
+                if obj.shape != new.shape:  # resized in place: the closest a copy can come
+                    obj.resize(new.shape, refcheck=False)
+                obj[...] = new.astype(obj.dtype, copy=False)
+            elif isinstance(obj, list) and isinstance(new, list):
+                obj[:] = new
+            elif isinstance(obj, dict) and isinstance(new, dict):
+                obj.clear()
+                obj.update(new)
+            if number in self.state:
+                self._track(number)
+
+
+def _copy(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.copy()
+    if isinstance(obj, list):
+        return list(obj)
+    if isinstance(obj, dict):
+        return dict(obj)
+    return obj
+
+
+def _same(before, now):
+    if isinstance(now, np.ndarray):
+        return (isinstance(before, np.ndarray) and before.shape == now.shape and before.dtype == now.dtype
+                and np.array_equal(before, now, equal_nan=now.dtype.kind in "fc"))
+    if isinstance(now, list):
+        return len(before) == len(now) and all(a is b for a, b in zip(before, now))
+    if isinstance(now, dict):
+        return before.keys() == now.keys() and all(before[k] is now[k] for k in now)
+    return True
+
+
+def _keras_model(data):
+    import keras
+
+    model = keras.models.model_from_json(data["keras"])
+    weights = [_from_npy(w) for w in data.get("weights", [])]
+    if weights:
+        model.set_weights(weights)
+    return model
+
+
+def error_report(error):
+    """{"type", "bases", "message", "where"} of an exception raised by the student's code."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != AGENT_FILE]
+    where = ""
+    if frames:
+        frame = frames[-1]
+        where = f" (line {frame.lineno}" + (f": `{frame.line.strip()}`" if frame.line else "") + ")"
+    bases = [klass.__name__ for klass in type(error).__mro__
+             if klass.__module__ == "builtins" and issubclass(klass, BaseException)]
+    return {"type": type(error).__name__, "bases": bases, "message": str(error)[:2000], "where": where}
+
+
+# ------------------------------------------------------------------------------------------------
+# The kernel's side
+# ------------------------------------------------------------------------------------------------
+
+class Agent:
+    """Answers the grader's requests in the kernel, with ``ask`` (``input``) as its only channel."""
+
+    def __init__(self, namespace, ask):
+        self.namespace = namespace
+        self.ask = ask
+        self.codec = Codec(handles=True)
+        self.saved = []  # (namespace, name, old value or missing) of installed stand-ins
+
+    def serve(self):
+        request = self.ask("course-agent:ready")
+        while True:
+            message = json.loads(request)
+            if message.get("op") == "end":
+                return
+            request = self.ask(json.dumps(self.answer(message)))
+
+    def target(self, message):
+        target = message.get("target") or {}
+        if "name" in target:
+            name = target["name"]
+            if name not in self.namespace:
+                raise NameError(f"name {name!r} is not defined")
+            return self.namespace[name]
+        return self.codec.decode(target)
+
+    def answer(self, message):
+        own = ()
+        try:
+            op = message.get("op")
+            target = self.target(message) if op != "uninstall" else None
+            if op == "call":
+                args = self.codec.decode(message.get("args", {"list": []}))
+                kwargs = self.codec.decode(message.get("kwargs", {"dict": []}))
+            elif op == "setattr":
+                value = self.codec.decode(message.get("value"))
+            self.codec.apply(message.get("changes", []))
+            own = self.codec.take_touched()  # this request's objects: their changes go back with the reply
+            if op == "call":
+                function = target
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    value = function(*args, **kwargs)
+            elif op == "getattr":
+                value = getattr(target, message["name"])
+            elif op == "setattr":
+                if "callback" in message:
+                    value = self.stand_in(message["callback"])
+                setattr(target, message["name"], value)
+                value = None
+            elif op == "install":
+                function = target
+                namespace = getattr(function, "__globals__", None)
+                if not isinstance(namespace, dict):
+                    namespace = self.namespace
+                for name in message["names"]:
+                    self.saved.append((namespace, name, namespace.get(name, self)))
+                    namespace[name] = self.stand_in(name)
+                value = None
+            elif op == "uninstall":
+                while self.saved:
+                    namespace, name, old = self.saved.pop()
+                    if old is self:
+                        namespace.pop(name, None)
+                    else:
+                        namespace[name] = old
+                value = None
+            else:
+                raise ValueError(f"unknown request {op!r}")
+            reply = {"value": self.codec.encode(value)}
+            reply["changes"] = self.codec.changes(also=own)
+            return reply
+        except BaseException as error:  # noqa: BLE001 - reported to the grader, which decides
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            return {"raised": error_report(error), "changes": self.codec.changes(also=own)}
+
+    def stand_in(self, name):
+        """A function that asks the grader to run its stand-in ``name`` (nested requests allowed)."""
+        agent = self
+
+        def stand_in(*args, **kwargs):
+            request = {"callback": name, "args": agent.codec.encode(list(args)),
+                       "kwargs": agent.codec.encode(dict(kwargs))}
+            request["changes"] = agent.codec.changes()
+            while True:
+                message = json.loads(agent.ask(json.dumps(request)))
+                if "op" in message:  # the grader asks something while its stand-in runs
+                    request = agent.answer(message)
+                    continue
+                value = agent.codec.decode(message["value"]) if "value" in message else None
+                agent.codec.apply(message.get("changes", []))
+                if "raised" in message:
+                    raise RuntimeError(f"the test's stand-in for {name} failed: {message['raised']}")
+                return value
+        stand_in.__name__ = name
+        return stand_in
+
+
+def serve(namespace, ask):
+    """Entry point in the kernel: answer requests until the grader says "end"."""
+    Agent(namespace, ask).serve()

@@ -1,0 +1,74 @@
+"""The student's kernel in the sandbox (autograder/sandbox.py): what it can and cannot reach."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from jupyter_core.utils import run_sync
+
+from autograder import sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = r"""
+import os, socket
+print("uid", os.getuid())
+print("files", sorted(os.listdir(".")))
+for path in ("{root}/source", "{root}/gradebook.db", "{root}/.git"):
+    print("sees", path, os.path.exists(path))
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=2)
+    print("network open")
+except OSError as error:
+    print("network", type(error).__name__)
+print("env", sorted(k for k in os.environ if k.startswith(("NBGRADER", "COURSE_SANDBOX", "SSH", "DB"))))
+"""
+
+
+@pytest.fixture()
+def sandboxed_kernel(monkeypatch):
+    if sandbox.sandbox_mode("bwrap") != "bwrap":
+        pytest.skip(f"bubblewrap cannot run here: {sandbox.bwrap_problem()}")
+    monkeypatch.setenv("COURSE_SANDBOX", "bwrap")
+    monkeypatch.setenv("COURSE_SANDBOX_RELEASED", str(ROOT / "release" / "a01_santa_logreg"))
+    monkeypatch.setenv("NBGRADER_DB_URL", "sqlite:///secret.db")
+    km, kc = _start()
+    yield kc
+    kc.stop_channels()
+    run_sync(km.shutdown_kernel)(now=True)
+
+
+def _start():
+    km = sandbox.SandboxedKernelManager(kernel_name="python3")
+    run_sync(km.start_kernel)()
+    kc = km.blocking_client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    return km, kc
+
+
+def printed(kc, code):
+    lines = []
+    kc.execute_interactive(code, timeout=60, output_hook=lambda m: lines.append(m["content"].get("text", ""))
+                           if m["msg_type"] == "stream" else None)
+    return "".join(lines)
+
+
+def test_the_kernel_sees_only_the_released_files_no_network_and_no_grader_secrets(sandboxed_kernel):
+    text = printed(sandboxed_kernel, PROBE.format(root=ROOT))
+    assert "files ['coursekit', 'custom.css', 'problem_unittests.py']" in text
+    assert f"sees {ROOT}/source False" in text and f"sees {ROOT}/gradebook.db False" in text
+    assert f"sees {ROOT}/.git False" in text
+    assert "network ConnectionRefusedError" in text or "network OSError" in text
+    assert "env []" in text
+    if os.geteuid() == 0:
+        assert "uid 0" not in text
+
+
+def test_without_bubblewrap_the_grader_falls_back_to_limits_only(monkeypatch):
+    sandbox.bwrap_problem.cache_clear()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    try:
+        assert sandbox.sandbox_mode("bwrap") == "rlimits"
+        assert "not installed" in sandbox.bwrap_problem()
+    finally:
+        sandbox.bwrap_problem.cache_clear()

@@ -1,0 +1,61 @@
+"""The plain-data wire between the grader and the sandboxed kernel (autograder/wire.py)."""
+import base64
+import io
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from autograder.wire import Codec, WireError
+
+
+def cross(data):
+    return json.loads(json.dumps(data))
+
+
+def test_values_cross_as_equal_plain_data():
+    sender, receiver = Codec(handles=True), Codec(handles=False)
+    value = {"a": np.arange(6.0).reshape(2, 3), "b": (1, 2.5, "x", None, True), "c": [np.float32(1.5)],
+             3: float("nan")}
+    got = receiver.decode(cross(sender.encode(value)))
+    assert got.keys() == value.keys()
+    assert np.array_equal(got["a"], value["a"]) and got["b"] == value["b"]
+    assert type(got["c"][0]) is np.float32 and np.isnan(got[3])
+
+
+def test_an_object_sent_back_arrives_as_the_very_object_the_other_side_holds():
+    grader, kernel = Codec(handles=False), Codec(handles=True)
+    w = np.zeros((3, 1))
+    received = kernel.decode(cross(grader.encode([w])))[0]
+    returned = grader.decode(cross(kernel.encode((received, received.copy()))))
+    assert returned[0] is w and returned[1] is not w
+
+
+def test_changes_in_place_reach_the_other_side():
+    grader, kernel = Codec(handles=False), Codec(handles=True)
+    w = np.zeros(3)
+    received = kernel.decode(cross(grader.encode([w])))[0]
+    received -= 1  # the student's `w -= ...`
+    grader.apply(cross(kernel.changes()))
+    assert np.array_equal(w, [-1, -1, -1])
+
+
+def test_objects_that_are_not_data_stay_behind_as_handles_on_one_side_and_are_refused_on_the_other():
+    kernel, grader = Codec(handles=True), Codec(handles=False)
+    sent = cross(kernel.encode(object()))
+    assert set(sent) == {"handle", "type", "callable"}
+    assert grader.decode(sent, make_handle=lambda n, label, is_callable: ("handle", n, label)) == ("handle", 0, "object")
+    with pytest.raises(WireError):
+        Codec(handles=False).encode(object())
+
+
+def test_pickles_and_object_arrays_are_refused():
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    with pytest.raises((WireError, ValueError)):
+        Codec(handles=False).decode({"ndarray": base64.b64encode(buffer.getvalue()).decode()})
+    with pytest.raises(WireError):
+        Codec(handles=False).decode({"pickle": base64.b64encode(pickle.dumps(1)).decode()})
+    with pytest.raises(WireError):
+        Codec(handles=False).decode({"ref": 5})
