@@ -26,10 +26,16 @@ def _grade(args):
     if args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
-    results = grade_class(args.assignment, submissions, Path(args.out), jobs=args.jobs,
-                          scheduler=args.scheduler, timeout=args.timeout,
-                          cell_timeout=args.cell_timeout, memory_mb=args.memory_mb,
-                          students=set(args.student) if args.student else None)
+    from .grading import GraderRefuses
+
+    try:
+        results = grade_class(args.assignment, submissions, Path(args.out), jobs=args.jobs,
+                              scheduler=args.scheduler, timeout=args.timeout,
+                              cell_timeout=args.cell_timeout, memory_mb=args.memory_mb,
+                              students=set(args.student) if args.student else None)
+    except GraderRefuses as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print()
     print(format_table(results))
     print()

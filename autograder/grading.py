@@ -170,6 +170,31 @@ def make_executor(jobs, scheduler):
     return pool, pool.shutdown
 
 
+class GraderRefuses(RuntimeError):
+    """The grader would not grade fairly in this environment."""
+
+
+def refuse_optimized_python():
+    """Grading needs ``assert`` and ``__debug__``: refuse to run with them stripped (``python -O``
+    or ``PYTHONOPTIMIZE``), in this process or in the nbgrader processes it starts."""
+    if sys.flags.optimize or os.environ.get("PYTHONOPTIMIZE"):
+        raise GraderRefuses("refusing to grade under python -O / PYTHONOPTIMIZE: it strips the assertions "
+                            "tests rely on. Unset PYTHONOPTIMIZE and run without -O.")
+
+
+def warn_without_sandbox():
+    """Say, once per class, when student code will run without the sandbox."""
+    from .sandbox import bwrap_problem, sandbox_mode
+
+    wanted = os.environ.get("COURSE_SANDBOX", "bwrap")
+    mode = sandbox_mode(wanted)
+    if wanted == "bwrap" and mode != "bwrap":
+        print(f"warning: student code runs WITHOUT the sandbox (limits only): {bwrap_problem()}",
+              file=sys.stderr)
+    elif mode == "off":
+        print("warning: COURSE_SANDBOX=off: student code runs without sandbox or limits", file=sys.stderr)
+
+
 def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, timeout=600,
                 cell_timeout=60, memory_mb=4096, students=None, show_progress=True):
     """Grade every student folder of ``submissions_dir`` (or only ``students``).
@@ -177,6 +202,8 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,
     sorted by student id.
     """
+    refuse_optimized_python()
+    warn_without_sandbox()
     start_fork_server()  # it imports nbgrader while this process reads the submissions
     put_scripts_on_path()
     db_url = course_db_url()

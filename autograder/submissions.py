@@ -48,10 +48,46 @@ def graded_ids(notebook):
             and (cell.metadata["nbgrader"].get("grade") or cell.metadata["nbgrader"].get("solution"))]
 
 
+SCHEMA_VERSION = 3  # of the nbgrader cell metadata this course's nbgrader writes
+
+
+def roles(notebook):
+    """grade_id -> (grade, solution) flags of every cell with nbgrader metadata."""
+    found = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader")
+        if isinstance(meta, dict) and meta.get("grade_id"):
+            found[meta["grade_id"]] = (bool(meta.get("grade")), bool(meta.get("solution")))
+    return found
+
+
+def metadata_problem(path, source, submitted):
+    """Why the nbgrader metadata of a submitted notebook was edited in a way nbgrader cannot
+    grade (a newer schema, a cell's role changed), or ''."""
+    for cell in submitted.cells:
+        meta = cell.metadata.get("nbgrader")
+        if isinstance(meta, dict) and not isinstance(meta.get("schema_version", SCHEMA_VERSION), int):
+            return f"{path.name}: a cell's nbgrader metadata has schema_version {meta.get('schema_version')!r}"
+        if isinstance(meta, dict) and meta.get("schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
+            return (f"{path.name}: a cell's nbgrader metadata has schema_version {meta['schema_version']}, "
+                    f"newer than this course's {SCHEMA_VERSION} (was the metadata edited?)")
+    expected = roles(source)
+    edited = sorted(i for i, flags in roles(submitted).items() if i in expected and flags != expected[i])
+    if edited:
+        return (f"{path.name}: the nbgrader metadata of the cell {', '.join(map(repr, edited))} was edited "
+                f"(a graded test or answer cell changed its role); hand in the cells as released")
+    return ""
+
+
 def cells_problem(path, assignment):
     """Why the graded cells of a submitted notebook do not match the assignment's, or ''."""
-    expected = set(graded_ids(read(assignment)))
-    submitted = graded_ids(nbformat.read(str(path), as_version=4))
+    source = read(assignment)
+    expected = set(graded_ids(source))
+    notebook = nbformat.read(str(path), as_version=4)
+    submitted = graded_ids(notebook)
+    problem = metadata_problem(path, source, notebook)
+    if problem:
+        return problem
     repeated = sorted({i for i in submitted if submitted.count(i) > 1})
     if repeated:
         return (f"{path.name}: the cell {', '.join(map(repr, repeated))} appears more than once "
