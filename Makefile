@@ -15,6 +15,7 @@ demo: $(STAMP)
 	$(PY) -m autograder demo
 
 test: $(STAMP)
+	$(PY) -m autograder.sandbox
 	$(PY) -m pytest tests
 
 release: $(STAMP)

@@ -1,11 +1,13 @@
 """nbgrader's Execute preprocessor, with the student's kernel sandboxed, test cells decided
 outside it, and a kernel that dies costing only the tests after it.
 
-- The kernel starts in the sandbox of ``autograder/sandbox.py`` (``COURSE_SANDBOX``), always as the
-  course's Python kernel, whatever kernelspec the submitted notebook names.
-- With ``COURSE_TRUSTED_TESTS`` set, each test cell (an nbgrader grade cell with code) is decided
-  by ``autograder/trusted.py`` in this process; the student's code only answers calls. Its
-  outputs then say what was decided, and nbgrader scores them as usual.
+- The kernel starts in the sandbox of ``autograder/sandbox.py`` (``COURSE_SANDBOX``: ``bwrap``
+  unless set otherwise), always as the course's Python kernel, whatever kernelspec the submitted
+  notebook names.
+- Each test cell (an nbgrader grade cell with code) is decided by ``autograder/trusted.py`` in
+  this process; the student's code only answers calls. Its outputs then say what was decided, and
+  nbgrader scores them as usual. ``COURSE_TRUSTED_TESTS=0`` runs test cells in the kernel instead,
+  as stock nbgrader does.
 - Stock nbgrader gives a notebook no grade at all when its kernel dies (out of memory,
   ``os._exit``). Here the cell that killed the kernel and every code cell after it get an error
   output, so the tests that ran before keep their scores and the later ones score 0.
@@ -30,7 +32,7 @@ def _error(message, name=KERNEL_DIED):
 
 
 def trusted_tests():
-    return os.environ.get("COURSE_TRUSTED_TESTS", "") not in ("", "0")
+    return os.environ.get("COURSE_TRUSTED_TESTS", "1") not in ("", "0")
 
 
 class SurvivingExecute(Execute):
@@ -38,7 +40,7 @@ class SurvivingExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if os.environ.get("COURSE_SANDBOX") and sandbox_mode() != "off":
+        if sandbox_mode() != "off":
             self.kernel_manager_class = SandboxedKernelManager
             self.kernel_name = "python3"
 

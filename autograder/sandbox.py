@@ -32,6 +32,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 MODES = ("bwrap", "rlimits", "off")
+COURSE_ROOT = Path(__file__).resolve().parent.parent
 HOME = "/home/student"
 WORK = "/home/student/work"
 # Variables of the grader's environment a kernel may see; everything else is left outside.
@@ -173,7 +174,9 @@ def current_limits():
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start in the sandbox that :func:`sandbox_mode` gives.
 
-    ``released`` is the folder of the assignment's released files (``COURSE_SANDBOX_RELEASED``).
+    ``released`` is the folder of the assignment's released files: ``COURSE_SANDBOX_RELEASED``,
+    or else ``release/<assignment>/`` of this course for a kernel started in a folder named after
+    an assignment (nbgrader's ``autograded/<student>/<assignment>/``).
     """
 
     def __init__(self, **kwargs):
@@ -192,6 +195,9 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.realpath(self.connection_file)]
+        if not self.released and kw.get("cwd"):
+            guess = COURSE_ROOT / "release" / Path(kw["cwd"]).name
+            self.released = str(guess) if guess.is_dir() else ""
         env = kernel_environment(kw.get("env") or os.environ)
         if self.mode == "bwrap":
             os.chmod(self.connection_file, 0o644)

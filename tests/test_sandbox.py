@@ -25,21 +25,25 @@ print("env", sorted(k for k in os.environ if k.startswith(("NBGRADER", "COURSE_S
 
 
 @pytest.fixture()
-def sandboxed_kernel(monkeypatch):
+def sandboxed_kernel(monkeypatch, tmp_path):
+    """A kernel started as nbgrader autograde starts one: in autograded/<student>/<assignment>/."""
     if sandbox.sandbox_mode("bwrap") != "bwrap":
         pytest.skip(f"bubblewrap cannot run here: {sandbox.bwrap_problem()}")
     monkeypatch.setenv("COURSE_SANDBOX", "bwrap")
-    monkeypatch.setenv("COURSE_SANDBOX_RELEASED", str(ROOT / "release" / "a01_santa_logreg"))
+    monkeypatch.delenv("COURSE_SANDBOX_RELEASED", raising=False)
     monkeypatch.setenv("NBGRADER_DB_URL", "sqlite:///secret.db")
-    km, kc = _start()
+    folder = tmp_path / "autograded" / "student" / "a01_santa_logreg"
+    folder.mkdir(parents=True)
+    (folder / "numpy.py").write_text("raise SystemExit('handed in beside the notebook')\n")
+    km, kc = _start(folder)
     yield kc
     kc.stop_channels()
     run_sync(km.shutdown_kernel)(now=True)
 
 
-def _start():
+def _start(folder):
     km = sandbox.SandboxedKernelManager(kernel_name="python3")
-    run_sync(km.start_kernel)()
+    run_sync(km.start_kernel)(cwd=str(folder))
     kc = km.blocking_client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
