@@ -77,6 +77,10 @@ class SurvivingExecute(Execute):
         client = self._trusted_client
         try:
             return trusted.run_test_cell(client, cell.source, timeout)
+        except trusted.AgentStopped as error:
+            self._settle(client)
+            return [_error("the tests could not call your functions: code in your notebook changed what "
+                           f"the grader needs in the kernel ({error})", name="GradingError")]
         except trusted.TestTimeout:
             run_sync(self.km.interrupt_kernel)()
             try:
@@ -85,3 +89,15 @@ class SurvivingExecute(Execute):
                 raise DeadKernelError("the kernel did not answer after the test was interrupted") from None
             return [_error(f"the tests of this cell took longer than {timeout} s and were stopped",
                            name="TimeoutError")]
+
+    @staticmethod
+    def _settle(client):
+        """Read what the kernel still sends about a request that ended early."""
+        from queue import Empty
+
+        for get in (client.get_shell_msg, client.get_stdin_msg, client.get_iopub_msg):
+            while True:
+                try:
+                    get(timeout=0.05)
+                except Empty:
+                    break

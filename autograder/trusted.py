@@ -31,8 +31,11 @@ from . import wire
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
-STARTER = ("exec(compile({source!r}, {file!r}, 'exec'), __course_agent__ := {{'__name__': '__course_agent__'}})\n"
-           "__course_agent__['serve'](get_ipython().user_ns, input)\n"
+# Reaches builtins and IPython by import, so that a student's variable named `input` or `exec`
+# does not stand in the way.
+STARTER = ("__import__('builtins').exec(__import__('builtins').compile({source!r}, {file!r}, 'exec'), "
+           "__course_agent__ := {{'__name__': '__course_agent__'}})\n"
+           "__course_agent__['serve'](__import__('IPython').get_ipython().user_ns, __import__('builtins').input)\n"
            "del __course_agent__")
 MAX_STREAM = 20000  # characters of the kernel's printing kept per test cell
 
@@ -42,7 +45,12 @@ class TestTimeout(Exception):
 
 
 class KernelGone(Exception):
-    pass
+    """The kernel died."""
+
+
+class AgentStopped(Exception):
+    """The kernel is alive, but the agent that answers the tests stopped (the student's code
+    broke what it needs): this cell's tests fail, the next ones still run."""
 
 
 _remote_classes = {}
@@ -208,7 +216,7 @@ def decide(source, exchange):
     try:
         with contextlib.redirect_stdout(printed):
             exec(compile(source, "<test cell>", "exec"), namespace)  # noqa: S102 - the instructor's test
-    except (TestTimeout, KernelGone):
+    except (TestTimeout, KernelGone, AgentStopped):
         raise
     except wire.WireError as error:
         return printed.getvalue(), ("GradingError", f"the answer could not be read back from the kernel: {error}")
@@ -255,8 +263,7 @@ def run_test_cell(kc, source, timeout):
                 reply = finished()
                 if reply is not None:
                     content = reply["content"]
-                    raise KernelGone(f"the grading agent stopped in the kernel ({content.get('status')}: "
-                                     f"{content.get('ename', '')} {content.get('evalue', '')})")
+                    raise AgentStopped(f"{content.get('ename', '')}: {content.get('evalue', '')}"[:300])
                 if not kc.is_alive():
                     raise KernelGone("the kernel died")
                 continue
@@ -268,7 +275,7 @@ def run_test_cell(kc, source, timeout):
         return next_prompt()
 
     if next_prompt() != "course-agent:ready":
-        raise KernelGone("the grading agent did not start in the kernel")
+        raise AgentStopped("the agent did not start")
     printed, failure = decide(source, exchange)
     kc.input(json.dumps({"op": "end"}))
     while finished(wait=0.05) is None:

@@ -1,0 +1,75 @@
+"""Test cells decided in the grading process (autograder/trusted.py) against a real kernel."""
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from autograder import trusted
+
+STUDENT = '''
+import numpy as np
+input = "a student's variable that shadows the builtin"
+
+def init_w(n):
+    return np.zeros((n, 1))
+
+def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
+    costs = []
+    for i in range(num_iterations):
+        dw, db, cost = propagate(w, b, x, y)
+        w = w - learning_rate * dw
+        b = b - learning_rate * db
+        if i % 50 == 0:
+            costs.append(cost)
+    return w, b, costs
+
+def wrong_init_w(n):
+    return np.ones((n, 1))
+'''
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+    kc.execute_interactive(STUDENT, timeout=60)
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def decide(kc, source):
+    outputs = trusted.run_test_cell(kc, source, timeout=60)
+    errors = [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    return (f"{errors[0].ename}: {errors[0].evalue}" if errors else None), text
+
+
+def test_a_right_answer_passes_and_identity_survives_the_crossing(kernel):
+    error, text = decide(kernel, "tests.test_init_w(init_w)\nif init_w(4) is init_w(4):\n    tests.fail('init_w', 'same')")
+    assert error is None and "init_w: visible tests passed." in text
+
+
+def test_stand_ins_of_the_test_are_called_back_from_the_kernel(kernel):
+    error, text = decide(kernel, "tests.test_optimization(optimization)")
+    assert error is None, error
+    assert "optimization: visible tests passed." in text
+
+
+def test_a_wrong_answer_fails_with_the_tests_message(kernel):
+    error, _ = decide(kernel, "tests.test_init_w(wrong_init_w)")
+    assert error is not None and "zeros" in error
+
+
+def test_patching_numpy_or_the_tests_in_the_kernel_changes_nothing(kernel):
+    kernel.execute_interactive(
+        "import numpy as np, problem_unittests as tests\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "tests.check_init_w = lambda *a, **k: None\n"
+        "wrong_init_w.__eq__ = lambda *a: True\n", timeout=60)
+    error, _ = decide(kernel, "tests.test_init_w(wrong_init_w)")
+    assert error is not None and "zeros" in error
+
+
+def test_a_name_missing_in_the_notebook_fails_that_test_only(kernel):
+    error, _ = decide(kernel, "tests.test_init_w(no_such_function)")
+    assert "NameError" in error
+    error, _ = decide(kernel, "tests.test_init_w(init_w)")
+    assert error is None
