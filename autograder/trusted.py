@@ -18,6 +18,7 @@ import ast
 import builtins
 import contextlib
 import importlib
+import importlib.util
 import io
 import json
 import time
@@ -193,13 +194,12 @@ def notebook_names(source):
 
 
 def course_tests():
-    """The course's own problem_unittests (a fresh copy per cell: a test cannot leave state)."""
-    import sys
-
-    if str(COURSE_ROOT) not in sys.path:
-        sys.path.insert(0, str(COURSE_ROOT))
-    module = importlib.import_module("problem_unittests")
-    return importlib.reload(module)
+    """The course's own problem_unittests, read from the course root (never a copy a student
+    could have changed), fresh for each cell so that no test leaves state behind."""
+    spec = importlib.util.spec_from_file_location("problem_unittests", COURSE_ROOT / "problem_unittests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def decide(source, exchange):

@@ -113,8 +113,9 @@ class Codec:
             if isinstance(obj, dict):
                 return {"dict": [[self.encode(k), self.encode(v)] for k, v in obj.items()]}
             return {type(obj).__name__: [self.encode(item) for item in obj]}
-        if isinstance(obj, (int, str, float)):  # subclasses of plain types, sent as the plain value
-            return self.encode(type(obj).__mro__[-2](obj))
+        for plain in (int, float, str):  # subclasses of plain types, sent as the plain value
+            if isinstance(obj, plain):
+                return self.encode(plain(obj))
         if _is_keras_model(obj):
             if number is None:
                 self._register(obj)
