@@ -22,6 +22,7 @@ import importlib.util
 import io
 import json
 import time
+import types
 from pathlib import Path
 from queue import Empty
 
@@ -124,12 +125,28 @@ def remote_exception(report):
     return error
 
 
+TEST_MODULES = ("problem_unittests", "__test_cell__")  # where the course's test code is defined
+
+
+def course_object(obj):
+    """Whether ``obj`` may stay in this process behind a handle the kernel can call: an instance
+    or a class of the tests, a function of the tests, or such an instance's method. Never a
+    module, a built-in, or anything else of this process."""
+    if isinstance(obj, types.ModuleType):
+        return False
+    if isinstance(obj, types.MethodType):
+        return course_object(obj.__self__) and getattr(obj.__func__, "__module__", None) in TEST_MODULES
+    if isinstance(obj, (types.FunctionType, type)):
+        return getattr(obj, "__module__", None) in TEST_MODULES
+    return type(obj).__module__ in TEST_MODULES
+
+
 class Session:
     """One test cell's conversation with the kernel's agent (see ``wire.Agent``)."""
 
     def __init__(self, exchange):
         self.exchange = exchange  # text for the kernel's pending prompt -> its next prompt
-        self.codec = wire.Codec(handles=False)
+        self.codec = wire.Codec(handles=course_object)
         self.callbacks = {}
 
     def make_handle(self, number, label, is_callable):
@@ -166,11 +183,18 @@ class Session:
         kwargs = self.codec.decode(message.get("kwargs", {"dict": []}), self.make_handle)
         self.codec.apply(message.get("changes", []), self.make_handle)
         own = self.codec.take_touched()  # the stand-in's arguments: their changes go back with the reply
-        function = self.callbacks.get(message.get("callback"))
+        key, attr = message.get("callback"), message.get("attr")
         try:
+            function = self.codec.own_object(key) if isinstance(key, dict) else self.callbacks.get(key)
             if function is None:
-                raise wire.WireError(f"no stand-in {message.get('callback')!r}")
-            reply = {"value": self.codec.encode(function(*args, **kwargs))}
+                raise wire.WireError(f"no stand-in {key!r}")
+            if attr is not None:
+                if not isinstance(attr, str) or attr.startswith("_"):
+                    raise AttributeError(f"{attr!r} of a stand-in cannot be read")
+                result = getattr(function, attr)
+            else:
+                result = function(*args, **kwargs)
+            reply = {"value": self.codec.encode(result)}
         except Exception as error:  # noqa: BLE001 - told to the kernel, which raises it there
             return {"raised": f"{type(error).__name__}: {error}", "changes": self.codec.changes(also=own)}
         reply["changes"] = self.codec.changes(also=own)

@@ -6,6 +6,12 @@ dicts, numpy arrays as ``.npy`` bytes read with ``allow_pickle=False``, Keras mo
 config and weights, and *handles*: the number of an object that stays on the kernel's side (a
 student's class, an instance of it, a method).
 
+The grader's side keeps objects of its own behind handles too, but only the course's: an instance
+of a class the tests define (a stand-in such as a reference classifier that the student's code
+builds and calls), its public methods, a function of the tests. The kernel reaches them through a
+proxy whose calls and public attributes are asked of the grader; nothing else of the grader's
+process can be reached that way.
+
 Both sides number every array, list, tuple, dict, model and handle that crosses, in the order
 they cross, so an object sent back is sent as ``{"ref": n}`` and arrives as the very object the
 other side holds: a test can still check that a function returned its input, or passed it on.
@@ -53,12 +59,14 @@ def _from_npy(text):
 class Codec:
     """One side's numbering of the objects that crossed (see the module's docstring).
 
-    ``handles`` says whether objects that are not plain data become handles (the kernel's side)
-    or are refused (the grader's side, which sends only data and what it received).
+    ``handles`` says which objects that are not plain data become handles: ``True`` for all (the
+    kernel's side), ``False`` for none, or a predicate (the grader's side, which keeps only the
+    course's own objects behind handles and refuses the rest).
     """
 
     def __init__(self, handles):
         self.handles = handles
+        self.own_handles = set()  # numbers of the objects this side keeps behind handles
         self.table = []   # number -> object
         self.numbers = {}  # id(object) -> number, for objects in table
         self.state = {}   # number -> copy, for the mutable objects that crossed
@@ -121,9 +129,10 @@ class Codec:
                 self._register(obj)
             return {"keras": obj.to_json(), "weights": [_npy(np.asarray(w)) for w in obj.get_weights()],
                     "type": type(obj).__name__}
-        if self.handles:
+        if self.handles is True or (callable(self.handles) and self.handles(obj)):
             if number is None:
                 number = self._register(obj)
+            self.own_handles.add(number)
             return {"handle": number, "type": type(obj).__name__, "callable": callable(obj)}
         raise WireError(f"a {type(obj).__name__} cannot be sent to the kernel")
 
@@ -183,6 +192,13 @@ class Codec:
         raise WireError(f"not a value of the protocol: {sorted(data)[:3]}")
 
     # -- objects changed in place --------------------------------------------------------------
+    def own_object(self, data):
+        """The object that ``{"ref": n}`` names, when this side keeps it behind a handle."""
+        number = data.get("ref") if isinstance(data, dict) else None
+        if not isinstance(number, int) or number not in self.own_handles:
+            raise WireError("only the objects this side keeps behind handles can be asked for")
+        return self.table[number]
+
     def take_touched(self):
         """The numbers sent or received since the last call, forgetting them."""
         touched, self.touched = self.touched, set()
@@ -277,6 +293,33 @@ def error_report(error):
 # The kernel's side
 # ------------------------------------------------------------------------------------------------
 
+class GraderObject:
+    """In the kernel: one of the course's objects that stays in the grader's process (say, the
+    reference classifier a test puts in place of the student's). Calling it, or reading one of
+    its public attributes, asks the grader."""
+
+    __slots__ = ("_course_agent", "_course_ref", "_course_label")
+
+    def __init__(self, agent, number, label):
+        object.__setattr__(self, "_course_agent", agent)
+        object.__setattr__(self, "_course_ref", number)
+        object.__setattr__(self, "_course_label", label)
+
+    def __call__(self, *args, **kwargs):
+        return self._course_agent.call_back({"ref": self._course_ref}, args, kwargs, self._course_label)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._course_agent.call_back({"ref": self._course_ref}, (), {}, self._course_label, attr=name)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"the test's {self._course_label} cannot be changed")
+
+    def __repr__(self):
+        return f"<the test's {self._course_label}>"
+
+
 class Agent:
     """Answers the grader's requests in the kernel, with ``ask`` (``input``) as its only channel."""
 
@@ -285,6 +328,12 @@ class Agent:
         self.ask = ask
         self.codec = Codec(handles=True)
         self.saved = []  # (namespace, name, old value or missing) of installed stand-ins
+
+    def make_handle(self, number, label, is_callable):
+        return GraderObject(self, number, label)
+
+    def decode(self, data):
+        return self.codec.decode(data, self.make_handle)
 
     def serve(self):
         request = self.ask("course-agent:ready")
@@ -301,7 +350,7 @@ class Agent:
             if name not in self.namespace:
                 raise NameError(f"name {name!r} is not defined")
             return self.namespace[name]
-        return self.codec.decode(target)
+        return self.decode(target)
 
     def answer(self, message):
         own = ()
@@ -309,11 +358,11 @@ class Agent:
             op = message.get("op")
             target = self.target(message) if op != "uninstall" else None
             if op == "call":
-                args = self.codec.decode(message.get("args", {"list": []}))
-                kwargs = self.codec.decode(message.get("kwargs", {"dict": []}))
+                args = self.decode(message.get("args", {"list": []}))
+                kwargs = self.decode(message.get("kwargs", {"dict": []}))
             elif op == "setattr":
-                value = self.codec.decode(message.get("value"))
-            self.codec.apply(message.get("changes", []))
+                value = self.decode(message.get("value"))
+            self.codec.apply(message.get("changes", []), self.make_handle)
             own = self.codec.take_touched()  # this request's objects: their changes go back with the reply
             if op == "call":
                 function = target
@@ -354,24 +403,32 @@ class Agent:
                 raise
             return {"raised": error_report(error), "changes": self.codec.changes(also=own)}
 
+    def call_back(self, key, args, kwargs, label, attr=None):
+        """Ask the grader to call its stand-in ``key`` (a name, or ``{"ref": n}`` for an object it
+        keeps), or to read its public attribute ``attr``; nested requests are answered meanwhile."""
+        request = {"callback": key, "args": self.codec.encode(list(args)), "kwargs": self.codec.encode(dict(kwargs))}
+        if attr is not None:
+            request["attr"] = attr
+        request["changes"] = self.codec.changes()
+        while True:
+            message = json.loads(self.ask(json.dumps(request)))
+            if "op" in message:  # the grader asks something while its stand-in runs
+                request = self.answer(message)
+                continue
+            value = self.decode(message["value"]) if "value" in message else None
+            if attr is not None and isinstance(value, GraderObject):
+                object.__setattr__(value, "_course_label", f"{label}.{attr}")
+            self.codec.apply(message.get("changes", []), self.make_handle)
+            if "raised" in message:
+                raise RuntimeError(f"the test's stand-in for {label} failed: {message['raised']}")
+            return value
+
     def stand_in(self, name):
-        """A function that asks the grader to run its stand-in ``name`` (nested requests allowed)."""
+        """A function of the kernel that runs the grader's stand-in ``name``."""
         agent = self
 
         def stand_in(*args, **kwargs):
-            request = {"callback": name, "args": agent.codec.encode(list(args)),
-                       "kwargs": agent.codec.encode(dict(kwargs))}
-            request["changes"] = agent.codec.changes()
-            while True:
-                message = json.loads(agent.ask(json.dumps(request)))
-                if "op" in message:  # the grader asks something while its stand-in runs
-                    request = agent.answer(message)
-                    continue
-                value = agent.codec.decode(message["value"]) if "value" in message else None
-                agent.codec.apply(message.get("changes", []))
-                if "raised" in message:
-                    raise RuntimeError(f"the test's stand-in for {name} failed: {message['raised']}")
-                return value
+            return agent.call_back(name, args, kwargs, name)
         stand_in.__name__ = name
         return stand_in
 

@@ -23,6 +23,38 @@ def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
 
 def wrong_init_w(n):
     return np.ones((n, 1))
+
+def cross_validation_accuracies(X, y, k_choices, num_folds=5, metric="l2"):
+    X_folds, y_folds = np.array_split(X, num_folds), np.array_split(np.ravel(y), num_folds)
+    accuracies = {k: [] for k in k_choices}
+    for i in range(num_folds):
+        classifier = KNearestNeighbor()
+        classifier.train(np.concatenate(X_folds[:i] + X_folds[i + 1:]),
+                         np.concatenate(y_folds[:i] + y_folds[i + 1:]))
+        for k in k_choices:
+            accuracies[k].append(float(np.mean(classifier.predict(X_folds[i], k=k, metric=metric) == y_folds[i])))
+    return accuracies
+
+def probing_cross_validation(X, y, k_choices, num_folds=5, metric="l2"):
+    """Tries to reach the grader's process through the stand-in it is handed."""
+    classifier = KNearestNeighbor()
+    agent, mine = classifier._course_agent, {"ref": classifier._course_ref}
+    reached = []
+    for key, attr in (({"ref": 1}, "tofile"), (mine, "__class__"), (mine, "__init__"), (mine, "_ReferenceKNN__x"),
+                      ("no_such_stand_in", None), ({"ref": 1}, None)):
+        try:
+            agent.call_back(key, (), {}, "probe", attr=attr)
+            reached.append(f"{key}.{attr}")
+        except RuntimeError:
+            pass
+    for name in ("__func__", "__self__", "__globals__"):
+        try:
+            getattr(classifier.train, name)
+            reached.append(name)
+        except AttributeError:
+            pass
+    print("reached:", reached)
+    return {}
 '''
 
 
@@ -73,3 +105,16 @@ def test_a_name_missing_in_the_notebook_fails_that_test_only(kernel):
     assert "NameError" in error
     error, _ = decide(kernel, "tests.test_init_w(init_w)")
     assert error is None
+
+
+def test_an_instance_a_stand_in_returns_stays_in_the_grader_and_the_kernel_calls_its_methods(kernel):
+    # a04's cross-validation test hands the student's code a reference classifier class
+    error, text = decide(kernel, "tests.test_cross_validation_accuracies(cross_validation_accuracies)")
+    assert error is None, error
+    assert "cross_validation_accuracies: visible tests passed." in text
+
+
+def test_the_kernel_reaches_nothing_of_the_grader_but_the_stand_ins_public_methods(kernel):
+    error, text = decide(kernel, "tests.test_cross_validation_accuracies(probing_cross_validation)")
+    assert "reached: []" in text
+    assert error is not None and "one entry per k" in error

@@ -59,3 +59,19 @@ def test_pickles_and_object_arrays_are_refused():
         Codec(handles=False).decode({"pickle": base64.b64encode(pickle.dumps(1)).decode()})
     with pytest.raises(WireError):
         Codec(handles=False).decode({"ref": 5})
+
+
+def test_a_side_with_a_predicate_keeps_only_the_objects_it_allows_behind_handles():
+    class Allowed:
+        pass
+
+    grader, kernel = Codec(handles=lambda obj: isinstance(obj, Allowed)), Codec(handles=True)
+    allowed = Allowed()
+    sent = cross(grader.encode([allowed, np.zeros(2)]))
+    received = kernel.decode(sent, make_handle=lambda n, label, is_callable: ("proxy", n, label))
+    assert received[0] == ("proxy", 1, "Allowed")
+    assert grader.own_object({"ref": 1}) is allowed
+    with pytest.raises(WireError):
+        grader.own_object({"ref": 2})  # the array crossed by value: it is no handle to ask
+    with pytest.raises(WireError):
+        grader.encode(object())
