@@ -15,6 +15,7 @@ The cell's outputs say what was decided: the lines the tests print, or the failu
 output (its message only, never the hidden source), which nbgrader turns into the score.
 """
 import ast
+import base64
 import builtins
 import contextlib
 import importlib
@@ -34,8 +35,10 @@ from . import wire
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
 # Reaches builtins and IPython by import, so that a student's variable named `input` or `exec`
-# does not stand in the way.
-STARTER = ("__import__('builtins').exec(__import__('builtins').compile({source!r}, {file!r}, 'exec'), "
+# does not stand in the way. The agent's text travels in base64, so that an input transformer
+# looking for words (say, every cell that mentions "tests.") does not rewrite it.
+STARTER = ("__import__('builtins').exec(__import__('builtins').compile("
+           "__import__('base64').b64decode({source!r}).decode('utf-8'), {file!r}, 'exec'), "
            "__course_agent__ := {{'__name__': '__course_agent__'}})\n"
            "__course_agent__['serve'](__import__('IPython').get_ipython().user_ns, __import__('builtins').input)\n"
            "del __course_agent__")
@@ -255,7 +258,8 @@ def run_test_cell(kc, source, timeout):
     :class:`TestTimeout` past ``timeout`` seconds (the kernel is then still busy: the caller
     interrupts it)."""
     deadline = time.monotonic() + timeout
-    starter = STARTER.format(source=AGENT_SOURCE, file=wire.AGENT_FILE)
+    starter = STARTER.format(source=base64.b64encode(AGENT_SOURCE.encode("utf-8")).decode("ascii"),
+                             file=wire.AGENT_FILE)
     msg_id = kc.execute(starter, silent=False, store_history=False, allow_stdin=True)
     streams = []
 

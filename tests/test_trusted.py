@@ -118,3 +118,16 @@ def test_the_kernel_reaches_nothing_of_the_grader_but_the_stand_ins_public_metho
     error, text = decide(kernel, "tests.test_cross_validation_accuracies(probing_cross_validation)")
     assert "reached: []" in text
     assert error is not None and "one entry per k" in error
+
+
+def test_an_input_transformer_that_rewrites_cells_mentioning_the_tests_does_not_stop_them(kernel):
+    kernel.execute_interactive(
+        "rewrite = lambda lines: ['pass\\n'] if any(w in l for l in lines for w in ('tests.', 'Agent', 'numpy')) else lines\n"
+        "get_ipython().input_transformers_post.append(rewrite)", timeout=60)
+    try:
+        error, _ = decide(kernel, "tests.test_init_w(wrong_init_w)")
+        assert error is not None and "zeros" in error
+        error, text = decide(kernel, "tests.test_init_w(init_w)")
+        assert error is None and "init_w: visible tests passed." in text
+    finally:
+        kernel.execute_interactive("get_ipython().input_transformers_post.remove(rewrite)", timeout=60)
