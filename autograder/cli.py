@@ -32,6 +32,7 @@ def _grade(args):
         results = grade_class(args.assignment, submissions, Path(args.out), jobs=args.jobs,
                               scheduler=args.scheduler, timeout=args.timeout,
                               cell_timeout=args.cell_timeout, memory_mb=args.memory_mb,
+                              max_cell_output=args.max_cell_output,
                               students=set(args.student) if args.student else None)
     except GraderRefuses as error:
         print(f"error: {error}", file=sys.stderr)
@@ -71,6 +72,9 @@ def main(argv=None):
                        help="seconds one cell may run before it is interrupted (default 60)")
     grade.add_argument("--memory-mb", type=int, default=4096,
                        help="address-space limit per grading process in MiB, 0 for none (default 4096)")
+    grade.add_argument("--max-cell-output", type=int, default=1_000_000, metavar="CHARS",
+                       help="characters of output one cell keeps, the rest dropped with a note; "
+                            "0 for no limit (default 1000000)")
     grade.set_defaults(run=_grade)
 
     demo = commands.add_parser("demo", help="build the release, grade a demo class of ghost students")

@@ -12,6 +12,10 @@ outside it, and a kernel that dies costing only the tests after it.
   ``os._exit``). Here the cell that killed the kernel and every code cell after it get an error
   output, so the tests that ran before keep their scores and the later ones score 0.
 
+- A cell keeps at most ``max_cell_output`` characters of output; the rest is dropped as it
+  arrives, with a note (an error output always stays, shortened: nbgrader scores by it). nbgrader's ``LimitOutput`` counts lines, so one line of 300 MB would
+  otherwise pass whole into the grader's memory, the graded notebook and the feedback page.
+
 ``nbgrader_config.py`` puts it in place of ``Execute`` for autograding.
 """
 import os
@@ -20,6 +24,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
 from . import trusted
 from .sandbox import SandboxedKernelManager, sandbox_mode
@@ -35,8 +40,22 @@ def trusted_tests():
     return os.environ.get("COURSE_TRUSTED_TESTS", "1") not in ("", "0")
 
 
+def output_size(output):
+    """Characters of one output, as it will be stored."""
+    if output.get("output_type") == "stream":
+        return len(output.get("text", ""))
+    if output.get("output_type") == "error":
+        return len(output.get("evalue", "")) + sum(map(len, output.get("traceback", [])))
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in output.get("data", {}).values())
+
+
 class SurvivingExecute(Execute):
     """Execute, in the sandbox, with tests decided here and a dead kernel ending the run."""
+
+    max_cell_output = Integer(
+        1_000_000,
+        help="Characters of output a cell keeps while it is graded (text, images, tracebacks); "
+             "later output of that cell is dropped, with a note. 0: no limit.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,7 +65,37 @@ class SurvivingExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
+        self._output_used = {}  # cell index -> characters of output kept
         return super().preprocess(nb, resources, km)
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self.clear_before_next_output:  # the cell's earlier output goes now: so does its count
+            self._output_used[cell_index] = 0
+        out = super().output(outs, msg, display_id, cell_index)
+        limit = self.max_cell_output
+        if out is None or not limit:
+            return out
+        used = self._output_used.get(cell_index, 0)
+        self._output_used[cell_index] = used + output_size(out)
+        if used + output_size(out) <= limit:
+            return out
+        if out.get("output_type") == "error":  # an error always stays (it is what nbgrader scores), shortened
+            out["evalue"] = out.get("evalue", "")[:2000]
+            out["traceback"] = [line[:2000] for line in out.get("traceback", [])[-60:]]
+            return out
+        kept = out.get("text", "")[:limit - used] if used <= limit and out.get("output_type") == "stream" else ""
+        note = (f"\n[output cut: this cell printed more than {limit:,} characters; the rest was not kept]\n"
+                if used <= limit else "")
+        out.clear()  # in place, so that a display id still finds its output
+        out.update(output_type="stream", name="stdout", text=kept + note)
+        if not note and display_id is None and outs and outs[-1] is out:
+            outs.pop()
+        return out
+
+    def clear_output(self, outs, msg, cell_index):
+        super().clear_output(outs, msg, cell_index)
+        if not self.clear_before_next_output:
+            self._output_used[cell_index] = 0
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":

@@ -196,7 +196,7 @@ def warn_without_sandbox():
 
 
 def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, timeout=600,
-                cell_timeout=60, memory_mb=4096, students=None, show_progress=True):
+                cell_timeout=60, memory_mb=4096, students=None, show_progress=True, max_cell_output=1_000_000):
     """Grade every student folder of ``submissions_dir`` (or only ``students``).
 
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,
@@ -237,7 +237,8 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
             try:
                 futures = {executor.submit(grade, Job(assignment, s.student_id, str(s.folder.resolve()),
                                                       str(COURSE_ROOT), str(template), timeout,
-                                                      cell_timeout, memory_mb, threads)): s
+                                                      cell_timeout, memory_mb, threads,
+                                                      max_cell_output=max_cell_output)): s
                            for s in gradable}
                 for future in as_completed(futures):
                     try:

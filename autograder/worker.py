@@ -42,6 +42,7 @@ class Job:
     cell_timeout: int = 60   # seconds per cell (nbgrader's Execute.timeout)
     memory_mb: int = 4096    # address-space limit of the nbgrader process and its kernel; 0: none
     threads: int = 0         # threads of NumPy's BLAS and TensorFlow in the kernel; 0: their default
+    max_cell_output: int = 1_000_000  # characters of output kept per cell; 0: no limit
 
 
 @dataclass
@@ -225,7 +226,8 @@ def grade(job):
         env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads),
                             **sandbox_settings(job)})
         argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
-                "--log-level=WARN", f"--Execute.timeout={job.cell_timeout}"]
+                "--log-level=WARN", f"--Execute.timeout={job.cell_timeout}",
+                f"--SurvivingExecute.max_cell_output={job.max_cell_output}"]
         returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, scratch, env, job.memory_mb,
                                                                       job.timeout)
         if returncode is None:

@@ -1,0 +1,37 @@
+"""nbgrader's Execute as the course runs it (autograder/execute.py), with a real kernel."""
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.execute import SurvivingExecute, output_size
+
+HUGE_LINE = "print('x' * 5_000_000)"
+MANY_LINES = "for i in range(20_000):\n    print('line', i)"
+ERROR_AFTER = "print('y' * 50_000)\nraise ValueError('z' * 100_000)"
+
+
+@pytest.fixture
+def executed(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_SANDBOX", "off")  # the limit is the grader's, whatever the sandbox
+    monkeypatch.setenv("COURSE_TRUSTED_TESTS", "0")
+    cells = [new_code_cell(text) for text in (HUGE_LINE, MANY_LINES, ERROR_AFTER, "print('small')")]
+    notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                  "language": "python"}})
+    execute = SurvivingExecute(max_cell_output=10_000, timeout=120, allow_errors=True)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
+    return notebook
+
+
+def test_does_a_cell_that_prints_without_end_keep_only_its_share_with_a_note(executed):
+    for cell in executed.cells[:2]:
+        assert sum(map(output_size, cell.outputs)) <= 10_000 + 200
+        assert "output cut" in cell.outputs[-1].text
+
+
+def test_does_an_error_after_the_limit_still_count(executed):
+    errors = [o for o in executed.cells[2].outputs if o.output_type == "error"]
+    assert errors and errors[0].ename == "ValueError" and len(errors[0].evalue) <= 2000
+
+
+def test_is_a_small_output_kept_as_it_is(executed):
+    assert [o.text for o in executed.cells[3].outputs] == ["small\n"]
