@@ -13,8 +13,9 @@ outside it, and a kernel that dies costing only the tests after it.
   output, so the tests that ran before keep their scores and the later ones score 0.
 
 - A cell keeps at most ``max_cell_output`` characters of output; the rest is dropped as it
-  arrives, with a note (an error output always stays, shortened: nbgrader scores by it). nbgrader's ``LimitOutput`` counts lines, so one line of 300 MB would
-  otherwise pass whole into the grader's memory, the graded notebook and the feedback page.
+  arrives, with a note (an error output always stays, shortened: nbgrader scores by it).
+  nbgrader's ``LimitOutput`` counts lines, so one line of 300 MB would otherwise pass whole into
+  the grader's memory, the graded notebook and the feedback page.
 
 ``nbgrader_config.py`` puts it in place of ``Execute`` for autograding.
 """
@@ -125,7 +126,7 @@ class SurvivingExecute(Execute):
             self._trusted_client_of = self.km
         client = self._trusted_client
         try:
-            return trusted.run_test_cell(client, cell.source, timeout)
+            return trusted.run_test_cell(client, cell.source, timeout, folder=getattr(self.km, "_ipc_folder", None))
         except trusted.AgentStopped as error:
             self._settle(client)
             return [_error("the tests could not call your functions: code in your notebook changed what "

@@ -196,7 +196,8 @@ def warn_without_sandbox():
 
 
 def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, timeout=600,
-                cell_timeout=60, memory_mb=4096, students=None, show_progress=True, max_cell_output=1_000_000):
+                cell_timeout=60, memory_mb=4096, students=None, show_progress=True,
+                max_cell_output=1_000_000):
     """Grade every student folder of ``submissions_dir`` (or only ``students``).
 
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,

@@ -16,10 +16,10 @@ Both sides number every array, list, tuple, dict, model and handle that crosses,
 they cross, so an object sent back is sent as ``{"ref": n}`` and arrives as the very object the
 other side holds: a test can still check that a function returned its input, or passed it on.
 
-This file is also the agent: its text is executed in the kernel, where :func:`serve` answers the
-grader's requests, which arrive as the answers to ``input()`` prompts (the kernel's stdin
-channel). Nothing here decides anything: whatever a student does to it in the kernel changes only
-the data the grader receives.
+This file is also the agent: its text is executed in the kernel, where :func:`serve_socket`
+connects to a Unix socket the grader listens on (in a folder both see) and :func:`serve` answers
+the grader's requests, one :class:`Channel` message each. Nothing here decides anything: whatever
+a student does to it in the kernel changes only the data the grader receives.
 """
 import base64
 import io
@@ -36,6 +36,50 @@ PLAIN = (type(None), bool, int, str)
 
 class WireError(Exception):
     """Something that cannot cross, or a message that does not follow the protocol."""
+
+
+class ChannelClosed(WireError):
+    """The other side closed the connection."""
+
+
+MAX_FRAME = 1 << 30  # bytes of one message, at most
+
+
+class Channel:
+    """Messages over a connected socket: an 8-byte length, then that many bytes of UTF-8 text.
+
+    ``wait`` is called each ``tick`` seconds while a message is awaited (the grader checks there
+    whether the kernel is still alive); None waits without end (the kernel's side).
+    """
+
+    def __init__(self, connection, wait=None, tick=0.5):
+        self.connection = connection
+        self.wait = wait
+        connection.settimeout(tick if wait else None)
+
+    def send(self, text):
+        data = text.encode("utf-8")
+        self.connection.sendall(len(data).to_bytes(8, "big") + data)
+
+    def receive(self):
+        size = int.from_bytes(self._read(8), "big")
+        if size > MAX_FRAME:
+            raise WireError(f"a message of {size} bytes is larger than the protocol allows")
+        return self._read(size).decode("utf-8")
+
+    def _read(self, size):
+        parts, left = [], size
+        while left:
+            try:
+                part = self.connection.recv(min(left, 1 << 20))
+            except TimeoutError:
+                self.wait()
+                continue
+            if not part:
+                raise ChannelClosed("the connection was closed")
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
 
 
 def _is_keras_model(obj):
@@ -321,7 +365,8 @@ class GraderObject:
 
 
 class Agent:
-    """Answers the grader's requests in the kernel, with ``ask`` (``input``) as its only channel."""
+    """Answers the grader's requests in the kernel; ``ask(text)`` sends a message and returns the
+    grader's next one."""
 
     def __init__(self, namespace, ask):
         self.namespace = namespace
@@ -436,3 +481,17 @@ class Agent:
 def serve(namespace, ask):
     """Entry point in the kernel: answer requests until the grader says "end"."""
     Agent(namespace, ask).serve()
+
+
+def serve_socket(namespace, path):
+    """Entry point in the kernel: connect to the grader's socket at ``path`` and serve there."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(path)
+        channel = Channel(connection)
+
+        def ask(text):
+            channel.send(text)
+            return channel.receive()
+        serve(namespace, ask)

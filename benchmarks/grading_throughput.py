@@ -54,7 +54,8 @@ def ghost_class(assignment, size):
 
 
 def plain_nbgrader(assignment, submissions, scratch):
-    """Seconds for one stock ``nbgrader autograde``, and its scores {student: score}."""
+    """Seconds for one stock ``nbgrader autograde`` with the course's configuration (the sandbox and
+    the tests decided outside the kernel, as for the harness), and its scores {student: score}."""
     from nbgrader.api import Gradebook
 
     course = scratch / "plain"
@@ -64,7 +65,9 @@ def plain_nbgrader(assignment, submissions, scratch):
     db_url = f"sqlite:///{course / 'gradebook.db'}"
     env = {"NBGRADER_DB_URL": db_url}
     run_nbgrader("generate_assignment", assignment, "--force", cwd=course, env=env)
-    stock = dict(os.environ, **env, PATH=nbgrader_env()["PATH"])
+    # The course's nbgrader_config.py imports autograder/: without it on the path, nbgrader would
+    # skip the configuration and grade the stock way, a different grading.
+    stock = dict(os.environ, **env, PATH=nbgrader_env()["PATH"], PYTHONPATH=nbgrader_env()["PYTHONPATH"])
     stock.pop("NBGRADER_ALEMBIC_HEAD", None)
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"],
@@ -72,6 +75,8 @@ def plain_nbgrader(assignment, submissions, scratch):
     seconds = time.monotonic() - started
     if result.returncode != 0:
         print(f"  (nbgrader autograde exited {result.returncode})")
+    if "nbgrader_config.py" in result.stderr and "Traceback" in result.stderr:
+        raise SystemExit(f"plain nbgrader could not load the course's configuration:\n{result.stderr[-2000:]}")
     with Gradebook(db_url) as gradebook:
         scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)}
     return seconds, scores
