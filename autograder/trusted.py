@@ -331,18 +331,31 @@ def _run_with_agent(kc, source, deadline, server, path, stack):
     stack.enter_context(connection)
     channel = wire.Channel(connection, wait=check_kernel)
 
+    def closed():
+        """The agent's connection ended: say why (its cell ended, or the kernel died)."""
+        settle = time.monotonic() + 5  # a dead kernel's heartbeat stops within seconds
+        while time.monotonic() < settle:
+            check_kernel()
+            time.sleep(0.1)
+        raise AgentStopped("the agent closed its connection")
+
     def exchange(text):
-        channel.send(text)
-        return channel.receive()
+        try:
+            channel.send(text)
+            return channel.receive()
+        except (wire.ChannelClosed, ConnectionError):
+            closed()
 
     try:
         if channel.receive() != "course-agent:ready":
             raise AgentStopped("the agent did not start")
-        printed, failure = decide(source, exchange)
+    except (wire.ChannelClosed, ConnectionError):
+        closed()
+    printed, failure = decide(source, exchange)
+    try:
         channel.send(json.dumps({"op": "end"}))
-    except wire.ChannelClosed:
-        check_kernel()  # says why: the agent's cell ended, or the kernel died
-        raise AgentStopped("the agent closed its connection") from None
+    except ConnectionError:
+        closed()
     while finished(wait=0.05) is None:
         if time.monotonic() > deadline:
             raise TestTimeout()

@@ -59,7 +59,14 @@ class Channel:
 
     def send(self, text):
         data = text.encode("utf-8")
-        self.connection.sendall(len(data).to_bytes(8, "big") + data)
+        view = memoryview(len(data).to_bytes(8, "big") + data)
+        while view:
+            try:
+                sent = self.connection.send(view)
+            except TimeoutError:  # the other side reads slowly, or not at all
+                self.wait()
+                continue
+            view = view[sent:]
 
     def receive(self):
         size = int.from_bytes(self._read(8), "big")

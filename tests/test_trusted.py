@@ -131,3 +131,28 @@ def test_an_input_transformer_that_rewrites_cells_mentioning_the_tests_does_not_
         assert error is None and "init_w: visible tests passed." in text
     finally:
         kernel.execute_interactive("get_ipython().input_transformers_post.remove(rewrite)", timeout=60)
+
+
+def test_a_kernel_that_dies_during_a_test_is_reported_as_dead():
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+    try:
+        kc.execute_interactive("def init_w(n):\n    import os\n    os._exit(1)\n", timeout=60)
+        with pytest.raises(trusted.KernelGone):
+            trusted.run_test_cell(kc, "tests.test_init_w(init_w)", timeout=60)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_code_that_closes_the_agents_connection_fails_that_test_cell_only(kernel):
+    kernel.execute_interactive(
+        "import gc, socket\n"
+        "def closing_init_w(n):\n"
+        "    for o in gc.get_objects():\n"
+        "        if isinstance(o, socket.socket):\n"
+        "            o.close()\n"
+        "    return np.zeros((n, 1))\n", timeout=60)
+    with pytest.raises(trusted.AgentStopped):
+        trusted.run_test_cell(kernel, "tests.test_init_w(closing_init_w)", timeout=60)
+    error, text = decide(kernel, "tests.test_init_w(init_w)")
+    assert error is None and "init_w: visible tests passed." in text
