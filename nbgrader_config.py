@@ -29,6 +29,9 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(ROOT / "exchange"))
 # Seconds a single cell may run while grading before nbgrader interrupts it. Notebooks shrink
 # their work under grading (coursekit.budget), so every cell stays well inside this.
 c.Execute.timeout = 60
+# Seconds to wait, once a cell has finished, for the rest of its output (nbclient's default is 4):
+# a cell that printed hundreds of MB on a busy machine must not fail the whole notebook.
+c.Execute.iopub_timeout = 30
 
 # Autograding as nbgrader does it, except that a kernel that dies keeps the scores of the tests
 # that ran before it (autograder/execute.py).

@@ -22,7 +22,7 @@ outside it, and a kernel that dies costing only the tests after it.
 import os
 
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
@@ -109,6 +109,10 @@ class SurvivingExecute(Execute):
                 cell.outputs = self._decide(cell)
                 return cell, resources
             return super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:  # its output did not all arrive in time: this cell only, not the notebook
+            cell.outputs.append(_error(f"the output of this cell did not arrive within {self.iopub_timeout} s "
+                                       "and was not kept", name="TimeoutError"))
+            return cell, resources
         except (DeadKernelError, trusted.KernelGone) as error:
             self._died_in = index
             cell.outputs.append(_error("the kernel died while running this cell (out of memory, "
