@@ -25,7 +25,7 @@ from .merge import record_outcome
 from .nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path, run_nbgrader
 from .progress import Progress
 from .submissions import find_submissions
-from .worker import Job, Outcome, grade, run_nbgrader_limited, start_fork_server
+from .worker import Job, Outcome, grade, needs_keras, run_nbgrader_limited, start_fork_server
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message", "seconds")
 STATUSES = ("graded", "timeout", "crashed", "invalid")
@@ -64,11 +64,12 @@ def ensure_assignment_in_gradebook(assignment, db_url):
         except MissingEntry:
             pass
     with tempfile.TemporaryDirectory() as scratch:
-        result = run_nbgrader("generate_assignment", assignment, "--force", "--log-level=WARN",
-                              f"--CourseDirectory.release_directory={scratch}",
-                              f"--CourseDirectory.db_url={db_url}")
-    if result.returncode != 0:
-        raise RuntimeError(f"could not record {assignment} in the gradebook:\n{result.stderr}")
+        returncode, log, _ = run_nbgrader_limited(
+            ["generate_assignment", assignment, "--force", "--log-level=WARN",
+             f"--CourseDirectory.release_directory={scratch}", f"--CourseDirectory.db_url={db_url}"],
+            COURSE_ROOT, nbgrader_env(), memory_mb=0, timeout=600)
+    if returncode != 0:
+        raise RuntimeError(f"could not record {assignment} in the gradebook:\n{log}")
 
 
 def template_gradebook(assignment, folder):
@@ -205,12 +206,14 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     """
     refuse_optimized_python()
     warn_without_sandbox()
-    start_fork_server()  # it imports nbgrader while this process reads the submissions
+    # The fork server imports nbgrader (and Keras, where the tests receive models) while this
+    # process reads the submissions.
+    start_fork_server(keras=needs_keras(sorted((COURSE_ROOT / "source" / assignment).glob("*.ipynb"))))
     put_scripts_on_path()
     db_url = course_db_url()
-    ensure_assignment_in_gradebook(assignment, db_url)
     submissions = [s for s in find_submissions(assignment, submissions_dir)
                    if students is None or s.student_id in students]
+    gradable = [s for s in submissions if not s.problem]
     progress = Progress(len(submissions), enabled=show_progress)
     results = []
 
@@ -224,13 +227,18 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
         results.append(result)
         progress.done(result)
 
-    for submission in submissions:
-        if submission.problem:
-            finish(Outcome(submission.student_id, "invalid", submission.problem))
-    gradable = [s for s in submissions if not s.problem]
-    if gradable:
-        with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
-            template = template_gradebook(assignment, scratch)
+    with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
+        # The course gradebook must know the assignment before the first outcome is recorded; the
+        # workers' template gradebook, before the first submission is graded: both at once.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="grading-setup") as setup:
+            course_ready = setup.submit(ensure_assignment_in_gradebook, assignment, db_url)
+            template = setup.submit(template_gradebook, assignment, scratch) if gradable else None
+            course_ready.result()
+            template = template and template.result()
+        for submission in submissions:
+            if submission.problem:
+                finish(Outcome(submission.student_id, "invalid", submission.problem))
+        if gradable:
             jobs = jobs or os.cpu_count() or 1
             # Kernels on this machine share its cores; a cluster's workers keep their defaults.
             threads = 0 if scheduler else max(1, (os.cpu_count() or 1) // jobs)

@@ -1,5 +1,7 @@
 """Run nbgrader's command line from Python, with the environment it needs."""
+import ast
 import functools
+import importlib.util
 import os
 import subprocess
 import sys
@@ -26,9 +28,38 @@ def nbgrader_env(extra=None):
     return env
 
 
+def head_of_revisions(folder):
+    """The one revision of the alembic scripts in ``folder`` that no other revision follows, read
+    from their ``revision = '...'`` and ``down_revision = ...`` lines; None when the scripts do not
+    say it plainly (several heads, a merge, a value computed at run time)."""
+    revisions, followed = set(), set()
+    for script in Path(folder).glob("*.py"):
+        values = {}
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id in ("revision", "down_revision")):
+                try:
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    return None
+        if not isinstance(values.get("revision"), str) or not isinstance(values.get("down_revision", ""),
+                                                                          (str, type(None))):
+            return None
+        revisions.add(values["revision"])
+        followed.add(values.get("down_revision"))
+    heads = revisions - followed
+    return heads.pop() if len(heads) == 1 else None
+
+
 @functools.lru_cache(maxsize=None)
 def alembic_head():
-    """The newest migration of nbgrader's gradebook schema, asked of ``alembic`` once."""
+    """The newest migration of nbgrader's gradebook schema: read from nbgrader's migration
+    scripts (no nbgrader import, no process), else asked of ``alembic`` as nbgrader does."""
+    spec = importlib.util.find_spec("nbgrader")
+    if spec is not None and spec.origin:
+        head = head_of_revisions(Path(spec.origin).parent / "alembic" / "versions")
+        if head:
+            return head
     import nbgrader.api
 
     os.environ["PATH"] = _scripts_path()
