@@ -18,8 +18,6 @@ import ast
 import base64
 import builtins
 import contextlib
-import importlib
-import importlib.util
 import io
 import json
 import os
@@ -224,12 +222,22 @@ def notebook_names(source):
     return sorted(read - defined - set(dir(builtins)))
 
 
+_compiled_tests = {}  # the text of problem_unittests.py -> its compiled code
+
+
 def course_tests():
     """The course's own problem_unittests, read from the course root (never a copy a student
-    could have changed), fresh for each cell so that no test leaves state behind."""
-    spec = importlib.util.spec_from_file_location("problem_unittests", COURSE_ROOT / "problem_unittests.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    could have changed), run afresh for each cell so that no test leaves state behind. Only its
+    compiled code is kept, for as long as the file's text stays the same."""
+    path = COURSE_ROOT / "problem_unittests.py"
+    text = path.read_bytes()
+    code = _compiled_tests.get(text)
+    if code is None:
+        _compiled_tests.clear()
+        code = _compiled_tests[text] = compile(text, str(path), "exec")
+    module = types.ModuleType("problem_unittests")
+    module.__file__ = str(path)
+    exec(code, module.__dict__)  # noqa: S102 - the course's own tests
     return module
 
 
