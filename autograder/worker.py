@@ -17,6 +17,7 @@ may not have children of its own (a daemonic Dask worker) nbgrader is started as
 import json
 import multiprocessing
 import os
+import re
 import resource
 import shutil
 import signal
@@ -92,9 +93,13 @@ def _limits(memory_mb):
     return lambda: _apply_limits(memory_mb)
 
 
-# Imported once by the fork server, so that each nbgrader process forked from it starts at once.
+# Imported once by the fork server, so that each nbgrader process forked from it starts at once
+# (autograder.warm also does, once, what each process would repeat on its first notebook).
 PRELOAD = ("nbgrader.api", "nbgrader.apps.nbgraderapp", "nbgrader.apps.autogradeapp",
-           "nbgrader.preprocessors", "nbconvert", "jupyter_client", "autograder.execute")
+           "nbgrader.apps.generatefeedbackapp", "nbgrader.preprocessors", "nbconvert", "jupyter_client",
+           "autograder.execute", "autograder.warm")
+KERAS_PRELOAD = ("autograder.warm_keras",)  # for assignments whose tests receive Keras models
+_server_preload = None  # what the running fork server imported
 
 
 def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
@@ -125,19 +130,55 @@ def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
 
 def _fork_server():
     """The forkserver context of this process, or None where this process may not have children."""
+    global _server_preload
     if multiprocessing.current_process().daemon or "forkserver" not in multiprocessing.get_all_start_methods():
         return None
+    from multiprocessing import forkserver
+
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(PRELOAD))
+    if forkserver._forkserver._forkserver_pid is None:  # not started yet: it starts with these
+        _server_preload = _server_preload or list(PRELOAD)
+        context.set_forkserver_preload(_server_preload)
     return context
 
 
-def start_fork_server():
-    """Start this process's fork server now, so that it imports nbgrader while other work goes on."""
-    if _fork_server() is not None:
-        from multiprocessing import forkserver
+def start_fork_server(keras=False):
+    """Start this process's fork server now, so that it imports nbgrader (and Keras, with
+    ``keras``) while other work goes on. A server already running without Keras is replaced
+    when Keras is wanted; one with Keras serves everyone."""
+    global _server_preload
+    context = _fork_server()
+    if context is None:
+        return
+    from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+    wanted = list(PRELOAD) + (list(KERAS_PRELOAD) if keras else [])
+    running = forkserver._forkserver._forkserver_pid is not None
+    if running and _server_preload is not None and set(wanted) <= set(_server_preload):
+        return
+    if running and hasattr(forkserver._forkserver, "_stop"):
+        forkserver._forkserver._stop()  # its running children live on; new ones come from the new server
+    elif running:
+        return
+    context.set_forkserver_preload(wanted)
+    forkserver.ensure_running()
+    _server_preload = wanted
+
+
+def needs_keras(notebooks):
+    """Whether the tests of an assignment with these source notebooks may receive Keras models:
+    a code cell imports Keras."""
+    import nbformat
+
+    for path in notebooks:
+        try:
+            cells = nbformat.read(str(path), as_version=4).cells
+        except Exception:  # noqa: BLE001 - unreadable: grading will say so; no preload
+            continue
+        if any(cell.cell_type == "code" and re.search(r"^\s*(import|from)\s+keras\b", cell.source, re.M)
+               for cell in cells):
+            return True
+    return False
 
 
 def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):

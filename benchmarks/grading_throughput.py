@@ -8,8 +8,8 @@ notebook and catalogued mistakes), then, in one run on this machine:
 
 1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential);
 2. grades it with the harness (``grade_class``, ``--jobs`` workers);
-3. executes the same notebooks bare with nbclient, ``--jobs`` at a time and with the same share
-   of the cores per kernel as the harness gives, as a floor;
+3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, with the same share
+   of the cores and the same memory limit per kernel as the harness gives, as a floor;
 
 and prints seconds per submission, the harness's speed-up over nbgrader, its overhead over
 bare execution, the peak memory of a worker, and whether every score agrees. A script, not a
@@ -19,6 +19,7 @@ import argparse
 import functools
 import multiprocessing
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from autograder.demo import DEMO_ASSIGNMENTS  # noqa: E402
 from autograder.ghosts.notebooks import mistakes_of, write_class  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from autograder.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
+from autograder.sandbox import DEFAULT_LIMITS  # noqa: E402
 from autograder.worker import thread_settings  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
@@ -82,10 +84,14 @@ def plain_nbgrader(assignment, submissions, scratch):
     return seconds, scores
 
 
-def execute_bare(path, cwd, threads):
+def execute_bare(path, cwd, threads, memory_mb):
     import nbformat
     from nbclient import NotebookClient
 
+    # The kernel's memory limit of the other two gradings (the sandbox's address-space limit):
+    # without it, a mistake that builds a 12288 x 12288 matrix swaps until the cell times out.
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     notebook = nbformat.read(str(path), as_version=4)
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     os.environ.update(thread_settings(threads))  # the kernels' share of the cores, as the harness gives
@@ -103,7 +109,8 @@ def bare_nbclient(assignment, submissions, scratch, jobs):
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         threads = [max(1, (os.cpu_count() or 1) // jobs)] * len(notebooks)
-        list(pool.map(execute_bare, notebooks, [folder] * len(notebooks), threads))
+        memory = [DEFAULT_LIMITS["memory_mb"]] * len(notebooks)
+        list(pool.map(execute_bare, notebooks, [folder] * len(notebooks), threads, memory))
     return time.monotonic() - started
 
 

@@ -65,3 +65,49 @@ def test_the_environment_reaches_a_forked_nbgrader(tmp_path):
     worker.run_nbgrader_limited(["autograde", "anything"], tmp_path, {**nbgrader_env(), **worker.thread_settings(1)},
                                 memory_mb=0, timeout=120)
     assert (tmp_path / "seen.txt").read_text() == "1"
+
+
+def test_the_schema_head_read_from_the_scripts_is_the_one_alembic_gives():
+    import nbgrader.api
+
+    from autograder import nbgrader_cli
+
+    put_scripts_on_path()
+    asked = nbgrader.api.get_alembic_version.__wrapped__()  # nbgrader's own way: the alembic command
+    assert nbgrader_cli.alembic_head() == asked
+
+
+def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
+    from autograder.nbgrader_cli import head_of_revisions
+
+    (tmp_path / "a.py").write_text("revision = 'aaa'\ndown_revision = None\n")
+    (tmp_path / "b.py").write_text("revision = 'bbb'\ndown_revision = 'aaa'\n")
+    assert head_of_revisions(tmp_path) == "bbb"
+    (tmp_path / "c.py").write_text("revision = 'ccc'\ndown_revision = 'aaa'\n")  # two heads
+    assert head_of_revisions(tmp_path) is None
+    (tmp_path / "c.py").write_text("revision = 'ccc'\ndown_revision = ('aaa', 'bbb')\n")  # a merge
+    assert head_of_revisions(tmp_path) is None
+    (tmp_path / "c.py").write_text("revision = make_id()\ndown_revision = 'bbb'\n")
+    assert head_of_revisions(tmp_path) is None
+
+
+def test_only_assignments_whose_notebooks_use_keras_preload_it():
+    source = COURSE_ROOT / "source"
+    wanted = {a: worker.needs_keras(sorted((source / a).glob("*.ipynb")))
+              for a in ("a01_santa_logreg", "a02_cat_dnn", "a03_cnn_mnist_cifar", "a04_knn_mlp_transfer")}
+    assert wanted == {"a01_santa_logreg": False, "a02_cat_dnn": False,
+                      "a03_cnn_mnist_cifar": True, "a04_knn_mlp_transfer": True}
+
+
+def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_after(tmp_path):
+    from multiprocessing import forkserver
+
+    worker.start_fork_server()
+    plain = forkserver._forkserver._forkserver_pid
+    worker.start_fork_server(keras=True)
+    with_keras = forkserver._forkserver._forkserver_pid
+    assert with_keras != plain and set(worker.KERAS_PRELOAD) <= set(worker._server_preload)
+    worker.start_fork_server()  # a later assignment without Keras keeps the server that has it
+    assert forkserver._forkserver._forkserver_pid == with_keras
+    code, log, _ = worker.run_nbgrader_limited(["--version"], tmp_path, nbgrader_env(), memory_mb=0, timeout=120)
+    assert code == 0 and "nbgrader version" in log  # the new server forks nbgrader as the old one did
