@@ -9,7 +9,9 @@ notebook and catalogued mistakes), then, in one run on this machine:
 1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential);
 2. grades it with the harness (``grade_class``, ``--jobs`` workers);
 3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, with the same share
-   of the cores and the same memory limit per kernel as the harness gives, as a floor;
+   of the cores and the same memory limit per kernel as the harness gives, as a floor: once as
+   submitted, and once with the test cells as nbgrader runs them, hidden tests in (the tests'
+   own work, without the sandbox, the trusted decisions and the gradebook);
 
 and prints seconds per submission, the harness's speed-up over nbgrader, its overhead over
 bare execution, the peak memory of a worker, and whether every score agrees. A script, not a
@@ -84,7 +86,15 @@ def plain_nbgrader(assignment, submissions, scratch):
     return seconds, scores
 
 
-def execute_bare(path, cwd, threads, memory_mb):
+def test_cells(notebook):
+    """{grade id: source} of the test cells of ``notebook`` (nbgrader grade cells without a solution)."""
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")}
+
+
+def execute_bare(path, cwd, threads, memory_mb, tests_from=None):
+    """Execute the notebook at ``path``; with ``tests_from`` (the instructor's notebook), its test
+    cells are first given their source there, hidden tests included, as nbgrader runs them."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -93,6 +103,11 @@ def execute_bare(path, cwd, threads, memory_mb):
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     notebook = nbformat.read(str(path), as_version=4)
+    if tests_from:
+        tests = test_cells(nbformat.read(str(tests_from), as_version=4))
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in tests and cell.cell_type == "code":
+                cell.source = tests[cell.metadata["nbgrader"]["grade_id"]]
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     os.environ.update(thread_settings(threads))  # the kernels' share of the cores, as the harness gives
     NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,  # as nbgrader's Execute
@@ -101,16 +116,19 @@ def execute_bare(path, cwd, threads, memory_mb):
                    resources={"metadata": {"path": str(cwd)}}).execute()
 
 
-def bare_nbclient(assignment, submissions, scratch, jobs):
-    """Seconds to execute every submitted notebook bare (no grading), ``jobs`` at a time."""
-    folder = scratch / "bare"
+def bare_nbclient(assignment, submissions, scratch, jobs, hidden_tests=False):
+    """Seconds to execute every submitted notebook bare (no grading), ``jobs`` at a time; with
+    ``hidden_tests``, with the test cells as nbgrader runs them (the hidden tests in)."""
+    folder = scratch / ("bare-hidden" if hidden_tests else "bare")
     shutil.copytree(ROOT / "source" / assignment, folder)
+    tests_from = ROOT / "source" / assignment / f"{assignment}.ipynb" if hidden_tests else None
     notebooks = sorted(Path(submissions).glob(f"*/{assignment}/{assignment}.ipynb"))
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         threads = [max(1, (os.cpu_count() or 1) // jobs)] * len(notebooks)
         memory = [DEFAULT_LIMITS["memory_mb"]] * len(notebooks)
-        list(pool.map(execute_bare, notebooks, [folder] * len(notebooks), threads, memory))
+        list(pool.map(execute_bare, notebooks, [folder] * len(notebooks), threads, memory,
+                      [tests_from] * len(notebooks)))
     return time.monotonic() - started
 
 
@@ -146,11 +164,15 @@ def main():
             bare_seconds = bare_nbclient(assignment, submissions, scratch, args.jobs)
             print(f"  bare nbclient, {args.jobs} at a time: {bare_seconds:7.1f} s  "
                   f"({bare_seconds / count:.2f} s/submission)")
+            hidden_seconds = bare_nbclient(assignment, submissions, scratch, args.jobs, hidden_tests=True)
+            print(f"  bare nbclient, {args.jobs} at a time, hidden tests in: {hidden_seconds:7.1f} s  "
+                  f"({hidden_seconds / count:.2f} s/submission)")
 
             agree = all(plain_scores.get(r.student_id) == r.score for r in results)
             peak = max(r.peak_memory_mb for r in results)
             print(f"  speed-up over nbgrader:   {plain_seconds / harness_seconds:.2f}x")
-            print(f"  overhead over bare:       {harness_seconds / bare_seconds:.2f}x")
+            print(f"  overhead over bare:       {harness_seconds / bare_seconds:.2f}x  "
+                  f"(over bare with the hidden tests in: {harness_seconds / hidden_seconds:.2f}x)")
             print(f"  peak memory of a worker's processes: {peak:.0f} MiB")
             print(f"  scores agree with nbgrader: {'yes' if agree else 'NO'}")
             if not agree:
