@@ -149,7 +149,7 @@ class SurvivingExecute(Execute):
         """Read what the kernel still sends about a request that ended early."""
         from queue import Empty
 
-        for get in (client.get_shell_msg, client.get_stdin_msg, client.get_iopub_msg):
+        for get in (client.get_shell_msg, client.get_iopub_msg):
             while True:
                 try:
                     get(timeout=0.05)

@@ -49,21 +49,11 @@ def course_db_url(root=COURSE_ROOT):
     return config.CourseDirectory.db_url
 
 
-def ensure_assignment_in_gradebook(assignment, db_url):
-    """nbgrader autograde needs the assignment's cells in the gradebook; record them if missing.
-
-    ``generate_assignment`` is what records them; it writes into a scratch release folder here
-    so the committed ``release/`` is left alone.
-    """
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(db_url) as gradebook:
-        try:
-            if gradebook.find_assignment(assignment).notebooks:
-                return
-        except MissingEntry:
-            pass
-    with tempfile.TemporaryDirectory() as scratch:
+def record_assignment(assignment, db_url):
+    """Record ``assignment``'s cells in the gradebook at ``db_url`` with nbgrader's
+    ``generate_assignment``, which writes into a scratch release folder here so that the
+    committed ``release/`` is left alone."""
+    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
         returncode, log, _ = run_nbgrader_limited(
             ["generate_assignment", assignment, "--force", "--log-level=WARN",
              f"--CourseDirectory.release_directory={scratch}", f"--CourseDirectory.db_url={db_url}"],
@@ -72,15 +62,23 @@ def ensure_assignment_in_gradebook(assignment, db_url):
         raise RuntimeError(f"could not record {assignment} in the gradebook:\n{log}")
 
 
+def ensure_assignment_in_gradebook(assignment, db_url):
+    """nbgrader autograde needs the assignment's cells in the gradebook; record them if missing."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gradebook:
+        try:
+            if gradebook.find_assignment(assignment).notebooks:
+                return
+        except MissingEntry:
+            pass
+    record_assignment(assignment, db_url)
+
+
 def template_gradebook(assignment, folder):
     """A SQLite gradebook file that knows ``assignment``; each worker starts from a copy."""
     path = Path(folder) / "template-gradebook.db"
-    returncode, log, _ = run_nbgrader_limited(
-        ["generate_assignment", assignment, "--force", "--log-level=WARN",
-         f"--CourseDirectory.release_directory={Path(folder) / 'release'}",
-         f"--CourseDirectory.db_url=sqlite:///{path}"], COURSE_ROOT, nbgrader_env(), memory_mb=0, timeout=600)
-    if returncode != 0:
-        raise RuntimeError(f"could not prepare a gradebook for {assignment}:\n{log}")
+    record_assignment(assignment, f"sqlite:///{path}")
     return path
 
 

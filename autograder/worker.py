@@ -154,7 +154,7 @@ def start_fork_server(keras=False):
 
     wanted = list(PRELOAD) + (list(KERAS_PRELOAD) if keras else [])
     running = forkserver._forkserver._forkserver_pid is not None
-    if running and _server_preload is not None and set(wanted) <= set(_server_preload):
+    if running and set(wanted) <= set(_server_preload or ()):
         return
     if running and hasattr(forkserver._forkserver, "_stop"):
         forkserver._forkserver._stop()  # its running children live on; new ones come from the new server
