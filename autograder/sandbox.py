@@ -20,7 +20,9 @@ transport), since the kernel has no network. Where bubblewrap is missing or cann
 ``COURSE_SANDBOX`` (``bwrap``, ``rlimits`` or ``off``), set by the harness for each nbgrader
 process, chooses; ``COURSE_SANDBOX_LIMITS`` carries the limits as JSON.
 """
+import contextlib
 import functools
+import importlib.metadata
 import json
 import os
 import shutil
@@ -35,6 +37,7 @@ MODES = ("bwrap", "rlimits", "off")
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 HOME = "/home/student"
 WORK = "/home/student/work"
+MATPLOTLIB_FOLDER = "/home/student/.matplotlib"
 # Variables of the grader's environment a kernel may see; everything else is left outside.
 PASSED_ON = ("LANG", "LC_ALL", "COURSE_DATA_DIR", "NBGRADER_EXECUTION", "TF_CPP_MIN_LOG_LEVEL",
              "MPLBACKEND", "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -134,11 +137,52 @@ def _parents(paths):
     return args
 
 
-def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits):
-    """The command that starts ``kernel_cmd`` in bubblewrap (see the module's docstring)."""
+def cache_root():
+    """The grader's cache folder for what kernels can share read-only."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course-autograder"
+
+
+@functools.lru_cache(maxsize=None)
+def matplotlib_font_lists():
+    """matplotlib's lists of the fonts a kernel in the sandbox sees (``fontlist-v*.json``), made
+    once for each matplotlib version on this machine; () where they cannot be made.
+
+    A kernel's matplotlib folder is new each time, so without them every kernel scans the fonts
+    again on its first plot (0.2 s and more). They are made as a kernel would make them: by
+    matplotlib itself, with a home folder and an environment as empty as the sandbox's.
+    """
+    try:
+        folder = cache_root() / f"matplotlib-{importlib.metadata.version('matplotlib')}"
+        lists = sorted(folder.glob("fontlist-v*.json"))
+        if lists:
+            return tuple(lists)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".making-") as making:
+            made = Path(making) / "matplotlib"
+            made.mkdir()
+            subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], check=True, timeout=300,
+                           capture_output=True, env={"HOME": making, "MPLCONFIGDIR": str(made),
+                                                     "PATH": "/usr/local/bin:/usr/bin:/bin",
+                                                     "PYTHONNOUSERSITE": "1"})
+            if not list(made.glob("fontlist-v*.json")):
+                return ()
+            with contextlib.suppress(OSError):  # another process made them first
+                os.rename(made, folder)
+        return tuple(sorted(folder.glob("fontlist-v*.json")))
+    except (OSError, ValueError, importlib.metadata.PackageNotFoundError, subprocess.SubprocessError):
+        return ()
+
+
+def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits, font_lists=()):
+    """The command that starts ``kernel_cmd`` in bubblewrap (see the module's docstring);
+    ``font_lists`` enter the kernel's matplotlib folder read-only."""
     args = ["bwrap", *_namespaces(), *_read_only_system(), "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(limits["tmp_mb"] * 1024 * 1024), "--tmpfs", "/tmp",
             "--perms", "0777", "--size", str(limits["work_mb"] * 1024 * 1024), "--tmpfs", HOME]
+    if font_lists:
+        args += ["--perms", "0777", "--dir", MATPLOTLIB_FOLDER]
+        for path in font_lists:
+            args += ["--ro-bind", str(path), f"{MATPLOTLIB_FOLDER}/{Path(path).name}"]
     bound = _python_roots() + _data_folders(env)
     args += _parents(bound + [str(ipc_folder), connection_file])
     for folder in bound:
@@ -160,7 +204,7 @@ def kernel_environment(env):
     """The environment a kernel gets: the few variables it needs, nothing of the grader's."""
     kept = {name: env[name] for name in PASSED_ON if name in env}
     kept.update(HOME=HOME, PATH="/usr/local/bin:/usr/bin:/bin", IPYTHONDIR=f"{HOME}/.ipython",
-                MPLCONFIGDIR=f"{HOME}/.matplotlib", KERAS_HOME=f"{HOME}/.keras",
+                MPLCONFIGDIR=MATPLOTLIB_FOLDER, KERAS_HOME=f"{HOME}/.keras",
                 PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1")
     return kept
 
@@ -202,7 +246,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.mode == "bwrap":
             os.chmod(self.connection_file, 0o644)
             kernel_cmd = bwrap_command(kernel_cmd, self.released, self._ipc_folder,
-                                       os.path.realpath(self.connection_file), env, self.limits)
+                                       os.path.realpath(self.connection_file), env, self.limits,
+                                       matplotlib_font_lists())
             kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         elif self.mode == "rlimits":
             kernel_cmd = _limits_prefix(self.limits) + kernel_cmd

@@ -18,6 +18,7 @@ import ast
 import base64
 import builtins
 import contextlib
+import functools
 import io
 import json
 import os
@@ -26,6 +27,7 @@ import tempfile
 import time
 import types
 import uuid
+import weakref
 from pathlib import Path
 from queue import Empty
 
@@ -36,14 +38,24 @@ from . import wire
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
-# Reaches builtins and IPython by import, so that a student's variable named `input` or `exec`
-# does not stand in the way. The agent's text travels in base64, so that an input transformer
-# looking for words (say, every cell that mentions "tests.") does not rewrite it.
-STARTER = ("__import__('builtins').exec(__import__('builtins').compile("
+# The agent is installed once in each kernel, as the module ``__course_agent__`` (its text travels
+# in base64, so that an input transformer looking for words, say every cell that mentions
+# "tests.", does not rewrite it); each test cell then only starts it. Builtins and IPython are
+# reached by import, so that a student's variable named `input` or `exec` does not stand in the way.
+# Code in the notebook can do what it likes to the installed agent: it only answers calls, and a
+# kernel where it is gone gets it again.
+INSTALL = ("__import__('sys').modules['__course_agent__'] = __course_agent__ = "
+           "__import__('types').ModuleType('__course_agent__')\n"
+           "__import__('builtins').exec(__import__('builtins').compile("
            "__import__('base64').b64decode({source!r}).decode('utf-8'), {file!r}, 'exec'), "
-           "__course_agent__ := {{'__name__': '__course_agent__'}})\n"
-           "__course_agent__['serve_socket'](__import__('IPython').get_ipython().user_ns, {path!r})\n"
-           "del __course_agent__")
+           "__course_agent__.__dict__)\n"
+           "del __course_agent__\n")
+AGENT_MISSING = "course-agent-missing"
+SERVE = ("if not hasattr(__import__('sys').modules.get('__course_agent__'), 'serve_socket'):\n"
+         f"    raise LookupError({AGENT_MISSING!r})\n"
+         "__import__('sys').modules['__course_agent__'].serve_socket("
+         "__import__('IPython').get_ipython().user_ns, {path!r})\n")
+_agent_installed = weakref.WeakSet()  # the kernel clients whose kernel got the agent
 MAX_STREAM = 20000  # characters of the kernel's printing kept per test cell
 
 
@@ -58,6 +70,10 @@ class KernelGone(Exception):
 class AgentStopped(Exception):
     """The kernel is alive, but the agent that answers the tests stopped (the student's code
     broke what it needs): this cell's tests fail, the next ones still run."""
+
+
+class AgentMissing(AgentStopped):
+    """The kernel has no agent (yet, or any more): it is installed again."""
 
 
 _remote_classes = {}
@@ -286,7 +302,18 @@ def run_test_cell(kc, source, timeout, folder=None):
         stack.callback(_unlink, path)
         os.chmod(path, 0o777)  # the kernel runs as a user of its own
         server.listen(1)
-        return _run_with_agent(kc, source, deadline, server, path, stack)
+        install = kc not in _agent_installed
+        try:
+            return _run_with_agent(kc, source, deadline, server, path, stack, install)
+        except AgentMissing:
+            if install:
+                raise
+            return _run_with_agent(kc, source, deadline, server, path, stack, True)
+
+
+@functools.lru_cache(maxsize=1)
+def _agent_base64():
+    return base64.b64encode(AGENT_SOURCE.encode("utf-8")).decode("ascii")
 
 
 def _unlink(path):
@@ -294,9 +321,11 @@ def _unlink(path):
         os.unlink(path)
 
 
-def _run_with_agent(kc, source, deadline, server, path, stack):
-    starter = STARTER.format(source=base64.b64encode(AGENT_SOURCE.encode("utf-8")).decode("ascii"),
-                             file=wire.AGENT_FILE, path=path)
+def _run_with_agent(kc, source, deadline, server, path, stack, install):
+    starter = SERVE.format(path=path)
+    if install:
+        _agent_installed.discard(kc)
+        starter = INSTALL.format(source=_agent_base64(), file=wire.AGENT_FILE) + starter
     msg_id = kc.execute(starter, silent=False, store_history=False, allow_stdin=False)
     streams = []
 
@@ -325,6 +354,8 @@ def _run_with_agent(kc, source, deadline, server, path, stack):
         reply = finished()
         if reply is not None:
             content = reply["content"]
+            if content.get("ename") == "LookupError" and content.get("evalue") == AGENT_MISSING:
+                raise AgentMissing("the kernel has no agent")
             raise AgentStopped(f"{content.get('ename', '')}: {content.get('evalue', '')}"[:300])
         if not kc.is_alive():
             raise KernelGone("the kernel died")
@@ -357,6 +388,8 @@ def _run_with_agent(kc, source, deadline, server, path, stack):
     try:
         if channel.receive() != "course-agent:ready":
             raise AgentStopped("the agent did not start")
+        if install:
+            _agent_installed.add(kc)
     except (wire.ChannelClosed, ConnectionError):
         closed()
     printed, failure = decide(source, exchange)

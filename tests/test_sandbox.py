@@ -76,3 +76,53 @@ def test_without_bubblewrap_the_grader_falls_back_to_limits_only(monkeypatch):
         assert "not installed" in sandbox.bwrap_problem()
     finally:
         sandbox.bwrap_problem.cache_clear()
+
+
+FONTS_PROBE = r"""
+import os, sys, matplotlib
+matplotlib.use("agg")
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+plt.figure(); plt.title("cost"); plt.gcf().canvas.draw()
+folder = os.environ["MPLCONFIGDIR"]
+print("folder", sorted(os.listdir(folder)), os.access(folder, os.W_OK))
+try:
+    open(os.path.join(folder, "fontlist-v%s.json" % font_manager.FontManager.__version__), "a").close()
+    print("list writable")
+except OSError:
+    print("list read-only")
+print("font", os.path.isfile(font_manager.findfont("DejaVu Sans")))
+"""
+
+
+def test_kernels_share_one_read_only_font_list_made_once(monkeypatch, tmp_path):
+    if sandbox.sandbox_mode("bwrap") != "bwrap":
+        pytest.skip(f"bubblewrap cannot run here: {sandbox.bwrap_problem()}")
+    monkeypatch.setenv("COURSE_SANDBOX", "bwrap")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    sandbox.matplotlib_font_lists.cache_clear()
+    try:
+        lists = sandbox.matplotlib_font_lists()
+        assert [p.name for p in lists] and all(p.name.startswith("fontlist-v") for p in lists)
+        assert lists[0].parent.parent == tmp_path / "cache" / "course-autograder"
+        made = [p.stat().st_mtime_ns for p in lists]
+        sandbox.matplotlib_font_lists.cache_clear()
+        assert sandbox.matplotlib_font_lists() == lists  # found again, not made again:
+        assert [p.stat().st_mtime_ns for p in lists] == made
+        folder = tmp_path / "work" / "a01_santa_logreg"
+        folder.mkdir(parents=True)
+        km, kc = _start(folder)
+        try:
+            stdout, complaints = [], []
+            kc.execute_interactive(FONTS_PROBE, timeout=60, output_hook=lambda m: (
+                stdout.append(m["content"]["text"]) if m["content"].get("name") == "stdout"
+                else complaints.append(m["content"]) if m["msg_type"] in ("stream", "error") else None))
+        finally:
+            kc.stop_channels()
+            run_sync(km.shutdown_kernel)(now=True)
+        text = "".join(stdout)
+        assert complaints == [], "matplotlib complained in the kernel"
+        assert f"folder {[p.name for p in lists]} True" in text  # nothing new written: the list was used
+        assert "list read-only" in text and "font True" in text
+    finally:
+        sandbox.matplotlib_font_lists.cache_clear()

@@ -156,3 +156,42 @@ def test_code_that_closes_the_agents_connection_fails_that_test_cell_only(kernel
         trusted.run_test_cell(kernel, "tests.test_init_w(closing_init_w)", timeout=60)
     error, text = decide(kernel, "tests.test_init_w(init_w)")
     assert error is None and "init_w: visible tests passed." in text
+
+
+def test_the_agent_is_installed_once_per_kernel_and_again_where_the_notebook_removed_it(kernel):
+    decide(kernel, "tests.test_init_w(init_w)")  # installs it, if no test has yet
+    sent = []
+    execute = kernel.execute
+
+    def recording(code, *args, **kwargs):
+        sent.append(code)
+        return execute(code, *args, **kwargs)
+
+    kernel.execute = recording
+    try:
+        for _ in range(2):
+            error, text = decide(kernel, "tests.test_init_w(init_w)")
+            assert error is None and "init_w: visible tests passed." in text
+        assert all(len(code) < 1000 for code in sent), "the agent's text was sent again"
+        kernel.execute_interactive("import sys\ndel sys.modules['__course_agent__']", timeout=60)
+        sent.clear()
+        error, text = decide(kernel, "tests.test_init_w(init_w)")
+        assert error is None and "init_w: visible tests passed." in text
+        assert [len(code) < 1000 for code in sent] == [True, False], "the missing agent was not installed again"
+    finally:
+        del kernel.execute
+
+
+def test_an_agent_replaced_by_the_notebook_fails_that_test_cell_and_decides_nothing(kernel):
+    decide(kernel, "tests.test_init_w(init_w)")
+    kernel.execute_interactive(
+        "import sys\nsaved = sys.modules['__course_agent__'].serve_socket\n"
+        "sys.modules['__course_agent__'].serve_socket = lambda namespace, path: print('all tests passed')",
+        timeout=60)
+    try:
+        with pytest.raises(trusted.AgentStopped):
+            trusted.run_test_cell(kernel, "tests.test_init_w(wrong_init_w)", timeout=60)
+    finally:
+        kernel.execute_interactive("sys.modules['__course_agent__'].serve_socket = saved", timeout=60)
+    error, _ = decide(kernel, "tests.test_init_w(wrong_init_w)")
+    assert error is not None and "zeros" in error
