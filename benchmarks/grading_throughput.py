@@ -14,7 +14,10 @@ notebook and catalogued mistakes), then, in one run on this machine:
    own work, without the sandbox, the trusted decisions and the gradebook);
 
 and prints seconds per submission, the harness's speed-up over nbgrader, its overhead over
-bare execution, the peak memory of a worker, and whether every score agrees. A script, not a
+bare execution, the peak memory of a worker, and whether every score agrees. Beside each time, the
+CPU time the whole machine used meanwhile, per submission, and how busy its cores were on
+average (from ``/proc/stat``, where there is one): how much of the machine each way of grading
+can use, and how much work it does. A script, not a
 test: figures on a shared machine are noisy; compare the ratios within one run.
 """
 import argparse
@@ -57,9 +60,33 @@ def ghost_class(assignment, size):
     return students
 
 
-def plain_nbgrader(assignment, submissions, scratch):
+def busy_cores():
+    """(CPU seconds used by the whole machine so far, its idle seconds), or None without /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    hertz = os.sysconf("SC_CLK_TCK")
+    return sum(ticks[:8]) / hertz, (ticks[3] + ticks[4]) / hertz
+
+
+def timed(run, count):
+    """Run ``run()``; returns (its result, wall seconds, a text on the CPU time it used)."""
+    before, started = busy_cores(), time.monotonic()
+    result = run()
+    seconds, after = time.monotonic() - started, busy_cores()
+    if before is None or after is None:
+        return result, seconds, ""
+    used = (after[0] - before[0]) - (after[1] - before[1])
+    share = used / seconds / (os.cpu_count() or 1) if seconds else 0.0
+    return result, seconds, f"  [CPU {used / count:.2f} s/submission, cores {share:.0%} busy]"
+
+
+def plain_nbgrader(assignment, submissions, scratch, count):
     """Seconds for one stock ``nbgrader autograde`` with the course's configuration (the sandbox and
-    the tests decided outside the kernel, as for the harness), and its scores {student: score}."""
+    the tests decided outside the kernel, as for the harness), its scores {student: score}, and
+    the text on the CPU time it used for ``count`` submissions."""
     from nbgrader.api import Gradebook
 
     course = scratch / "plain"
@@ -73,17 +100,16 @@ def plain_nbgrader(assignment, submissions, scratch):
     # skip the configuration and grade the stock way, a different grading.
     stock = dict(os.environ, **env, PATH=nbgrader_env()["PATH"], PYTHONPATH=nbgrader_env()["PYTHONPATH"])
     stock.pop("NBGRADER_ALEMBIC_HEAD", None)
-    started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"],
-                            cwd=course, env=stock, capture_output=True, text=True)
-    seconds = time.monotonic() - started
+    result, seconds, cpu = timed(lambda: subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"],
+        cwd=course, env=stock, capture_output=True, text=True), count)
     if result.returncode != 0:
         print(f"  (nbgrader autograde exited {result.returncode})")
     if "nbgrader_config.py" in result.stderr and "Traceback" in result.stderr:
         raise SystemExit(f"plain nbgrader could not load the course's configuration:\n{result.stderr[-2000:]}")
     with Gradebook(db_url) as gradebook:
         scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)}
-    return seconds, scores
+    return seconds, scores, cpu
 
 
 def test_cells(notebook):
@@ -150,23 +176,22 @@ def main():
             count = len(students)
             print(f"\n{assignment}: {count} submissions")
 
-            plain_seconds, plain_scores = plain_nbgrader(assignment, submissions, scratch)
-            print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission)")
+            plain_seconds, plain_scores, cpu = plain_nbgrader(assignment, submissions, scratch, count)
+            print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission){cpu}")
 
             os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
-            started = time.monotonic()
-            results = grade_class(assignment, submissions, scratch / "out", jobs=args.jobs,
-                                  show_progress=False)
-            harness_seconds = time.monotonic() - started
+            results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
+                                                                      jobs=args.jobs, show_progress=False), count)
             print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
-                  f"({harness_seconds / count:.2f} s/submission)")
+                  f"({harness_seconds / count:.2f} s/submission){cpu}")
 
-            bare_seconds = bare_nbclient(assignment, submissions, scratch, args.jobs)
+            bare_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs), count)
             print(f"  bare nbclient, {args.jobs} at a time: {bare_seconds:7.1f} s  "
-                  f"({bare_seconds / count:.2f} s/submission)")
-            hidden_seconds = bare_nbclient(assignment, submissions, scratch, args.jobs, hidden_tests=True)
+                  f"({bare_seconds / count:.2f} s/submission){cpu}")
+            hidden_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs,
+                                                                 hidden_tests=True), count)
             print(f"  bare nbclient, {args.jobs} at a time, hidden tests in: {hidden_seconds:7.1f} s  "
-                  f"({hidden_seconds / count:.2f} s/submission)")
+                  f"({hidden_seconds / count:.2f} s/submission){cpu}")
 
             agree = all(plain_scores.get(r.student_id) == r.score for r in results)
             peak = max(r.peak_memory_mb for r in results)
