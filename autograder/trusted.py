@@ -51,8 +51,9 @@ INSTALL = ("__import__('sys').modules['__course_agent__'] = __course_agent__ = "
            "__course_agent__.__dict__)\n"
            "del __course_agent__\n")
 AGENT_MISSING = "course-agent-missing"
-SERVE = ("if not hasattr(__import__('sys').modules.get('__course_agent__'), 'serve_socket'):\n"
-         f"    raise LookupError({AGENT_MISSING!r})\n"
+SERVE = ("if not __import__('builtins').hasattr(__import__('sys').modules.get('__course_agent__'), "
+         "'serve_socket'):\n"
+         f"    raise __import__('builtins').LookupError({AGENT_MISSING!r})\n"
          "__import__('sys').modules['__course_agent__'].serve_socket("
          "__import__('IPython').get_ipython().user_ns, {path!r})\n")
 _agent_installed = weakref.WeakSet()  # the kernel clients whose kernel got the agent
