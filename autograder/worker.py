@@ -14,6 +14,7 @@ once (``multiprocessing``'s forkserver): still a fresh process per submission, w
 limits, its own session and its own working directory, without the start-up. Where a process
 may not have children of its own (a daemonic Dask worker) nbgrader is started as a command.
 """
+import contextlib
 import json
 import multiprocessing
 import os
@@ -24,8 +25,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from .execute import KERNEL_DIED
@@ -100,6 +103,11 @@ PRELOAD = ("nbgrader.api", "nbgrader.apps.nbgraderapp", "nbgrader.apps.autograde
            "autograder.execute", "autograder.warm")
 KERAS_PRELOAD = ("autograder.warm_keras",)  # for assignments whose tests receive Keras models
 _server_preload = None  # what the running fork server imported
+# Held while a forked process starts and while its exit status is read. Process.start() polls
+# every other child of this process, from the starting thread; when that poll and the child's own
+# thread read one status pipe at once, one of them finds it empty and takes the exit status for
+# 255 (measured: a quarter of short processes, six threads starting them at once).
+_PROCESSES = threading.Lock()
 
 
 def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
@@ -197,20 +205,30 @@ def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
         return process.returncode, log, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as notes:
         log_path, peak_path = Path(notes) / "log", Path(notes) / "peak-kib"
-        process = context.Process(target=_forked_nbgrader,
-                                  args=(argv, str(folder), env, memory_mb, str(log_path), str(peak_path)))
-        process.start()
-        process.join(timeout)
-        if process.exitcode is None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.join()
+        exitcode = run_forked(context, _forked_nbgrader,
+                              (argv, str(folder), env, memory_mb, str(log_path), str(peak_path)), timeout)
+        if exitcode is None:
             return None, "", 0.0
         log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
         peak = int(peak_path.read_text(encoding="utf-8")) / 1024 if peak_path.is_file() else 0.0
-        return process.exitcode, log, peak
+        return exitcode, log, peak
+
+
+def run_forked(context, target, args, timeout):
+    """Run ``target(*args)`` in a process of ``context``; its exit status, or None when it was
+    stopped at ``timeout`` seconds (it must start a process group of its own, which is killed).
+    Safe to call from several threads at once."""
+    process = context.Process(target=target, args=args)
+    with _PROCESSES:
+        process.start()
+    ended = wait([process.sentinel], timeout)
+    if not ended:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        wait([process.sentinel])
+    with _PROCESSES:
+        process.join()  # its exit status is there to read: this returns at once
+    return process.exitcode if ended else None
 
 
 def _scratch_course(job, folder):

@@ -1,6 +1,9 @@
 """Does a worker run nbgrader the same way whether it forks it from a server that has nbgrader
 imported or starts it as a command, and give kernels their share of the cores?"""
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from autograder import worker
@@ -19,6 +22,16 @@ def reference_job(tmp_path_factory, data_cache):
     template = template_gradebook(ASSIGNMENT, work)
     return worker.Job(ASSIGNMENT, "ghost-reference", str(work / "submitted" / "ghost-reference" / ASSIGNMENT),
                       str(COURSE_ROOT), str(template), timeout=300, threads=1)
+
+
+def test_processes_forked_from_several_threads_at_once_each_report_their_own_exit_status():
+    context = worker._fork_server()
+    if context is None:
+        pytest.skip("this process may not have children of its own")
+    statuses = [0, 3] * 100
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = list(pool.map(lambda status: worker.run_forked(context, os._exit, (status,), 60), statuses))
+    assert got == statuses
 
 
 def test_forked_and_started_nbgrader_grade_alike(reference_job, monkeypatch):
