@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from autograder import notebook_cells  # noqa: E402
 from autograder.demo import DEMO_ASSIGNMENTS  # noqa: E402
 from autograder.ghosts.notebooks import mistakes_of, write_class  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
@@ -112,15 +113,10 @@ def plain_nbgrader(assignment, submissions, scratch, count):
     return seconds, scores, cpu
 
 
-def test_cells(notebook):
-    """{grade id: source} of the test cells of ``notebook`` (nbgrader grade cells without a solution)."""
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-            if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution")}
-
-
-def execute_bare(path, cwd, threads, memory_mb, tests_from=None):
-    """Execute the notebook at ``path``; with ``tests_from`` (the instructor's notebook), its test
-    cells are first given their source there, hidden tests included, as nbgrader runs them."""
+def execute_bare(path, cwd, threads, memory_mb, tests=None):
+    """Execute the notebook at ``path``; with ``tests`` ({grade id: source} of the instructor's
+    test cells), its test cells are first given that source, hidden tests included, as nbgrader
+    runs them."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -129,8 +125,7 @@ def execute_bare(path, cwd, threads, memory_mb, tests_from=None):
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     notebook = nbformat.read(str(path), as_version=4)
-    if tests_from:
-        tests = test_cells(nbformat.read(str(tests_from), as_version=4))
+    if tests:
         for cell in notebook.cells:
             if cell.metadata.get("nbgrader", {}).get("grade_id") in tests and cell.cell_type == "code":
                 cell.source = tests[cell.metadata["nbgrader"]["grade_id"]]
@@ -147,14 +142,14 @@ def bare_nbclient(assignment, submissions, scratch, jobs, hidden_tests=False):
     ``hidden_tests``, with the test cells as nbgrader runs them (the hidden tests in)."""
     folder = scratch / ("bare-hidden" if hidden_tests else "bare")
     shutil.copytree(ROOT / "source" / assignment, folder)
-    tests_from = ROOT / "source" / assignment / f"{assignment}.ipynb" if hidden_tests else None
+    tests = notebook_cells.cells_by_role(notebook_cells.read(assignment), "test") if hidden_tests else None
     notebooks = sorted(Path(submissions).glob(f"*/{assignment}/{assignment}.ipynb"))
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         threads = [max(1, (os.cpu_count() or 1) // jobs)] * len(notebooks)
         memory = [DEFAULT_LIMITS["memory_mb"]] * len(notebooks)
         list(pool.map(execute_bare, notebooks, [folder] * len(notebooks), threads, memory,
-                      [tests_from] * len(notebooks)))
+                      [tests] * len(notebooks)))
     return time.monotonic() - started
 
 
