@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.execute import SurvivingExecute  # noqa: E402
+from autograder.feedback_html import FeedbackHTMLExporter  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -32,6 +33,9 @@ c.Execute.timeout = 60
 # Seconds to wait, once a cell has finished, for the rest of its output (nbclient's default is 4):
 # a cell that printed hundreds of MB on a busy machine must not fail the whole notebook.
 c.Execute.iopub_timeout = 30
+# Once the last cell's output is in, the kernel has nothing left to give: stop it at once instead
+# of asking it to shut down and polling until it has (about half a second of waiting per notebook).
+c.Execute.shutdown_kernel = "immediate"
 
 # Autograding as nbgrader does it, except that a kernel that dies keeps the scores of the tests
 # that ran before it (autograder/execute.py).
@@ -50,3 +54,5 @@ c.LimitOutput.max_traceback = 60
 
 # Feedback shows each test's message, never the source of the hidden tests.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# nbconvert's HTML exporter, its templates compiled once per process instead of once per student.
+c.GenerateFeedback.exporter_class = FeedbackHTMLExporter

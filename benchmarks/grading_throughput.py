@@ -134,6 +134,7 @@ def execute_bare(path, cwd, threads, memory_mb, tests=None):
     NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,  # as nbgrader's Execute
                    interrupt_on_timeout=True, error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
                                                                 "traceback": []},
+                   shutdown_kernel="immediate",  # as the course's nbgrader_config.py
                    resources={"metadata": {"path": str(cwd)}}).execute()
 
 

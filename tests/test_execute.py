@@ -35,3 +35,33 @@ def test_does_an_error_after_the_limit_still_count(executed):
 
 def test_is_a_small_output_kept_as_it_is(executed):
     assert [o.text for o in executed.cells[3].outputs] == ["small\n"]
+
+
+def test_does_the_course_stop_the_kernel_at_once_keeping_every_output(tmp_path, monkeypatch):
+    """The course's configuration kills the kernel once the last cell is done, without asking it
+    to shut down first; everything the cells printed up to their end is still in the notebook."""
+    from pathlib import Path
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets.config.loader import PyFileConfigLoader
+
+    monkeypatch.setenv("COURSE_SANDBOX", "off")
+    monkeypatch.setenv("COURSE_TRUSTED_TESTS", "0")
+    asked = []
+
+    async def asked_to_shut_down(self, restart=False):
+        asked.append(restart)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_request_shutdown", asked_to_shut_down)
+    root = Path(__file__).resolve().parent.parent
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    last = "import sys\nfor i in range(3000):\n    print(i)\nsys.stderr.write('done')"
+    notebook = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell(last)],
+                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                     "language": "python"}})
+    execute = SurvivingExecute(config=config, allow_errors=True)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
+    assert asked == []  # stopped without the shutdown request
+    streams = {o.name: o.text for o in notebook.cells[1].outputs if o.output_type == "stream"}
+    assert streams["stdout"].splitlines() == [str(i) for i in range(3000)]
+    assert streams["stderr"] == "done"
