@@ -6,22 +6,27 @@ process. Each forked process inherits, already done:
 - SQLAlchemy's configuration of nbgrader's gradebook classes;
 - the regular expressions, lexers and CSS selectors that turning a notebook into HTML compiles
   the first time (Markdown, Pygments' IPython lexer, ANSI colours, BeautifulSoup's selectors),
-  about a third of the time ``generate_feedback`` takes for one student.
+  about a third of the time ``generate_feedback`` takes for one student;
+- nbgrader's feedback templates, compiled (``autograder.feedback_html``).
 
-It renders a tiny notebook of its own and keeps nothing of it: no grade, no student's data.
+It renders a tiny notebook of its own, with the exporter and template ``generate_feedback``
+uses, and keeps nothing of it but compiled code: no grade, no student's data.
 Nothing here may stop the fork server, so any failure only means a slower start.
 """
 import logging
+import tempfile
 
 
 def _tiny_notebook():
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+    graded = {"grade": True, "solution": False, "grade_id": "x", "points": 1, "score": 0, "comment": ""}
     pixel = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
     return new_notebook(
         metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}},
         cells=[new_markdown_cell("# A *heading*\n\nText with `code`, a [link](#x), $x^2$ and a list:\n\n- one\n- two"),
-               new_code_cell("import numpy as np\nprint(np.sum([1, 2]))  # a comment", execution_count=1, outputs=[
+               new_code_cell("import numpy as np\nprint(np.sum([1, 2]))  # a comment", execution_count=1,
+                             metadata={"nbgrader": graded}, outputs=[
                    new_output("stream", name="stdout", text="3\n"),
                    new_output("display_data", data={"image/png": pixel, "text/plain": "<Figure>"}),
                    new_output("error", ename="AssertionError", evalue="x",
@@ -35,12 +40,19 @@ def warm_up():
         import nbgrader.api  # noqa: F401 - defines the gradebook's classes
 
         sqlalchemy.orm.configure_mappers()
-        from nbconvert.exporters import HTMLExporter
+        from nbgrader.converters import GenerateFeedback
+        from nbgrader.coursedir import CourseDirectory
+
+        from .feedback_html import FeedbackHTMLExporter
 
         quiet = logging.getLogger("autograder.warm")
         quiet.addHandler(logging.NullHandler())
         quiet.propagate = False
-        HTMLExporter(template_name="classic", log=quiet).from_notebook_node(_tiny_notebook())
+        # The template and its folders as generate_feedback configures them for its exporter.
+        feedback = GenerateFeedback(coursedir=CourseDirectory(root=tempfile.gettempdir()), log=quiet)
+        scores = {"notebook": "warm-up", "score": 0, "max_score": 1, "late_penalty": 0}
+        FeedbackHTMLExporter(config=feedback.config, log=quiet).from_notebook_node(
+            _tiny_notebook(), resources={"nbgrader": scores})
     except Exception:  # noqa: BLE001 - a warm-up that fails costs time, never a grade
         pass
 

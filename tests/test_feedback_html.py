@@ -1,0 +1,50 @@
+"""Feedback pages rendered with templates compiled once (autograder/feedback_html.py)."""
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jinja2
+from nbconvert.exporters import HTMLExporter
+from nbgrader.converters import GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+
+from autograder import warm
+from autograder.feedback_html import COMPILED_TEMPLATES, FeedbackHTMLExporter
+
+ROOT = Path(__file__).resolve().parent.parent
+SCORES = {"nbgrader": {"notebook": "a01", "score": 0, "max_score": 1, "late_penalty": 0}}
+
+
+def feedback_config():
+    return GenerateFeedback(coursedir=CourseDirectory(root=tempfile.gettempdir())).config
+
+
+def test_does_the_course_make_feedback_with_this_exporter():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert config.GenerateFeedback.exporter_class is FeedbackHTMLExporter
+
+
+def test_is_the_page_the_stock_exporters_and_compiled_only_once(monkeypatch):
+    COMPILED_TEMPLATES.clear()
+    parsed = []
+    parse = jinja2.Environment._parse
+    monkeypatch.setattr(jinja2.Environment, "_parse",
+                        lambda self, source, name, filename: parsed.append(name) or parse(self, source, name, filename))
+    notebook = warm._tiny_notebook()
+    stock, _ = HTMLExporter(config=feedback_config()).from_notebook_node(notebook, resources=SCORES)
+    stock_parsed = len(parsed)
+    first, _ = FeedbackHTMLExporter(config=feedback_config()).from_notebook_node(notebook, resources=SCORES)
+    assert len(parsed) == 2 * stock_parsed and stock_parsed > 5  # the feedback template and its parents
+    again, _ = FeedbackHTMLExporter(config=feedback_config()).from_notebook_node(notebook, resources=SCORES)
+    assert len(parsed) == 2 * stock_parsed  # a new exporter, no template parsed again
+    assert stock == first == again and "Score: 0.0 / 1.0" in stock
+
+
+def test_does_the_fork_servers_warm_up_compile_the_feedback_templates():
+    script = ("import autograder.warm\nfrom autograder.feedback_html import COMPILED_TEMPLATES\n"
+              "print(len(COMPILED_TEMPLATES.store))")
+    shown = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert int(shown.stdout.strip()) > 5
