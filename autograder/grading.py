@@ -25,7 +25,8 @@ from .merge import record_outcome
 from .nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path, run_nbgrader
 from .progress import Progress
 from .submissions import find_submissions
-from .worker import Job, Outcome, grade, needs_keras, run_nbgrader_limited, start_fork_server
+from .worker import Job, Outcome, grade, needs_keras, run_nbgrader_limited, start_fork_server, thread_settings
+from .zygote import Zygote
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message", "seconds")
 STATUSES = ("graded", "timeout", "crashed", "invalid")
@@ -196,17 +197,33 @@ def warn_without_sandbox():
 
 def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, timeout=600,
                 cell_timeout=60, memory_mb=4096, students=None, show_progress=True,
-                max_cell_output=1_000_000):
+                max_cell_output=1_000_000, stats=None):
     """Grade every student folder of ``submissions_dir`` (or only ``students``).
 
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,
-    sorted by student id.
+    sorted by student id. A dict ``stats`` receives ``kernels_forked`` (how many kernels were
+    forked from the kernel zygote, ``autograder/zygote.py``) and ``zygote_peak_mb``.
     """
     refuse_optimized_python()
     warn_without_sandbox()
-    # The fork server imports nbgrader (and Keras, where the tests receive models) while this
-    # process reads the submissions.
-    start_fork_server(keras=needs_keras(sorted((COURSE_ROOT / "source" / assignment).glob("*.ipynb"))))
+    # The fork server imports nbgrader (and Keras, where the tests receive models), and the
+    # kernel zygote what kernels import, while this process reads the submissions.
+    keras = needs_keras(sorted((COURSE_ROOT / "source" / assignment).glob("*.ipynb")))
+    start_fork_server(keras=keras)
+    jobs = jobs or os.cpu_count() or 1
+    # Kernels on this machine share its cores; a cluster's workers keep their defaults.
+    threads = 0 if scheduler else max(1, (os.cpu_count() or 1) // jobs)
+    with Zygote(str(COURSE_ROOT / "release" / assignment), {**os.environ, **thread_settings(threads)},
+                keras=keras) as zygote:
+        results = _grade_class(assignment, submissions_dir, out, jobs, scheduler, timeout, cell_timeout,
+                               memory_mb, students, show_progress, max_cell_output, threads, zygote.socket_path)
+        if stats is not None:
+            stats.update(zygote.stats())
+        return results
+
+
+def _grade_class(assignment, submissions_dir, out, jobs, scheduler, timeout, cell_timeout, memory_mb,
+                 students, show_progress, max_cell_output, threads, zygote_socket):
     put_scripts_on_path()
     db_url = course_db_url()
     submissions = [s for s in find_submissions(assignment, submissions_dir)
@@ -237,15 +254,13 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
             if submission.problem:
                 finish(Outcome(submission.student_id, "invalid", submission.problem))
         if gradable:
-            jobs = jobs or os.cpu_count() or 1
-            # Kernels on this machine share its cores; a cluster's workers keep their defaults.
-            threads = 0 if scheduler else max(1, (os.cpu_count() or 1) // jobs)
             executor, close = make_executor(jobs, scheduler)
             try:
                 futures = {executor.submit(grade, Job(assignment, s.student_id, str(s.folder.resolve()),
                                                       str(COURSE_ROOT), str(template), timeout,
                                                       cell_timeout, memory_mb, threads,
-                                                      max_cell_output=max_cell_output)): s
+                                                      max_cell_output=max_cell_output,
+                                                      kernel_zygote=zygote_socket or "")): s
                            for s in gradable}
                 for future in as_completed(futures):
                     try:

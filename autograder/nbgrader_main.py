@@ -16,4 +16,9 @@ if os.environ.get("NBGRADER_ALEMBIC_HEAD"):
 from nbgrader.apps.nbgraderapp import main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        from autograder.zygote import kernels_peak_kib
+
+        kernels_peak_kib(wait=0)  # removes the usage files of kernels forked from the zygote, if any

@@ -33,6 +33,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from . import zygote
+
 MODES = ("bwrap", "rlimits", "off")
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 HOME = "/home/student"
@@ -83,13 +85,20 @@ def _namespaces():
             "--unshare-cgroup-try", "--die-with-parent"]
 
 
+def _zygote_namespaces():
+    """The kernel zygote's (``autograder/zygote.py``): a mount namespace laid out as a kernel's and
+    no network, but the machine's pid namespace and root's capabilities, which joining a kernel's
+    sandbox takes."""
+    return ["--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--cap-add", "ALL"]
+
+
 def _drop_privileges():
     """Inside the sandbox, when the grader is root: become a user of its own (uid 100000 + the
     grading process's pid, so that one kernel's process limit is not another's), no groups, no
     capabilities."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         return []
-    uid = 100000 + os.getpid()
+    uid = kernel_uid()
     return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
             "--bounding-set=-all", "--no-new-privs", "--"]
 
@@ -173,10 +182,12 @@ def matplotlib_font_lists():
         return ()
 
 
-def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits, font_lists=()):
+def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits, font_lists=(), zygote=False):
     """The command that starts ``kernel_cmd`` in bubblewrap (see the module's docstring);
-    ``font_lists`` enter the kernel's matplotlib folder read-only."""
-    args = ["bwrap", *_namespaces(), *_read_only_system(), "--proc", "/proc", "--dev", "/dev",
+    ``font_lists`` enter the kernel's matplotlib folder read-only. With ``zygote``, the same
+    layout for the kernel zygote (no connection file, no limits, no user of its own)."""
+    args = ["bwrap", *(_zygote_namespaces() if zygote else _namespaces()), *_read_only_system(),
+            "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(limits["tmp_mb"] * 1024 * 1024), "--tmpfs", "/tmp",
             "--perms", "0777", "--size", str(limits["work_mb"] * 1024 * 1024), "--tmpfs", HOME]
     if font_lists:
@@ -184,7 +195,7 @@ def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits
         for path in font_lists:
             args += ["--ro-bind", str(path), f"{MATPLOTLIB_FOLDER}/{Path(path).name}"]
     bound = _python_roots() + _data_folders(env)
-    args += _parents(bound + [str(ipc_folder), connection_file])
+    args += _parents(bound + [str(ipc_folder)] + ([connection_file] if connection_file else []))
     for folder in bound:
         args += ["--ro-bind", folder, folder]
     args += ["--perms", "0777", "--dir", WORK]
@@ -192,12 +203,20 @@ def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits
         for entry in sorted(Path(released).iterdir()):
             if entry.suffix != ".ipynb" and entry.name not in ("__pycache__", ".ipynb_checkpoints"):
                 args += ["--ro-bind", str(entry), f"{WORK}/{entry.name}"]
-    args += ["--bind", str(ipc_folder), str(ipc_folder),
-             "--ro-bind", connection_file, connection_file,
-             "--chdir", WORK, "--clearenv"]
+    args += ["--bind", str(ipc_folder), str(ipc_folder)]
+    if connection_file:
+        args += ["--ro-bind", connection_file, connection_file]
+    args += ["--chdir", WORK, "--clearenv"]
     for name, value in sorted(env.items()):
         args += ["--setenv", name, value]
+    if zygote:
+        return args + ["--", *kernel_cmd]
     return _limits_prefix(limits) + args + ["--", *_drop_privileges(), *kernel_cmd]
+
+
+def kernel_uid():
+    """The user a kernel started by this process runs as, where the grader is root."""
+    return 100000 + os.getpid()
 
 
 def kernel_environment(env):
@@ -245,6 +264,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = kernel_environment(kw.get("env") or os.environ)
         if self.mode == "bwrap":
             os.chmod(self.connection_file, 0o644)
+            zygote_socket = os.environ.get(zygote.SOCKET_VARIABLE)
+            if zygote_socket and zygote.usable():
+                try:
+                    return await self._launch_from_zygote(zygote_socket, env, kw)
+                except zygote.ZygoteUnavailable as error:
+                    self.log.warning("starting the kernel afresh: %s", error)
             kernel_cmd = bwrap_command(kernel_cmd, self.released, self._ipc_folder,
                                        os.path.realpath(self.connection_file), env, self.limits,
                                        matplotlib_font_lists())
@@ -256,6 +281,24 @@ class SandboxedKernelManager(AsyncKernelManager):
             kw["env"].pop("MPLCONFIGDIR", None)
             kw["env"].pop("KERAS_HOME", None)
         return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _launch_from_zygote(self, socket_path, env, kw):
+        """The sandbox as for any kernel, with the zygote's kernel in it (``autograder/zygote.py``)."""
+        placeholder = [sys.executable, "-S", "-c", zygote.PLACEHOLDER, zygote.PLACEHOLDER_MARK]
+        command = bwrap_command(placeholder, self.released, self._ipc_folder,
+                                os.path.realpath(self.connection_file), env, self.limits,
+                                matplotlib_font_lists())
+        kw = {**kw, "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}}
+        info = await super()._async_launch_kernel(command, **kw)
+        request = {"env": env, "uid": kernel_uid(), "limits": self.limits, "cwd": WORK,
+                   "connection_file": os.path.realpath(self.connection_file)}
+        try:
+            zygote.fork_kernel(socket_path, self.provisioner.process.pid, request)
+        except zygote.ZygoteUnavailable:
+            await self.provisioner.kill()
+            await self.provisioner.wait()
+            raise
+        return info
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)

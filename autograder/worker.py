@@ -47,6 +47,7 @@ class Job:
     memory_mb: int = 4096    # address-space limit of the nbgrader process and its kernel; 0: none
     threads: int = 0         # threads of NumPy's BLAS and TensorFlow in the kernel; 0: their default
     max_cell_output: int = 1_000_000  # characters of output kept per cell; 0: no limit
+    kernel_zygote: str = ""  # the socket of the zygote kernels are forked from ("": none; autograder/zygote.py)
 
 
 @dataclass
@@ -82,7 +83,8 @@ def sandbox_settings(job):
     return {"COURSE_SANDBOX": os.environ.get("COURSE_SANDBOX", "bwrap"),
             "COURSE_TRUSTED_TESTS": os.environ.get("COURSE_TRUSTED_TESTS", "1"),
             "COURSE_SANDBOX_RELEASED": str(Path(job.course_root) / "release" / job.assignment),
-            "COURSE_SANDBOX_LIMITS": json.dumps(limits)}
+            "COURSE_SANDBOX_LIMITS": json.dumps(limits),
+            **({"COURSE_KERNEL_ZYGOTE": job.kernel_zygote} if job.kernel_zygote else {})}
 
 
 def _apply_limits(memory_mb):
@@ -132,7 +134,10 @@ def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-        peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        from .zygote import kernels_peak_kib  # kernels forked by the zygote are not this process's children
+
+        peak = max([resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+                   + [kernels_peak_kib()])
         Path(peak_path).write_text(str(peak), encoding="utf-8")
 
 

@@ -14,7 +14,9 @@ notebook and catalogued mistakes), then, in one run on this machine:
    own work, without the sandbox, the trusted decisions and the gradebook);
 
 and prints seconds per submission, the harness's speed-up over nbgrader, its overhead over
-bare execution, the peak memory of a worker, and whether every score agrees. Beside each time, the
+bare execution, the peak memory of a worker (its nbgrader process or its kernel, whichever is
+larger; the largest and the reference's), how many kernels the harness forked from its kernel
+zygote, and whether every score agrees. Beside each time, the
 CPU time the whole machine used meanwhile, per submission, and how busy its cores were on
 average (from ``/proc/stat``, where there is one): how much of the machine each way of grading
 can use, and how much work it does. A script, not a
@@ -176,8 +178,10 @@ def main():
             print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission){cpu}")
 
             os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
+            stats = {}
             results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
-                                                                      jobs=args.jobs, show_progress=False), count)
+                                                                      jobs=args.jobs, show_progress=False,
+                                                                      stats=stats), count)
             print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
                   f"({harness_seconds / count:.2f} s/submission){cpu}")
 
@@ -190,11 +194,15 @@ def main():
                   f"({hidden_seconds / count:.2f} s/submission){cpu}")
 
             agree = all(plain_scores.get(r.student_id) == r.score for r in results)
-            peak = max(r.peak_memory_mb for r in results)
+            largest = max(results, key=lambda r: r.peak_memory_mb)
+            reference = next((r for r in results if r.student_id == f"{GHOST_PREFIX}reference"), largest)
             print(f"  speed-up over nbgrader:   {plain_seconds / harness_seconds:.2f}x")
             print(f"  overhead over bare:       {harness_seconds / bare_seconds:.2f}x  "
                   f"(over bare with the hidden tests in: {harness_seconds / hidden_seconds:.2f}x)")
-            print(f"  peak memory of a worker's processes: {peak:.0f} MiB")
+            print(f"  peak memory of a worker's processes: {largest.peak_memory_mb:.0f} MiB "
+                  f"({largest.student_id}; the reference's: {reference.peak_memory_mb:.0f} MiB)")
+            print(f"  kernels forked from the kernel zygote: {stats.get('kernels_forked', 0)} of {count} "
+                  f"(its own peak memory: {stats.get('zygote_peak_mb', 0):.0f} MiB)")
             print(f"  scores agree with nbgrader: {'yes' if agree else 'NO'}")
             if not agree:
                 for r in results:

@@ -18,6 +18,7 @@ import pytest
 
 from autograder.ghosts.faults import FAULTS, sleeps_forever, write_faulty
 from autograder.ghosts.notebooks import write_class
+from autograder import zygote
 from autograder.grading import grade_class
 
 ASSIGNMENT = "a01_santa_logreg"
@@ -54,7 +55,8 @@ def faulty_class(tmp_path_factory, data_cache):
     shutil.copytree(submissions / "ghost-reference", stale, dirs_exist_ok=True)
     printed = io.StringIO()
     with environment(NBGRADER_DB_URL=f"sqlite:///{work / 'gradebook.db'}"), contextlib.redirect_stderr(printed):
-        first = grade_class(ASSIGNMENT, submissions, work / "out1", jobs=2, show_progress=False)
+        stats = {}
+        first = grade_class(ASSIGNMENT, submissions, work / "out1", jobs=2, show_progress=False, stats=stats)
         second = grade_class(ASSIGNMENT, submissions, work / "out2", jobs=2, show_progress=False)
         graded_files = {r.student_id: Path("autograded") / r.student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
                         for r in second if r.status == "graded"}
@@ -67,7 +69,7 @@ def faulty_class(tmp_path_factory, data_cache):
         scores_after = {r.student_id: read_score(ASSIGNMENT, r.student_id, course_db_url())[0] for r in second}
     shutil.rmtree(stale)
     return dict(first=first, second=second, regraded=regraded, stamps=stamps, after=after,
-                scores_after=scores_after, stderr=printed.getvalue())
+                scores_after=scores_after, stderr=printed.getvalue(), stats=stats)
 
 
 def test_students_of_other_gradebooks_in_autograded_do_not_break_feedback(faulty_class):
@@ -81,6 +83,14 @@ def test_each_fault_gets_its_status_and_costs_only_its_student(faulty_class):
         assert results[ghost].status == status, (ghost, results[ghost])
         if status == "invalid":
             assert results[ghost].score == 0 and results[ghost].message
+
+
+def test_kernels_come_from_the_kernel_zygote_where_it_can_fork_them(faulty_class):
+    graded = [r for r in faulty_class["first"] if r.status == "graded"]
+    if zygote.usable():
+        assert faulty_class["stats"]["kernels_forked"] >= len(graded) > 0
+    else:
+        assert faulty_class["stats"]["kernels_forked"] == 0
 
 
 def test_a_dying_kernel_keeps_the_scores_of_the_tests_before_it(faulty_class):

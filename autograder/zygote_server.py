@@ -1,0 +1,280 @@
+"""The kernel zygote: a process that has imported what kernels import, and forks kernels.
+
+Starting a kernel costs a Python start-up and the imports of ipykernel, NumPy and matplotlib
+(about 1.2 s of CPU), and of Keras and TensorFlow where an assignment uses them (about 5 s).
+Every student's kernel pays them again. The zygote pays them once per class: it imports those
+modules and nothing else, runs no student code, and for each kernel forks a child that moves
+into that student's sandbox and becomes the kernel there (``autograder/zygote.py`` is the
+side that asks).
+
+It runs in a bubblewrap sandbox laid out as a kernel's (the same read-only system, Python, data
+and ``/home/student``, the same environment), so that what the imports read and cache is what a
+kernel would read. It is started as ``python -c SOURCE SOCKET MODULE...`` and uses the
+standard library only: the course's own packages are not in the sandbox. Bubblewrap ends it
+when the harness ends.
+
+For each request on its Unix socket (a JSON object, with the kernel's stdout and stderr, a file
+for its usage and the sandbox's namespaces as file descriptors) it forks a child that:
+
+1. joins the sandbox's namespaces (network, IPC, UTS, cgroup, pid, then mount) and goes to the
+   working folder; the mount namespace's root is the sandbox's root;
+2. forks again, so that the kernel is inside the sandbox's pid namespace: it ends when the
+   sandbox ends; once the kernel says it is set up, the first child reports its pid and exits;
+3. in the kernel: closes every other file, sets the sandbox's resource limits, drops to the
+   sandbox's user (no groups, no capabilities in any set, no new privileges), takes the
+   kernel's environment and new random seeds, says it is set up, then runs ipykernel as
+   ``python -m ipykernel_launcher`` would.
+
+A request is refused, and anything that fails is reported, so that the asking side starts the
+kernel afresh: where the kernel's environment differs from the one the zygote imported in
+(``RUN_TIME_ONLY`` apart), or a step above fails. The kernel is not a child of the grading
+process, so its peak memory and CPU time would be lost: the zygote is its subreaper, reaps it,
+and writes them to the file the request gave.
+"""
+import ctypes
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+CAP_VERSION_3 = 0x20080522
+# What the zygote's environment may differ in from a kernel's: only what no import reads.
+RUN_TIME_ONLY = ("NBGRADER_EXECUTION", "COURSE_GRADING_SUBSET")
+NAMESPACE_ORDER = ("net", "ipc", "uts", "cgroup", "pid", "mnt")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _clear_capabilities():
+    """No capability left in the effective, permitted or inheritable set."""
+    header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # two structs of (effective, permitted, inheritable), all zero
+    _check(_libc.capset(header, data), "capset")
+
+
+def _drop_privileges(uid):
+    if os.geteuid() == 0:
+        last = int(open("/proc/sys/kernel/cap_last_cap").read())
+        for cap in range(last + 1):
+            _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "drop capability bounding set")
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    _clear_capabilities()
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _set_limits(limits):
+    mib = 1024 * 1024
+    settings = {resource.RLIMIT_NPROC: limits["processes"], resource.RLIMIT_FSIZE: limits["file_mb"] * mib,
+                resource.RLIMIT_NOFILE: limits["open_files"]}
+    if limits.get("memory_mb"):
+        settings[resource.RLIMIT_AS] = limits["memory_mb"] * mib
+    for which, value in settings.items():
+        resource.setrlimit(which, (value, value))
+
+
+def _prepare_kernel(request, out, err, ready):
+    """Files, limits, user and environment of the kernel-to-be (see the module's docstring)."""
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.closerange(3, ready)
+    os.closerange(ready + 1, 1 << 16)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _set_limits(request["limits"])  # first: only root may raise a hard limit
+    _drop_privileges(request["uid"])
+    os.environ.clear()
+    os.environ.update(request["env"], PWD=request["cwd"])  # PWD: as bubblewrap's --chdir sets it
+    os.environ.update(request["set_by_imports"])  # as in a kernel that imported those modules
+    sys.dont_write_bytecode = True
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    sys.path[:] = [p for p in sys.path if p not in ("", ".")]  # as ipykernel_launcher leaves it
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()  # a new kernel draws its own seed; Python's random reseeds at fork
+
+
+def _become_kernel(request, out, err, ready):
+    """In the sandbox, in its pid namespace: become the student's kernel (never returns). Pipe
+    ``ready`` gets "ok" once the kernel is set up, or what went wrong (the kernel then ends at
+    once, and the asking side starts one afresh)."""
+    try:
+        _prepare_kernel(request, out, err, ready)
+    except BaseException as error:  # noqa: BLE001 - reported to the asking side
+        try:
+            os.write(ready, f"{type(error).__name__}: {error}".encode()[:2000] or b"error")
+        finally:
+            os._exit(1)
+    os.write(ready, b"ok")
+    os.close(ready)
+    code = 1
+    try:
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BaseException:  # noqa: BLE001 - reported on the kernel's stderr, which nbgrader's log keeps
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            import atexit
+
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _serve_one(report, request, fds):
+    """In the first child: join the sandbox, fork the kernel, report its pid (on pipe ``report``)
+    once it is set up, exit."""
+    try:
+        out, err, _, *namespaces = fds
+        for _, fd in sorted(zip(request["namespaces"], namespaces),
+                            key=lambda pair: NAMESPACE_ORDER.index(pair[0])):
+            _check(_libc.setns(fd, 0), "setns")
+            os.close(fd)
+        os.chdir(request["cwd"])
+        readable, ready = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(report)
+            os.close(readable)
+            _become_kernel(request, out, err, ready)
+        os.close(ready)
+        state = _read_all(readable).decode(errors="replace")
+        if state != "ok":
+            raise RuntimeError(f"the kernel could not be set up: {state or 'it ended'}")
+        os.write(report, json.dumps({"pid": pid}).encode())
+        os._exit(0)
+    except BaseException as error:  # noqa: BLE001 - reported to the asking side, which starts a kernel itself
+        try:
+            os.write(report, json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
+        finally:
+            os._exit(1)
+
+
+def _read_all(fd):
+    data = b""
+    while chunk := os.read(fd, 65536):
+        data += chunk
+    return data
+
+
+def _reap(kernels):
+    """Reap the first children and the kernels (this process is their subreaper); write each
+    kernel's peak memory and CPU time to the file its request gave for it."""
+    while True:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            return
+        if pid in kernels:
+            fd = kernels.pop(pid)
+            try:
+                os.write(fd, json.dumps({"peak_kib": usage.ru_maxrss,
+                                         "cpu_s": usage.ru_utime + usage.ru_stime}).encode())
+            except OSError:
+                pass
+            os.close(fd)
+
+
+def _handle(conn, listener, kernels, before, forked):
+    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 16)
+    try:
+        request = json.loads(message.decode())
+        if request == {"count": True} and not fds:
+            conn.sendall(json.dumps({"kernels": forked[0],
+                                     "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}).encode())
+            return
+        problem = _refusal(request, before) or ("" if len(fds) == 3 + len(request["namespaces"])
+                                        else "the wrong number of file descriptors")
+    except (ValueError, UnicodeDecodeError) as error:
+        problem = f"a request that is not JSON ({error})"
+    answer = {"refused": problem}
+    if not problem:
+        request["set_by_imports"] = {k: v for k, v in os.environ.items() if before.get(k) != v}
+        readable, report = os.pipe()
+        child = os.fork()
+        if child == 0:
+            listener.close()
+            conn.close()
+            os.close(readable)
+            _serve_one(report, request, fds)
+        os.close(report)
+        data = _read_all(readable)
+        os.close(readable)
+        try:
+            answer = json.loads(data.decode())
+        except ValueError:
+            answer = {"error": "the zygote's child ended without an answer"}
+        if "pid" in answer:
+            kernels[answer["pid"]] = os.dup(fds[2])
+            forked[0] += 1
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(json.dumps(answer).encode())
+
+
+def _refusal(request, before):
+    if not isinstance(request, dict) or not {"env", "uid", "limits", "cwd", "connection_file",
+                                             "namespaces"} <= set(request):
+        return "a malformed request"
+    mine = {k: v for k, v in before.items() if k not in RUN_TIME_ONLY and k != "PWD"}
+    theirs = {k: v for k, v in request["env"].items() if k not in RUN_TIME_ONLY}
+    if mine != theirs:
+        names = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        return "the kernel's environment differs from the zygote's in " + ", ".join(names)
+    return ""
+
+
+def serve(path, modules):
+    before = dict(os.environ)  # the environment a kernel starts with; imports may add to it
+    for name in modules:
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - a module that does not import is imported, or not, by the kernel itself
+            pass
+    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "subreaper")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path + ".new")
+    listener.listen(64)
+    os.rename(path + ".new", path)  # the socket appears once it can be used
+    kernels = {}  # pid -> the file its peak memory and CPU time go to
+    forked = [0]  # kernels forked so far
+    while True:
+        _reap(kernels)
+        readable, _, _ = select.select([listener], [], [], 0.05)  # ended kernels are reaped at once
+        if not readable:
+            continue
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(30)
+            try:
+                _handle(conn, listener, kernels, before, forked)
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2:])

@@ -1,0 +1,235 @@
+"""Kernels forked from the kernel zygote (autograder/zygote.py): sandboxed exactly as fresh ones,
+ended with their sandbox, counted for memory, and never needed: without it kernels start afresh."""
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from jupyter_core.utils import run_sync
+
+from autograder import sandbox, zygote
+from autograder.zygote_server import _refusal
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASED = ROOT / "release" / "a01_santa_logreg"
+
+pytestmark = pytest.mark.skipif(not zygote.usable(), reason="kernels are forked only as root with bubblewrap")
+
+
+@pytest.fixture()
+def grader_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_SANDBOX", "bwrap")
+    monkeypatch.setenv("COURSE_ZYGOTE", "1")
+    monkeypatch.setenv("COURSE_SANDBOX_RELEASED", str(RELEASED))
+    monkeypatch.setenv("NBGRADER_DB_URL", "sqlite:///secret.db")
+    folder = tmp_path / "autograded" / "student" / "a01_santa_logreg"
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture()
+def running_zygote(grader_env, monkeypatch):
+    with zygote.Zygote(str(RELEASED), dict(os.environ)) as started:
+        assert started.ready(), "the zygote did not start"
+        monkeypatch.setenv(zygote.SOCKET_VARIABLE, started.socket_path)
+        yield started
+
+
+def start(folder):
+    km = sandbox.SandboxedKernelManager(kernel_name="python3")
+    run_sync(km.start_kernel)(cwd=str(folder))
+    kc = km.blocking_client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=120)
+    return km, kc
+
+
+def stop(km, kc):
+    kc.stop_channels()
+    run_sync(km.shutdown_kernel)(now=True)
+
+
+def run(kc, code):
+    """(stdout, the error's name or None) of ``code`` in the kernel."""
+    lines, errors = [], []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            lines.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            errors.append(msg["content"]["ename"])
+    kc.execute_interactive(code, timeout=120, output_hook=hook)
+    return "".join(lines), (errors[0] if errors else None)
+
+
+PROBE = r"""
+import json, os, resource, socket, sys
+preloaded = "numpy" in sys.modules
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=2)
+    network = "open"
+except OSError as error:
+    network = type(error).__name__
+status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+print(json.dumps({
+    "preloaded": preloaded, "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+    "cwd": os.getcwd(), "files": sorted(os.listdir(".")), "network": network,
+    "sees": {p: os.path.exists(p) for p in ("{root}/source", "{root}/.git", "{zygote}")},
+    "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+    "caps": {k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")},
+    "no_new_privs": status["NoNewPrivs"].strip(),
+    "limits": [resource.getrlimit(getattr(resource, "RLIMIT_" + n)) for n in ("AS", "NPROC", "FSIZE", "NOFILE")],
+    "environment": dict(os.environ), "path": sys.path, "executable": sys.executable,
+}))
+"""
+
+
+def probe(folder):
+    km, kc = start(folder)
+    try:
+        text, error = run(kc, PROBE.replace("{root}", str(ROOT)).replace(
+            "{zygote}", os.environ.get(zygote.SOCKET_VARIABLE, "")))
+        assert error is None, text
+        return json.loads(text)
+    finally:
+        stop(km, kc)
+
+
+def test_a_forked_kernel_is_sandboxed_exactly_as_a_fresh_one(running_zygote, grader_env, monkeypatch):
+    forked = probe(grader_env)
+    assert running_zygote.stats()["kernels_forked"] == 1
+    monkeypatch.setenv("COURSE_ZYGOTE", "0")
+    fresh = probe(grader_env)
+    assert forked["preloaded"] and not fresh["preloaded"]  # the first came from the zygote, the second not
+    assert forked["files"] == ["coursekit", "custom.css", "problem_unittests.py"]
+    assert not any(forked["sees"].values())
+    assert forked["network"] in ("ConnectionRefusedError", "OSError")
+    assert forked["uid"] == forked["gid"] != 0 and forked["groups"] == []
+    assert set(forked["caps"].values()) == {"0000000000000000"} and forked["no_new_privs"] == "1"
+    assert max(forked["processes"]) < 10  # a pid namespace of its own: the zygote is not there
+    for key in ("cwd", "files", "network", "sees", "caps", "no_new_privs", "limits", "path", "executable"):
+        assert forked[key] == fresh[key], key
+    # The same environment, but for what the zygote's imports set (a fresh kernel that imported
+    # the same modules would have it too).
+    set_by_imports = set(forked["environment"]) - set(fresh["environment"])
+    assert {k: v for k, v in forked["environment"].items() if k not in set_by_imports} == fresh["environment"]
+    assert set_by_imports <= {"HDF5_PLUGIN_PATH"}, set_by_imports
+
+
+def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env):
+    draws = []
+    for _ in range(2):
+        km, kc = start(grader_env)
+        try:
+            text, _ = run(kc, "import random, numpy\nprint(random.random(), numpy.random.rand())")
+            draws.append(text)
+        finally:
+            stop(km, kc)
+    assert draws[0] != draws[1]
+
+
+def test_when_the_kernel_dies_its_sandbox_and_processes_end_and_its_memory_is_counted(running_zygote, grader_env):
+    km, kc = start(grader_env)
+    try:
+        run(kc, "import numpy, subprocess\nheld = numpy.ones(300 * 2**20 // 8)\n"
+                "subprocess.Popen(['sleep', '4321.5'], start_new_session=True)")
+        assert any(p.info["cmdline"] == ["sleep", "4321.5"] for p in psutil.process_iter(["cmdline"]))
+        kc.execute("import os; os._exit(3)")
+        deadline = time.monotonic() + 20
+        while run_sync(km.is_alive)() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not run_sync(km.is_alive)(), "the sandbox outlived its kernel"
+        time.sleep(0.2)
+        assert not any(p.info["cmdline"] == ["sleep", "4321.5"] for p in psutil.process_iter(["cmdline"]))
+    finally:
+        stop(km, kc)
+    assert zygote.kernels_peak_kib() > 300 * 1024
+
+
+def test_a_zygote_that_refuses_or_is_gone_means_a_fresh_kernel(grader_env, monkeypatch, caplog):
+    # Imports read the environment: a zygote started with other thread settings would make
+    # kernels that differ from fresh ones, so it refuses to.
+    with zygote.Zygote(str(RELEASED), {**os.environ, "OPENBLAS_NUM_THREADS": "7"}) as other:
+        monkeypatch.setenv(zygote.SOCKET_VARIABLE, other.socket_path)
+        with caplog.at_level(logging.WARNING):
+            assert probe(grader_env)["preloaded"] is False
+        assert other.stats()["kernels_forked"] == 0
+        assert "OPENBLAS_NUM_THREADS" in caplog.text and "starting the kernel afresh" in caplog.text
+    monkeypatch.setenv(zygote.SOCKET_VARIABLE, str(grader_env / "no-zygote-here"))
+    assert probe(grader_env)["preloaded"] is False
+    with zygote.Zygote(str(RELEASED), dict(os.environ)) as ended:
+        os.killpg(ended.process.pid, signal.SIGKILL)  # it ends while it imports
+        ended.process.wait()
+        monkeypatch.setenv(zygote.SOCKET_VARIABLE, ended.socket_path)
+        started = time.monotonic()
+        assert probe(grader_env)["preloaded"] is False
+        assert time.monotonic() - started < 30  # not waiting for a zygote that has ended
+
+
+def test_a_kernel_asked_for_while_the_zygote_imports_waits_for_it(grader_env, monkeypatch):
+    with zygote.Zygote(str(RELEASED), dict(os.environ), keras=True) as importing:
+        monkeypatch.setenv(zygote.SOCKET_VARIABLE, importing.socket_path)
+        assert not os.path.exists(importing.socket_path)  # TensorFlow takes seconds to import
+        km, kc = start(grader_env)
+        try:
+            text, error = run(kc, "import sys\nprint('tensorflow' in sys.modules)")
+        finally:
+            stop(km, kc)
+    assert (text, error) == ("True\n", None)
+
+
+def test_the_zygote_refuses_what_it_cannot_serve(running_zygote):
+    assert _refusal([], {}) == "a malformed request"
+    request = {"env": {"A": "1", "NBGRADER_EXECUTION": "autograde"}, "uid": 1, "limits": {}, "cwd": "/",
+               "connection_file": "x", "namespaces": []}
+    assert _refusal(request, {"A": "1", "PWD": "/x"}) == ""
+    assert "differs from the zygote's in A" in _refusal(request, {"A": "2"})
+    for message in (b"not json", json.dumps({"env": {}}).encode()):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(running_zygote.socket_path)
+            sock.sendall(message)
+            sock.shutdown(socket.SHUT_WR)
+            assert "refused" in json.loads(sock.recv(4096).decode())
+    assert running_zygote.process.poll() is None  # still serving
+
+
+OWNER = r"""
+import os, signal, sys, time
+import psutil
+from autograder import zygote
+started = zygote.Zygote(sys.argv[1], dict(os.environ))
+started.__enter__()
+assert started.ready()
+print(" ".join(str(p.pid) for p in psutil.Process(started.process.pid).children(recursive=True)), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # the harness dies without closing anything
+"""
+
+
+def test_the_zygote_ends_when_the_harness_is_killed(grader_env):
+    owner = subprocess.run([sys.executable, "-c", OWNER, str(RELEASED)], capture_output=True, text=True,
+                           timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert owner.returncode == -signal.SIGKILL, owner.stderr
+    pids = [int(p) for p in owner.stdout.split()]
+    assert pids, "the zygote did not start"
+    deadline = time.monotonic() + 10
+    while any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+        assert time.monotonic() < deadline, "the zygote outlived the harness"
+        time.sleep(0.05)
+
+
+def test_closing_the_zygote_ends_it(grader_env, monkeypatch):
+    with zygote.Zygote(str(RELEASED), dict(os.environ)) as started:
+        assert started.ready()
+        monkeypatch.setenv(zygote.SOCKET_VARIABLE, started.socket_path)
+        assert probe(grader_env)["preloaded"]
+        pids = [p.pid for p in psutil.Process(started.process.pid).children(recursive=True)]
+    assert pids
+    time.sleep(0.2)
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
