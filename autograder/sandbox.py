@@ -18,7 +18,9 @@ transport), since the kernel has no network. Where bubblewrap is missing or cann
 :func:`sandbox_mode` says ``rlimits`` and the kernel runs with the limits only, after a warning.
 
 ``COURSE_SANDBOX`` (``bwrap``, ``rlimits`` or ``off``), set by the harness for each nbgrader
-process, chooses; ``COURSE_SANDBOX_LIMITS`` carries the limits as JSON.
+process, chooses; ``COURSE_SANDBOX_LIMITS`` carries the limits as JSON. Where the harness runs a
+kernel zygote (``COURSE_KERNEL_ZYGOTE``, ``autograder/zygote.py``), the kernel in the sandbox is
+forked from it rather than started anew: the same sandbox, without the imports' start-up.
 """
 import contextlib
 import functools

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .execute import KERNEL_DIED
 from .nbgrader_cli import NBGRADER, nbgrader_env, put_scripts_on_path
+from .zygote import SOCKET_VARIABLE
 
 
 @dataclass
@@ -84,7 +85,7 @@ def sandbox_settings(job):
             "COURSE_TRUSTED_TESTS": os.environ.get("COURSE_TRUSTED_TESTS", "1"),
             "COURSE_SANDBOX_RELEASED": str(Path(job.course_root) / "release" / job.assignment),
             "COURSE_SANDBOX_LIMITS": json.dumps(limits),
-            **({"COURSE_KERNEL_ZYGOTE": job.kernel_zygote} if job.kernel_zygote else {})}
+            **({SOCKET_VARIABLE: job.kernel_zygote} if job.kernel_zygote else {})}
 
 
 def _apply_limits(memory_mb):

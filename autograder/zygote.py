@@ -6,12 +6,14 @@ matplotlib and the other packages the course's kernels import (Keras and TensorF
 assignment uses them). ``COURSE_KERNEL_ZYGOTE`` carries its socket to the nbgrader processes.
 
 A kernel still gets a sandbox of its own, made by bubblewrap as before; only what runs in it
-changes. :func:`launch` starts the sandbox with a small placeholder in it, and asks the zygote for
-a kernel; the zygote's child joins the placeholder's namespaces and becomes the kernel there
-(dropping to the sandbox's user, under its limits, with the kernel's environment). The
-placeholder ends as soon as the kernel has, and with it the sandbox and every process the
-student's code started. So for nbgrader and jupyter_client the kernel is the sandbox's process, as
-before: stopping it, seeing it die, its memory and CPU counted for its grading process.
+changes. ``SandboxedKernelManager`` (``autograder/sandbox.py``) starts the sandbox with a small
+placeholder in it, and asks the zygote for a kernel (:func:`fork_kernel`); the zygote's child
+joins the placeholder's namespaces and becomes the kernel there (dropping to the sandbox's user,
+under its limits, with the kernel's environment). The placeholder ends as soon as the kernel
+has, and with it the sandbox and every process the student's code started. So for nbgrader and
+jupyter_client the kernel is the sandbox's process, as before: stopping it and seeing it die
+work as they did. The kernel is not a child of its grading process, so the zygote reports its
+peak memory (:func:`kernels_peak_kib`).
 
 Forking needs the zygote to join another process's namespaces, which the grader can do as root
 (where the sandbox keeps real uids). Elsewhere, or when anything about the zygote is wrong, the
