@@ -14,8 +14,9 @@ import psutil
 import pytest
 from jupyter_core.utils import run_sync
 
-from autograder import sandbox, zygote
+from autograder import zygote
 from autograder.zygote_server import _refusal
+from test_sandbox import _start
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASED = ROOT / "release" / "a01_santa_logreg"
@@ -40,15 +41,6 @@ def running_zygote(grader_env, monkeypatch):
         assert started.ready(), "the zygote did not start"
         monkeypatch.setenv(zygote.SOCKET_VARIABLE, started.socket_path)
         yield started
-
-
-def start(folder):
-    km = sandbox.SandboxedKernelManager(kernel_name="python3")
-    run_sync(km.start_kernel)(cwd=str(folder))
-    kc = km.blocking_client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=120)
-    return km, kc
 
 
 def stop(km, kc):
@@ -92,7 +84,7 @@ print(json.dumps({
 
 
 def probe(folder):
-    km, kc = start(folder)
+    km, kc = _start(folder)
     try:
         text, error = run(kc, PROBE.replace("{root}", str(ROOT)).replace(
             "{zygote}", os.environ.get(zygote.SOCKET_VARIABLE, "")))
@@ -126,7 +118,7 @@ def test_a_forked_kernel_is_sandboxed_exactly_as_a_fresh_one(running_zygote, gra
 def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env):
     draws = []
     for _ in range(2):
-        km, kc = start(grader_env)
+        km, kc = _start(grader_env)
         try:
             text, _ = run(kc, "import random, numpy\nprint(random.random(), numpy.random.rand())")
             draws.append(text)
@@ -136,7 +128,7 @@ def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env
 
 
 def test_when_the_kernel_dies_its_sandbox_and_processes_end_and_its_memory_is_counted(running_zygote, grader_env):
-    km, kc = start(grader_env)
+    km, kc = _start(grader_env)
     try:
         run(kc, "import numpy, subprocess\nheld = numpy.ones(300 * 2**20 // 8)\n"
                 "subprocess.Popen(['sleep', '4321.5'], start_new_session=True)")
@@ -177,7 +169,7 @@ def test_a_kernel_asked_for_while_the_zygote_imports_waits_for_it(grader_env, mo
     with zygote.Zygote(str(RELEASED), dict(os.environ), keras=True) as importing:
         monkeypatch.setenv(zygote.SOCKET_VARIABLE, importing.socket_path)
         assert not os.path.exists(importing.socket_path)  # TensorFlow takes seconds to import
-        km, kc = start(grader_env)
+        km, kc = _start(grader_env)
         try:
             text, error = run(kc, "import sys\nprint('tensorflow' in sys.modules)")
         finally:
