@@ -105,12 +105,17 @@ def _drop_privileges():
             "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def _limits_prefix(limits):
+def resource_limits(limits):
+    """The course's limits as resource limits: {name of RLIMIT_<name>: value}."""
     mib = 1024 * 1024
-    settings = [f"--nproc={limits['processes']}", f"--fsize={limits['file_mb'] * mib}",
-                f"--nofile={limits['open_files']}"]
+    values = {"NPROC": limits["processes"], "FSIZE": limits["file_mb"] * mib, "NOFILE": limits["open_files"]}
     if limits["memory_mb"]:
-        settings.append(f"--as={limits['memory_mb'] * mib}")
+        values["AS"] = limits["memory_mb"] * mib
+    return values
+
+
+def _limits_prefix(limits):
+    settings = [f"--{name.lower()}={value}" for name, value in resource_limits(limits).items()]
     return ["prlimit", *settings, "--"] if shutil.which("prlimit") else []
 
 
@@ -292,7 +297,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                                 matplotlib_font_lists())
         kw = {**kw, "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}}
         info = await super()._async_launch_kernel(command, **kw)
-        request = {"env": env, "uid": kernel_uid(), "limits": self.limits, "cwd": WORK,
+        request = {"env": env, "uid": kernel_uid(), "rlimits": resource_limits(self.limits), "cwd": WORK,
                    "connection_file": os.path.realpath(self.connection_file)}
         try:
             zygote.fork_kernel(socket_path, self.provisioner.process.pid, request)

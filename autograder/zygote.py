@@ -219,7 +219,7 @@ def _connect(path, deadline):
             time.sleep(0.02)
 
 
-# Files into which the zygote writes the peak memory and CPU time of each kernel it forked for
+# Files into which the zygote writes the peak memory of each kernel it forked for
 # this process, once the kernel has ended (see kernels_peak_kib).
 _usage_files = []
 

@@ -28,8 +28,8 @@ for its usage and the sandbox's namespaces as file descriptors) it forks a child
 A request is refused, and anything that fails is reported, so that the asking side starts the
 kernel afresh: where the kernel's environment differs from the one the zygote imported in
 (``RUN_TIME_ONLY`` apart), or a step above fails. The kernel is not a child of the grading
-process, so its peak memory and CPU time would be lost: the zygote is its subreaper, reaps it,
-and writes them to the file the request gave.
+process, so its peak memory would be lost: the zygote is its subreaper, reaps it, and writes
+that to the file the request gave.
 """
 import ctypes
 import json
@@ -76,14 +76,10 @@ def _drop_privileges(uid):
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
-def _set_limits(limits):
-    mib = 1024 * 1024
-    settings = {resource.RLIMIT_NPROC: limits["processes"], resource.RLIMIT_FSIZE: limits["file_mb"] * mib,
-                resource.RLIMIT_NOFILE: limits["open_files"]}
-    if limits.get("memory_mb"):
-        settings[resource.RLIMIT_AS] = limits["memory_mb"] * mib
-    for which, value in settings.items():
-        resource.setrlimit(which, (value, value))
+def _set_limits(rlimits):
+    """``rlimits``: {name of RLIMIT_<name>: value}, as ``sandbox.resource_limits`` gives them."""
+    for name, value in rlimits.items():
+        resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), (value, value))
 
 
 def _prepare_kernel(request, out, err, ready):
@@ -95,7 +91,7 @@ def _prepare_kernel(request, out, err, ready):
     os.closerange(3, ready)
     os.closerange(ready + 1, 1 << 16)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    _set_limits(request["limits"])  # first: only root may raise a hard limit
+    _set_limits(request["rlimits"])  # first: only root may raise a hard limit
     _drop_privileges(request["uid"])
     os.environ.clear()
     os.environ.update(request["env"], PWD=request["cwd"])  # PWD: as bubblewrap's --chdir sets it
@@ -181,7 +177,7 @@ def _read_all(fd):
 
 def _reap(kernels):
     """Reap the first children and the kernels (this process is their subreaper); write each
-    kernel's peak memory and CPU time to the file its request gave for it."""
+    kernel's peak memory to the file its request gave for it."""
     while True:
         try:
             pid, _, usage = os.wait4(-1, os.WNOHANG)
@@ -192,8 +188,7 @@ def _reap(kernels):
         if pid in kernels:
             fd = kernels.pop(pid)
             try:
-                os.write(fd, json.dumps({"peak_kib": usage.ru_maxrss,
-                                         "cpu_s": usage.ru_utime + usage.ru_stime}).encode())
+                os.write(fd, json.dumps({"peak_kib": usage.ru_maxrss}).encode())
             except OSError:
                 pass
             os.close(fd)
@@ -237,7 +232,7 @@ def _handle(conn, listener, kernels, before, forked):
 
 
 def _refusal(request, before):
-    if not isinstance(request, dict) or not {"env", "uid", "limits", "cwd", "connection_file",
+    if not isinstance(request, dict) or not {"env", "uid", "rlimits", "cwd", "connection_file",
                                              "namespaces"} <= set(request):
         return "a malformed request"
     mine = {k: v for k, v in before.items() if k not in RUN_TIME_ONLY and k != "PWD"}
@@ -260,7 +255,7 @@ def serve(path, modules):
     listener.bind(path + ".new")
     listener.listen(64)
     os.rename(path + ".new", path)  # the socket appears once it can be used
-    kernels = {}  # pid -> the file its peak memory and CPU time go to
+    kernels = {}  # pid -> the file its peak memory goes to
     forked = [0]  # kernels forked so far
     while True:
         _reap(kernels)

@@ -179,7 +179,7 @@ def test_a_kernel_asked_for_while_the_zygote_imports_waits_for_it(grader_env, mo
 
 def test_the_zygote_refuses_what_it_cannot_serve(running_zygote):
     assert _refusal([], {}) == "a malformed request"
-    request = {"env": {"A": "1", "NBGRADER_EXECUTION": "autograde"}, "uid": 1, "limits": {}, "cwd": "/",
+    request = {"env": {"A": "1", "NBGRADER_EXECUTION": "autograde"}, "uid": 1, "rlimits": {}, "cwd": "/",
                "connection_file": "x", "namespaces": []}
     assert _refusal(request, {"A": "1", "PWD": "/x"}) == ""
     assert "differs from the zygote's in A" in _refusal(request, {"A": "2"})
