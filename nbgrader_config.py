@@ -19,8 +19,13 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.execute import SurvivingExecute  # noqa: E402
 from autograder.feedback_html import FeedbackHTMLExporter  # noqa: E402
+from autograder.gate import install_nbgrader_gate  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+# nbgrader autograde refuses, student by student, a submission holding anything but regular files
+# and folders (a link, a FIFO, a device, an odd name, over the size limits): autograder/gate.py.
+install_nbgrader_gate()
 
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = os.environ.get("NBGRADER_COURSE_ID", "nn-image-classification")

@@ -256,7 +256,7 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, timeout, cel
         if gradable:
             executor, close = make_executor(jobs, scheduler)
             try:
-                futures = {executor.submit(grade, Job(assignment, s.student_id, str(s.folder.resolve()),
+                futures = {executor.submit(grade, Job(assignment, s.student_id, str(s.folder.absolute()),
                                                       str(COURSE_ROOT), str(template), timeout,
                                                       cell_timeout, memory_mb, threads,
                                                       max_cell_output=max_cell_output,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import gate
 from .notebook_cells import notebook_path, read
 
 
@@ -20,15 +21,26 @@ def expected_notebooks(assignment):
     return sorted(p.name for p in notebook_path(assignment).parent.glob("*.ipynb"))
 
 
-def notebook_problem(path):
+# --- the gate (autograder/gate.py): a submitted file is read without following a link ---
+def read_submitted(path, within=None):
+    """The bytes of the submitted file ``path``; ``within``: the submissions folder, below which
+    no folder is followed either. Raises gate.SubmissionRefused, FileNotFoundError."""
+    return gate.read_submission_file(path.parent, path.name, within=within)
+# --- end of the gate ---
+
+
+def notebook_problem(path, within=None):
     """Why ``path`` is not a gradable notebook, or '' when it is."""
-    if not path.is_file():
+    try:
+        data = read_submitted(path, within)
+    except FileNotFoundError:
         return f"{path.name} is missing"
-    if path.stat().st_size == 0:
+    except gate.SubmissionRefused as refusal:
+        return str(refusal)
+    if not data:
         return f"{path.name} is empty (0 bytes)"
     try:
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
+        raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         return f"{path.name} is not a notebook: it cannot be read as JSON ({error.__class__.__name__})"
     if not isinstance(raw, dict) or raw.get("nbformat") != 4:
@@ -79,11 +91,14 @@ def metadata_problem(path, source, submitted):
     return ""
 
 
-def cells_problem(path, assignment):
+def cells_problem(path, assignment, within=None):
     """Why the graded cells of a submitted notebook do not match the assignment's, or ''."""
     source = read(assignment)
     expected = set(graded_ids(source))
-    notebook = nbformat.read(str(path), as_version=4)
+    try:
+        notebook = nbformat.reads(read_submitted(path, within).decode("utf-8"), as_version=4)
+    except (OSError, gate.SubmissionRefused) as error:  # changed since notebook_problem read it
+        return f"{path.name}: {error}"
     submitted = graded_ids(notebook)
     problem = metadata_problem(path, source, notebook)
     if problem:
@@ -108,10 +123,15 @@ def find_submissions(assignment, submissions_dir):
     for student in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir()):
         folder = student / assignment
         submission = Submission(student.name, folder)
-        if not folder.is_dir():
+        if not folder.is_dir() and not folder.is_symlink():
             submission.problem = f"no folder {assignment}/ in the submission"
+        # --- the gate (autograder/gate.py): only regular files and folders, nothing followed ---
+        elif refused := gate.check_submission(folder, within=submissions_dir):
+            submission.problem = gate.refusal_message(refused)
+        # --- end of the gate ---
         else:
-            problems = [notebook_problem(folder / name) or cells_problem(folder / name, assignment)
+            problems = [notebook_problem(folder / name, submissions_dir)
+                        or cells_problem(folder / name, assignment, submissions_dir)
                         for name in expected_notebooks(assignment)]
             problems = [p for p in problems if p]
             if problems:

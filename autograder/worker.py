@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from . import gate
 from .execute import KERNEL_DIED
 from .nbgrader_cli import NBGRADER, nbgrader_env, put_scripts_on_path
 from .zygote import SOCKET_VARIABLE
@@ -54,7 +55,7 @@ class Job:
 @dataclass
 class Outcome:
     student_id: str
-    status: str                                   # graded, timeout or crashed
+    status: str                                   # graded, timeout, crashed or invalid (refused by the gate)
     message: str = ""
     grades: list = field(default_factory=list)    # (notebook, cell, auto_score, max_score, needs_manual)
     comments: list = field(default_factory=list)  # (notebook, cell, auto_comment)
@@ -241,8 +242,16 @@ def _scratch_course(job, folder):
     source = Path(job.course_root) / "source" / job.assignment
     shutil.copytree(source, folder / "source" / job.assignment,
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    shutil.copytree(job.submission, folder / "submitted" / job.student_id / job.assignment,
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"), symlinks=True)
+    # --- the gate (autograder/gate.py): the student's folder is copied as bytes, regular files and
+    # folders only, nothing followed, checked again as it is copied: a submission changed since
+    # find_submissions looked at it is refused here (gate.SubmissionRefused), never followed ---
+    submission = Path(job.submission)  # SUBMISSIONS/<student_id>/<assignment>
+    if (submission.parent.name, submission.name) != (job.student_id, job.assignment):
+        raise gate.SubmissionRefused(f"submission refused: {gate.shown(str(submission))} is not the folder "
+                                     f"{job.student_id}/{job.assignment} (was it replaced by a link?)")
+    gate.copy_submission(submission, folder / "submitted" / job.student_id / job.assignment,
+                         within=submission.parent.parent, skip=("__pycache__", ".ipynb_checkpoints"))
+    # --- end of the gate ---
     shutil.copy(job.template_db, folder / "gradebook.db")
 
 
@@ -282,7 +291,12 @@ def grade(job):
     outcome = Outcome(job.student_id, "crashed")
     with tempfile.TemporaryDirectory(prefix=f"grade-{job.student_id}-") as scratch:
         scratch = Path(scratch)
-        _scratch_course(job, scratch)
+        try:
+            _scratch_course(job, scratch)
+        except gate.SubmissionRefused as refusal:  # the gate, at copy time: the student's fault
+            outcome.status, outcome.message = "invalid", str(refusal)
+            outcome.seconds = time.monotonic() - started
+            return outcome
         (scratch / "nbgrader_config.py").write_text(
             "c = get_config()  # noqa: F821\n"
             f"load_subconfig({str(Path(job.course_root) / 'nbgrader_config.py')!r})  # noqa: F821\n"
