@@ -31,6 +31,9 @@ c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = os.environ.get("NBGRADER_COURSE_ID", "nn-image-classification")
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT / 'gradebook.db'}")
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(ROOT / "exchange"))
+# source/<a>/hidden_checks.py (the hidden tests' reference answers, for the instructor's runs of
+# the source notebook) is never released by generate_assignment nor copied by autograde.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_checks.py"]
 
 # Seconds a single cell may run while grading before nbgrader interrupts it. Notebooks shrink
 # their work under grading (coursekit.budget), so every cell stays well inside this.

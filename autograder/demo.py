@@ -4,22 +4,23 @@ import subprocess
 import sys
 import time
 
-from .ghosts.notebooks import mistakes_of, write_class
+from known_submissions.ghosts import demo_class, write_class
+
+from . import course
 from .grading import format_table, grade_class, summary
 from .nbgrader_cli import COURSE_ROOT
-
-DEMO_ASSIGNMENTS = ("a01_santa_logreg", "a02_cat_dnn", "a03_cnn_mnist_cifar", "a04_knn_mlp_transfer")
 
 
 def run_demo(out):
     started = time.monotonic()
-    build = subprocess.run([sys.executable, str(COURSE_ROOT / "admin" / "build.py"), *DEMO_ASSIGNMENTS],
+    assignments = course.assignment_ids()
+    build = subprocess.run([sys.executable, str(COURSE_ROOT / "admin" / "build.py"), *assignments],
                            cwd=COURSE_ROOT)
     if build.returncode != 0:
         return build.returncode
     submitted = COURSE_ROOT / "submitted"
-    for assignment in DEMO_ASSIGNMENTS:
-        students = mistakes_of(assignment).DEMO_CLASS
+    for assignment in assignments:
+        students = demo_class(assignment)
         for student_id in students:
             shutil.rmtree(submitted / student_id / assignment, ignore_errors=True)
         write_class(assignment, submitted, students)

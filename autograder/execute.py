@@ -50,6 +50,16 @@ def output_size(output):
     return sum(len(v) if isinstance(v, str) else len(str(v)) for v in output.get("data", {}).values())
 
 
+def assignment_of(resources):
+    """The id of the assignment nbgrader is running: nbgrader's own record of it, or the name of
+    the folder the notebook is in (``autograded/<student>/<assignment>/``)."""
+    resources = resources or {}
+    assignment = (resources.get("nbgrader") or {}).get("assignment")
+    if assignment:
+        return assignment
+    return os.path.basename(os.path.normpath((resources.get("metadata") or {}).get("path") or os.getcwd()))
+
+
 class SurvivingExecute(Execute):
     """Execute, in the sandbox, with tests decided here and a dead kernel ending the run."""
 
@@ -66,6 +76,7 @@ class SurvivingExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
+        self._assignment = assignment_of(resources)
         self._output_used = {}  # cell index -> characters of output kept
         return super().preprocess(nb, resources, km)
 
@@ -130,7 +141,8 @@ class SurvivingExecute(Execute):
             self._trusted_client_of = self.km
         client = self._trusted_client
         try:
-            return trusted.run_test_cell(client, cell.source, timeout, folder=getattr(self.km, "_ipc_folder", None))
+            return trusted.run_test_cell(client, cell.source, timeout, self._assignment,
+                                         folder=getattr(self.km, "_ipc_folder", None))
         except trusted.AgentStopped as error:
             self._settle(client)
             return [_error("the tests could not call your functions: code in your notebook changed what "

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
+from . import course
 from .merge import record_outcome
 from .nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path, run_nbgrader
 from .progress import Progress
 from .submissions import find_submissions
-from .worker import Job, Outcome, grade, needs_keras, run_nbgrader_limited, start_fork_server, thread_settings
+from .worker import Job, Outcome, grade, run_nbgrader_limited, start_fork_server, thread_settings
 from .zygote import Zygote
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message", "seconds")
@@ -208,7 +209,7 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     warn_without_sandbox()
     # The fork server imports nbgrader (and Keras, where the tests receive models), and the
     # kernel zygote what kernels import, while this process reads the submissions.
-    keras = needs_keras(sorted((COURSE_ROOT / "source" / assignment).glob("*.ipynb")))
+    keras = course.load(assignment).keras
     start_fork_server(keras=keras)
     jobs = jobs or os.cpu_count() or 1
     # Kernels on this machine share its cores; a cluster's workers keep their defaults.

@@ -1,7 +1,5 @@
 """Read an assignment's cells by their nbgrader role: solutions, tests, helper definitions."""
 import os
-import re
-import types
 from pathlib import Path
 
 import nbformat
@@ -46,20 +44,19 @@ def without_solution_markers(source):
 def reference_namespace(assignment, root=COURSE_ROOT):
     """A namespace holding the reference solutions of an assignment, ready to run its test cells.
 
-    It contains ``np``, ``tests`` (the top-level problem_unittests.py), ``keras`` and ``layers``
-    when the notebook imports Keras, the locked cells that
-    define helpers the solutions use (such as ``sigmoid``) and every solution cell.
+    It contains ``np``, ``tests`` (the assignment's visible tests, with ``import hidden_checks``
+    giving its hidden checks: ``autograder/course_checks.py``), ``keras`` and ``layers`` when the
+    notebook uses Keras, the locked cells that define helpers the solutions use (such as
+    ``sigmoid``) and every solution cell.
     """
-    import importlib.util
-
     import numpy as np
 
-    spec = importlib.util.spec_from_file_location("problem_unittests", Path(root) / "problem_unittests.py")
-    tests = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tests)
-    namespace = {"np": np, "tests": tests, "__name__": f"reference_{assignment}"}
+    from . import course, course_checks
+
+    namespace = course_checks.cell_namespace(assignment, root, np=np)
+    namespace["__name__"] = f"reference_{assignment}"
     notebook = read(assignment, root=root)
-    if any(re.search(r"\bkeras\b", source) for source in cells_by_role(notebook, "locked").values()):
+    if course.load(assignment, root).keras:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import keras
         from keras import layers
@@ -76,9 +73,3 @@ def reference_namespace(assignment, root=COURSE_ROOT):
 def run_cell(source, namespace, label="<test cell>"):
     """Execute one cell's source in ``namespace`` (a test cell, say); exceptions propagate."""
     exec(compile(source, label, "exec"), namespace)
-
-
-def as_module(namespace, name):
-    module = types.ModuleType(name)
-    module.__dict__.update(namespace)
-    return module

@@ -4,7 +4,8 @@ In stock nbgrader a test cell runs in the student's kernel, after the student's 
 student's code can change what the test sees: patch ``np.allclose`` or the test helpers, return
 an object equal to everything, hide tracebacks, rewrite the cell before it runs, read the
 expected values from the caller's frame. Here a test cell's source (nbgrader's copy, from the
-gradebook) runs in this process with the course's own ``problem_unittests``; each name the cell
+gradebook) runs in this process with the assignment's own tests, read from its room
+(``autograder/course_checks.py``: its ``problem_unittests`` and ``hidden_checks``); each name the cell
 takes from the notebook (``propagate``, ``KNearestNeighbor``) stands for the student's object in
 the kernel, and calling it sends the arguments there and brings back the result, as plain data
 only (``autograder/wire.py``). Stand-ins that a test puts in place of the student's helpers run
@@ -34,9 +35,8 @@ from queue import Empty
 import numpy as np
 from nbformat.v4 import new_output
 
-from . import wire
+from . import course_checks, wire
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
 AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
 # The agent is installed once in each kernel, as the module ``__course_agent__`` (its text travels
 # in base64, so that an input transformer looking for words, say every cell that mentions
@@ -147,7 +147,8 @@ def remote_exception(report):
     return error
 
 
-TEST_MODULES = ("problem_unittests", "__test_cell__")  # where the course's test code is defined
+# where the course's test code is defined (autograder/course_checks.py)
+TEST_MODULES = ("check_helpers", "problem_unittests", "hidden_checks", "__test_cell__")
 
 
 def course_object(obj):
@@ -239,33 +240,15 @@ def notebook_names(source):
     return sorted(read - defined - set(dir(builtins)))
 
 
-_compiled_tests = {}  # the text of problem_unittests.py -> its compiled code
-
-
-def course_tests():
-    """The course's own problem_unittests, read from the course root (never a copy a student
-    could have changed), run afresh for each cell so that no test leaves state behind. Only its
-    compiled code is kept, for as long as the file's text stays the same."""
-    path = COURSE_ROOT / "problem_unittests.py"
-    text = path.read_bytes()
-    code = _compiled_tests.get(text)
-    if code is None:
-        _compiled_tests.clear()
-        code = _compiled_tests[text] = compile(text, str(path), "exec")
-    module = types.ModuleType("problem_unittests")
-    module.__file__ = str(path)
-    exec(code, module.__dict__)  # noqa: S102 - the course's own tests
-    return module
-
-
-def decide(source, exchange):
-    """Run the test cell ``source`` here against the kernel reached through ``exchange``.
+def decide(source, exchange, assignment):
+    """Run the test cell ``source`` of ``assignment`` here against the kernel reached through
+    ``exchange``, with the assignment's own tests (``autograder/course_checks.py``).
 
     Returns (printed text, None) when every test passed, or (printed text, (name, message))
     when one failed.
     """
     session = Session(exchange)
-    namespace = {"__name__": "__test_cell__", "tests": course_tests(), "np": np}
+    namespace = course_checks.cell_namespace(assignment, np=np)
     for name in notebook_names(source):
         namespace.setdefault(name, _remote(session, {"name": name}, name))
     printed = io.StringIO()
@@ -281,9 +264,9 @@ def decide(source, exchange):
     return printed.getvalue(), None
 
 
-def run_test_cell(kc, source, timeout, folder=None):
-    """Decide the test cell ``source`` with the kernel of the blocking client ``kc`` (one that no
-    one else uses); returns the cell's outputs. Raises :class:`KernelGone` when the kernel died,
+def run_test_cell(kc, source, timeout, assignment, folder=None):
+    """Decide the test cell ``source`` of ``assignment`` with the kernel of the blocking client
+    ``kc`` (one that no one else uses); returns the cell's outputs. Raises :class:`KernelGone` when the kernel died,
     :class:`TestTimeout` past ``timeout`` seconds (the kernel is then still busy: the caller
     interrupts it).
 
@@ -305,11 +288,11 @@ def run_test_cell(kc, source, timeout, folder=None):
         server.listen(1)
         install = kc not in _agent_installed
         try:
-            return _run_with_agent(kc, source, deadline, server, path, stack, install)
+            return _run_with_agent(kc, source, assignment, deadline, server, path, stack, install)
         except AgentMissing:
             if install:
                 raise
-            return _run_with_agent(kc, source, deadline, server, path, stack, True)
+            return _run_with_agent(kc, source, assignment, deadline, server, path, stack, True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -322,7 +305,7 @@ def _unlink(path):
         os.unlink(path)
 
 
-def _run_with_agent(kc, source, deadline, server, path, stack, install):
+def _run_with_agent(kc, source, assignment, deadline, server, path, stack, install):
     starter = SERVE.format(path=path)
     if install:
         _agent_installed.discard(kc)
@@ -393,7 +376,7 @@ def _run_with_agent(kc, source, deadline, server, path, stack, install):
             _agent_installed.add(kc)
     except (wire.ChannelClosed, ConnectionError):
         closed()
-    printed, failure = decide(source, exchange)
+    printed, failure = decide(source, exchange, assignment)
     try:
         channel.send(json.dumps({"op": "end"}))
     except ConnectionError:

@@ -18,7 +18,6 @@ import contextlib
 import json
 import multiprocessing
 import os
-import re
 import resource
 import shutil
 import signal
@@ -178,22 +177,6 @@ def start_fork_server(keras=False):
     context.set_forkserver_preload(wanted)
     forkserver.ensure_running()
     _server_preload = wanted
-
-
-def needs_keras(notebooks):
-    """Whether the tests of an assignment with these source notebooks may receive Keras models:
-    a code cell imports Keras."""
-    import nbformat
-
-    for path in notebooks:
-        try:
-            cells = nbformat.read(str(path), as_version=4).cells
-        except Exception:  # noqa: BLE001 - unreadable: grading will say so; no preload
-            continue
-        if any(cell.cell_type == "code" and re.search(r"^\s*(import|from)\s+keras\b", cell.source, re.M)
-               for cell in cells):
-            return True
-    return False
 
 
 def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograder import notebook_cells  # noqa: E402
 from autograder.demo import DEMO_ASSIGNMENTS  # noqa: E402
-from autograder.ghosts.notebooks import mistakes_of, write_class  # noqa: E402
+from known_submissions.ghosts import mistakes_of, write_class  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from autograder.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
 from autograder.sandbox import DEFAULT_LIMITS  # noqa: E402

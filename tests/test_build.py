@@ -1,22 +1,13 @@
 """Is everything generated and committed up to date, clean, and free of answers?"""
+import re
+
 import nbformat
 import pytest
 
+from autograder import course
 import build
 import notebook_hygiene
 from conftest import ASSIGNMENTS
-
-GRADED_FUNCTIONS = {
-    "a01_santa_logreg": ["init_w", "propagate", "optimization", "prediction", "model"],
-    "a02_cat_dnn": ["sigmoid", "relu", "sigmoid_backward", "relu_backward", "initialize_parameters_deep",
-                    "linear_forward", "linear_activation_forward", "L_model_forward", "compute_cost",
-                    "linear_backward", "linear_activation_backward", "L_model_backward",
-                    "update_parameters", "L_layer_model", "predict"],
-    "a03_cnn_mnist_cifar": ["normalise_images", "one_hot", "net_1", "net_2", "cifar_net"],
-    "a04_knn_mlp_transfer": ["compute_distances", "KNearestNeighbor", "cross_validation_accuracies",
-                             "softmax_cross_entropy", "MLP", "transfer_model"],
-}
-
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_vendored_copies_are_identical_to_their_originals(assignment):
@@ -28,9 +19,35 @@ def test_a_vendored_copy_edited_by_hand_is_detected(course_root, tmp_path, monke
     original = copy.read_text()
     try:
         copy.write_text(original + "\n# edited by hand\n")
-        assert "source/a01_santa_logreg/problem_unittests.py" in build.stale_vendored_copies(ASSIGNMENTS[0])
+        assert f"source/{ASSIGNMENTS[0]}/problem_unittests.py" in build.stale_vendored_copies(ASSIGNMENTS[0])
     finally:
         copy.write_text(original)
+
+
+def test_stored_values_edited_by_hand_are_detected(course_root):
+    stored = course.load(ASSIGNMENTS[0]).room / course.EXPECTED_OUTPUTS
+    original = stored.read_text()
+    try:
+        stored.write_text(original.replace("0.9061964146968811", "0.9061964146968812"))
+        assert any(str(stored.relative_to(course_root)) in line for line in build.stale_vendored_copies(ASSIGNMENTS[0]))
+    finally:
+        stored.write_text(original)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_students_receive_only_their_assignments_tests_and_no_hidden_check(course_root, assignment):
+    release = course_root / "release" / assignment
+    names = sorted(p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file())
+    assert [n for n in names if not n.startswith("coursekit/")] == sorted(
+        [f"{assignment}.ipynb", "check_helpers.py", "custom.css", "expected_outputs.json", "problem_unittests.py"])
+    visible = (release / "problem_unittests.py").read_text()
+    for other in ASSIGNMENTS:
+        if other != assignment:
+            assert not set(course.load(other).graded_functions) & set(
+                name for name in course.load(other).graded_functions if f"def test_{name}(" in visible)
+    for path in release.rglob("*.py"):
+        assert "def reference_" not in path.read_text(), path
+    assert (course_root / "source" / assignment / "hidden_checks.py").is_file()
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -64,27 +81,53 @@ def test_hygiene_check_finds_outputs_markers_and_repeated_ids(tmp_path):
     assert "BEGIN SOLUTION" in found and "'same' is used 2 times" in found
 
 
-# Written answers graded by hand: markdown cells that are both answer and grade cells.
-WRITTEN_ANSWERS = {
-    "a04_knn_mlp_transfer": ["answer_validation", "answer_cnn_vs_mlp", "answer_hyperparameters", "answer_transfer"],
-}
-
-
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_source_notebook_defines_the_graded_functions_of_the_design(course_root, assignment):
+def test_source_notebook_defines_the_graded_functions_of_its_manifest(course_root, assignment):
     notebook = nbformat.read(str(course_root / "source" / assignment / f"{assignment}.ipynb"), 4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     solutions = [c.metadata["nbgrader"]["grade_id"] for c in code if c.metadata.get("nbgrader", {}).get("solution")]
     tests = [c.metadata["nbgrader"]["grade_id"] for c in code if c.metadata.get("nbgrader", {}).get("grade")]
-    assert solutions == GRADED_FUNCTIONS[assignment]
-    assert tests == [f"test_{name}" for name in GRADED_FUNCTIONS[assignment]]
+    manifest = course.load(assignment)
+    assert solutions == list(manifest.graded_functions)
+    assert tests == [f"test_{name}" for name in manifest.graded_functions]
     for cell in code:
         if cell.metadata.get("nbgrader", {}).get("grade"):
             assert "BEGIN HIDDEN TESTS" in cell.source, f"{cell.metadata['nbgrader']['grade_id']} has no hidden tests"
+    # Keras is preloaded for grading where the manifest says the notebook uses it: it must agree.
+    imports_keras = any(re.search(r"^\s*(import|from)\s+keras\b", cell.source, re.M) for cell in code)
+    assert manifest.keras == imports_keras
     written = [c for c in notebook.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")]
-    assert [c.metadata["nbgrader"]["grade_id"] for c in written] == WRITTEN_ANSWERS.get(assignment, [])
+    assert [c.metadata["nbgrader"]["grade_id"] for c in written] == list(manifest.written_answers)
     for cell in written:
         meta = cell.metadata["nbgrader"]
         assert meta["solution"] and meta["points"] > 0
         # The model answer and the rubric sit in the solution region, which the release replaces.
         assert cell.source.startswith("### BEGIN SOLUTION") and "**Rubric" in cell.source
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_rooms_test_modules_and_catalogue_cover_the_manifests_functions(assignment):
+    from autograder import course_checks
+    from known_submissions.ghosts import mistakes_of
+
+    modules = course_checks.load(assignment)
+    for name in course.load(assignment).graded_functions:
+        assert callable(getattr(modules[course_checks.VISIBLE], f"test_{name}", None)), name
+        assert callable(getattr(modules[course_checks.HIDDEN], f"test_{name}", None)), name
+    assert sorted(mistakes_of(assignment).MISTAKES) == sorted(course.load(assignment).graded_functions)
+
+
+def test_the_readme_lists_every_assignment_as_its_manifest_describes_it(course_root):
+    readme = (course_root / "README.md").read_text()
+    for assignment in ASSIGNMENTS:
+        assert f"| `{assignment}` | {course.load(assignment).summary} |" in readme, assignment
+
+
+def test_a_broken_manifest_is_a_clear_error(tmp_path):
+    room = tmp_path / "assignments" / "a09_broken"
+    room.mkdir(parents=True)
+    (room / "manifest.toml").write_text('summary = "x"\nkeras = "no"\n[catalogue]\n[demo]\n')
+    with pytest.raises(course.ManifestError, match="'keras' should be true or false"):
+        course.load("a09_broken", tmp_path)
+    with pytest.raises(course.ManifestError, match="unknown assignment 'a10_missing'"):
+        course.load("a10_missing", tmp_path)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograder import notebook_cells
-from autograder.ghosts.a02_cat_dnn import MISTAKES
+from known_submissions.ghosts import mistakes_of
 from coursekit import gradcheck
 
 
@@ -51,7 +51,7 @@ def test_a_correct_backward_pass_gives_less_than_2e_7(reference, seed):
                                             ("L_model_backward", "relu_at_output")])
 def test_a_planted_bug_gives_more_than_1e_3(reference, function, name):
     namespace = dict(reference)
-    mistake = next(m for m in MISTAKES[function] if m.name == name)
+    mistake = next(m for m in mistakes_of("a02_cat_dnn").MISTAKES[function] if m.name == name)
     exec(compile(mistake.source, f"<mistake {name}>", "exec"), namespace)
     # Re-bind the reference functions to the namespace holding the bug.
     for source in notebook_cells.cells_by_role(notebook_cells.read("a02_cat_dnn"), "solution").values():

@@ -13,18 +13,11 @@ import sys
 import nbformat
 import pytest
 
-from autograder import notebook_cells
-from autograder.ghosts.notebooks import mistakes_of, write_class
+from autograder import course, notebook_cells
+from known_submissions.ghosts import demo_class, mistakes_of, write_class
 from conftest import ASSIGNMENTS
 
 FIRST_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
-# One failing test message per assignment that its feedback must show: (student, text).
-SHOWN_MESSAGE = {
-    "a01_santa_logreg": ("ghost-sigmoid-sign", "propagate: cost differs from the expected value"),
-    "a02_cat_dnn": ("ghost-small-init", "initialize_parameters_deep: the weights of W1"),
-    "a03_cnn_mnist_cifar": ("ghost-sequential", "net_1: should be built with the functional API"),
-    "a04_knn_mlp_transfer": ("ghost-no-max-shift", "softmax_cross_entropy: with scores around"),
-}
 
 
 def points_by_hand(assignment):
@@ -38,7 +31,7 @@ def graded_class(request, course_root, tmp_path_factory, data_cache):
     assignment = request.param
     work = tmp_path_factory.mktemp("class")
     submissions = work / "submitted"
-    write_class(assignment, submissions, mistakes_of(assignment).DEMO_CLASS)
+    write_class(assignment, submissions, demo_class(assignment))
     broken = submissions / "ghost-truncated" / assignment
     broken.mkdir(parents=True)
     text = (course_root / "release" / assignment / f"{assignment}.ipynb").read_text()
@@ -79,13 +72,13 @@ def test_class_grades_match_the_golden_file(graded_class, course_root):
 
 def test_reference_gets_full_marks_blank_zero_and_every_mistake_less(graded_class):
     assignment, _, out, _ = graded_class
-    demo_class = mistakes_of(assignment).DEMO_CLASS
+    students = demo_class(assignment)
     rows = {row["student_id"]: row for row in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
     by_hand = points_by_hand(assignment)
     automatic = float(rows["ghost-reference"]["max_score"]) - by_hand
     assert automatic > 0 and float(rows["ghost-reference"]["score"]) == automatic
     assert float(rows["ghost-blank"]["score"]) == 0
-    for student, answers in demo_class.items():
+    for student, answers in students.items():
         if answers:
             assert rows[student]["status"] == "graded"
             assert 0 < float(rows[student]["score"]) < automatic, student
@@ -98,15 +91,15 @@ def test_reference_gets_full_marks_blank_zero_and_every_mistake_less(graded_clas
 
 def test_feedback_shows_messages_but_never_the_hidden_tests(graded_class):
     assignment, _, out, _ = graded_class
-    demo_class = mistakes_of(assignment).DEMO_CLASS
-    for student in list(demo_class) + ["ghost-truncated"]:
+    students = demo_class(assignment)
+    for student in list(students) + ["ghost-truncated"]:
         page = out / "feedback" / student / assignment / f"{assignment}.html"
         assert page.is_file(), page
         text = page.read_text(encoding="utf-8")
         # Markers and names that only hidden tests contain (the HTML splits code into tokens).
-        for hidden in ("BEGIN HIDDEN TESTS", "_reference_", ">_rng<", "check_", "Rubric", "Model answer"):
+        for hidden in ("BEGIN HIDDEN TESTS", "hidden_checks", "Rubric", "Model answer"):
             assert hidden not in text, (student, hidden)
-    student, message = SHOWN_MESSAGE[assignment]
+    student, message = course.load(assignment).shown_message
     mistaken = (out / "feedback" / student / assignment / f"{assignment}.html").read_text()
     assert message in mistaken
 

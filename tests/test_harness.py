@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.ghosts.faults import FAULTS, sleeps_forever, write_faulty
-from autograder.ghosts.notebooks import write_class
+from known_submissions.faults import FAULTS, sleeps_forever, write_faulty
+from known_submissions.ghosts import write_class
 from autograder import zygote
 from autograder.grading import grade_class
 

@@ -1,5 +1,11 @@
-"""Is the visible test module one namespace that every assignment can share?"""
+"""Are the test modules students receive readable namespaces: no name defined twice, nothing of
+another assignment?"""
 import ast
+
+import pytest
+
+from autograder import course, course_checks
+from conftest import ASSIGNMENTS
 
 
 def repeated_names(source):
@@ -11,10 +17,25 @@ def repeated_names(source):
     return sorted({n for n in names if names.count(n) > 1})
 
 
-def test_no_name_is_defined_twice_in_problem_unittests(course_root):
-    # A later assignment's helper with an earlier one's name would silently replace it.
-    assert repeated_names((course_root / "problem_unittests.py").read_text()) == []
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_name_is_defined_twice_in_an_assignments_test_modules(assignment):
+    for path in course_checks.module_files(assignment).values():
+        assert repeated_names(path.read_text()) == [], path
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_visible_tests_do_not_redefine_a_shared_helper(assignment):
+    files = course_checks.module_files(assignment)
+    shared = {node.name for node in ast.parse(files[course_checks.SHARED].read_text()).body
+              if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    visible = {node.name for node in ast.parse(files[course_checks.VISIBLE].read_text()).body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    assert shared & visible == set()
 
 
 def test_a_second_definition_of_a_name_is_found():
     assert repeated_names("def check(x):\n    pass\n\nLIMIT = 1\n\ndef check(y):\n    pass\n") == ["check"]
+
+
+def test_the_stored_values_file_is_named_alike_by_the_build_and_the_tests():
+    assert course_checks.load(ASSIGNMENTS[0])[course_checks.SHARED].EXPECTED_FILE == course.EXPECTED_OUTPUTS

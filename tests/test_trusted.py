@@ -67,8 +67,11 @@ def kernel():
     km.shutdown_kernel(now=True)
 
 
-def decide(kc, source):
-    outputs = trusted.run_test_cell(kc, source, timeout=60)
+A01, A04 = "a01_santa_logreg", "a04_knn_mlp_transfer"
+
+
+def decide(kc, source, assignment=A01):
+    outputs = trusted.run_test_cell(kc, source, timeout=60, assignment=assignment)
     errors = [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     return (f"{errors[0].ename}: {errors[0].evalue}" if errors else None), text
@@ -109,13 +112,13 @@ def test_a_name_missing_in_the_notebook_fails_that_test_only(kernel):
 
 def test_an_instance_a_stand_in_returns_stays_in_the_grader_and_the_kernel_calls_its_methods(kernel):
     # a04's cross-validation test hands the student's code a reference classifier class
-    error, text = decide(kernel, "tests.test_cross_validation_accuracies(cross_validation_accuracies)")
+    error, text = decide(kernel, "tests.test_cross_validation_accuracies(cross_validation_accuracies)", A04)
     assert error is None, error
     assert "cross_validation_accuracies: visible tests passed." in text
 
 
 def test_the_kernel_reaches_nothing_of_the_grader_but_the_stand_ins_public_methods(kernel):
-    error, text = decide(kernel, "tests.test_cross_validation_accuracies(probing_cross_validation)")
+    error, text = decide(kernel, "tests.test_cross_validation_accuracies(probing_cross_validation)", A04)
     assert "reached: []" in text
     assert error is not None and "one entry per k" in error
 
@@ -138,7 +141,7 @@ def test_a_kernel_that_dies_during_a_test_is_reported_as_dead():
     try:
         kc.execute_interactive("def init_w(n):\n    import os\n    os._exit(1)\n", timeout=60)
         with pytest.raises(trusted.KernelGone):
-            trusted.run_test_cell(kc, "tests.test_init_w(init_w)", timeout=60)
+            trusted.run_test_cell(kc, "tests.test_init_w(init_w)", timeout=60, assignment=A01)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -153,7 +156,7 @@ def test_code_that_closes_the_agents_connection_fails_that_test_cell_only(kernel
         "            o.close()\n"
         "    return np.zeros((n, 1))\n", timeout=60)
     with pytest.raises(trusted.AgentStopped):
-        trusted.run_test_cell(kernel, "tests.test_init_w(closing_init_w)", timeout=60)
+        trusted.run_test_cell(kernel, "tests.test_init_w(closing_init_w)", timeout=60, assignment=A01)
     error, text = decide(kernel, "tests.test_init_w(init_w)")
     assert error is None and "init_w: visible tests passed." in text
 
@@ -190,7 +193,7 @@ def test_an_agent_replaced_by_the_notebook_fails_that_test_cell_and_decides_noth
         timeout=60)
     try:
         with pytest.raises(trusted.AgentStopped):
-            trusted.run_test_cell(kernel, "tests.test_init_w(wrong_init_w)", timeout=60)
+            trusted.run_test_cell(kernel, "tests.test_init_w(wrong_init_w)", timeout=60, assignment=A01)
     finally:
         kernel.execute_interactive("sys.modules['__course_agent__'].serve_socket = saved", timeout=60)
     error, _ = decide(kernel, "tests.test_init_w(wrong_init_w)")

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from autograder import worker
-from autograder.ghosts.notebooks import write_class
+from known_submissions.ghosts import write_class
 from autograder.grading import template_gradebook
 from autograder.nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path
 
@@ -102,14 +102,6 @@ def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
     assert head_of_revisions(tmp_path) is None
     (tmp_path / "c.py").write_text("revision = make_id()\ndown_revision = 'bbb'\n")
     assert head_of_revisions(tmp_path) is None
-
-
-def test_only_assignments_whose_notebooks_use_keras_preload_it():
-    source = COURSE_ROOT / "source"
-    wanted = {a: worker.needs_keras(sorted((source / a).glob("*.ipynb")))
-              for a in ("a01_santa_logreg", "a02_cat_dnn", "a03_cnn_mnist_cifar", "a04_knn_mlp_transfer")}
-    assert wanted == {"a01_santa_logreg": False, "a02_cat_dnn": False,
-                      "a03_cnn_mnist_cifar": True, "a04_knn_mlp_transfer": True}
 
 
 def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_after(tmp_path):

@@ -30,7 +30,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
 from autograder import notebook_cells
-from autograder.ghosts.notebooks import ghost_notebook
+from known_submissions.ghosts import ghost_notebook
 
 ASSIGNMENT = "a01_santa_logreg"
 NOTEBOOK_NAME = f"{ASSIGNMENT}.ipynb"

@@ -1,9 +1,14 @@
-"""Ghost students: catalogued submissions (correct, blank, wrong) that prove the grading right.
+"""The catalogue of known submissions: what proves the grading right, for the tests, the demo
+and the benchmarks (never imported by the grading harness itself).
 
-Each assignment has a module here with ``MISTAKES``, the catalogue of typical student mistakes per
-graded function, and ``DEMO_CLASS``, the ghost students of the demo class. A mistake is the full
-source of a wrong version of one graded function, written as a student would write it; the
-same text is tested at function level (tests/) and pasted into ghost notebooks end to end.
+- ``ghosts``: ghost students answered from an assignment's reference solutions and its catalogue
+  of typical mistakes (``assignments/<id>/mistakes.py``, built from :class:`Mistake` below); the
+  demo class of each manifest is made of them;
+- ``faults``: ghost students whose notebooks break the grading rather than the maths.
+
+A mistake is the full source of a wrong version of one graded function, written as a student
+would write it; the same text is tested at function level (tests/) and pasted into ghost
+notebooks end to end.
 """
 from dataclasses import dataclass
 

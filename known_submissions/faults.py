@@ -9,7 +9,7 @@ import copy
 import nbformat
 from nbformat.corpus.words import generate_corpus_id
 
-from .notebooks import ghost_notebook
+from .ghosts import ghost_notebook
 
 
 def _index(notebook, grade_id):

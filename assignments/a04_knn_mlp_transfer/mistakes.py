@@ -1,7 +1,7 @@
-"""Catalogued mistakes and the demo class of a04_knn_mlp_transfer (nearest neighbours, an MLP in
+"""Catalogued mistakes of a04_knn_mlp_transfer (nearest neighbours, an MLP in
 NumPy, transfer learning)."""
-from . import Mistake, catalogue
-from . import function_source as _f
+from known_submissions import Mistake, catalogue
+from known_submissions import function_source as _f
 
 DISTANCES = 'compute_distances(X_test, X_train, metric="l2")'
 SQUARED_L2 = "np.sum(X_test ** 2, axis=1)[:, None] + np.sum(X_train ** 2, axis=1)[None, :] - 2 * X_test @ X_train.T"
@@ -275,13 +275,4 @@ WRITTEN_ANSWERS = {
                               "rate (0.001), dropout (0.5).",
     "answer_transfer": "Only the new layers are trained, so fewer labels and epochs are needed. Replace "
                        "the output layer with a Dense layer of the new number of classes.",
-}
-
-# The demo class: student id -> {graded function: mistake name}; {} is the reference, None blank.
-DEMO_CLASS = {
-    "ghost-reference": {},
-    "ghost-blank": None,
-    "ghost-squared-l2": {"compute_distances": "l2_without_square_root", "cross_validation_accuracies": "leaks_validation_fold"},
-    "ghost-no-max-shift": {"softmax_cross_entropy": "no_max_shift", "MLP": "unseeded_shuffle"},
-    "ghost-not-frozen": {"KNearestNeighbor": "argmax_of_votes", "transfer_model": "not_frozen"},
 }

@@ -1,6 +1,6 @@
-"""Catalogued mistakes and the demo class of a03_cnn_mnist_cifar (convolutional networks in Keras)."""
-from . import Mistake, catalogue
-from . import function_source as _f
+"""Catalogued mistakes of a03_cnn_mnist_cifar (convolutional networks in Keras)."""
+from known_submissions import Mistake, catalogue
+from known_submissions import function_source as _f
 
 
 NORMALISE = "normalise_images(images)"
@@ -105,12 +105,3 @@ MISTAKES = catalogue(
                *(f"x = {line}(x)" for line in (*AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, *HEAD)),
                "return keras.Model(inputs, x)"), "Use sample_shape"),
 )
-
-# The demo class: student id -> {graded function: mistake name}; {} is the reference, None blank.
-DEMO_CLASS = {
-    "ghost-reference": {},
-    "ghost-blank": None,
-    "ghost-min-max": {"normalise_images": "min_max", "one_hot": "not_flattened"},
-    "ghost-sequential": {"net_1": "sequential"},
-    "ghost-kept-pooling": {"net_2": "kept_pooling", "cifar_net": "valid_padding"},
-}

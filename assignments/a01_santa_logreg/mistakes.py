@@ -1,5 +1,5 @@
-"""Catalogued mistakes and the demo class of a01_santa_logreg (logistic regression)."""
-from . import Mistake, catalogue
+"""Catalogued mistakes of a01_santa_logreg (logistic regression)."""
+from known_submissions import Mistake, catalogue
 
 MISTAKES = catalogue(
     # init_w(n): a column of n float zeros
@@ -220,12 +220,3 @@ MISTAKES = catalogue(
             "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
             "not on the test set"),
 )
-
-# The demo class: student id -> {graded function: mistake name}; {} is the reference, None blank.
-DEMO_CLASS = {
-    "ghost-reference": {},
-    "ghost-blank": None,
-    "ghost-sigmoid-sign": {"propagate": "sigmoid_sign"},
-    "ghost-no-averaging": {"propagate": "missing_1_over_m", "model": "ignores_num_iterations"},
-    "ghost-wrong-threshold": {"prediction": "threshold_wrong_side"},
-}

@@ -1,6 +1,6 @@
-"""Catalogued mistakes and the demo class of a02_cat_dnn (an L-layer network from scratch)."""
-from . import Mistake, catalogue
-from . import function_source as _f
+"""Catalogued mistakes of a02_cat_dnn (an L-layer network from scratch)."""
+from known_submissions import Mistake, catalogue
+from known_submissions import function_source as _f
 
 
 SIGMOID = "sigmoid(Z)"
@@ -347,12 +347,3 @@ MISTAKES = catalogue(
     Mistake("predict", "returns_labels", "returns the true labels y",
             _f(PREDICT, "return y.copy()"), "L_model_forward(X, parameters)"),
 )
-
-# The demo class: student id -> {graded function: mistake name}; {} is the reference, None blank.
-DEMO_CLASS = {
-    "ghost-reference": {},
-    "ghost-blank": None,
-    "ghost-small-init": {"initialize_parameters_deep": "times_0_01"},
-    "ghost-no-averaging": {"linear_backward": "dW_not_averaged", "compute_cost": "summed"},
-    "ghost-relu-backward-on-A": {"relu_backward": "mask_from_dA", "update_parameters": "plus"},
-}
