@@ -16,7 +16,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m autograder.sandbox
-	$(PY) -m pytest tests
+	$(PY) -m pytest -rs --durations=15 tests
 
 release: $(STAMP)
 	$(PY) admin/build.py

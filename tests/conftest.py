@@ -1,4 +1,12 @@
-"""Shared fixtures of the course's own tests."""
+"""Shared fixtures of the course's own tests, and the rule that nothing is skipped on CI.
+
+A test that needs something a machine may lack says so with a marker (``needs_bwrap``,
+``needs_root``, ``needs_postgres``, ``needs_data``, ``needs_browser``; a test that takes the
+``data_cache`` fixture gets ``needs_data`` by itself). On a developer's machine it may then skip,
+with its reason shown in the summary (``make test`` runs pytest with ``-rs``). On CI (``CI`` set,
+as ``.ci/run`` does) such a skip fails the run: CI installs all of them, so a skip there would be
+a green run that proved nothing.
+"""
 import os
 import sys
 from pathlib import Path
@@ -11,6 +19,42 @@ sys.path[:0] = [str(ROOT), str(ROOT / "admin")]
 from autograder import course  # noqa: E402
 
 ASSIGNMENTS = course.assignment_ids(ROOT)  # every assignments/<a>/manifest.toml
+NEEDS = {"needs_bwrap": "bubblewrap (apt-get install bubblewrap)",
+         "needs_root": "to run as root",
+         "needs_postgres": "a PostgreSQL server (apt-get install postgresql)",
+         "needs_data": "the pre-filled data cache (COURSE_DATA_DIR)",
+         "needs_browser": "Chromium and Playwright (apt-get install chromium)"}
+
+
+def on_ci():
+    return bool(os.environ.get("CI"))
+
+
+def pytest_configure(config):
+    for marker, what in NEEDS.items():
+        config.addinivalue_line("markers", f"{marker}: needs {what}; may skip locally, never on CI")
+
+
+# Fixtures that skip where the machine lacks something, and the marker that says what.
+FIXTURE_NEEDS = {"data_cache": "needs_data", "postgres_url": "needs_postgres", "sandboxed_kernel": "needs_bwrap"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, marker in FIXTURE_NEEDS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    needs = [marker for marker in NEEDS if item.get_closest_marker(marker)]
+    if report.skipped and needs and on_ci():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped on CI, where everything it needs ({', '.join(needs)}) must be installed: {reason}"
 
 
 @pytest.fixture(scope="session")

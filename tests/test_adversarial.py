@@ -20,6 +20,7 @@ from adversarial.cases import ASSIGNMENT, CASES
 from autograder.grading import grade_class
 
 FIXTURES = Path(__file__).parent / "adversarial" / "fixtures"
+pytestmark = pytest.mark.needs_bwrap
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -95,6 +95,7 @@ print("font", os.path.isfile(font_manager.findfont("DejaVu Sans")))
 """
 
 
+@pytest.mark.needs_bwrap
 def test_kernels_share_one_read_only_font_list_made_once(monkeypatch, tmp_path):
     if sandbox.sandbox_mode("bwrap") != "bwrap":
         pytest.skip(f"bubblewrap cannot run here: {sandbox.bwrap_problem()}")

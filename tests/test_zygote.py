@@ -21,7 +21,8 @@ from test_sandbox import _start
 ROOT = Path(__file__).resolve().parent.parent
 RELEASED = ROOT / "release" / "a01_santa_logreg"
 
-pytestmark = pytest.mark.skipif(not zygote.usable(), reason="kernels are forked only as root with bubblewrap")
+pytestmark = [pytest.mark.needs_root, pytest.mark.needs_bwrap,
+              pytest.mark.skipif(not zygote.usable(), reason="kernels are forked only as root with bubblewrap")]
 
 
 @pytest.fixture()
