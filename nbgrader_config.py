@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.execute import SurvivingExecute  # noqa: E402
 from autograder.feedback_html import FeedbackHTMLExporter  # noqa: E402
+from autograder.formgrader_safety import TEMPLATE_BASEDIRS, PagePolicy  # noqa: E402
+from autograder.html_safety import FILTERS, SanitizeNotebook  # noqa: E402
 from autograder.gate import install_nbgrader_gate  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -62,5 +64,15 @@ c.LimitOutput.max_traceback = 60
 
 # Feedback shows each test's message, never the source of the hidden tests.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
-# nbconvert's HTML exporter, its templates compiled once per process instead of once per student.
+# nbconvert's HTML exporter, its templates compiled once per process instead of once per student;
+# its pages run no script at all (student HTML sanitised, maths as MathML, a script-free
+# Content-Security-Policy) and load nothing from the network: autograder/feedback_html.py.
 c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
+
+# The formgrader shows each submission with a plain HTMLExporter configured here: student HTML
+# sanitised and maths as MathML (autograder/html_safety.py), and the course's formgrade partials
+# (autograder/templates/formgrade/): a Content-Security-Policy that runs only the page's own
+# scripts, MathJax served locally by jupyter-server-mathjax. autograder/formgrader_safety.py.
+c.HTMLExporter.filters = FILTERS
+c.HTMLExporter.preprocessors = [SanitizeNotebook, PagePolicy]
+c.HTMLExporter.extra_template_basedirs = TEMPLATE_BASEDIRS

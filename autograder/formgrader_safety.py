@@ -1,0 +1,102 @@
+"""The formgrader's pages run no student script, and show maths with no internet.
+
+nbgrader's formgrader (a Jupyter server extension) shows a submission for grading as a page that
+a plain nbconvert ``HTMLExporter`` makes with nbgrader's "formgrade" template, in the
+instructor's logged-in Jupyter origin: a script there reaches the kernels and every file. The
+course configures that exporter in ``nbgrader_config.py``, which the formgrader reads:
+
+- the sanitised ``markdown2html``/``strip_files_prefix`` filters and the
+  :class:`~autograder.html_safety.SanitizeNotebook` preprocessor (``autograder.html_safety``);
+- :class:`PagePolicy`, a preprocessor that gives each page a fresh nonce and its
+  Content-Security-Policy: only scripts carrying the nonce (and what they load) run, so a
+  script that slipped past the sanitiser still does not;
+- ``templates/formgrade/`` here, found before nbgrader's folder of the same name (nbconvert
+  looks for each file in the template folders in order): the course's copies of two partials,
+  ``formgrade_macros.html.j2`` (the policy first, the nonce on every script of the page, MathJax
+  from the local copy ``jupyter-server-mathjax`` serves instead of a CDN) and
+  ``mathjax.html.j2`` (empty: MathJax is loaded there). nbgrader's own ``index.html.j2`` and
+  cell macros are used as they are.
+
+As a Jupyter server extension (``admin/jupyter_server_config.py`` enables it) this module adds
+HTTP headers that a policy in the page cannot give: ``object-src``/``base-uri``/
+``frame-ancestors`` on the submission page, and ``sandbox`` on the files of a submission, which
+nbgrader serves from ``autograded/`` at ``/formgrader/submissions/<id>/<file>`` with no policy
+at all (Jupyter's own ``/files/`` sandboxes them the same way): an HTML file a student handed in
+then opens in an opaque origin, away from the instructor's session.
+"""
+import functools
+import os
+import re
+import secrets
+
+import nbgrader
+from nbconvert.preprocessors import Preprocessor
+from tornado.web import OutputTransform
+
+# Template folders for HTMLExporter.extra_template_basedirs: the course's partials first, then
+# nbgrader's ("formgrade" for the formgrader, "feedback" for generate_feedback).
+TEMPLATE_BASEDIRS = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"),
+                     os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
+
+
+def page_policy(nonce):
+    """The submission page's Content-Security-Policy: its own nonce'd scripts and what they load
+    ('strict-dynamic': MathJax loads its parts), its own server for the rest, no plugins, frames
+    or <base>."""
+    return ("default-src 'self'; "
+            f"script-src 'nonce-{nonce}' 'strict-dynamic'; "
+            "object-src 'none'; base-uri 'none'; frame-src 'none'; form-action 'self'; "
+            "img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:")
+
+
+class PagePolicy(Preprocessor):
+    """A fresh nonce (``resources['csp_nonce']``) and the page's policy
+    (``resources['content_security_policy']``) for the course's formgrade partials."""
+
+    def __call__(self, nb, resources):
+        nonce = secrets.token_urlsafe(18)
+        resources["csp_nonce"] = nonce
+        resources["content_security_policy"] = page_policy(nonce)
+        return nb, resources
+
+
+# HTTP headers, added to Jupyter's own policy (each policy is enforced).
+PAGE_HEADER = "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
+FILE_HEADER = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+_NAVIGATION = re.compile(r"[^/]+/(next|prev|next_incorrect|prev_incorrect)/?")
+
+
+def response_kind(path, base_url="/"):
+    """'page', 'file' or None for a request path of the Jupyter server."""
+    prefix = base_url.rstrip("/") + "/formgrader/submissions/"
+    if not path.startswith(prefix):
+        return None
+    rest = path[len(prefix):]
+    if rest.startswith("components/") or _NAVIGATION.fullmatch(rest):
+        return None  # nbgrader's own static files, redirects to the next submission
+    return "page" if re.fullmatch(r"[^/]+/?", rest) else "file"
+
+
+class SubmissionHeaders(OutputTransform):
+    """Adds the policy header to the formgrader's submission pages and submission files."""
+
+    def __init__(self, base_url, request):
+        super().__init__(request)
+        self.kind = response_kind(request.path, base_url)
+
+    def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        if self.kind == "page":
+            headers.add("Content-Security-Policy", PAGE_HEADER)
+        elif self.kind == "file":
+            headers.add("Content-Security-Policy", FILE_HEADER)
+            headers["X-Content-Type-Options"] = "nosniff"
+        return status_code, headers, chunk
+
+
+def _jupyter_server_extension_points():
+    return [{"module": __name__}]
+
+
+def _load_jupyter_server_extension(serverapp):
+    serverapp.web_app.add_transform(functools.partial(SubmissionHeaders, serverapp.base_url))
+    serverapp.log.info("formgrader submission pages and files get Content-Security-Policy headers")

@@ -1,0 +1,263 @@
+"""Student HTML made inert before a page shows it: feedback pages and the formgrader.
+
+A submission reaches an HTML page as markdown cells (markdown may hold any HTML), raw cells,
+attachments, and outputs: ``text/html``, ``text/markdown``, ``text/latex``, ``image/svg+xml``,
+``application/javascript``, widget views, images and their metadata. nbconvert's templates copy
+most of that into the page as it is, so a script a student wrote would run in the browser of
+whoever opens the page: for the formgrader, the instructor's logged-in Jupyter origin, which
+reaches the kernels and every file.
+
+Here, one allow-list decides what student HTML may be (``nh3``, the Python binding of Rust's
+``ammonia`` sanitiser): ordinary text markup, tables, images embedded as ``data:`` (outputs,
+attachments), links to ``http(s)``/``mailto``/``#anchors``, MathML, and ``style`` attributes
+limited to harmless properties. Everything else goes, with its attributes: scripts (their
+text too), event handlers (``onerror=``...), ``javascript:`` and other schemes, relative links
+(the formgrader would open the student's own files in its origin), iframes, forms, ``<meta>``
+(refresh), ``<base>``, ``<style>`` elements, inline SVG, ``url(...)`` and ``expression(...)``
+in styles. Ids get a ``student-`` prefix, so student markup cannot stand in for the page's own
+elements.
+
+- :func:`markdown2html` and :func:`strip_files_prefix` are the Jinja filters of that name,
+  sanitised; markdown maths becomes MathML (``autograder.mathml``), so pages need no MathJax.
+- :class:`SanitizeNotebook` sanitises everything else before the template sees it: raw cells,
+  outputs (``text/markdown`` and ``text/latex`` become sanitised ``text/html``; scripts and
+  widget views are dropped), image data and metadata, attachments, widget state, and nbgrader
+  metadata that would be copied into attributes.
+
+``FeedbackHTMLExporter`` (feedback pages) applies both by itself; the formgrader's exporter gets
+them from ``nbgrader_config.py``. Each page also carries a Content-Security-Policy, so a
+sanitiser miss still cannot run (see ``feedback_html`` and ``formgrader_safety``).
+"""
+import re
+
+import nbformat
+import nh3
+from jinja2 import pass_context
+from nbconvert.filters import strip_files_prefix as _nbconvert_strip_files_prefix
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbconvert.preprocessors import Preprocessor
+
+from . import mathml
+
+ID_PREFIX = "student-"
+
+TAGS = (nh3.ALLOWED_TAGS - {"area", "map"}) | {"tfoot"} | mathml.TAGS
+# Removed with everything inside them (other tags that are not allowed lose the tag, keep the text).
+DROPPED_WITH_CONTENT = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
+                        "noscript", "noembed", "noframes", "template", "svg", "textarea", "select",
+                        "title", "xmp", "plaintext", "head", "annotation-xml"}
+_TABLE = {"align", "valign", "char", "charoff"}
+ATTRIBUTES = {
+    "*": {"class", "id", "title", "lang", "dir", "style"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start"},
+    "col": _TABLE | {"span", "width"}, "colgroup": _TABLE | {"span", "width"},
+    "table": _TABLE | {"border", "cellpadding", "cellspacing", "width"},
+    "thead": _TABLE, "tbody": _TABLE, "tfoot": _TABLE, "tr": _TABLE,
+    "td": _TABLE | {"colspan", "rowspan", "headers"},
+    "th": _TABLE | {"colspan", "rowspan", "headers", "scope"},
+    **{tag: set(mathml.ATTRIBUTES) for tag in mathml.TAGS},
+}
+# ``style="..."`` keeps only these properties (nothing that loads a URL or moves the element
+# over the page's own content: no background, position, z-index, content, transform).
+STYLE_PROPERTIES = {
+    "color", "background-color", "font-weight", "font-style", "font-size", "font-family",
+    "font-variant", "text-align", "text-decoration", "text-indent", "text-transform", "vertical-align",
+    "white-space", "word-break", "line-height", "letter-spacing", "width", "height", "max-width",
+    "min-width", "max-height", "min-height", "border", "border-top", "border-right", "border-bottom",
+    "border-left", "border-color", "border-style", "border-width", "border-collapse",
+    "border-spacing", "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
+    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left", "display", "float",
+    "clear", "list-style-type", "caption-side", "table-layout", "empty-cells", "opacity",
+}
+URL_SCHEMES = {"http", "https", "mailto", "data"}  # data: only for images, see _attribute
+
+_LINK = re.compile(r"(https?://|mailto:)", re.IGNORECASE)
+_IMAGE_DATA = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*", re.IGNORECASE)
+_STYLE_DANGER = re.compile(r"url\s*\(|image-set|expression|javascript|@import|behavio(u)?r|binding|\\",
+                           re.IGNORECASE)
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+_GRADE_ID = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def _attribute(tag, attribute, value):
+    """What nh3 keeps of an allowed attribute (``None``: drop it)."""
+    value = value.strip()
+    if attribute == "href":
+        if value.startswith("#"):  # an anchor in the student's own (prefixed) ids
+            return value if value.startswith("#" + ID_PREFIX) else "#" + ID_PREFIX + value[1:]
+        # Relative links would open the student's own files in the formgrader's origin.
+        return value if _LINK.match(value) else None
+    if attribute == "src":
+        # Images embedded as data only (pasted images are attachments, embedded so): a feedback
+        # page opened from disk has no other file, and the network is not the page's to use.
+        return value if _IMAGE_DATA.fullmatch(value) else None
+    if attribute == "style":
+        return None if _STYLE_DANGER.search(value) else value
+    return value
+
+
+_CLEANER = nh3.Cleaner(tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attributes=ATTRIBUTES,
+                       attribute_filter=_attribute, url_schemes=URL_SCHEMES,
+                       filter_style_properties=STYLE_PROPERTIES, strip_comments=True,
+                       link_rel="noopener noreferrer nofollow", id_prefix=ID_PREFIX)
+
+
+def sanitize(html):
+    """``html`` (a fragment a student controls) with only the allow-listed markup left."""
+    return _CLEANER.clean(html)
+
+
+class _SafeRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer with maths as MathML and attachments that cannot break it."""
+
+    def block_math(self, body):
+        return mathml.tex_to_mathml(body, display=True)
+
+    def inline_math(self, body):
+        return mathml.tex_to_mathml(body)
+
+    def latex_environment(self, name, body):
+        return mathml.tex_to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True)
+
+    def _embed_image_or_attachment(self, src):
+        # nbconvert raises on a missing attachment (no feedback at all for that student) and
+        # takes any key of the attachment as a MIME type: only real images are embedded here.
+        if src.startswith("attachment:"):
+            bundle = self.attachments.get(src[len("attachment:"):], {})
+            for mime in ("image/png", "image/jpeg", "image/gif", "image/svg+xml"):
+                data = bundle.get(mime) if isinstance(bundle, dict) else None
+                if isinstance(data, str) and _BASE64.fullmatch(data):
+                    return f"data:{mime};base64,{data}"
+            return ""
+        return src  # never read from disk (embed_images stays off)
+
+
+def markdown_to_html(source, attachments=None):
+    """Markdown (a cell, an output, a grader's comment) as sanitised HTML with MathML maths."""
+    renderer = _SafeRenderer(escape=False, attachments=attachments or {}, anchor_link_text="¶")
+    return sanitize(MarkdownWithMath(renderer=renderer).render(source))
+
+
+@pass_context
+def markdown2html(context, source):
+    """The ``markdown2html`` Jinja filter, sanitised (the cell's attachments are its images)."""
+    cell = context.get("cell") or {}
+    attachments = cell.get("attachments") if hasattr(cell, "get") else None
+    return markdown_to_html(source, attachments if isinstance(attachments, dict) else None)
+
+
+def strip_files_prefix(html):
+    """The ``strip_files_prefix`` Jinja filter, sanitised again afterwards: it turns
+    ``href="files/javascript:..."``, harmless as a relative link, into ``javascript:...``."""
+    return sanitize(_nbconvert_strip_files_prefix(html))
+
+
+# The filters by their Jinja names, as import strings for ``HTMLExporter.filters``.
+FILTERS = {"markdown2html": f"{__name__}.markdown2html",
+           "strip_files_prefix": f"{__name__}.strip_files_prefix"}
+
+# Output data a page may show, once checked; anything else (application/javascript, widget
+# views, text/vnd.mermaid, application/json, PDFs...) is dropped.
+_IMAGES = {"image/png", "image/jpeg"}
+_IMAGE_METADATA = {"width", "height", "alt", "unconfined"}
+_RAW_SHOWN = {"", "text/html", "html"}
+
+
+def _text(value):
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return "".join(value)
+    return value if isinstance(value, str) else None
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,5}(\.\d{1,3})?", value.strip()):
+        return value.strip()
+    return None
+
+
+def sanitize_output(output):
+    """One output of a code cell, in place, as a page may show it."""
+    if output.get("output_type") in ("stream", "error"):
+        for key in ("text", "ename", "evalue"):
+            if key in output and _text(output[key]) is None:
+                output[key] = ""
+        if output.get("output_type") == "error":
+            lines = output.get("traceback")
+            output["traceback"] = [line for line in lines if isinstance(line, str)] if isinstance(lines, list) else []
+        return output
+    data, shown = output.get("data") or {}, {}
+    text = {mime: _text(value) for mime, value in data.items() if _text(value) is not None}
+    if "text/plain" in text:
+        shown["text/plain"] = text["text/plain"]
+    if "text/html" in text:
+        shown["text/html"] = sanitize(text["text/html"])
+    elif "text/markdown" in text:
+        shown["text/html"] = markdown_to_html(text["text/markdown"])
+    elif "text/latex" in text:
+        shown["text/html"] = markdown_to_html(text["text/latex"])
+    if "text/latex" in text:
+        shown["text/latex"] = text["text/latex"]  # escaped by the templates; MathJax reads it
+    if "image/svg+xml" in text:
+        shown["image/svg+xml"] = text["image/svg+xml"]  # shown as <img src="data:...">: inert
+    for mime in _IMAGES:
+        if mime in text and _BASE64.fullmatch(text[mime]):
+            shown[mime] = text[mime]
+    metadata = {}
+    for mime in _IMAGES & shown.keys():
+        given = (output.get("metadata") or {}).get(mime)
+        if isinstance(given, dict):
+            kept = {key: given[key] for key in _IMAGE_METADATA & given.keys()}
+            for key in ("width", "height"):  # written unquoted into <img width=...>
+                if key in kept and _number(kept[key]) is None:
+                    del kept[key]
+            if not isinstance(kept.get("alt", ""), str):
+                del kept["alt"]
+            kept["unconfined"] = kept.get("unconfined") is True
+            metadata[mime] = kept
+    output["data"] = nbformat.from_dict(shown)
+    output["metadata"] = nbformat.from_dict(metadata)  # no "isolated" iframes, no file names
+    if "execution_count" in output and not isinstance(output["execution_count"], int):
+        output["execution_count"] = None
+    return output
+
+
+class SanitizeNotebook(Preprocessor):
+    """Everything of a notebook that a page would copy as HTML, sanitised (see the module's doc).
+    Markdown cells keep their source: the sanitised ``markdown2html`` filter renders them."""
+
+    def __call__(self, nb, resources):
+        return self.preprocess(nb, resources)  # always on: no ``enabled`` switch to forget
+
+    def preprocess(self, nb, resources):
+        nb.metadata.pop("widgets", None)
+        if not isinstance(nb.metadata.get("title", ""), str):
+            nb.metadata.pop("title")
+        for index, cell in enumerate(nb.cells):
+            nb.cells[index], resources = self.preprocess_cell(cell, resources, index)
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        nbgrader = cell.get("metadata", {}).get("nbgrader")
+        if nbgrader is not None and not (isinstance(nbgrader, dict)
+                                         and _GRADE_ID.fullmatch(str(nbgrader.get("grade_id", "x")))):
+            del cell.metadata["nbgrader"]  # its grade_id would be written into attributes as is
+        if "attachments" in cell and not isinstance(cell.attachments, dict):
+            del cell["attachments"]
+        if cell.cell_type == "raw":
+            mime = cell.get("metadata", {}).get("raw_mimetype", "")
+            if not isinstance(mime, str):
+                cell.metadata["raw_mimetype"] = mime = "text/plain"
+            if mime.lower() in _RAW_SHOWN:
+                cell.source = sanitize(_text(cell.source) or "")
+        elif cell.cell_type == "code":
+            if not isinstance(cell.get("execution_count"), (int, type(None))):
+                cell.execution_count = None
+            cell.outputs = [sanitize_output(output) for output in cell.get("outputs", [])
+                            if isinstance(output, dict)]
+        return cell, resources

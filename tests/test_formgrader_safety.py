@@ -1,0 +1,261 @@
+"""Does a hostile submission stay inert where instructors and students see it, for real?
+
+One student's a01 notebook carries the hostile catalogue (tests/hostile_html.py): its markdown
+as written, its outputs made by the student's kernel when the harness grades it. The harness
+grades it in a temporary copy of the course (its gradebook and ``autograded/`` there), which
+makes the feedback page with ``nbgrader generate_feedback`` and the course's configuration.
+Then ``jupyter server`` starts in that copy with ``admin/jupyter_server_config.py``, as the
+README tells instructors, and Chromium (network cut off) opens the formgrader's page of the
+submission: no student script may run, maths must render with the local MathJax, and the page
+must still work for grading.
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+import browser
+import hostile_html
+from autograder import formgrader_safety
+
+ASSIGNMENT = "a01_santa_logreg"
+STUDENT = "hostile-student"
+TOKEN = "formgrader-safety-test-token"
+NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "submitted", "autograded", "feedback", "exchange",
+                                    "gradebook.db*", "demo-output", "__pycache__", ".pytest_cache", ".cache")
+
+
+def formgrader_exporter(course_root):
+    """The exporter nbgrader's formgrader makes: its template, then the course's configuration."""
+    from nbconvert.exporters import HTMLExporter
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"  # FormgradeExtension.build_extra_config
+    config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config())
+    return HTMLExporter(config=config)
+
+
+def formgrader_resources():
+    return {"assignment_id": ASSIGNMENT, "notebook_id": ASSIGNMENT, "submission_id": "abc123", "index": 0,
+            "total": 1, "base_url": "/user/teacher", "student": STUDENT, "last_name": None, "first_name": None,
+            "notebook_path": f"autograded/{STUDENT}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"}
+
+
+def test_does_the_formgrader_template_run_only_its_own_scripts(course_root):
+    """Without a server: the page the formgrader's exporter makes of the hostile catalogue."""
+    exporter = formgrader_exporter(course_root)
+    pages = [exporter.from_notebook_node(hostile_html.hostile_notebook(), resources=formgrader_resources())[0]
+             for _ in range(2)]
+    nonces = [re.search(r"'nonce-([^']+)'", page).group(1) for page in pages]
+    assert nonces[0] != nonces[1] and len(nonces[0]) >= 16  # a fresh nonce for every page
+
+    def own_script(tag):
+        local = ("/user/teacher/formgrader/static/", "/user/teacher/static/jupyter_server_mathjax/")
+        return tag.get("nonce") == nonces[0] and (not tag.get("src") or tag["src"].startswith(local))
+
+    assert hostile_html.active_content(pages[0], own_script, lambda tag: tag.name == "link") == []
+    assert "cdnjs" not in pages[0] and pages[0].count("<math") >= 2
+
+
+def test_which_responses_get_which_policy_header():
+    kinds = {path: formgrader_safety.response_kind(path, "/user/t/") for path in (
+        "/user/t/formgrader/submissions/abc/", "/user/t/formgrader/submissions/abc",
+        "/user/t/formgrader/submissions/abc/notes.html", "/user/t/formgrader/submissions/abc/sub/x.png",
+        "/user/t/formgrader/submissions/abc/next", "/user/t/formgrader/submissions/components/x.js",
+        "/user/t/formgrader/gradebook", "/user/t/lab", "/formgrader/submissions/abc/")}
+    assert kinds == {"/user/t/formgrader/submissions/abc/": "page", "/user/t/formgrader/submissions/abc": "page",
+                     "/user/t/formgrader/submissions/abc/notes.html": "file",
+                     "/user/t/formgrader/submissions/abc/sub/x.png": "file",
+                     "/user/t/formgrader/submissions/abc/next": None,
+                     "/user/t/formgrader/submissions/components/x.js": None,
+                     "/user/t/formgrader/gradebook": None, "/user/t/lab": None, "/formgrader/submissions/abc/": None}
+
+
+@pytest.fixture(scope="module")
+def graded(course_root, data_cache, tmp_path_factory):
+    """A copy of the course whose gradebook holds the hostile student, graded by the harness."""
+    work = tmp_path_factory.mktemp("formgrader")
+    course = work / "course"
+    shutil.copytree(course_root, course, ignore=NOT_COPIED, symlinks=True)
+    folder = work / "submitted" / STUDENT / ASSIGNMENT
+    folder.mkdir(parents=True)
+    release = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(hostile_html.hostile_submission(release), str(folder / f"{ASSIGNMENT}.ipynb"))
+    env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{course / 'gradebook.db'}")
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(work / "submitted"),
+                             "--out", str(work / "out"), "--jobs", "1"], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert ",graded," in (work / "out" / "grades.csv").read_text(), (work / "out" / "grades.csv").read_text()
+    return course, work / "out", env
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def formgrader(graded, tmp_path_factory):
+    """``jupyter server`` in the graded course, configured as instructors start it; its URL."""
+    course, _, env = graded
+    port, jupyter = _free_port(), tmp_path_factory.mktemp("jupyter")
+    env = dict(env, JUPYTER_CONFIG_DIR=str(jupyter / "config"), JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"))
+    log = open(jupyter / "server.log", "w+")
+    server = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--config=admin/jupyter_server_config.py",
+                               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--no-browser",
+                               f"--IdentityProvider.token={TOKEN}", "--allow-root", f"--ServerApp.root_dir={course}"],
+                              cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    break
+                time.sleep(0.25)
+        else:
+            pytest.fail("jupyter server did not answer in 60 s")
+        if server.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"jupyter server exited:\n{log.read()[-3000:]}")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def submission_url(graded, formgrader):
+    from nbgrader.api import Gradebook
+
+    _, _, env = graded
+    with Gradebook(env["NBGRADER_DB_URL"]) as gradebook:
+        submission = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, STUDENT)
+        return f"{formgrader}/formgrader/submissions/{submission.id}/"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    playwright, chromium = browser.launch()
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode("utf-8"), response.headers
+
+
+@pytest.fixture(scope="module")
+def formgrader_page(submission_url):
+    return fetch(f"{submission_url}?token={TOKEN}")
+
+
+@pytest.fixture(scope="module")
+def formgrader_visit(chromium, submission_url):
+    """The formgrader's page in Chromium, once its grades and MathJax have loaded."""
+    def shown(page):
+        ready = ("() => Boolean(window.MathJax && MathJax.loaded === true && window.formgrader"
+                 " && formgrader.grades && formgrader.grades.loaded)")
+        # Polled from here: Playwright's wait_for_function would need eval, which the page's policy forbids.
+        for _ in range(150):
+            if page.evaluate(ready):
+                break
+            page.wait_for_timeout(200)
+        return page.evaluate("""() => {
+            const cell = [...document.querySelectorAll('div.text_cell')]
+                .find(c => c.textContent.includes('Inline maths'));
+            return {mathjax: MathJax.version, grades: formgrader.grades.length,
+                    scores: document.querySelectorAll('input.score').length,
+                    rendered: cell.querySelectorAll('.MathJax, .MathJax_Display, math').length,
+                    text: cell.innerText};
+        }""")
+    login = submission_url.split("/formgrader/")[0] + f"/?token={TOKEN}"  # as from JupyterLab: a cookie for the site
+    return browser.visit(chromium, submission_url, settle_ms=1500, check=shown, login=login)
+
+
+def test_is_the_feedback_page_generate_feedback_made_inert_in_chromium(graded, chromium):
+    _, out, _ = graded
+    page = out / "feedback" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    html = page.read_text(encoding="utf-8")
+    assert BeautifulSoup(html, "html.parser").find_all("script") == []
+    assert hostile_html.active_content(html) == []
+    assert "window.__pwned" in html  # the payloads are there, as text (the student's code)
+    seen, maths = browser.visit(chromium, page.as_uri(), check=lambda p: p.evaluate(
+        "[...document.querySelectorAll('math')].filter(m => m.getBoundingClientRect().width > 5).length"))
+    assert seen.pwned is None and seen.dialogs == [] and seen.final_url == page.as_uri()
+    assert seen.console_errors == [] and seen.page_errors == [] and seen.blocked_requests == []
+    assert maths > 20  # the assignment's formulas and the catalogue's, drawn as MathML
+
+
+def test_does_the_formgrader_page_carry_only_its_own_scripts(formgrader_page):
+    html, headers = formgrader_page
+    soup = BeautifulSoup(html, "html.parser")
+    policy = soup.head.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    nonce = policy["content"].split("'nonce-")[1].split("'")[0]
+    assert len(nonce) >= 16
+    assert html.index('http-equiv="Content-Security-Policy"') < html.index("<script")  # before any script
+
+    def own_script(tag):
+        local = ("/formgrader/static/", "/static/jupyter_server_mathjax/")
+        return tag.get("nonce") == nonce and (not tag.get("src") or tag["src"].startswith(local))
+
+    def own_tag(tag):
+        return tag.name in ("input", "button", "textarea", "link")  # the grading form, stylesheets
+
+    assert hostile_html.active_content(html, own_script, own_tag) == []
+    assert len([s for s in soup.find_all("script") if not s.get("src")]) == 4  # the template's own
+    assert "cdnjs" not in html
+    assert "object-src 'none'" in ", ".join(headers.get_all("Content-Security-Policy"))
+
+
+def test_does_no_student_script_run_in_the_formgrader(formgrader_visit, submission_url):
+    seen, _ = formgrader_visit
+    assert seen.pwned is None
+    assert seen.dialogs == []
+    assert seen.title == ASSIGNMENT
+    assert seen.final_url.startswith(submission_url)  # no refresh, no form, no link took it away
+    assert seen.console_errors == [] and seen.page_errors == []
+
+
+def test_does_the_formgrader_render_maths_with_no_internet(formgrader_visit):
+    seen, shown = formgrader_visit
+    assert seen.blocked_requests == [] and seen.failed_requests == []  # MathJax came from this server
+    assert shown["mathjax"].startswith("2.7")
+    assert shown["rendered"] >= 2 and "$" not in shown["text"]
+
+
+def test_can_the_instructor_still_grade_on_that_page(formgrader_visit):
+    _, shown = formgrader_visit
+    assert shown["grades"] == shown["scores"] == 5  # a01's five graded tests, each with its score input
+
+
+def test_are_a_submissions_files_served_sandboxed(formgrader_page, submission_url):
+    _, headers = fetch(f"{submission_url}{ASSIGNMENT}.ipynb?token={TOKEN}")
+    assert any(policy.startswith("sandbox") for policy in headers.get_all("Content-Security-Policy"))
+
+
+def test_is_jupyterlab_itself_served_as_before(formgrader):
+    html, headers = fetch(f"{formgrader}/lab?token={TOKEN}")
+    assert "jupyter-config-data" in html
+    policies = headers.get_all("Content-Security-Policy")
+    assert len(policies) == 1 and "sandbox" not in policies[0] and "script-src" not in policies[0]

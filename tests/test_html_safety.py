@@ -1,0 +1,182 @@
+"""Does student HTML stay inert in feedback pages, and does maths render there with no network?
+
+The hostile catalogue (tests/hostile_html.py) puts each form in a notebook of its own cells:
+script tags, event handlers, javascript: links, SVG with scripts, application/javascript and
+widget outputs, iframes, forms, meta refresh, styles with url()/expression(), maths and
+attachments that smuggle HTML. Each is checked twice: in the parsed page, and in a real Chromium
+(one per module) with the network cut off, where any of them that ran would record itself in
+``window.__pwned``, retitle the page, open a dialog or navigate away.
+"""
+import re
+import tempfile
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from nbconvert.exporters import HTMLExporter
+from nbgrader.converters import GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
+
+import browser
+import hostile_html
+from autograder import html_safety
+from autograder.feedback_html import CONTENT_SECURITY_POLICY, FeedbackHTMLExporter, with_content_security_policy
+from autograder.formgrader_safety import TEMPLATE_BASEDIRS, PagePolicy
+
+SCORES = {"nbgrader": {"notebook": "hostile", "score": 0, "max_score": 1, "late_penalty": 0}}
+
+
+def course_feedback_config(course_root):
+    """The configuration ``nbgrader generate_feedback`` gives its exporter in this course."""
+    config = GenerateFeedback(coursedir=CourseDirectory(root=tempfile.gettempdir())).config
+    config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config())
+    return config
+
+
+def feedback_page(course_root, nb):
+    exporter = FeedbackHTMLExporter(config=course_feedback_config(course_root))
+    page, _ = exporter.from_notebook_node(nb, resources={k: dict(v) for k, v in SCORES.items()})
+    return page
+
+
+@pytest.fixture(scope="module")
+def hostile_page(course_root):
+    return feedback_page(course_root, hostile_html.hostile_notebook())
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    playwright, chromium = browser.launch()
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def hostile_page_file(hostile_page, tmp_path_factory):
+    path = tmp_path_factory.mktemp("feedback") / "hostile.html"
+    path.write_text(hostile_page, encoding="utf-8")
+    return path
+
+
+def test_does_the_course_configure_both_feedback_and_the_formgrader_to_sanitise(course_root):
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+    assert config.GenerateFeedback.exporter_class is FeedbackHTMLExporter
+    assert config.HTMLExporter.filters == html_safety.FILTERS
+    assert config.HTMLExporter.preprocessors == [html_safety.SanitizeNotebook, PagePolicy]
+    assert config.HTMLExporter.extra_template_basedirs == TEMPLATE_BASEDIRS
+
+
+@pytest.mark.parametrize("form", sorted(hostile_html.MARKDOWN))
+def test_is_each_hostile_markdown_form_sanitised_away(form):
+    cell = {"attachments": hostile_html.ATTACHMENTS.get(form, {})}
+    html = html_safety.markdown2html({"cell": cell}, hostile_html.MARKDOWN[form])
+    assert hostile_html.active_content(html) == []
+    again = html_safety.strip_files_prefix(html)  # the templates apply it after markdown2html
+    assert hostile_html.active_content(again) == []
+
+
+@pytest.mark.parametrize("form", sorted(hostile_html.OUTPUTS))
+def test_is_each_hostile_output_sanitised_away(form):
+    data, metadata = hostile_html.OUTPUTS[form]
+    output = html_safety.sanitize_output(nbformat.v4.new_output("display_data", data=data, metadata=metadata))
+    assert set(output.data) <= {"text/plain", "text/html", "text/latex", "image/png", "image/jpeg", "image/svg+xml"}
+    assert hostile_html.active_content(output.data.get("text/html", "")) == []
+    assert "isolated" not in str(output.metadata) and "__pwned" not in str(output.metadata)
+
+
+def test_does_a_markdown_attachment_that_is_missing_not_stop_the_page():
+    html = html_safety.markdown2html({"cell": {}}, "![gone](attachment:gone.png) text")
+    assert "text" in html and hostile_html.active_content(html) == []
+
+
+def test_does_tex_that_cannot_be_converted_stay_as_text():
+    html = html_safety.markdown_to_html("Broken $\\frac{1}{$ and fine $x_1$")
+    assert "$\\frac{1}{$" in html and html.count("<math") == 1
+
+
+def test_does_the_exporter_sanitise_even_without_the_course_configuration():
+    config = GenerateFeedback(coursedir=CourseDirectory(root=tempfile.gettempdir())).config
+    page, _ = FeedbackHTMLExporter(config=config).from_notebook_node(
+        hostile_html.hostile_notebook(), resources={k: dict(v) for k, v in SCORES.items()})
+    assert hostile_html.active_content(page) == [] and "<script" not in page
+
+
+def test_has_the_feedback_page_no_script_and_its_policy_first(hostile_page):
+    soup = BeautifulSoup(hostile_page, "html.parser")
+    assert soup.find_all("script") == []  # not even MathJax: maths is MathML
+    first = soup.head.find(True)
+    assert first.name == "meta" and first["http-equiv"] == "Content-Security-Policy"
+    assert first["content"] == CONTENT_SECURITY_POLICY
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY and "script-src" not in CONTENT_SECURITY_POLICY
+    assert hostile_html.active_content(hostile_page) == []
+
+
+def test_does_legitimate_content_still_show_in_the_parsed_page(hostile_page):
+    soup = BeautifulSoup(hostile_page, "html.parser")
+    assert any("accuracy" in th.get_text() for th in soup.find_all("th"))
+    maths = soup.find(string=re.compile("Inline maths")).find_parent("div")
+    assert maths.find("math", attrs={"display": "inline"}).find("msup") is not None
+    assert maths.find("math", attrs={"display": "block"}).find("mfrac") is not None
+    assert "$" not in maths.get_text()
+    images = [img for img in soup.find_all("img") if img.get("src", "").startswith("data:image/png;base64,")]
+    assert any(img.get("width") == "32" for img in images)
+
+
+def test_does_a_page_from_the_stock_exporter_show_what_is_at_stake(course_root):
+    """The same notebook through nbgrader's stock exporter: scripts, handlers, CDN MathJax."""
+    config = GenerateFeedback(coursedir=CourseDirectory(root=tempfile.gettempdir())).config
+    stock, _ = HTMLExporter(config=config).from_notebook_node(hostile_html.hostile_notebook(),
+                                                              resources={k: dict(v) for k, v in SCORES.items()})
+    found = " ".join(hostile_html.active_content(stock))
+    for marker in ("script:", "onerror=", "iframe:", "meta:", "form:", "svg:", "cdnjs"):
+        assert marker in found or marker in stock
+
+
+def test_does_no_hostile_form_run_in_chromium(chromium, hostile_page_file):
+    seen, _ = browser.visit(chromium, hostile_page_file.as_uri())
+    assert seen.pwned is None
+    assert seen.dialogs == []
+    assert seen.title == "hostile"
+    assert seen.final_url == hostile_page_file.as_uri()
+    assert seen.console_errors == [] and seen.page_errors == []
+    assert seen.blocked_requests == [] and seen.failed_requests == []  # it asks no server for anything
+
+
+def test_do_the_image_the_table_and_the_maths_render_offline_in_chromium(chromium, hostile_page_file):
+    def shown(page):
+        return page.evaluate("""() => {
+            const cell = [...document.querySelectorAll('div.text_cell')]
+                .find(c => c.textContent.includes('Inline maths'));
+            const maths = [...cell.querySelectorAll('math')];
+            const table = [...document.querySelectorAll('table')].find(t => t.textContent.includes('accuracy'));
+            const image = [...document.querySelectorAll('img')].find(i => i.getAttribute('width') === '32');
+            return {maths: maths.map(m => [m.getAttribute('display'), m.getBoundingClientRect().width > 5,
+                                           m.getBoundingClientRect().height > 5, m.textContent]),
+                    text: cell.innerText, rows: table ? table.rows.length : 0,
+                    image: image ? [image.complete, image.naturalWidth] : null};
+        }""")
+    seen, shown = browser.visit(chromium, hostile_page_file.as_uri(), settle_ms=200, check=shown)
+    assert [m[:3] for m in shown["maths"]] == [["inline", True, True], ["block", True, True]]
+    assert shown["maths"][0][3].startswith("y") and "σ" in shown["maths"][0][3]
+    assert "$" not in shown["text"]
+    assert shown["rows"] == 3 and shown["image"] == [True, 8]
+    assert seen.console_errors == [] and seen.blocked_requests == []
+
+
+def test_does_the_policy_alone_stop_every_script_of_the_stock_page(chromium, course_root, tmp_path):
+    """A sanitiser miss: the stock, unsanitised page with only the feedback policy added runs
+    none of the student's scripts (meta refresh, which a policy cannot stop, is left out here)."""
+    nb = hostile_html.hostile_notebook()
+    nb.cells = [c for c in nb.cells if c.metadata.get("tags") != ["md-meta-refresh"]]
+    config = GenerateFeedback(coursedir=CourseDirectory(root=tempfile.gettempdir())).config
+    stock, _ = HTMLExporter(config=config).from_notebook_node(nb, resources={k: dict(v) for k, v in SCORES.items()})
+    unprotected, protected = tmp_path / "stock.html", tmp_path / "stock-with-policy.html"
+    unprotected.write_text(stock, encoding="utf-8")
+    protected.write_text(with_content_security_policy(stock), encoding="utf-8")
+    seen, _ = browser.visit(chromium, unprotected.as_uri(), settle_ms=500)
+    assert seen.pwned and "md-script" in seen.dialogs and seen.title == hostile_html.TITLE  # the checks see it
+    seen, _ = browser.visit(chromium, protected.as_uri())
+    assert seen.pwned is None and seen.dialogs == [] and seen.title == "hostile"
+    assert seen.blocked_requests == []  # the CDN MathJax is refused by the policy, never requested
