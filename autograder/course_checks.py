@@ -57,9 +57,10 @@ def load(assignment, root=COURSE_ROOT):
     return modules
 
 
-def cell_namespace(assignment, root=COURSE_ROOT, **names):
+def cell_namespace(assignment, root=COURSE_ROOT, modules=None, **names):
     """A namespace to run one of the assignment's test cells in: ``tests`` is its visible tests,
-    ``import hidden_checks`` its hidden checks, and ``names`` stand for the notebook's objects."""
-    modules = load(assignment, root)
+    ``import hidden_checks`` its hidden checks (``modules``, or freshly loaded ones), and
+    ``names`` stand for the notebook's objects."""
+    modules = modules or load(assignment, root)
     return {"__name__": "__test_cell__", "__builtins__": builtins_serving(modules),
             "tests": modules[VISIBLE], **names}

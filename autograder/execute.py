@@ -74,6 +74,13 @@ class SurvivingExecute(Execute):
             self.kernel_manager_class = SandboxedKernelManager
             self.kernel_name = "python3"
 
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        lock = getattr(self.km, "lock_socket_folder", None)
+        if lock is not None:  # the kernel is up, and no cell has run yet
+            lock()
+        return client
+
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
         self._assignment = assignment_of(resources)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from . import course
+from . import course, scratch
 from .merge import record_outcome
 from .nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path, run_nbgrader
 from .progress import Progress
@@ -55,10 +55,10 @@ def record_assignment(assignment, db_url):
     """Record ``assignment``'s cells in the gradebook at ``db_url`` with nbgrader's
     ``generate_assignment``, which writes into a scratch release folder here so that the
     committed ``release/`` is left alone."""
-    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="release-", dir=scratch.run_folder()) as release_folder:
         returncode, log, _ = run_nbgrader_limited(
             ["generate_assignment", assignment, "--force", "--log-level=WARN",
-             f"--CourseDirectory.release_directory={scratch}", f"--CourseDirectory.db_url={db_url}"],
+             f"--CourseDirectory.release_directory={release_folder}", f"--CourseDirectory.db_url={db_url}"],
             COURSE_ROOT, nbgrader_env(), memory_mb=0, timeout=600)
     if returncode != 0:
         raise RuntimeError(f"could not record {assignment} in the gradebook:\n{log}")
@@ -207,6 +207,7 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     """
     refuse_optimized_python()
     warn_without_sandbox()
+    scratch.clear_stale_runs()  # what runs killed before their end left behind
     # The fork server imports nbgrader (and Keras, where the tests receive models), and the
     # kernel zygote what kernels import, while this process reads the submissions.
     keras = course.load(assignment).keras
@@ -243,12 +244,12 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, timeout, cel
         results.append(result)
         progress.done(result)
 
-    with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="grading-", dir=scratch.run_folder()) as folder:
         # The course gradebook must know the assignment before the first outcome is recorded; the
         # workers' template gradebook, before the first submission is graded: both at once.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="grading-setup") as setup:
             course_ready = setup.submit(ensure_assignment_in_gradebook, assignment, db_url)
-            template = setup.submit(template_gradebook, assignment, scratch) if gradable else None
+            template = setup.submit(template_gradebook, assignment, folder) if gradable else None
             course_ready.result()
             template = template and template.result()
         for submission in submissions:

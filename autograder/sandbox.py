@@ -14,7 +14,9 @@ that kernel is started by :class:`SandboxedKernelManager` inside Debian's bubble
   working folder and ``/tmp`` are size-limited tmpfs, so a disk filler fills only them.
 
 The kernel and nbgrader talk through Unix sockets in a folder both see (ZeroMQ's ``ipc``
-transport), since the kernel has no network. Where bubblewrap is missing or cannot run,
+transport), since the kernel has no network. The folder is the grader's (``scratch.SocketFolder``):
+the kernel may make its sockets there while it starts, and nothing more once it is up, before any
+code of the student runs. Where bubblewrap is missing or cannot run,
 :func:`sandbox_mode` says ``rlimits`` and the kernel runs with the limits only, after a warning.
 
 ``COURSE_SANDBOX`` (``bwrap``, ``rlimits`` or ``off``), set by the harness for each nbgrader
@@ -35,7 +37,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from . import zygote
+from . import scratch, zygote
 
 MODES = ("bwrap", "rlimits", "off")
 COURSE_ROOT = Path(__file__).resolve().parent.parent
@@ -255,9 +257,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.limits = current_limits()
         self.released = os.environ.get("COURSE_SANDBOX_RELEASED", "")
         self._ipc_folder = None
+        self._sockets = None
         if self.mode == "bwrap":
-            self._ipc_folder = tempfile.mkdtemp(prefix="kernel-ipc-")
-            os.chmod(self._ipc_folder, 0o777)
+            scratch.clear_stale_runs()
+            self._sockets = scratch.SocketFolder()
+            self._ipc_folder = self._sockets.path
             self.transport = "ipc"
             self.ip = os.path.join(self._ipc_folder, "kernel")
             # bwrap ends on SIGINT (taking the kernel with it): interrupt by a control message.
@@ -307,10 +311,15 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise
         return info
 
+    def lock_socket_folder(self):
+        """The kernel is up: from now on it may add nothing to the folder of its sockets."""
+        if self._sockets is not None:
+            self._sockets.lock()
+
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
-        if self._ipc_folder and not restart:
-            shutil.rmtree(self._ipc_folder, ignore_errors=True)
+        if self._sockets is not None and not restart:
+            self._sockets.remove()
 
 
 def describe():

@@ -5,15 +5,28 @@ student's code can change what the test sees: patch ``np.allclose`` or the test 
 an object equal to everything, hide tracebacks, rewrite the cell before it runs, read the
 expected values from the caller's frame. Here a test cell's source (nbgrader's copy, from the
 gradebook) runs in this process with the assignment's own tests, read from its room
-(``autograder/course_checks.py``: its ``problem_unittests`` and ``hidden_checks``); each name the cell
-takes from the notebook (``propagate``, ``KNearestNeighbor``) stands for the student's object in
-the kernel, and calling it sends the arguments there and brings back the result, as plain data
-only (``autograder/wire.py``). Stand-ins that a test puts in place of the student's helpers run
-here too, called back from the kernel. The hidden tests and their expected values never enter
-the kernel.
+(``autograder/course_checks.py``: its ``problem_unittests`` and ``hidden_checks``); each name the
+cell takes from the notebook (``propagate``, ``KNearestNeighbor``) stands for the student's
+object in the kernel (:class:`Remote`), and calling it sends the arguments there and brings back
+the result (``autograder/wire.py``).
 
-The cell's outputs say what was decided: the lines the tests print, or the failure as an error
-output (its message only, never the hidden source), which nbgrader turns into the score.
+What comes back is trusted as nothing more than data:
+
+- a call's result must be data (numbers, arrays, containers, a Keras model rebuilt here from its
+  config and weights); an object of the student's own is refused, except where a test
+  deliberately makes an instance of a student's class (``check_helpers.construct``) and then
+  calls its methods;
+- the arguments the grader sends are copies: the kernel says which of them a call changed in
+  place, and nothing of its changes reaches the grader's objects;
+- the kernel may call back only the stand-ins a test handed it (``check_helpers.stand_ins``,
+  or a callable set as an attribute of a student's object), with data, by name: no attribute of
+  a stand-in, no object of the tests, nothing else of this process;
+- every message, and the work this process does for a call from the kernel, counts against the
+  cell's time limit.
+
+The hidden tests and their expected values never enter the kernel. The cell's outputs say what
+was decided: the lines the tests print, or the failure as an error output (its message only,
+never the hidden source), which nbgrader turns into the score.
 """
 import ast
 import base64
@@ -23,10 +36,11 @@ import functools
 import io
 import json
 import os
+import signal
 import socket
 import tempfile
+import threading
 import time
-import types
 import uuid
 import weakref
 from pathlib import Path
@@ -77,151 +91,212 @@ class AgentMissing(AgentStopped):
     """The kernel has no agent (yet, or any more): it is installed again."""
 
 
+class AnswerRefused(BaseException):
+    """What the kernel sent is not data of the protocol (an object of the student's own where
+    data was expected, a malformed message): the test cell fails with this. A BaseException, so
+    that no test's ``except Exception`` takes it for an error of the student's function."""
+
+
+# --------------------------------------------------------------------------------------------
+# The student's objects, as the tests see them
+# --------------------------------------------------------------------------------------------
+
+NAME, INSTANCE, METHOD = "name", "instance", "method"
 _remote_classes = {}
 
 
 class Remote:
-    """The student's object ``target`` in the kernel, as a test sees it."""
+    """The student's object ``target`` in the kernel, as a test sees it: a name of the notebook,
+    an instance of the student's class that a test made, or one of their methods."""
 
-    __slots__ = ("_session", "_target", "_label")
+    __slots__ = ("_session", "_target", "_label", "_kind")
 
-    def __init__(self, session, target, label):
+    def __init__(self, session, target, label, kind):
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_label", label)
+        object.__setattr__(self, "_kind", kind)
 
     def __call__(self, *args, **kwargs):
-        session = self._session
-        return session.request({"op": "call", "target": self._target,
-                                "args": session.codec.encode(list(args)),
-                                "kwargs": session.codec.encode(dict(kwargs))})
+        """Call it; the result comes back as data (see the module's docstring)."""
+        return self._session.call(self._target, args, kwargs)
+
+    def course_construct(self, *args, **kwargs):
+        """Make an instance of the student's class: the one call whose result may be an object
+        of the student's own, which the test then drives through its methods."""
+        return self._session.call(self._target, args, kwargs, make_handle=self._session.instance_handle)
 
     def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__") and name not in ("__name__", "__get__", "__qualname__"):
+        if name == "__name__":
+            return self._label
+        if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        return self._session.request({"op": "getattr", "target": self._target, "name": name})
+        if self._kind == METHOD:
+            raise AttributeError(f"{name} of {self._label} is not read by the tests")
+        return self._session.request({"op": "getattr", "target": self._target, "name": name},
+                                     make_handle=self._session.method_handle(f"{self._label}.{name}"))
 
     def __setattr__(self, name, value):
-        session = self._session
-        message = {"op": "setattr", "target": self._target, "name": name, "value": None}
-        if callable(value) and not isinstance(value, Remote):
-            message["callback"] = session.callback(value)
-        else:
-            message["value"] = session.codec.encode(value)
-        session.request(message)
+        if self._kind != INSTANCE or name.startswith("_"):
+            raise AttributeError(f"{name} of {self._label} cannot be set by the tests")
+        self._session.set_attribute(self._target, name, value)
 
     def __repr__(self):
         return f"<{self._label} in the student's kernel>"
 
     def course_stand_ins(self, replacements):
-        """Put ``replacements`` (name -> callable of this process) in place of the names this
+        """Put ``replacements`` (name -> stand-in of this process) in place of the names this
         function looks up in the kernel; returns a function that puts the old ones back."""
-        session = self._session
-        for name, value in replacements.items():
-            session.callbacks[name] = value
-        session.request({"op": "install", "target": self._target, "names": list(replacements)})
-
-        def restore():
-            session.request({"op": "uninstall"})
-            for name in replacements:
-                session.callbacks.pop(name, None)
-        return restore
+        return self._session.install(self._target, replacements)
 
 
-def _remote(session, target, label):
+def _remote(session, target, label, kind):
     cls = _remote_classes.get(label)
     if cls is None:
         name = label if label.isidentifier() else "object"
         cls = _remote_classes[label] = type(name, (Remote,), {"__slots__": ()})
-    return cls(session, target, label)
+    return cls(session, target, label, kind)
 
 
 def remote_exception(report):
     """An exception of this process that stands for the one the student's code raised."""
-    bases = [getattr(builtins, name, None) for name in report.get("bases", [])]
+    if not isinstance(report, dict):
+        report = {}
+    bases = [getattr(builtins, name, None) for name in report.get("bases", []) if isinstance(name, str)]
     base = next((b for b in bases if isinstance(b, type) and issubclass(b, Exception)), RuntimeError)
-    name = str(report.get("type") or base.__name__)
+    name = str(report.get("type") or base.__name__)[:80]
     cls = base if name == base.__name__ else type(name if name.isidentifier() else "Error", (base,), {})
-    error = cls(str(report.get("message", "")))
-    error.course_where = str(report.get("where", ""))
+    error = cls(str(report.get("message", ""))[:wire.MAX_TEXT])
+    error.course_where = str(report.get("where", ""))[:300]
     return error
 
 
-# where the course's test code is defined (autograder/course_checks.py)
-TEST_MODULES = ("check_helpers", "problem_unittests", "hidden_checks", "__test_cell__")
-
-
-def course_object(obj):
-    """Whether ``obj`` may stay in this process behind a handle the kernel can call: an instance
-    or a class of the tests, a function of the tests, or such an instance's method. Never a
-    module, a built-in, or anything else of this process."""
-    if isinstance(obj, types.ModuleType):
-        return False
-    if isinstance(obj, types.MethodType):
-        return course_object(obj.__self__) and getattr(obj.__func__, "__module__", None) in TEST_MODULES
-    if isinstance(obj, (types.FunctionType, type)):
-        return getattr(obj, "__module__", None) in TEST_MODULES
-    return type(obj).__module__ in TEST_MODULES
-
+# --------------------------------------------------------------------------------------------
+# One test cell's conversation with the kernel
+# --------------------------------------------------------------------------------------------
 
 class Session:
     """One test cell's conversation with the kernel's agent (see ``wire.Agent``)."""
 
-    def __init__(self, exchange):
+    def __init__(self, exchange, deadline=None):
         self.exchange = exchange  # a message for the agent -> the agent's next message
-        self.codec = wire.Codec(handles=course_object)
-        self.callbacks = {}
+        self.deadline = deadline  # time.monotonic() past which the cell has run out of time
+        self.codec = wire.Codec(handles=False)
+        self.callbacks = {}   # key -> (stand-in, method names when it makes instances, else None)
+        self.instances = []   # (key, object) made by the stand-ins for the kernel
+        self.changed_ids = set()  # id() of the grader's objects that a call changed in place
 
-    def make_handle(self, number, label, is_callable):
-        return _remote(self, {"ref": number}, label)
+    def check_deadline(self):
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TestTimeout()
 
-    def callback(self, function):
-        key = f"callback-{len(self.callbacks)}"
-        self.callbacks[key] = function
-        return key
+    # -- the objects the kernel keeps --------------------------------------------------------------
+    def instance_handle(self, number, label, is_callable):
+        return _remote(self, {"ref": number}, label, INSTANCE)
 
-    def request(self, message):
-        message["changes"] = self.codec.changes()
-        reply = self._receive(self.exchange(json.dumps(message)))
-        while "callback" in reply:
-            reply = self._receive(self.exchange(json.dumps(self._run_callback(reply))))
-        value = self.codec.decode(reply["value"], self.make_handle) if "value" in reply else None
-        self.codec.apply(reply.get("changes", []), self.make_handle)
-        if "raised" in reply:
-            raise remote_exception(reply["raised"])
-        return value
+    def method_handle(self, label):
+        def make(number, type_label, is_callable):
+            if not is_callable:
+                raise wire.WireError(f"{label} is an object of the student's own (a {type_label}) where data "
+                                     f"was expected")
+            return _remote(self, {"ref": number}, label, METHOD)
+        return make
 
-    @staticmethod
-    def _receive(text):
+    def changed_elsewhere(self, obj):
+        """Whether the kernel changed its copy of the grader's ``obj`` in place."""
+        return id(obj) in self.changed_ids
+
+    # -- requests ----------------------------------------------------------------------------------
+    def call(self, target, args, kwargs, make_handle=None):
+        return self.request({"op": "call", "target": target, "args": self.codec.encode(list(args)),
+                             "kwargs": self.codec.encode(dict(kwargs))}, make_handle)
+
+    def set_attribute(self, target, name, value):
+        message = {"op": "setattr", "target": target, "name": name}
+        if callable(value) and not isinstance(value, Remote):
+            key = f"callback-{len(self.callbacks)}"
+            message.update(self._register_stand_in(key, value))
+        else:
+            message["value"] = self.codec.encode(value)
+        self.request(message)
+
+    def install(self, target, replacements):
+        names = [{"name": name, **self._register_stand_in(name, value)} for name, value in replacements.items()]
+        self.request({"op": "install", "target": target, "names": names})
+
+        def restore():
+            self.request({"op": "uninstall"})
+            for name in replacements:
+                self.callbacks.pop(name, None)
+        return restore
+
+    def _register_stand_in(self, key, value):
+        methods = getattr(value, "stand_in_methods", None)
+        methods = tuple(methods) if methods else None
+        self.callbacks[key] = (value, methods)
+        return {"callback": key, "methods": list(methods)} if methods else {"callback": key}
+
+    def request(self, message, make_handle=None):
+        self.check_deadline()
         try:
-            reply = json.loads(text)
-        except (TypeError, ValueError):
-            raise wire.WireError("the kernel answered something that is not the grader's protocol") from None
-        if not isinstance(reply, dict):
-            raise wire.WireError("the kernel answered something that is not the grader's protocol")
-        return reply
+            reply = self._receive(self.exchange(json.dumps(message)))
+            while "callback" in reply:
+                self.check_deadline()
+                reply = self._receive(self.exchange(json.dumps(self._run_callback(reply))))
+            self.check_deadline()
+            self._note_changes(reply.get("changed", []))
+            if "raised" in reply:
+                raise remote_exception(reply["raised"])
+            return self.codec.decode(reply.get("value"), make_handle)
+        except wire.WireError as error:
+            raise AnswerRefused(str(error)) from None
+
+    def _receive(self, text):
+        if text is None:
+            raise wire.WireError("the kernel answered nothing")
+        return wire.read_message(text)
+
+    def _note_changes(self, changed):
+        if not isinstance(changed, list):
+            raise wire.WireError("not a list of changed objects")
+        for number in changed[:100000]:
+            if isinstance(number, int) and 0 <= number < len(self.codec.table) and number not in self.codec.received:
+                self.changed_ids.add(id(self.codec.table[number]))
+                self.codec.forget(number)
 
     def _run_callback(self, message):
-        args = self.codec.decode(message.get("args", {"list": []}), self.make_handle)
-        kwargs = self.codec.decode(message.get("kwargs", {"dict": []}), self.make_handle)
-        self.codec.apply(message.get("changes", []), self.make_handle)
-        own = self.codec.take_touched()  # the stand-in's arguments: their changes go back with the reply
-        key, attr = message.get("callback"), message.get("attr")
+        """Run the stand-in the kernel calls; its answer, as a message for the kernel."""
         try:
-            function = self.codec.own_object(key) if isinstance(key, dict) else self.callbacks.get(key)
-            if function is None:
-                raise wire.WireError(f"no stand-in {key!r}")
-            if attr is not None:
-                if not isinstance(attr, str) or attr.startswith("_"):
-                    raise AttributeError(f"{attr!r} of a stand-in cannot be read")
-                result = getattr(function, attr)
+            key = message.get("callback")
+            entry = self.callbacks.get(key) if isinstance(key, str) else None
+            if entry is None:
+                raise wire.WireError(f"no stand-in {str(key)[:80]!r} was handed to the kernel")
+            stand_in, methods = entry
+            args = self.codec.decode(message.get("args", {"list": []}))
+            kwargs = self.codec.decode(message.get("kwargs", {"dict": []}))
+            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+                raise wire.WireError("a call that is not the grader's protocol")
+            self.codec.take_touched()
+            if message.get("new"):
+                if methods is None:
+                    raise wire.WireError(f"the stand-in {key!r} makes no objects")
+                self.instances.append((key, stand_in(*args, **kwargs)))
+                value = len(self.instances) - 1
+            elif "instance" in message:
+                index, method = message.get("instance"), message.get("method")
+                if methods is None or method not in methods or not isinstance(index, int) or isinstance(index, bool) \
+                        or not 0 <= index < len(self.instances) or self.instances[index][0] != key:
+                    raise wire.WireError(f"no method {str(method)[:80]!r} of the stand-in {key!r} to call")
+                value = getattr(self.instances[index][1], method)(*args, **kwargs)
             else:
-                result = function(*args, **kwargs)
-            reply = {"value": self.codec.encode(result)}
+                if methods is not None:
+                    raise wire.WireError(f"the stand-in {key!r} is called through the objects it makes")
+                value = stand_in(*args, **kwargs)
+            return {"value": self.codec.encode(value)}
+        except (TestTimeout, KernelGone, AgentStopped):
+            raise
         except Exception as error:  # noqa: BLE001 - told to the kernel, which raises it there
-            return {"raised": f"{type(error).__name__}: {error}", "changes": self.codec.changes(also=own)}
-        reply["changes"] = self.codec.changes(also=own)
-        return reply
+            return {"raised": f"{type(error).__name__}: {error}"[:wire.MAX_TEXT]}
 
 
 def notebook_names(source):
@@ -240,59 +315,68 @@ def notebook_names(source):
     return sorted(read - defined - set(dir(builtins)))
 
 
-def decide(source, exchange, assignment):
+def decide(source, exchange, assignment, deadline=None):
     """Run the test cell ``source`` of ``assignment`` here against the kernel reached through
     ``exchange``, with the assignment's own tests (``autograder/course_checks.py``).
 
     Returns (printed text, None) when every test passed, or (printed text, (name, message))
     when one failed.
     """
-    session = Session(exchange)
-    namespace = course_checks.cell_namespace(assignment, np=np)
+    session = Session(exchange, deadline)
+    modules = course_checks.load(assignment)
+    modules[course_checks.SHARED].changed_elsewhere = session.changed_elsewhere
+    namespace = course_checks.cell_namespace(assignment, modules=modules, np=np)
     for name in notebook_names(source):
-        namespace.setdefault(name, _remote(session, {"name": name}, name))
+        namespace.setdefault(name, _remote(session, {"name": name}, name, NAME))
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
             exec(compile(source, "<test cell>", "exec"), namespace)  # noqa: S102 - the instructor's test
     except (TestTimeout, KernelGone, AgentStopped):
         raise
-    except wire.WireError as error:
+    except (AnswerRefused, wire.WireError) as error:
         return printed.getvalue(), ("GradingError", f"the answer could not be read back from the kernel: {error}")
     except Exception as error:  # noqa: BLE001 - a failing test, whatever it raised
-        return printed.getvalue(), (type(error).__name__, str(error))
+        return printed.getvalue(), (type(error).__name__, str(error)[:wire.MAX_TEXT])
     return printed.getvalue(), None
 
 
-def run_test_cell(kc, source, timeout, assignment, folder=None):
-    """Decide the test cell ``source`` of ``assignment`` with the kernel of the blocking client
-    ``kc`` (one that no one else uses); returns the cell's outputs. Raises :class:`KernelGone` when the kernel died,
-    :class:`TestTimeout` past ``timeout`` seconds (the kernel is then still busy: the caller
-    interrupts it).
+# --------------------------------------------------------------------------------------------
+# Running a test cell against a kernel
+# --------------------------------------------------------------------------------------------
 
-    The agent and this process talk through a Unix socket in ``folder``, a folder the kernel
-    sees at the same path (the sandbox's ipc folder; a new temporary one when None): plain
-    frames, none of the Jupyter protocol's signing and parsing for each of the thousands of calls
-    a test may make.
-    """
-    deadline = time.monotonic() + timeout
-    with contextlib.ExitStack() as stack:
-        if folder is None:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-agent-"))
-            os.chmod(folder, 0o755)
-        path = os.path.join(folder, f"agent-{uuid.uuid4().hex[:12]}.sock")
-        server = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
-        server.bind(path)
-        stack.callback(_unlink, path)
-        os.chmod(path, 0o777)  # the kernel runs as a user of its own
-        server.listen(1)
-        install = kc not in _agent_installed
+@contextlib.contextmanager
+def time_limit(deadline):
+    """Raise :class:`TestTimeout` in this thread at ``deadline`` (time.monotonic()), wherever
+    this process is (its own work for the kernel included); where signals cannot be used (not
+    the main thread), the deadline is checked at each message only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise TestTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_UMASK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _umask(mask):
+    with _UMASK:
+        old = os.umask(mask)
         try:
-            return _run_with_agent(kc, source, assignment, deadline, server, path, stack, install)
-        except AgentMissing:
-            if install:
-                raise
-            return _run_with_agent(kc, source, assignment, deadline, server, path, stack, True)
+            yield
+        finally:
+            os.umask(old)
 
 
 @functools.lru_cache(maxsize=1)
@@ -305,94 +389,153 @@ def _unlink(path):
         os.unlink(path)
 
 
-def _run_with_agent(kc, source, assignment, deadline, server, path, stack, install):
-    starter = SERVE.format(path=path)
-    if install:
-        _agent_installed.discard(kc)
-        starter = INSTALL.format(source=_agent_base64(), file=wire.AGENT_FILE) + starter
-    msg_id = kc.execute(starter, silent=False, store_history=False, allow_stdin=False)
-    streams = []
+def run_test_cell(kc, source, timeout, assignment, folder=None):
+    """Decide the test cell ``source`` of ``assignment`` with the kernel of the blocking client
+    ``kc`` (one that no one else uses); returns the cell's outputs. Raises :class:`KernelGone`
+    when the kernel died, :class:`TestTimeout` past ``timeout`` seconds (the kernel is then
+    still busy: the caller interrupts it).
 
-    def drain():
+    The agent and this process talk through a Unix socket in ``folder``, a folder the kernel
+    sees at the same path (the sandbox's socket folder; a new temporary one when None): plain
+    frames, none of the Jupyter protocol's signing and parsing for each of the thousands of calls
+    a test may make.
+    """
+    deadline = time.monotonic() + timeout
+    with contextlib.ExitStack() as stack:
+        if folder is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-agent-"))
+            os.chmod(folder, 0o755)
+        path = os.path.join(folder, f"agent-{uuid.uuid4().hex[:12]}.sock")
+        server = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+        # The socket is made open to all (the kernel runs as a user of its own) by the umask in
+        # force while it is bound: no chmod by path, which could be turned onto another file.
+        with _umask(0):
+            server.bind(path)
+        stack.callback(_unlink, path)
+        server.listen(1)
+        install = kc not in _agent_installed
+        with time_limit(deadline):
+            try:
+                return AgentCell(kc, deadline, stack).run(source, assignment, server, path, install)
+            except AgentMissing:
+                if install:
+                    raise
+                return AgentCell(kc, deadline, stack).run(source, assignment, server, path, True)
+
+
+class AgentCell:
+    """One test cell decided with the kernel's agent: the small cell that starts the agent runs in
+    the kernel while this process asks it the test's calls, then ends."""
+
+    def __init__(self, kc, deadline, stack):
+        self.kc, self.deadline, self.stack = kc, deadline, stack
+        self.msg_id = None
+        self.streams = []  # what the kernel printed meanwhile (the student's code may print)
+        self.channel = None
+
+    def run(self, source, assignment, server, path, install):
+        starter = SERVE.format(path=path)
+        if install:
+            _agent_installed.discard(self.kc)
+            starter = INSTALL.format(source=_agent_base64(), file=wire.AGENT_FILE) + starter
+        self.msg_id = self.kc.execute(starter, silent=False, store_history=False, allow_stdin=False)
+        self.connect(server)
+        try:
+            if self.channel.receive() != "course-agent:ready":
+                raise AgentStopped("the agent did not start")
+            if install:
+                _agent_installed.add(self.kc)
+        except (wire.ChannelClosed, ConnectionError):
+            self.closed()
+        printed, failure = decide(source, self.exchange, assignment, self.deadline)
+        self.end()
+        return self.outputs(printed, failure)
+
+    # -- the kernel, between waits ---------------------------------------------------------------
+    def drain(self):
+        """Keep what the starter cell printed (up to MAX_STREAM characters)."""
         while True:
             try:
-                message = kc.get_iopub_msg(timeout=0)
+                message = self.kc.get_iopub_msg(timeout=0)
             except Empty:
                 return
-            if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "stream":
-                if sum(map(len, streams)) < MAX_STREAM:
-                    streams.append(message["content"].get("text", ""))
+            if message["parent_header"].get("msg_id") == self.msg_id and message["msg_type"] == "stream":
+                if sum(map(len, self.streams)) < MAX_STREAM:
+                    self.streams.append(message["content"].get("text", ""))
 
-    def finished(wait=0.0):
+    def finished(self, wait=0.0):
+        """The starter cell's reply, once it has ended; None before."""
         try:
-            reply = kc.get_shell_msg(timeout=wait)
+            reply = self.kc.get_shell_msg(timeout=wait)
         except Empty:
             return None
-        return reply if reply["parent_header"].get("msg_id") == msg_id else None
+        return reply if reply["parent_header"].get("msg_id") == self.msg_id else None
 
-    def check_kernel():
+    def check_kernel(self):
         """Between waits: the cell that runs the agent ended, the kernel died, or time is up."""
-        if time.monotonic() > deadline:
+        if time.monotonic() > self.deadline:
             raise TestTimeout()
-        drain()
-        reply = finished()
+        self.drain()
+        reply = self.finished()
         if reply is not None:
             content = reply["content"]
             if content.get("ename") == "LookupError" and content.get("evalue") == AGENT_MISSING:
                 raise AgentMissing("the kernel has no agent")
             raise AgentStopped(f"{content.get('ename', '')}: {content.get('evalue', '')}"[:300])
-        if not kc.is_alive():
+        if not self.kc.is_alive():
             raise KernelGone("the kernel died")
 
-    server.settimeout(0.5)
-    while True:
-        try:
-            connection, _ = server.accept()
-            break
-        except socket.timeout:
-            check_kernel()
-    stack.enter_context(connection)
-    channel = wire.Channel(connection, wait=check_kernel)
+    # -- the agent's connection ------------------------------------------------------------------
+    def connect(self, server):
+        server.settimeout(0.5)
+        while True:
+            try:
+                connection, _ = server.accept()
+                break
+            except socket.timeout:
+                self.check_kernel()
+        self.stack.enter_context(connection)
+        self.channel = wire.Channel(connection, wait=self.check_kernel)
 
-    def closed():
+    def closed(self):
         """The agent's connection ended: say why (its cell ended, or the kernel died)."""
         settle = time.monotonic() + 5  # a dead kernel's heartbeat stops within seconds
         while time.monotonic() < settle:
-            check_kernel()
+            self.check_kernel()
             time.sleep(0.1)
         raise AgentStopped("the agent closed its connection")
 
-    def exchange(text):
+    def exchange(self, text):
         try:
-            channel.send(text)
-            return channel.receive()
+            self.channel.send(text)
+            return self.channel.receive()
         except (wire.ChannelClosed, ConnectionError):
-            closed()
+            self.closed()
 
-    try:
-        if channel.receive() != "course-agent:ready":
-            raise AgentStopped("the agent did not start")
-        if install:
-            _agent_installed.add(kc)
-    except (wire.ChannelClosed, ConnectionError):
-        closed()
-    printed, failure = decide(source, exchange, assignment)
-    try:
-        channel.send(json.dumps({"op": "end"}))
-    except ConnectionError:
-        closed()
-    while finished(wait=0.05) is None:
-        if time.monotonic() > deadline:
-            raise TestTimeout()
-        drain()
-    drain()
-    outputs = []
-    kernel_text = "".join(streams)
-    if kernel_text:
-        outputs.append(new_output("stream", name="stdout", text=kernel_text[:MAX_STREAM]))
-    if printed:
-        outputs.append(new_output("stream", name="stdout", text=printed))
-    if failure is not None:
-        name, message = failure
-        outputs.append(new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"]))
-    return outputs
+    def end(self):
+        """Tell the agent the cell is decided and wait for its cell to end. After a message too
+        large to read, the connection is closed instead: the agent's cell ends on its own."""
+        if self.channel.broken:
+            self.channel.close()
+        else:
+            try:
+                self.channel.send(json.dumps({"op": "end"}))
+            except ConnectionError:
+                self.closed()
+        while self.finished(wait=0.05) is None:
+            if time.monotonic() > self.deadline:
+                raise TestTimeout()
+            self.drain()
+        self.drain()
+
+    def outputs(self, printed, failure):
+        outputs = []
+        kernel_text = "".join(self.streams)
+        if kernel_text:
+            outputs.append(new_output("stream", name="stdout", text=kernel_text[:MAX_STREAM]))
+        if printed:
+            outputs.append(new_output("stream", name="stdout", text=printed[:MAX_STREAM]))
+        if failure is not None:
+            name, message = failure
+            outputs.append(new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"]))
+        return outputs

@@ -1,31 +1,37 @@
 """Plain data across the sandbox wall: the codec both sides use, and the kernel's agent.
 
-Tests are decided by the grader's own process (``autograder/trusted.py``); the student's functions
-run in the sandboxed kernel. Between the two only JSON travels: numbers, strings, lists, tuples,
-dicts, numpy arrays as their dtype, shape and bytes (structured ones as ``.npy``, read with
-``allow_pickle=False``), Keras models as their config and weights, and *handles*: the number of
-an object that stays on the kernel's side (a student's class, an instance of it, a method).
+Tests are decided by the grader's own process (``autograder/trusted.py``); the student's code
+runs in the sandboxed kernel. Between the two only JSON travels, and it carries calls and data:
 
-The grader's side keeps objects of its own behind handles too, but only the course's: an instance
-of a class the tests define (a stand-in such as a reference classifier that the student's code
-builds and calls), its public methods, a function of the tests. The kernel reaches them through a
-proxy whose calls and public attributes are asked of the grader; nothing else of the grader's
-process can be reached that way.
+- numbers, strings, lists, tuples, dicts; numpy arrays as their dtype, shape and bytes
+  (structured ones as ``.npy``, read with ``allow_pickle=False``); Keras models as their config
+  and weights, which the grader builds into a new model of its own;
+- *handles*: the number of an object that stays in the kernel (a student's class, an instance of
+  it, a method), which the grader accepts only where a test deliberately drives a student's
+  class, and only to call it;
+- calls from the kernel to the stand-ins a test handed it (by the name it installed them under),
+  with data as arguments and data as the answer. Nothing of the grader's process is reachable
+  otherwise: no attribute of a stand-in, no object behind a handle.
 
 Both sides number every array, list, tuple, dict, model and handle that crosses, in the order
-they cross, so an object sent back is sent as ``{"ref": n}`` and arrives as the very object the
-other side holds: a test can still check that a function returned its input, or passed it on.
+they cross, so that an object sent back unchanged is sent as ``{"ref": n}`` and arrives as the
+very object the other side holds (a test can still check that a function returned its input).
+An object changed in place since it crossed is sent again by value, as a new object: what one
+side does to its copy never reaches the other's. The kernel says which of the grader's objects
+a call changed in place (``"changed"``), so a test can tell the student so.
 
 This file is also the agent: its text is executed in the kernel, where :func:`serve_socket`
-connects to a Unix socket the grader listens on (in a folder both see) and :func:`serve` answers
-the grader's requests, one :class:`Channel` message each. Nothing here decides anything: whatever
-a student does to it in the kernel changes only the data the grader receives.
+connects to a Unix socket the grader listens on and :func:`serve` answers the grader's
+requests, one :class:`Channel` message each. Nothing here decides anything: whatever a student
+does to it in the kernel changes only the data the grader receives, which the grader checks.
 """
 import base64
+import contextlib
 import io
 import json
 import math
 import re
+import socket
 import traceback
 import warnings
 
@@ -33,6 +39,9 @@ import numpy as np
 
 AGENT_FILE = "<course-agent>"
 PLAIN = (type(None), bool, int, str)
+MAX_FRAME = 256 << 20  # bytes of one message, at most
+MAX_DEPTH = 64         # lists, tuples and dicts inside each other, at most
+MAX_TEXT = 2000        # characters of an error message kept
 
 
 class WireError(Exception):
@@ -43,20 +52,23 @@ class ChannelClosed(WireError):
     """The other side closed the connection."""
 
 
-MAX_FRAME = 1 << 30  # bytes of one message, at most
-
-
 class Channel:
     """Messages over a connected socket: an 8-byte length, then that many bytes of UTF-8 text.
 
-    ``wait`` is called each ``tick`` seconds while a message is awaited (the grader checks there
-    whether the kernel is still alive); None waits without end (the kernel's side).
+    ``wait`` is called each ``tick`` seconds while a message is awaited or sent (the grader
+    checks there whether the kernel is still alive and its time is not up); None waits without
+    end (the kernel's side).
     """
 
     def __init__(self, connection, wait=None, tick=0.5):
         self.connection = connection
         self.wait = wait
+        self.broken = False  # a message was refused unread: the connection can carry no more
         connection.settimeout(tick if wait else None)
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def send(self, text):
         data = text.encode("utf-8")
@@ -72,8 +84,10 @@ class Channel:
     def receive(self):
         size = int.from_bytes(self._read(8), "big")
         if size > MAX_FRAME:
-            raise WireError(f"a message of {size} bytes is larger than the protocol allows")
-        return self._read(size).decode("utf-8")
+            self.broken = True
+            self.close()  # its sender stops at once, instead of waiting for a reader
+            raise WireError(f"a message of {size} bytes is larger than the protocol allows ({MAX_FRAME})")
+        return self._read(size).decode("utf-8", errors="replace")
 
     def _read(self, size):
         parts, left = [], size
@@ -90,6 +104,17 @@ class Channel:
         return b"".join(parts)
 
 
+def read_message(text):
+    """One message of the protocol: a JSON object (deeply nested or malformed text is refused)."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        raise WireError("a message that is not the grader's protocol") from None
+    if not isinstance(message, dict):
+        raise WireError("a message that is not the grader's protocol")
+    return message
+
+
 def _is_keras_model(obj):
     module = type(obj).__module__ or ""
     return module.split(".")[0] == "keras" and hasattr(obj, "to_json") and hasattr(obj, "get_weights")
@@ -102,8 +127,13 @@ def _npy(array):
 
 
 def _from_npy(text):
-    array = np.load(io.BytesIO(base64.b64decode(text)), allow_pickle=False)
-    if array.dtype.hasobject:
+    if not isinstance(text, str):
+        raise WireError("not an array of the protocol")
+    try:
+        array = np.load(io.BytesIO(base64.b64decode(text)), allow_pickle=False)
+    except (ValueError, TypeError, OSError) as error:
+        raise WireError(f"not an array of the protocol: {error}") from None
+    if not isinstance(array, np.ndarray) or array.dtype.hasobject:
         raise WireError("an array of Python objects cannot cross")
     return array
 
@@ -144,28 +174,28 @@ def _from_plain_array(data):
 class Codec:
     """One side's numbering of the objects that crossed (see the module's docstring).
 
-    ``handles`` says which objects that are not plain data become handles: ``True`` for all (the
-    kernel's side), ``False`` for none, or a predicate (the grader's side, which keeps only the
-    course's own objects behind handles and refuses the rest).
+    ``handles``: whether objects that are not data leave this side as handles (the kernel's
+    side) or cannot be sent at all (the grader's).
     """
 
     def __init__(self, handles):
         self.handles = handles
-        self.own_handles = set()  # numbers of the objects this side keeps behind handles
-        self.table = []   # number -> object
-        self.numbers = {}  # id(object) -> number, for objects in table
-        self.state = {}   # number -> copy, for the mutable objects that crossed
-        self.touched = set()  # numbers sent or received since the last call of changes()
+        self.table = []    # number -> object
+        self.numbers = {}  # id(object) -> number, for the objects that may be sent by reference
+        self.state = {}    # number -> copy as it last crossed, for the mutable objects
+        self.received = set()  # numbers of the objects that came from the other side
+        self.touched = set()   # numbers received since the last call of take_touched()
 
-    def _register(self, obj):
-        self.numbers[id(obj)] = len(self.table)
+    def _register(self, obj, received=False):
+        number = len(self.table)
         self.table.append(obj)
-        return len(self.table) - 1
-
-    def _track(self, number):
-        """Remember the contents of a mutable object that crossed, to send its later changes."""
-        self.state[number] = _copy(self.table[number])
-        self.touched.add(number)
+        self.numbers[id(obj)] = number
+        if isinstance(obj, (np.ndarray, list, dict)):
+            self.state[number] = _copy(obj)
+        if received:
+            self.received.add(number)
+            self.touched.add(number)
+        return number
 
     def _reserve(self):
         self.table.append(None)
@@ -174,70 +204,72 @@ class Codec:
     def _fill(self, number, obj):
         self.table[number] = obj
         self.numbers[id(obj)] = number
+        self.received.add(number)
+        self.touched.add(number)
+
+    def unchanged(self, number):
+        """Whether object ``number`` is as it was when it last crossed."""
+        return number not in self.state or _same(self.state[number], self.table[number])
+
+    def forget(self, number):
+        """Object ``number`` changed on the other side: send it by value from now on."""
+        obj = self.table[number] if isinstance(number, int) and 0 <= number < len(self.table) else None
+        if obj is not None and self.numbers.get(id(obj)) == number:
+            del self.numbers[id(obj)]
 
     # -- encoding ------------------------------------------------------------------------------
-    def encode(self, obj):
+    def encode(self, obj, depth=0):
+        if depth > MAX_DEPTH:
+            raise WireError("a value nested too deeply to cross")
         if isinstance(obj, bool) or obj is None or (isinstance(obj, (int, str)) and type(obj) in PLAIN):
             return obj
         if type(obj) is float:
             return obj if math.isfinite(obj) else {"float": repr(obj)}
         number = self.numbers.get(id(obj))
-        if number is not None and self.table[number] is obj:
-            self.touched.add(number)
+        if number is not None and self.table[number] is obj and self.unchanged(number):
             return {"ref": number}
-        return self.encode_contents(obj)
-
-    def encode_contents(self, obj):
-        """``obj`` by value (registered as new when it is not yet numbered)."""
-        number = self.numbers.get(id(obj))
-        if number is None or self.table[number] is not obj:
-            number = None
         if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
-            if number is None:
-                self._track(self._register(obj))
+            self._register(obj)
             plain = _plain_array(obj)
             return {"array": plain} if plain is not None else {"ndarray": _npy(obj)}
         if isinstance(obj, np.generic) and not isinstance(obj, np.object_):
             plain = _plain_array(np.asarray(obj))
             return {"scalar_array": plain} if plain is not None else {"scalar": _npy(np.asarray(obj))}
-        if isinstance(obj, (list, tuple, dict)) and type(obj) in (list, tuple, dict):
-            if number is None:
-                number = self._register(obj)
-                if not isinstance(obj, tuple):
-                    self._track(number)
+        if type(obj) in (list, tuple, dict):
+            self._register(obj)
             if isinstance(obj, dict):
-                return {"dict": [[self.encode(k), self.encode(v)] for k, v in obj.items()]}
-            return {type(obj).__name__: [self.encode(item) for item in obj]}
+                return {"dict": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in obj.items()]}
+            return {type(obj).__name__: [self.encode(item, depth + 1) for item in obj]}
         for plain in (int, float, str):  # subclasses of plain types, sent as the plain value
             if isinstance(obj, plain):
-                return self.encode(plain(obj))
+                return self.encode(plain(obj), depth)
         if _is_keras_model(obj):
-            if number is None:
-                self._register(obj)
-            return {"keras": obj.to_json(), "weights": [_npy(np.asarray(w)) for w in obj.get_weights()],
-                    "type": type(obj).__name__}
-        if self.handles is True or (callable(self.handles) and self.handles(obj)):
-            if number is None:
-                number = self._register(obj)
-            self.own_handles.add(number)
-            return {"handle": number, "type": type(obj).__name__, "callable": callable(obj)}
+            self._register(obj)
+            return {"keras": obj.to_json(), "weights": [_npy(np.asarray(w)) for w in obj.get_weights()]}
+        if self.handles:
+            return {"handle": self._register(obj), "type": type(obj).__name__, "callable": callable(obj)}
         raise WireError(f"a {type(obj).__name__} cannot be sent to the kernel")
 
     # -- decoding ------------------------------------------------------------------------------
-    def decode(self, data, make_handle=None, register=True):
-        """The object ``data`` stands for; ``register=False`` for new contents of an object that
-        is numbered already (its parts are new, the object itself is not)."""
+    def decode(self, data, make_handle=None, depth=0):
+        """The object ``data`` stands for. ``make_handle(number, label, is_callable)`` makes the
+        stand-in of an object the other side keeps; without it, a handle is refused."""
+        if depth > MAX_DEPTH:
+            raise WireError("a value nested too deeply to cross")
         if data is None or isinstance(data, (bool, int, str, float)):
             return data
         if not isinstance(data, dict) or len(data) == 0:
             raise WireError(f"not a value of the protocol: {str(data)[:80]}")
         if "ref" in data:
             number = data["ref"]
-            if not isinstance(number, int) or not 0 <= number < len(self.table):
+            if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < len(self.table):
                 raise WireError(f"reference to unknown object {number!r}")
-            self.touched.add(number)
+            if number in self.received:  # the other side's object, again: say if a call changes it
+                self.touched.add(number)
             return self.table[number]
         if "float" in data:
+            if data["float"] not in ("nan", "inf", "-inf"):
+                raise WireError("not a number of the protocol")
             return float(data["float"])
         if "scalar" in data:
             return _from_npy(data["scalar"])[()]
@@ -245,23 +277,35 @@ class Codec:
             return _from_plain_array(data["scalar_array"])[()]
         if "ndarray" in data or "array" in data:
             array = _from_npy(data["ndarray"]) if "ndarray" in data else _from_plain_array(data["array"])
-            if register:
-                self._track(self._register(array))
+            self._register(array, received=True)
             return array
-        if "list" in data or "dict" in data:
-            result = [] if "list" in data else {}
-            number = self._register(result) if register else None
-            if "list" in data:
-                result.extend(self.decode(item, make_handle) for item in data["list"])
-            else:
-                for key, value in data["dict"]:
-                    result[self.decode(key, make_handle)] = self.decode(value, make_handle)
-            if number is not None:
-                self._track(number)
+        for kind in ("list", "tuple", "dict"):
+            if kind in data and not isinstance(data[kind], list):
+                raise WireError(f"not a value of the protocol: {kind}")
+        if "list" in data:
+            result = []
+            number = self._reserve()
+            result.extend(self.decode(item, make_handle, depth + 1) for item in data["list"])
+            self._fill(number, result)
+            self.state[number] = _copy(result)
+            return result
+        if "dict" in data:
+            result = {}
+            number = self._reserve()
+            for pair in data["dict"]:
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    raise WireError("not a dict of the protocol")
+                key = self.decode(pair[0], make_handle, depth + 1)
+                try:
+                    result[key] = self.decode(pair[1], make_handle, depth + 1)
+                except TypeError:
+                    raise WireError("a dict key that cannot be a key") from None
+            self._fill(number, result)
+            self.state[number] = _copy(result)
             return result
         if "tuple" in data:
             number = self._reserve()
-            result = tuple(self.decode(item, make_handle) for item in data["tuple"])
+            result = tuple(self.decode(item, make_handle, depth + 1) for item in data["tuple"])
             self._fill(number, result)
             return result
         if "keras" in data:
@@ -271,68 +315,41 @@ class Codec:
             return model
         if "handle" in data:
             if make_handle is None:
-                raise WireError("a handle cannot be sent to the kernel")
+                raise WireError(f"an object of the student's own (a {str(data.get('type', 'object'))[:80]}) came "
+                                f"where data was expected")
             number = self._reserve()
             if data["handle"] != number:
                 raise WireError("the numbering of the two sides differs")
-            handle = make_handle(number, str(data.get("type", "object")), bool(data.get("callable")))
+            handle = make_handle(number, str(data.get("type", "object"))[:80], bool(data.get("callable")))
             self._fill(number, handle)
             return handle
-        raise WireError(f"not a value of the protocol: {sorted(data)[:3]}")
+        raise WireError(f"not a value of the protocol: {sorted(map(str, data))[:3]}")
 
     # -- objects changed in place --------------------------------------------------------------
-    def own_object(self, data):
-        """The object that ``{"ref": n}`` names, when this side keeps it behind a handle."""
-        number = data.get("ref") if isinstance(data, dict) else None
-        if not isinstance(number, int) or number not in self.own_handles:
-            raise WireError("only the objects this side keeps behind handles can be asked for")
-        return self.table[number]
-
     def take_touched(self):
-        """The numbers sent or received since the last call, forgetting them."""
+        """The numbers received since the last call, forgetting them."""
         touched, self.touched = self.touched, set()
         return touched
 
-    def changes(self, also=()):
-        """[[number, new contents], ...] for the objects changed in place since they were last in
-        step with the other side, among those that just crossed (and ``also``) and the objects
-        they hold. Only those: a test sees an object again only when it crosses again."""
-        pending, seen, changed = list(self.take_touched() | set(also)), set(), []
+    def changed(self, numbers):
+        """Those of ``numbers`` (and of the objects they hold) whose object was changed in place
+        since it crossed; they are sent by value from now on."""
+        pending, seen, found = list(numbers), set(), []
         while pending:
             number = pending.pop()
-            if number in seen or number not in self.state:
+            if number in seen or not 0 <= number < len(self.table):
                 continue
             seen.add(number)
             obj = self.table[number]
-            if not _same(self.state[number], obj):
-                changed.append([number, self.encode_contents(obj)])
-                self.state[number] = _copy(obj)
-            items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ()
+            if not self.unchanged(number):
+                found.append(number)
+                self.forget(number)
+            items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else ()
             for item in items:
                 inner = self.numbers.get(id(item))
                 if inner is not None and self.table[inner] is item:
                     pending.append(inner)
-        self.touched.clear()
-        return sorted(changed)
-
-    def apply(self, changes, make_handle=None):
-        """Make the objects the other side changed in place change here the same way."""
-        for number, contents in changes:
-            if not isinstance(number, int) or not 0 <= number < len(self.table):
-                raise WireError(f"change to unknown object {number!r}")
-            obj = self.table[number]
-            new = self.decode(contents, make_handle, register=False)
-            if isinstance(obj, np.ndarray) and isinstance(new, np.ndarray):
-                if obj.shape != new.shape:  # resized in place: the closest a copy can come
-                    obj.resize(new.shape, refcheck=False)
-                obj[...] = new.astype(obj.dtype, copy=False)
-            elif isinstance(obj, list) and isinstance(new, list):
-                obj[:] = new
-            elif isinstance(obj, dict) and isinstance(new, dict):
-                obj.clear()
-                obj.update(new)
-            if number in self.state:
-                self._track(number)
+        return sorted(found)
 
 
 SMALL_ARRAY = 1 << 16  # bytes
@@ -356,19 +373,29 @@ def _same(before, now):
             return before.tobytes() == now.tobytes()
         return np.array_equal(before, now, equal_nan=now.dtype.kind in "fc")
     if isinstance(now, list):
-        return len(before) == len(now) and all(a is b for a, b in zip(before, now))
+        return isinstance(before, list) and len(before) == len(now) and all(a is b for a, b in zip(before, now))
     if isinstance(now, dict):
-        return before.keys() == now.keys() and all(before[k] is now[k] for k in now)
+        return isinstance(before, dict) and before.keys() == now.keys() and all(before[k] is now[k] for k in now)
     return True
 
 
 def _keras_model(data):
+    """A new Keras model built from a config and weights (Keras's safe mode: no code runs)."""
     import keras
 
-    model = keras.models.model_from_json(data["keras"])
-    weights = [_from_npy(w) for w in data.get("weights", [])]
-    if weights:
-        model.set_weights(weights)
+    if not isinstance(data.get("keras"), str) or not isinstance(data.get("weights", []), list):
+        raise WireError("not a Keras model of the protocol")
+    try:
+        model = keras.models.model_from_json(data["keras"])
+        weights = [_from_npy(w) for w in data.get("weights", [])]
+        if weights:
+            model.set_weights(weights)
+    except WireError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever the config holds, it is no model of ours
+        raise WireError(f"not a Keras model that can be rebuilt: {type(error).__name__}: {str(error)[:200]}") from None
+    if not isinstance(model, keras.Model):
+        raise WireError("not a Keras model")
     return model
 
 
@@ -381,39 +408,12 @@ def error_report(error):
         where = f" (line {frame.lineno}" + (f": `{frame.line.strip()}`" if frame.line else "") + ")"
     bases = [klass.__name__ for klass in type(error).__mro__
              if klass.__module__ == "builtins" and issubclass(klass, BaseException)]
-    return {"type": type(error).__name__, "bases": bases, "message": str(error)[:2000], "where": where}
+    return {"type": type(error).__name__, "bases": bases, "message": str(error)[:MAX_TEXT], "where": where}
 
 
 # ------------------------------------------------------------------------------------------------
 # The kernel's side
 # ------------------------------------------------------------------------------------------------
-
-class GraderObject:
-    """In the kernel: one of the course's objects that stays in the grader's process (say, the
-    reference classifier a test puts in place of the student's). Calling it, or reading one of
-    its public attributes, asks the grader."""
-
-    __slots__ = ("_course_agent", "_course_ref", "_course_label")
-
-    def __init__(self, agent, number, label):
-        object.__setattr__(self, "_course_agent", agent)
-        object.__setattr__(self, "_course_ref", number)
-        object.__setattr__(self, "_course_label", label)
-
-    def __call__(self, *args, **kwargs):
-        return self._course_agent.call_back({"ref": self._course_ref}, args, kwargs, self._course_label)
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self._course_agent.call_back({"ref": self._course_ref}, (), {}, self._course_label, attr=name)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"the test's {self._course_label} cannot be changed")
-
-    def __repr__(self):
-        return f"<the test's {self._course_label}>"
-
 
 class Agent:
     """Answers the grader's requests in the kernel; ``ask(text)`` sends a message and returns the
@@ -424,12 +424,6 @@ class Agent:
         self.ask = ask
         self.codec = Codec(handles=True)
         self.saved = []  # (namespace, name, old value or missing) of installed stand-ins
-
-    def make_handle(self, number, label, is_callable):
-        return GraderObject(self, number, label)
-
-    def decode(self, data):
-        return self.codec.decode(data, self.make_handle)
 
     def serve(self):
         request = self.ask("course-agent:ready")
@@ -446,40 +440,38 @@ class Agent:
             if name not in self.namespace:
                 raise NameError(f"name {name!r} is not defined")
             return self.namespace[name]
-        return self.decode(target)
+        return self.codec.decode(target)
 
     def answer(self, message):
-        own = ()
+        received = ()
         try:
             op = message.get("op")
             target = self.target(message) if op != "uninstall" else None
             if op == "call":
-                args = self.decode(message.get("args", {"list": []}))
-                kwargs = self.decode(message.get("kwargs", {"dict": []}))
-            elif op == "setattr":
-                value = self.decode(message.get("value"))
-            self.codec.apply(message.get("changes", []), self.make_handle)
-            own = self.codec.take_touched()  # this request's objects: their changes go back with the reply
+                args = self.codec.decode(message.get("args", {"list": []}))
+                kwargs = self.codec.decode(message.get("kwargs", {"dict": []}))
+            elif op == "setattr" and "callback" not in message:
+                value = self.codec.decode(message.get("value"))
+            received = self.codec.take_touched()
             if op == "call":
-                function = target
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore")
-                    value = function(*args, **kwargs)
+                    value = target(*args, **kwargs)
             elif op == "getattr":
                 value = getattr(target, message["name"])
             elif op == "setattr":
                 if "callback" in message:
-                    value = self.stand_in(message["callback"])
+                    value = self.stand_in(message["callback"], message.get("methods"))
                 setattr(target, message["name"], value)
                 value = None
             elif op == "install":
-                function = target
-                namespace = getattr(function, "__globals__", None)
+                namespace = getattr(target, "__globals__", None)
                 if not isinstance(namespace, dict):
                     namespace = self.namespace
-                for name in message["names"]:
+                for entry in message["names"]:
+                    name = entry["name"]
                     self.saved.append((namespace, name, namespace.get(name, self)))
-                    namespace[name] = self.stand_in(name)
+                    namespace[name] = self.stand_in(name, entry.get("methods"))
                 value = None
             elif op == "uninstall":
                 while self.saved:
@@ -491,42 +483,46 @@ class Agent:
                 value = None
             else:
                 raise ValueError(f"unknown request {op!r}")
-            reply = {"value": self.codec.encode(value)}
-            reply["changes"] = self.codec.changes(also=own)
-            return reply
+            return {"value": self.codec.encode(value), "changed": self.codec.changed(received)}
         except BaseException as error:  # noqa: BLE001 - reported to the grader, which decides
             if isinstance(error, KeyboardInterrupt):
                 raise
-            return {"raised": error_report(error), "changes": self.codec.changes(also=own)}
+            return {"raised": error_report(error), "changed": self.codec.changed(received)}
 
-    def call_back(self, key, args, kwargs, label, attr=None):
-        """Ask the grader to call its stand-in ``key`` (a name, or ``{"ref": n}`` for an object it
-        keeps), or to read its public attribute ``attr``; nested requests are answered meanwhile."""
-        request = {"callback": key, "args": self.codec.encode(list(args)), "kwargs": self.codec.encode(dict(kwargs))}
-        if attr is not None:
-            request["attr"] = attr
-        request["changes"] = self.codec.changes()
+    def call_back(self, request, args, kwargs, label):
+        """Ask the grader to run its stand-in; nested requests are answered meanwhile."""
+        request = {**request, "args": self.codec.encode(list(args)), "kwargs": self.codec.encode(dict(kwargs))}
         while True:
             message = json.loads(self.ask(json.dumps(request)))
             if "op" in message:  # the grader asks something while its stand-in runs
                 request = self.answer(message)
                 continue
-            value = self.decode(message["value"]) if "value" in message else None
-            if attr is not None and isinstance(value, GraderObject):
-                object.__setattr__(value, "_course_label", f"{label}.{attr}")
-            self.codec.apply(message.get("changes", []), self.make_handle)
             if "raised" in message:
                 raise RuntimeError(f"the test's stand-in for {label} failed: {message['raised']}")
-            return value
+            return self.codec.decode(message.get("value"))
 
-    def stand_in(self, name):
-        """A function of the kernel that runs the grader's stand-in ``name``."""
+    def stand_in(self, key, methods=None):
+        """A function of the kernel that runs the grader's stand-in ``key``; with ``methods``, a
+        class whose instances' methods run those of the grader's stand-in."""
         agent = self
+        if methods is None:
+            def stand_in(*args, **kwargs):
+                return agent.call_back({"callback": key}, args, kwargs, key)
+            stand_in.__name__ = key
+            return stand_in
 
-        def stand_in(*args, **kwargs):
-            return agent.call_back(name, args, kwargs, name)
-        stand_in.__name__ = name
-        return stand_in
+        def new(instance, *args, **kwargs):
+            object.__setattr__(instance, "_course_instance", agent.call_back({"callback": key, "new": True},
+                                                                             args, kwargs, key))
+
+        def method(name):
+            def call(instance, *args, **kwargs):
+                request = {"callback": key, "instance": instance._course_instance, "method": name}
+                return agent.call_back(request, args, kwargs, f"{key}.{name}")
+            call.__name__ = name
+            return call
+
+        return type(key, (), {"__init__": new, **{name: method(name) for name in methods}})
 
 
 def serve(namespace, ask):

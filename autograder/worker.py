@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from . import gate
+from . import gate, scratch
 from .execute import KERNEL_DIED
 from .nbgrader_cli import NBGRADER, nbgrader_env, put_scripts_on_path
 from .zygote import SOCKET_VARIABLE
@@ -193,7 +193,7 @@ def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
             process.communicate()
             return None, "", 0.0
         return process.returncode, log, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as notes:
+    with tempfile.TemporaryDirectory(prefix="nbgrader-run-", dir=scratch.run_folder()) as notes:
         log_path, peak_path = Path(notes) / "log", Path(notes) / "peak-kib"
         exitcode = run_forked(context, _forked_nbgrader,
                               (argv, str(folder), env, memory_mb, str(log_path), str(peak_path)), timeout)
@@ -272,30 +272,30 @@ def grade(job):
     """Grade one submission; never raises for anything the submission does."""
     started = time.monotonic()
     outcome = Outcome(job.student_id, "crashed")
-    with tempfile.TemporaryDirectory(prefix=f"grade-{job.student_id}-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix=f"grade-{job.student_id}-", dir=scratch.run_folder()) as folder:
+        folder = Path(folder)
         try:
-            _scratch_course(job, scratch)
+            _scratch_course(job, folder)
         except gate.SubmissionRefused as refusal:  # the gate, at copy time: the student's fault
             outcome.status, outcome.message = "invalid", str(refusal)
             outcome.seconds = time.monotonic() - started
             return outcome
-        (scratch / "nbgrader_config.py").write_text(
+        (folder / "nbgrader_config.py").write_text(
             "c = get_config()  # noqa: F821\n"
             f"load_subconfig({str(Path(job.course_root) / 'nbgrader_config.py')!r})  # noqa: F821\n"
-            f"c.CourseDirectory.root = {str(scratch)!r}\n", encoding="utf-8")
-        db_url = f"sqlite:///{scratch / 'gradebook.db'}"
+            f"c.CourseDirectory.root = {str(folder)!r}\n", encoding="utf-8")
+        db_url = f"sqlite:///{folder / 'gradebook.db'}"
         env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads),
                             **sandbox_settings(job)})
         argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
                 "--log-level=WARN", f"--Execute.timeout={job.cell_timeout}",
                 f"--SurvivingExecute.max_cell_output={job.max_cell_output}"]
-        returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, scratch, env, job.memory_mb,
+        returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, folder, env, job.memory_mb,
                                                                       job.timeout)
         if returncode is None:
             outcome.status = "timeout"
             outcome.message = f"grading took longer than {job.timeout:g} s and was stopped"
-        graded = scratch / "autograded" / job.student_id / job.assignment
+        graded = folder / "autograded" / job.student_id / job.assignment
         if outcome.status != "timeout":
             if returncode == 0 and graded.is_dir():
                 outcome.status = "graded"
@@ -303,7 +303,7 @@ def grade(job):
                 outcome.notebooks = {p.name: p.read_bytes() for p in graded.glob("*.ipynb")}
                 if any(_kernel_death(b) for b in outcome.notebooks.values()):
                     outcome.message = "the kernel died during grading; tests after that point score 0"
-                outcome.feedback = _feedback(job, scratch, env)
+                outcome.feedback = _feedback(job, folder, env)
             else:
                 lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
                 lines = lines or [line for line in log.splitlines() if line.strip()]

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import scratch
+
 SOCKET_VARIABLE = "COURSE_KERNEL_ZYGOTE"
 SERVER = Path(__file__).with_name("zygote_server.py")
 # What the course's kernels import: ipykernel itself, then the packages its helpers use.
@@ -98,7 +100,7 @@ class Zygote:
             return self
         from .sandbox import bwrap_command, current_limits, kernel_environment, matplotlib_font_lists
 
-        self.folder = tempfile.mkdtemp(prefix="kernel-zygote-")
+        self.folder = tempfile.mkdtemp(prefix="kernel-zygote-", dir=scratch.run_folder())
         os.chmod(self.folder, 0o700)
         self.socket_path = os.path.join(self.folder, "socket")
         env = zygote_environment(kernel_environment(self.env))
@@ -229,7 +231,7 @@ def fork_kernel(socket_path, sandbox_pid, request, timeout=120):
     ``sandbox_pid``; returns the kernel's pid, or raises :class:`ZygoteUnavailable`."""
     deadline = time.monotonic() + timeout
     placeholder = _placeholder_pid(sandbox_pid, deadline)
-    usage, usage_path = tempfile.mkstemp(prefix="kernel-usage-", suffix=".json")
+    usage, usage_path = tempfile.mkstemp(prefix="kernel-usage-", suffix=".json", dir=scratch.run_folder())
     fds, names = [usage], []
     try:
         for name in NAMESPACES:

@@ -42,12 +42,50 @@ def sandboxed_kernel(monkeypatch, tmp_path):
 
 
 def _start(folder):
+    """Start a kernel as SurvivingExecute does: once it is up, its socket folder is locked."""
     km = sandbox.SandboxedKernelManager(kernel_name="python3")
     run_sync(km.start_kernel)(cwd=str(folder))
     kc = km.blocking_client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
+    km.lock_socket_folder()
+    _started[kc] = km
     return km, kc
+
+
+_started = {}  # client -> its kernel manager
+
+
+SOCKETS_PROBE = r"""
+import os
+folder = {folder!r}
+print("sockets", sorted(os.listdir(folder)))
+for name, make in (("file", lambda p: open(p, "w").close()), ("link", lambda p: os.symlink("/etc/shadow", p)),
+                   ("folder", os.mkdir)):
+    try:
+        make(os.path.join(folder, "planted-" + name))
+        print("planted", name)
+    except OSError as error:
+        print("refused", name, type(error).__name__)
+for entry in os.listdir(folder):
+    try:
+        os.rename(os.path.join(folder, entry), os.path.join(folder, entry + "-moved"))
+        print("moved", entry)
+    except OSError:
+        pass
+"""
+
+
+def test_once_up_the_kernel_can_add_replace_or_fill_nothing_in_its_socket_folder(sandboxed_kernel):
+    km = _started[sandboxed_kernel]
+    folder = km._ipc_folder
+    text = printed(sandboxed_kernel, SOCKETS_PROBE.format(folder=folder))
+    assert "sockets ['kernel-1'" in text  # the kernel made its sockets there while it started
+    assert "planted" not in text and "moved" not in text, text
+    if os.geteuid() == 0:
+        info = os.lstat(folder)
+        assert info.st_uid == 0 and oct(info.st_mode & 0o7777) == "0o755"
+        assert Path(folder).parent.parent.name == "course-autograder"  # in the run's own scratch
 
 
 def printed(kc, code):
@@ -59,7 +97,8 @@ def printed(kc, code):
 
 def test_the_kernel_sees_only_the_released_files_no_network_and_no_grader_secrets(sandboxed_kernel):
     text = printed(sandboxed_kernel, PROBE.format(root=ROOT))
-    assert "files ['coursekit', 'custom.css', 'problem_unittests.py']" in text
+    assert ("files ['check_helpers.py', 'coursekit', 'custom.css', 'expected_outputs.json', "
+            "'problem_unittests.py']") in text
     assert f"sees {ROOT}/source False" in text and f"sees {ROOT}/gradebook.db False" in text
     assert f"sees {ROOT}/.git False" in text
     assert "network ConnectionRefusedError" in text or "network OSError" in text

@@ -1,4 +1,6 @@
 """Test cells decided in the grading process (autograder/trusted.py) against a real kernel."""
+import time
+
 import pytest
 from jupyter_client.manager import start_new_kernel
 
@@ -35,26 +37,58 @@ def cross_validation_accuracies(X, y, k_choices, num_folds=5, metric="l2"):
             accuracies[k].append(float(np.mean(classifier.predict(X_folds[i], k=k, metric=metric) == y_folds[i])))
     return accuracies
 
+def emptying_cross_validation(X, y, k_choices, num_folds=5, metric="l2"):
+    """Empties the grader's list of k instead of computing anything."""
+    k_choices.clear()
+    return {}
+
 def probing_cross_validation(X, y, k_choices, num_folds=5, metric="l2"):
     """Tries to reach the grader's process through the stand-in it is handed."""
+    import sys
+    agent = sys.modules["__course_agent__"]
     classifier = KNearestNeighbor()
-    agent, mine = classifier._course_agent, {"ref": classifier._course_ref}
     reached = []
-    for key, attr in (({"ref": 1}, "tofile"), (mine, "__class__"), (mine, "__init__"), (mine, "_ReferenceKNN__x"),
-                      ("no_such_stand_in", None), ({"ref": 1}, None)):
+    probes = [{"callback": "KNearestNeighbor", "instance": 0, "method": "__class__"},
+              {"callback": "KNearestNeighbor", "instance": 0, "method": "lookup"},
+              {"callback": "KNearestNeighbor", "instance": 99, "method": "predict"},
+              {"callback": "KNearestNeighbor"},
+              {"callback": "no_such_stand_in"},
+              {"callback": "KNearestNeighbor", "instance": 0, "method": "train", "attr": "__globals__"}]
+    for probe in probes:
         try:
-            agent.call_back(key, (), {}, "probe", attr=attr)
-            reached.append(f"{key}.{attr}")
-        except RuntimeError:
+            agent.call_back(probe, (), {}, "probe")
+            reached.append(str(probe))
+        except Exception:
             pass
-    for name in ("__func__", "__self__", "__globals__"):
-        try:
-            getattr(classifier.train, name)
+    for name in ("lookup", "__dict__", "_StoredClassifier__x", "table"):
+        if name in dir(classifier) and not name.startswith("__"):
             reached.append(name)
-        except AttributeError:
-            pass
     print("reached:", reached)
     return {}
+
+class PosingModel:
+    """Not a Keras model, but answers as one would."""
+    layers = []
+    output_shape = (None, 3)
+    trainable_weights = [1, 2]
+    def get_config(self):
+        return {"name": "functional"}
+    def get_layer(self, name):
+        return self
+
+def posing_transfer_model(trained, cut, nb_classes):
+    return PosingModel()
+
+def busy_optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
+    """Keeps the grader answering calls, never ending."""
+    while True:
+        propagate(w, b, x, y)
+
+class Handle:
+    pass
+
+def returns_an_object(n):
+    return Handle()
 '''
 
 
@@ -70,8 +104,8 @@ def kernel():
 A01, A04 = "a01_santa_logreg", "a04_knn_mlp_transfer"
 
 
-def decide(kc, source, assignment=A01):
-    outputs = trusted.run_test_cell(kc, source, timeout=60, assignment=assignment)
+def decide(kc, source, assignment=A01, timeout=60):
+    outputs = trusted.run_test_cell(kc, source, timeout=timeout, assignment=assignment)
     errors = [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     return (f"{errors[0].ename}: {errors[0].evalue}" if errors else None), text
@@ -110,17 +144,45 @@ def test_a_name_missing_in_the_notebook_fails_that_test_only(kernel):
     assert error is None
 
 
-def test_an_instance_a_stand_in_returns_stays_in_the_grader_and_the_kernel_calls_its_methods(kernel):
-    # a04's cross-validation test hands the student's code a reference classifier class
+def test_a_stand_in_class_makes_objects_that_stay_in_the_grader_and_the_kernel_calls_their_methods(kernel):
+    # a04's cross-validation test hands the student's code a classifier that answers from stored values
     error, text = decide(kernel, "tests.test_cross_validation_accuracies(cross_validation_accuracies)", A04)
     assert error is None, error
     assert "cross_validation_accuracies: visible tests passed." in text
 
 
-def test_the_kernel_reaches_nothing_of_the_grader_but_the_stand_ins_public_methods(kernel):
+def test_the_kernel_reaches_nothing_of_the_grader_but_the_stand_ins_declared_methods(kernel):
     error, text = decide(kernel, "tests.test_cross_validation_accuracies(probing_cross_validation)", A04)
     assert "reached: []" in text
     assert error is not None and "one entry per k" in error
+
+
+def test_changes_the_kernel_makes_to_the_graders_arguments_never_reach_the_grader(kernel):
+    error, _ = decide(kernel, "tests.test_cross_validation_accuracies(emptying_cross_validation)", A04)
+    assert error is not None and "one entry per k of k_choices [1, 3]" in error
+
+
+def test_an_object_posing_as_a_keras_model_is_not_one(kernel):
+    error, _ = decide(kernel, "tests.test_transfer_model(posing_transfer_model)", A04, timeout=120)
+    assert error is not None and "GradingError" in error and "where data was expected" in error
+
+
+def test_an_object_of_the_students_own_where_data_is_expected_fails_the_test(kernel):
+    error, _ = decide(kernel, "tests.test_init_w(returns_an_object)")
+    assert error is not None and "GradingError" in error and "Handle" in error
+
+
+def test_a_function_that_keeps_the_grader_answering_runs_out_of_the_cells_time():
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+    try:
+        kc.execute_interactive(STUDENT, timeout=60)
+        started = time.monotonic()
+        with pytest.raises(trusted.TestTimeout):
+            trusted.run_test_cell(kc, "tests.test_optimization(busy_optimization)", timeout=5, assignment=A01)
+        assert time.monotonic() - started < 15
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def test_an_input_transformer_that_rewrites_cells_mentioning_the_tests_does_not_stop_them(kernel):

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from autograder.wire import Codec, WireError
+from autograder.wire import MAX_DEPTH, Codec, WireError, read_message
 
 
 def cross(data):
@@ -51,16 +51,7 @@ def test_arrays_that_do_not_follow_the_protocol_are_refused(bad):
         Codec(handles=False).decode({"array": bad})
 
 
-def test_a_small_array_changed_in_place_only_to_minus_zero_still_reaches_the_other_side():
-    grader, kernel = Codec(handles=False), Codec(handles=True)
-    w = np.zeros(2)
-    received = kernel.decode(cross(grader.encode([w])))[0]
-    received *= -1  # 0.0 -> -0.0: equal values, different numbers
-    grader.apply(cross(kernel.changes()))
-    assert np.signbit(w).all()
-
-
-def test_an_object_sent_back_arrives_as_the_very_object_the_other_side_holds():
+def test_an_object_sent_back_unchanged_arrives_as_the_very_object_the_other_side_holds():
     grader, kernel = Codec(handles=False), Codec(handles=True)
     w = np.zeros((3, 1))
     received = kernel.decode(cross(grader.encode([w])))[0]
@@ -68,46 +59,115 @@ def test_an_object_sent_back_arrives_as_the_very_object_the_other_side_holds():
     assert returned[0] is w and returned[1] is not w
 
 
-def test_changes_in_place_reach_the_other_side():
+def test_an_argument_changed_in_place_is_reported_and_its_changes_never_reach_the_grader():
     grader, kernel = Codec(handles=False), Codec(handles=True)
-    w = np.zeros(3)
-    received = kernel.decode(cross(grader.encode([w])))[0]
-    received -= 1  # the student's `w -= ...`
-    grader.apply(cross(kernel.changes()))
-    assert np.array_equal(w, [-1, -1, -1])
+    w, b = np.zeros(3), np.zeros(2)
+    args = kernel.decode(cross(grader.encode([w, b])))
+    received = kernel.take_touched()
+    args[0] -= 1  # the student's `w -= ...`
+    assert kernel.changed(received) == [1]  # w (the list is 0, b is 2)
+    returned = grader.decode(cross(kernel.encode(args[0])))
+    assert np.array_equal(w, [0, 0, 0])  # the grader's own w is as it was
+    assert returned is not w and np.array_equal(returned, [-1, -1, -1])  # what came back is the new value
 
 
-def test_objects_that_are_not_data_stay_behind_as_handles_on_one_side_and_are_refused_on_the_other():
+def test_a_small_array_changed_only_to_minus_zero_counts_as_changed():
+    grader, kernel = Codec(handles=False), Codec(handles=True)
+    received = kernel.decode(cross(grader.encode([np.zeros(2)])))[0]
+    numbers = kernel.take_touched()
+    received *= -1  # 0.0 -> -0.0: equal values, different numbers
+    assert kernel.changed(numbers) == [1]
+
+
+def test_a_grader_object_changed_by_the_test_is_sent_again_by_value():
+    grader, kernel = Codec(handles=False), Codec(handles=True)
+    parameters = {"W1": np.ones(2)}
+    first = kernel.decode(cross(grader.encode(parameters)))
+    parameters["b1"] = np.zeros(1)
+    second = kernel.decode(cross(grader.encode(parameters)))
+    assert second is not first and sorted(second) == ["W1", "b1"] and second["W1"] is first["W1"]
+
+
+def test_objects_that_are_not_data_stay_behind_as_handles_and_are_refused_where_data_is_expected():
     kernel, grader = Codec(handles=True), Codec(handles=False)
     sent = cross(kernel.encode(object()))
     assert set(sent) == {"handle", "type", "callable"}
-    assert grader.decode(sent, make_handle=lambda n, label, is_callable: ("handle", n, label)) == ("handle", 0, "object")
+    with pytest.raises(WireError, match="where data was expected"):
+        Codec(handles=False).decode(sent)
+    made = grader.decode(sent, make_handle=lambda n, label, is_callable: ("handle", n, label))
+    assert made == ("handle", 0, "object")
     with pytest.raises(WireError):
         Codec(handles=False).encode(object())
 
 
-def test_pickles_and_object_arrays_are_refused():
+def test_the_grader_never_sends_an_object_of_its_own():
+    class Test:
+        def __call__(self):
+            return 1
+
+    with pytest.raises(WireError):
+        Codec(handles=False).encode([Test()])
+
+
+def test_a_keras_model_crosses_as_a_new_model_built_from_its_config_and_weights():
+    import keras
+
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(inputs))
+    got = Codec(handles=False).decode(cross(Codec(handles=True).encode(model)))
+    assert isinstance(got, keras.Model) and got is not model and got.get_layer("head").units == 2
+    assert all(np.array_equal(a, b) for a, b in zip(got.get_weights(), model.get_weights()))
+    with pytest.raises(WireError, match="not a Keras model that can be rebuilt"):
+        Codec(handles=False).decode({"keras": '{"class_name": "os.system", "config": {}}', "weights": []})
+
+
+def test_pickles_object_arrays_and_unknown_references_are_refused():
     buffer = io.BytesIO()
     np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
-    with pytest.raises((WireError, ValueError)):
+    with pytest.raises(WireError):
         Codec(handles=False).decode({"ndarray": base64.b64encode(buffer.getvalue()).decode()})
     with pytest.raises(WireError):
         Codec(handles=False).decode({"pickle": base64.b64encode(pickle.dumps(1)).decode()})
     with pytest.raises(WireError):
         Codec(handles=False).decode({"ref": 5})
-
-
-def test_a_side_with_a_predicate_keeps_only_the_objects_it_allows_behind_handles():
-    class Allowed:
-        pass
-
-    grader, kernel = Codec(handles=lambda obj: isinstance(obj, Allowed)), Codec(handles=True)
-    allowed = Allowed()
-    sent = cross(grader.encode([allowed, np.zeros(2)]))
-    received = kernel.decode(sent, make_handle=lambda n, label, is_callable: ("proxy", n, label))
-    assert received[0] == ("proxy", 1, "Allowed")
-    assert grader.own_object({"ref": 1}) is allowed
     with pytest.raises(WireError):
-        grader.own_object({"ref": 2})  # the array crossed by value: it is no handle to ask
+        Codec(handles=False).decode({"ref": True})
+
+
+def test_values_nested_too_deeply_are_refused_on_both_sides():
+    deep = []
+    for _ in range(MAX_DEPTH + 5):
+        deep = [deep]
+    with pytest.raises(WireError, match="nested too deeply"):
+        Codec(handles=True).encode(deep)
+    data = {"list": []}
+    for _ in range(MAX_DEPTH + 5):
+        data = {"list": [data]}
+    with pytest.raises(WireError, match="nested too deeply"):
+        Codec(handles=False).decode(data)
     with pytest.raises(WireError):
-        grader.encode(object())
+        read_message("[" * 100000 + "]" * 100000)
+
+
+def test_odd_numbers_and_keys_are_refused():
+    with pytest.raises(WireError):
+        Codec(handles=False).decode({"float": "1e309"})
+    with pytest.raises(WireError):
+        Codec(handles=False).decode({"dict": [[{"list": []}, 1]]})  # a list cannot be a key
+
+
+def test_a_message_larger_than_the_protocol_allows_is_refused_unread_and_ends_the_connection():
+    import socket
+
+    from autograder.wire import MAX_FRAME, Channel
+
+    grader_end, kernel_end = socket.socketpair()
+    with grader_end, kernel_end:
+        kernel_end.sendall((MAX_FRAME + 1).to_bytes(8, "big") + b"x" * 1000)
+        channel = Channel(grader_end, wait=lambda: None)
+        with pytest.raises(WireError, match="larger than the protocol allows"):
+            channel.receive()
+        assert channel.broken
+        with pytest.raises(OSError):
+            for _ in range(100):  # the kernel's side finds the connection closed
+                kernel_end.sendall(b"y" * 65536)

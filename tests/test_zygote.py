@@ -101,7 +101,7 @@ def test_a_forked_kernel_is_sandboxed_exactly_as_a_fresh_one(running_zygote, gra
     monkeypatch.setenv("COURSE_ZYGOTE", "0")
     fresh = probe(grader_env)
     assert forked["preloaded"] and not fresh["preloaded"]  # the first came from the zygote, the second not
-    assert forked["files"] == ["coursekit", "custom.css", "problem_unittests.py"]
+    assert forked["files"] == ["check_helpers.py", "coursekit", "custom.css", "expected_outputs.json", "problem_unittests.py"]
     assert not any(forked["sees"].values())
     assert forked["network"] in ("ConnectionRefusedError", "OSError")
     assert forked["uid"] == forked["gid"] != 0 and forked["groups"] == []

@@ -59,6 +59,16 @@ def call_as(function, impl, *args, **kwargs):
     return call_quietly(named, *args, **kwargs)
 
 
+def construct(function, cls, *args, **kwargs):
+    """An instance of the student's class ``cls``, which the test then drives through its
+    methods; failures are named after ``function``. (Where the class lives in another process,
+    the grader's view of it makes the instance there.)"""
+    make = getattr(type(cls), "course_construct", None)
+    if make is not None:
+        return call_as(function, lambda *a, **k: make(cls, *a, **k), *args, **kwargs)
+    return call_as(function, cls, *args, **kwargs)
+
+
 def method_of(function, cls, name, signature):
     """The method ``name`` of the student's class ``cls``; fails if the class lacks it."""
     method = getattr(cls, name, None)
@@ -233,7 +243,12 @@ def fixed_array(shape, phase=0.0, scale=1.0):
 # --------------------------------------------------------------------------------------------
 
 class stand_ins:
-    """Context manager: replace names the function under test looks up (e.g. ``propagate``)."""
+    """Context manager: replace names the function under test looks up (e.g. ``propagate``).
+
+    A stand-in that the function uses as a class (it makes objects and calls their methods)
+    declares those methods in ``stand_in_methods``: where the function runs in another process,
+    they are all it may call.
+    """
 
     def __init__(self, function, **replacements):
         # A function that lives in another process (the grader's view of a sandboxed kernel)

@@ -67,6 +67,8 @@ class ReferenceKNN:
     """A correct classifier, standing in for the student's while cross-validation is tested; it
     remembers every prediction it made, with what it was trained on."""
 
+    stand_in_methods = ("train", "predict")
+
     def __init__(self, made=None):
         self.made = made if made is not None else []
 

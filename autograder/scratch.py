@@ -1,0 +1,121 @@
+"""The grader's scratch space on this machine: one folder per run, removed however the run ends.
+
+Everything a run writes outside the course (the workers' scratch courses, each kernel's folder
+for its sockets) lives in the run's folder, ``<tmp>/course-autograder/run-<pid>-<random>/``.
+The run holds a lock on it (``flock`` of its ``lock`` file) for as long as it lives; a folder
+whose lock nobody holds belongs to a run that ended without cleaning up (killed, SIGKILL
+included), and the next run removes it before it starts (:func:`clear_stale_runs`).
+
+The top folder is the grader's (mode 0755, owned by the grader's user): a folder of that name
+that is anything else (a link, another user's) is refused rather than used.
+"""
+import atexit
+import contextlib
+import fcntl
+import os
+import shutil
+import stat
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+TOP = "course-autograder"
+LOCK = "lock"
+FRESH = 5  # seconds: a run folder younger than this is never taken for a dead run's
+_mine = {}  # pid -> the run folder of this process (a forked child makes its own)
+_guard = threading.Lock()
+
+
+class ScratchError(RuntimeError):
+    """The scratch folder cannot be used safely."""
+
+
+def top_folder(base=None):
+    """``<base or tmp>/course-autograder``, made if missing; it must be a real folder of ours."""
+    top = Path(base or tempfile.gettempdir()) / TOP
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(top, 0o755)
+    info = os.lstat(top)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise ScratchError(f"{top} is not a folder of this user that others cannot write: refusing to use it")
+    return top
+
+
+def run_folder(base=None):
+    """This process's run folder (made, and locked, on first use)."""
+    with _guard:
+        folder = _mine.get(os.getpid())
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=top_folder(base)))
+            handle = os.open(folder / LOCK, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            fcntl.flock(handle, fcntl.LOCK_EX)  # held until this process ends
+            _mine[os.getpid()] = folder
+            atexit.register(remove_run_folder)  # at a normal end; after a kill, the next run does it
+        return folder
+
+
+def remove_run_folder():
+    """Remove this process's run folder now (it goes by itself at the next run otherwise)."""
+    with _guard:
+        folder = _mine.pop(os.getpid(), None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def clear_stale_runs(base=None):
+    """Remove the run folders that no living run holds; returns how many were removed."""
+    removed = 0
+    top = top_folder(base)
+    for folder in top.iterdir():
+        if not folder.name.startswith("run-") or folder in _mine.values() or _age(folder) < FRESH:
+            continue  # ours, or so new that its run may not have locked it yet
+        try:
+            handle = os.open(folder / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:  # no lock file: a run that broke while it was made
+            handle = None
+        try:
+            if handle is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a living run holds it
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+        finally:
+            if handle is not None:
+                os.close(handle)
+    return removed
+
+
+def _age(path):
+    try:
+        return time.time() - os.lstat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+class SocketFolder:
+    """A folder for a kernel's sockets, which the sandbox binds at the same path.
+
+    It is the grader's, in the run folder. While the kernel starts it is open to all with the
+    sticky bit (the kernel, a user of its own, makes its sockets there; nobody may remove or
+    rename another's entries); once the kernel is up, :meth:`lock` makes it the grader's alone
+    (0755), before any code of the student runs: from then on the kernel can add, replace or
+    fill nothing there. Modes are set through a descriptor of the folder, never by path.
+    """
+
+    def __init__(self, base=None):
+        self.path = tempfile.mkdtemp(prefix="kernel-ipc-", dir=run_folder(base))
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        os.fchmod(self.fd, 0o1777)
+
+    def lock(self):
+        if self.fd is not None:
+            os.fchmod(self.fd, 0o755)
+
+    def remove(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""The grader's scratch space (autograder/scratch.py): one folder per run, gone however it ends."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder import scratch
+from conftest import ROOT
+
+MAKE_RUN = ("import sys, time; sys.path.insert(0, {root!r}); from autograder import scratch; "
+            "folder = scratch.run_folder({base!r}); (folder / 'work').write_text('x'); print(folder, flush=True); "
+            "time.sleep(600)")
+
+
+def start_run(base):
+    process = subprocess.Popen([sys.executable, "-c", MAKE_RUN.format(root=str(ROOT), base=str(base))],
+                               stdout=subprocess.PIPE, text=True)
+    folder = process.stdout.readline().strip()
+    return process, folder
+
+
+def test_is_a_killed_runs_folder_removed_by_the_next_run_and_a_living_runs_kept(tmp_path):
+    killed, killed_folder = start_run(tmp_path)
+    living, living_folder = start_run(tmp_path)
+    try:
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+        assert os.path.isdir(killed_folder)
+        os.utime(killed_folder, (time.time() - 3600,) * 2)
+        assert scratch.clear_stale_runs(tmp_path) == 1
+        assert not os.path.exists(killed_folder) and os.path.isdir(living_folder)
+    finally:
+        living.kill()
+        living.wait()
+
+
+def test_does_a_run_that_ends_normally_remove_its_folder(tmp_path):
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from autograder import scratch; "
+            f"print(scratch.run_folder({str(tmp_path)!r}))")
+    folder = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert folder and not os.path.exists(folder)
+
+
+def test_is_a_scratch_top_folder_that_is_a_link_or_writable_by_others_refused(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / scratch.TOP).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(scratch.ScratchError):
+        scratch.top_folder(linked)
+    open_to_all = tmp_path / "open"
+    (open_to_all / scratch.TOP).mkdir(parents=True)
+    os.chmod(open_to_all / scratch.TOP, 0o777)
+    with pytest.raises(scratch.ScratchError):
+        scratch.top_folder(open_to_all)
+
+
+def test_is_a_socket_folder_locked_through_its_descriptor_even_if_its_path_was_replaced(tmp_path):
+    sockets = scratch.SocketFolder(tmp_path)
+    try:
+        assert oct(os.stat(sockets.path).st_mode & 0o7777) == "0o1777"
+        target = tmp_path / "host-file"
+        target.write_text("secret")
+        os.chmod(target, 0o600)
+        moved = sockets.path + "-moved"
+        os.rename(sockets.path, moved)
+        os.symlink(target, sockets.path)  # the path now points at a host file
+        sockets.lock()
+        assert oct(os.stat(target).st_mode & 0o777) == "0o600"  # the host file kept its mode
+        assert oct(os.stat(moved).st_mode & 0o7777) == "0o755"  # the folder itself was locked
+        os.unlink(sockets.path)
+        os.rename(moved, sockets.path)
+    finally:
+        sockets.remove()
+    assert not os.path.exists(sockets.path)
