@@ -17,22 +17,24 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.execute import SurvivingExecute  # noqa: E402
-from autograder.feedback_html import FeedbackHTMLExporter  # noqa: E402
-from autograder.formgrader_safety import TEMPLATE_BASEDIRS, PagePolicy  # noqa: E402
-from autograder.html_safety import FILTERS, SanitizeNotebook  # noqa: E402
-from autograder.gate import install_nbgrader_gate  # noqa: E402
+from autograder.decisions.execute import SurvivingExecute  # noqa: E402
+from autograder.pages.exporter import FeedbackHTMLExporter  # noqa: E402
+from autograder.pages.formgrader import TEMPLATE_BASEDIRS, PagePolicy  # noqa: E402
+from autograder.pages.html_safety import FILTERS, SanitizeNotebook  # noqa: E402
+from autograder.gate.files import install_nbgrader_gate  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 # nbgrader autograde refuses, student by student, a submission holding anything but regular files
-# and folders (a link, a FIFO, a device, an odd name, over the size limits): autograder/gate.py.
+# and folders (a link, a FIFO, a device, an odd name, over the size limits): autograder/gate/files.py.
 install_nbgrader_gate()
 
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = os.environ.get("NBGRADER_COURSE_ID", "nn-image-classification")
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT / 'gradebook.db'}")
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(ROOT / "exchange"))
+# The sandbox of the student's kernel and the harness have settings of their own, documented with
+# their defaults in autograder/settings.py: c.Sandbox.mode, c.Sandbox.memory_mb, c.Grading.timeout...
 # source/<a>/hidden_checks.py (the hidden tests' reference answers, for the instructor's runs of
 # the source notebook) is never released by generate_assignment nor copied by autograde.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_checks.py"]
@@ -48,7 +50,7 @@ c.Execute.iopub_timeout = 30
 c.Execute.shutdown_kernel = "immediate"
 
 # Autograding as nbgrader does it, except that a kernel that dies keeps the scores of the tests
-# that ran before it (autograder/execute.py).
+# that ran before it (autograder/decisions/execute.py).
 c.Autograde.autograde_preprocessors = [SurvivingExecute, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]
@@ -66,13 +68,13 @@ c.LimitOutput.max_traceback = 60
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 # nbconvert's HTML exporter, its templates compiled once per process instead of once per student;
 # its pages run no script at all (student HTML sanitised, maths as MathML, a script-free
-# Content-Security-Policy) and load nothing from the network: autograder/feedback_html.py.
+# Content-Security-Policy) and load nothing from the network: autograder/pages/exporter.py.
 c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
 
 # The formgrader shows each submission with a plain HTMLExporter configured here: student HTML
-# sanitised and maths as MathML (autograder/html_safety.py), and the course's formgrade partials
-# (autograder/templates/formgrade/): a Content-Security-Policy that runs only the page's own
-# scripts, MathJax served locally by jupyter-server-mathjax. autograder/formgrader_safety.py.
+# sanitised and maths as MathML (autograder/pages/html_safety.py), and the course's formgrade partials
+# (autograder/pages/templates/formgrade/): a Content-Security-Policy that runs only the page's own
+# scripts, MathJax served locally by jupyter-server-mathjax. autograder/pages/formgrader.py.
 c.HTMLExporter.filters = FILTERS
 c.HTMLExporter.preprocessors = [SanitizeNotebook, PagePolicy]
 c.HTMLExporter.extra_template_basedirs = TEMPLATE_BASEDIRS

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "admin")]
 
 from autograder import course, course_checks  # noqa: E402
-from autograder.nbgrader_cli import run_nbgrader  # noqa: E402
+from autograder.worker.nbgrader_cli import run_nbgrader  # noqa: E402
 from notebook_hygiene import strip_notebook  # noqa: E402
 
 BANNERS = {

@@ -6,11 +6,11 @@ From the course root (the repository root), with the course's environment active
 
 The formgrader reads ``nbgrader_config.py`` from the folder Jupyter starts in, and that is what
 sanitises student HTML on its pages and gives each page a Content-Security-Policy
-(autograder/formgrader_safety.py). This file adds:
+(autograder/pages/formgrader.py). This file adds:
 
 - ``jupyter_server_mathjax``: MathJax served by this server, so maths renders with no internet
   (pip installs it enabled; named here so it stays so);
-- ``autograder.formgrader_safety``: HTTP policy headers on the formgrader's submission pages, and
+- ``autograder.pages.formgrader``: HTTP policy headers on the formgrader's submission pages, and
   ``sandbox`` on the files of a submission that the formgrader serves (an HTML file a student
   handed in opens in an opaque origin, not in your logged-in session).
 
@@ -25,4 +25,4 @@ sys.path.insert(0, str(ROOT))  # the extension lives in the course's autograder/
 c = get_config()  # noqa: F821 (provided by Jupyter when it loads this file)
 
 c.ServerApp.jpserver_extensions.update({"jupyter_server_mathjax": True,
-                                        "autograder.formgrader_safety": True})
+                                        "autograder.pages.formgrader": True})

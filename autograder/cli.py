@@ -1,14 +1,18 @@
 """Command line of the grading harness.
 
     python -m autograder grade ASSIGNMENT [SUBMISSIONS] --out OUT [--jobs N] [--scheduler ADDRESS]
+                               [--Class.trait=VALUE ...]
     python -m autograder demo [--out OUT]
+
+Any setting of ``autograder/settings.py`` or nbgrader can be given as ``--Class.trait=VALUE``
+(``--Sandbox.mode=rlimits``, ``--Execute.timeout=30``), on top of the course's ``nbgrader_config.py``.
 """
+import re
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from .nbgrader_cli import COURSE_ROOT
+from .course import COURSE_ROOT
 
 
 def _grade(args):
@@ -23,7 +27,7 @@ def _grade(args):
         print(f"error: unknown assignment {args.assignment!r}: no folder source/{args.assignment}/",
               file=sys.stderr)
         return 2
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
     from .grading import GraderRefuses
@@ -33,7 +37,7 @@ def _grade(args):
                               scheduler=args.scheduler, timeout=args.timeout,
                               cell_timeout=args.cell_timeout, memory_mb=args.memory_mb,
                               max_cell_output=args.max_cell_output,
-                              students=set(args.student) if args.student else None)
+                              students=set(args.student) if args.student else None, settings=args.settings)
     except GraderRefuses as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -60,26 +64,35 @@ def main(argv=None):
     grade.add_argument("submissions", nargs="?", default=str(COURSE_ROOT / "submitted"),
                        help="folder of SUBMISSIONS/<student_id>/<assignment>/ (default: submitted/)")
     grade.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                       help="parallel worker processes (default: the number of cores)")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="submissions graded at once (Grading.jobs; default: one per core)")
     grade.add_argument("--scheduler", default=None,
                        help="address of a Dask scheduler (tcp://host:port) to grade on its cluster")
     grade.add_argument("--student", action="append", metavar="ID",
                        help="grade only this student (repeat for several); the others stay as they are")
-    grade.add_argument("--timeout", type=int, default=600,
-                       help="seconds one notebook may take to grade (default 600)")
-    grade.add_argument("--cell-timeout", type=int, default=60,
-                       help="seconds one cell may run before it is interrupted (default 60)")
-    grade.add_argument("--memory-mb", type=int, default=4096,
-                       help="address-space limit per grading process in MiB, 0 for none (default 4096)")
-    grade.add_argument("--max-cell-output", type=int, default=1_000_000, metavar="CHARS",
-                       help="characters of output one cell keeps, the rest dropped with a note; "
-                            "0 for no limit (default 1000000)")
+    grade.add_argument("--timeout", type=float, default=None,
+                       help="seconds one notebook may take to grade (Grading.timeout)")
+    grade.add_argument("--cell-timeout", type=int, default=None,
+                       help="seconds one cell may run before it is interrupted (nbgrader's Execute.timeout)")
+    grade.add_argument("--memory-mb", type=int, default=None,
+                       help="address-space limit of the grading process and its kernel in MiB, 0 for none "
+                            "(Sandbox.memory_mb)")
+    grade.add_argument("--max-cell-output", type=int, default=None, metavar="CHARS",
+                       help="characters of output one cell keeps, the rest dropped with a note; 0 for no "
+                            "limit (SurvivingExecute.max_cell_output)")
     grade.set_defaults(run=_grade)
 
     demo = commands.add_parser("demo", help="build the release, grade a demo class of ghost students")
     demo.add_argument("--out", default=str(COURSE_ROOT / "demo-output"), help="output folder")
     demo.set_defaults(run=_demo)
 
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    settings = [arg for arg in rest if SETTING.fullmatch(arg)]
+    unknown = [arg for arg in rest if arg not in settings]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)} (settings are written --Class.trait=VALUE)")
+    args.settings = settings
     return args.run(args)
+
+
+SETTING = re.compile(r"--[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*=.*", re.S)

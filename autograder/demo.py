@@ -8,7 +8,7 @@ from known_submissions.ghosts import demo_class, write_class
 
 from . import course
 from .grading import format_table, grade_class, summary
-from .nbgrader_cli import COURSE_ROOT
+from .course import COURSE_ROOT
 
 
 def run_demo(out):

@@ -1,17 +1,24 @@
 """Grade a class: stock ``nbgrader autograde`` per submission, in parallel, in isolation.
 
-Each submission is graded by a worker (``autograder/worker.py``) in a scratch course directory
-with its own gradebook and its own nbgrader process under time and memory limits, so one
-student's notebook that hangs, crashes or is malformed costs that student only. Workers are the
-threads of a ``concurrent.futures`` pool, each waiting for the nbgrader processes it forks, or
-the workers of a Dask cluster. The main process merges each outcome into the course gradebook
-(``autograder/merge.py``), which the formgrader and ``nbgrader export`` read too, then writes
-feedback and ``grades.csv``.
+The pipeline, stage by stage (one package each):
+
+1. the gate (``gate/``) finds the submissions and refuses, with a reason, those that cannot be
+   graded;
+2. workers (``worker/``) grade each submission in a scratch course directory with its own
+   gradebook and its own nbgrader process under time and memory limits, so one student's
+   notebook that hangs, crashes or is malformed costs that student only; the student's kernel
+   runs in the sandbox (``sandbox/``) and the test cells are decided outside it
+   (``decisions/``). Workers are the threads of a ``concurrent.futures`` pool, each waiting for
+   the nbgrader processes it forks, or the workers of a Dask cluster;
+3. this process merges each outcome into the course gradebook (``gradebook/``), which the
+   formgrader and ``nbgrader export`` read too;
+4. then writes the feedback pages (``pages/``) and ``grades.csv``.
+
+The settings are traitlets (``autograder/settings.py``): the course's ``nbgrader_config.py``, then
+``--Class.trait=value`` settings of the command line.
 """
 import csv
-import html
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -19,15 +26,19 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from traitlets.config.loader import PyFileConfigLoader
-
 from . import course, scratch
-from .merge import record_outcome
-from .nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path, run_nbgrader
+from .course import COURSE_ROOT
+from .pages.class_feedback import write_feedback
+from .gate.submissions import find_submissions
+from .gradebook.merge import record_outcome
+from .gradebook.records import course_db_url, ensure_assignment_in_gradebook, read_score, template_gradebook
 from .progress import Progress
-from .submissions import find_submissions
-from .worker import Job, Outcome, grade, run_nbgrader_limited, start_fork_server, thread_settings
-from .zygote import Zygote
+from .sandbox.policy import bwrap_problem, sandbox_mode
+from .sandbox.zygote import Zygote
+from .settings import Grading, Sandbox, course_config
+from .worker.job import Job, Outcome, grade, thread_settings
+from .worker.nbgrader_cli import put_scripts_on_path
+from .worker.processes import start_fork_server
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message", "seconds")
 STATUSES = ("graded", "timeout", "crashed", "invalid")
@@ -45,104 +56,12 @@ class Result:
     peak_memory_mb: float = 0.0
 
 
-def course_db_url(root=COURSE_ROOT):
-    """The gradebook URL that nbgrader_config.py gives nbgrader (NBGRADER_DB_URL or the default)."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    return config.CourseDirectory.db_url
-
-
-def record_assignment(assignment, db_url):
-    """Record ``assignment``'s cells in the gradebook at ``db_url`` with nbgrader's
-    ``generate_assignment``, which writes into a scratch release folder here so that the
-    committed ``release/`` is left alone."""
-    with tempfile.TemporaryDirectory(prefix="release-", dir=scratch.run_folder()) as release_folder:
-        returncode, log, _ = run_nbgrader_limited(
-            ["generate_assignment", assignment, "--force", "--log-level=WARN",
-             f"--CourseDirectory.release_directory={release_folder}", f"--CourseDirectory.db_url={db_url}"],
-            COURSE_ROOT, nbgrader_env(), memory_mb=0, timeout=600)
-    if returncode != 0:
-        raise RuntimeError(f"could not record {assignment} in the gradebook:\n{log}")
-
-
-def ensure_assignment_in_gradebook(assignment, db_url):
-    """nbgrader autograde needs the assignment's cells in the gradebook; record them if missing."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(db_url) as gradebook:
-        try:
-            if gradebook.find_assignment(assignment).notebooks:
-                return
-        except MissingEntry:
-            pass
-    record_assignment(assignment, db_url)
-
-
-def template_gradebook(assignment, folder):
-    """A SQLite gradebook file that knows ``assignment``; each worker starts from a copy."""
-    path = Path(folder) / "template-gradebook.db"
-    record_assignment(assignment, f"sqlite:///{path}")
-    return path
-
-
-def read_score(assignment, student_id, db_url):
-    """(score, max_score, points to grade by hand) of a student's submission in the gradebook;
-    (0, max, 0) if none. Written answers wait for the formgrader; blank ones score 0 at once."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(db_url) as gradebook:
-        max_score = gradebook.find_assignment(assignment).max_score
-        try:
-            submission = gradebook.find_submission(assignment, student_id)
-        except MissingEntry:
-            gradebook.update_or_create_student(student_id)
-            return 0.0, max_score, 0.0
-        by_hand = sum(grade.max_score for notebook in submission.notebooks for grade in notebook.grades
-                      if grade.needs_manual_grade)
-        return float(submission.score), float(max_score), float(by_hand)
-
-
 def by_hand_note(message, points):
     """The message of a graded submission, with the points still to grade by hand."""
     if not points:
         return message
     note = f"{points:g} points to grade by hand in the formgrader"
     return f"{message}; {note}" if message else note
-
-
-def write_feedback(assignment, results, out):
-    """nbgrader's feedback HTML for graded students, a short page explaining the rest.
-
-    Workers make each student's feedback pages (see merge.py); nbgrader generate_feedback runs
-    here only for graded students whose pages are missing.
-    """
-    graded = [r.student_id for r in results if r.status == "graded"
-              and not any((COURSE_ROOT / "feedback" / r.student_id / assignment).glob("*.html"))]
-    if graded:
-        student = graded[0] if len(graded) == 1 else "*"
-        # autograded/ holds other students too (of this class, or of earlier runs that this
-        # gradebook does not know): skip them.
-        others = sorted(p.parent.name for p in (COURSE_ROOT / "autograded").glob(f"*/{assignment}")
-                        if p.parent.name not in graded)
-        outcome = run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN",
-                               f"--CourseDirectory.student_id={student}",
-                               f"--CourseDirectory.student_id_exclude={','.join(others)}")
-        if outcome.returncode != 0:
-            print(f"warning: nbgrader generate_feedback failed:\n{outcome.stderr}", file=sys.stderr)
-    for result in results:
-        target = Path(out) / "feedback" / result.student_id / assignment
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        source = COURSE_ROOT / "feedback" / result.student_id / assignment
-        if result.status == "graded" and source.is_dir():
-            for page in source.glob("*.html"):
-                shutil.copy2(page, target / page.name)
-        else:
-            (target / f"{assignment}.html").write_text(
-                f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{assignment}</title></head>"
-                f"<body><h1>{html.escape(assignment)}: not graded</h1>"
-                f"<p>Status: <b>{result.status}</b>. Score {result.score:g} / {result.max_score:g}.</p>"
-                f"<p>{html.escape(result.message)}</p></body></html>\n", encoding="utf-8")
 
 
 def write_csv(results, path):
@@ -183,49 +102,64 @@ def refuse_optimized_python():
                             "tests rely on. Unset PYTHONOPTIMIZE and run without -O.")
 
 
-def warn_without_sandbox():
+def warn_without_sandbox(sandbox):
     """Say, once per class, when student code will run without the sandbox."""
-    from .sandbox import bwrap_problem, sandbox_mode
-
-    wanted = os.environ.get("COURSE_SANDBOX", "bwrap")
-    mode = sandbox_mode(wanted)
-    if wanted == "bwrap" and mode != "bwrap":
+    mode = sandbox_mode(sandbox.mode)
+    if sandbox.mode == "bwrap" and mode != "bwrap":
         print(f"warning: student code runs WITHOUT the sandbox (limits only): {bwrap_problem()}",
               file=sys.stderr)
     elif mode == "off":
-        print("warning: COURSE_SANDBOX=off: student code runs without sandbox or limits", file=sys.stderr)
+        print("warning: Sandbox.mode = off: student code runs without sandbox or limits", file=sys.stderr)
 
 
-def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, timeout=600,
-                cell_timeout=60, memory_mb=4096, students=None, show_progress=True,
-                max_cell_output=1_000_000, stats=None):
+def settings_given(settings=(), timeout=None, cell_timeout=None, memory_mb=None, max_cell_output=None, jobs=None):
+    """The ``--Class.trait=value`` settings for a class run: ``settings`` (the command line's),
+    then those given by keyword, which win."""
+    given = list(settings)
+    for name, value in (("Grading.timeout", timeout), ("Execute.timeout", cell_timeout),
+                        ("Sandbox.memory_mb", memory_mb), ("SurvivingExecute.max_cell_output", max_cell_output),
+                        ("Grading.jobs", jobs)):
+        if value is not None:
+            given.append(f"--{name}={value}")
+    return given
+
+
+def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, timeout=None,
+                cell_timeout=None, memory_mb=None, students=None, show_progress=True,
+                max_cell_output=None, stats=None, settings=()):
     """Grade every student folder of ``submissions_dir`` (or only ``students``).
 
+    The settings are the course's (its ``nbgrader_config.py``), then ``settings``
+    (``--Class.trait=value``, as given on the command line), then the keyword arguments given.
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,
     sorted by student id. A dict ``stats`` receives ``kernels_forked`` (how many kernels were
-    forked from the kernel zygote, ``autograder/zygote.py``) and ``zygote_peak_mb``.
+    forked from the kernel zygote, ``sandbox/zygote.py``) and ``zygote_peak_mb``.
     """
+    given = settings_given(settings, timeout, cell_timeout, memory_mb, max_cell_output, jobs)
+    config = course_config(COURSE_ROOT, given)
+    sandbox, grading = Sandbox(config=config), Grading(config=config)
     refuse_optimized_python()
-    warn_without_sandbox()
+    warn_without_sandbox(sandbox)
     scratch.clear_stale_runs()  # what runs killed before their end left behind
     # The fork server imports nbgrader (and Keras, where the tests receive models), and the
     # kernel zygote what kernels import, while this process reads the submissions.
     keras = course.load(assignment).keras
     start_fork_server(keras=keras)
-    jobs = jobs or os.cpu_count() or 1
+    jobs = grading.jobs or os.cpu_count() or 1
     # Kernels on this machine share its cores; a cluster's workers keep their defaults.
     threads = 0 if scheduler else max(1, (os.cpu_count() or 1) // jobs)
+    job = dict(timeout=grading.timeout, memory_mb=sandbox.memory_mb, threads=threads,
+               settings=tuple(s for s in given if not s.startswith("--Grading.")))
     with Zygote(str(COURSE_ROOT / "release" / assignment), {**os.environ, **thread_settings(threads)},
-                keras=keras) as zygote:
-        results = _grade_class(assignment, submissions_dir, out, jobs, scheduler, timeout, cell_timeout,
-                               memory_mb, students, show_progress, max_cell_output, threads, zygote.socket_path)
+                sandbox, keras=keras) as zygote:
+        results = _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress,
+                               dict(job, kernel_zygote=zygote.socket_path or ""))
         if stats is not None:
             stats.update(zygote.stats())
         return results
 
 
-def _grade_class(assignment, submissions_dir, out, jobs, scheduler, timeout, cell_timeout, memory_mb,
-                 students, show_progress, max_cell_output, threads, zygote_socket):
+def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress, job):
     put_scripts_on_path()
     db_url = course_db_url()
     submissions = [s for s in find_submissions(assignment, submissions_dir)
@@ -259,10 +193,7 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, timeout, cel
             executor, close = make_executor(jobs, scheduler)
             try:
                 futures = {executor.submit(grade, Job(assignment, s.student_id, str(s.folder.absolute()),
-                                                      str(COURSE_ROOT), str(template), timeout,
-                                                      cell_timeout, memory_mb, threads,
-                                                      max_cell_output=max_cell_output,
-                                                      kernel_zygote=zygote_socket or "")): s
+                                                      str(COURSE_ROOT), str(template), **job)): s
                            for s in gradable}
                 for future in as_completed(futures):
                     try:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nbformat
 
-from .nbgrader_cli import COURSE_ROOT
+from .course import COURSE_ROOT
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 

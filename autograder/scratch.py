@@ -1,7 +1,7 @@
 """The grader's scratch space on this machine: one folder per run, removed however the run ends.
 
 Everything a run writes outside the course (the workers' scratch courses, each kernel's folder
-for its sockets) lives in the run's folder, ``<tmp>/course-autograder/run-<pid>-<random>/``.
+for its sockets) lives in the run's folder, ``<tmp>/course-autograder-<uid>/run-<pid>-<random>/``.
 The run holds a lock on it (``flock`` of its ``lock`` file) for as long as it lives; a folder
 whose lock nobody holds belongs to a run that ended without cleaning up (killed, SIGKILL
 included), and the next run removes it before it starts (:func:`clear_stale_runs`).
@@ -20,10 +20,12 @@ import threading
 import time
 from pathlib import Path
 
-TOP = "course-autograder"
+TOP = f"course-autograder-{os.geteuid()}"  # each user's own: another's is never used
 LOCK = "lock"
 FRESH = 5  # seconds: a run folder younger than this is never taken for a dead run's
-_mine = {}  # pid -> the run folder of this process (a forked child makes its own)
+SOCKET_PATH_MAX = 107  # bytes in a Unix socket's address (sockaddr_un.sun_path, less its NUL)
+SHORT_BASE = "/tmp"  # for kernel sockets where the temporary folder's path is too long for them
+_mine = {}  # (pid, top folder) -> the run folder of this process there (a forked child makes its own)
 _guard = threading.Lock()
 
 
@@ -44,22 +46,24 @@ def top_folder(base=None):
 
 def run_folder(base=None):
     """This process's run folder (made, and locked, on first use)."""
+    top = top_folder(base)
     with _guard:
-        folder = _mine.get(os.getpid())
+        folder = _mine.get((os.getpid(), top))
         if folder is None:
-            folder = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=top_folder(base)))
+            folder = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=top))
             handle = os.open(folder / LOCK, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             fcntl.flock(handle, fcntl.LOCK_EX)  # held until this process ends
-            _mine[os.getpid()] = folder
-            atexit.register(remove_run_folder)  # at a normal end; after a kill, the next run does it
+            if not any(pid == os.getpid() for pid, _ in _mine):
+                atexit.register(remove_run_folder)  # at a normal end; after a kill, the next run does it
+            _mine[(os.getpid(), top)] = folder
         return folder
 
 
 def remove_run_folder():
     """Remove this process's run folder now (it goes by itself at the next run otherwise)."""
     with _guard:
-        folder = _mine.pop(os.getpid(), None)
-    if folder is not None:
+        folders = [_mine.pop(key) for key in list(_mine) if key[0] == os.getpid()]
+    for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -105,8 +109,13 @@ class SocketFolder:
     fill nothing there. Modes are set through a descriptor of the folder, never by path.
     """
 
+    SUFFIX = len("/kernel-99")  # the names the kernel gives its sockets in the folder
+
     def __init__(self, base=None):
-        self.path = tempfile.mkdtemp(prefix="kernel-ipc-", dir=run_folder(base))
+        parent = run_folder(base)
+        if len(os.fsencode(parent)) + len("/k-xxxxxxxx") + self.SUFFIX > SOCKET_PATH_MAX:
+            parent = run_folder(SHORT_BASE)  # a deep temporary folder: the sockets' paths must stay short
+        self.path = tempfile.mkdtemp(prefix="k-", dir=parent)
         self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         os.fchmod(self.fd, 0o1777)
 

@@ -38,13 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import notebook_cells  # noqa: E402
-from autograder.demo import DEMO_ASSIGNMENTS  # noqa: E402
-from known_submissions.ghosts import mistakes_of, write_class  # noqa: E402
+from autograder import course, notebook_cells  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
-from autograder.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
-from autograder.sandbox import DEFAULT_LIMITS  # noqa: E402
-from autograder.worker import thread_settings  # noqa: E402
+from autograder.settings import Sandbox  # noqa: E402
+from autograder.worker.job import thread_settings  # noqa: E402
+from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
+from known_submissions.ghosts import mistakes_of, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
 GHOST_PREFIX = "bench-"  # the ids of the benchmark's ghost students
@@ -150,7 +149,7 @@ def bare_nbclient(assignment, submissions, scratch, jobs, hidden_tests=False):
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         threads = [max(1, (os.cpu_count() or 1) // jobs)] * len(notebooks)
-        memory = [DEFAULT_LIMITS["memory_mb"]] * len(notebooks)
+        memory = [Sandbox().memory_mb] * len(notebooks)
         list(pool.map(execute_bare, notebooks, [folder] * len(notebooks), threads, memory,
                       [tests] * len(notebooks)))
     return time.monotonic() - started
@@ -160,12 +159,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-assignment", type=int, default=20, help="ghost students per assignment")
     parser.add_argument("--jobs", type=int, default=2, help="harness workers")
-    parser.add_argument("--assignment", action="append", choices=DEMO_ASSIGNMENTS,
+    parser.add_argument("--assignment", action="append", choices=course.assignment_ids(),
                         help="only this assignment (repeat for several; default: all)")
     args = parser.parse_args()
     put_scripts_on_path()
     print(f"cores: {os.cpu_count()}, harness jobs: {args.jobs}")
-    for assignment in args.assignment or DEMO_ASSIGNMENTS:
+    for assignment in args.assignment or course.assignment_ids():
         with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
             scratch = Path(scratch)
             submissions = scratch / "submitted"

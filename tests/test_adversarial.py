@@ -1,6 +1,6 @@
 """The adversarial catalogue as an acceptance suite: students who try to break or cheat the grader.
 
-Every fixture of ``tests/adversarial/`` (one notebook per case, see ``cases.py``) is graded through
+Every fixture of ``known_submissions/adversarial/`` (one notebook per case, see ``cases.py``) is graded through
 the harness twice, two workers at a time, with the sandbox and the decisions outside the kernel
 that grading uses by default. Each case must get exactly its expected status and score: a cheat
 scores what the same code scores without the cheat (no false pass), a fault costs only its own
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from adversarial.cases import ASSIGNMENT, CASES
+from known_submissions.adversarial.cases import ASSIGNMENT, CASES
 from autograder.grading import grade_class
 
-FIXTURES = Path(__file__).parent / "adversarial" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "known_submissions" / "adversarial" / "fixtures"
 pytestmark = pytest.mark.needs_bwrap
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +45,7 @@ def write_submissions(folder):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, data_cache):
-    from autograder.sandbox import bwrap_problem, sandbox_mode
+    from autograder.sandbox.policy import bwrap_problem, sandbox_mode
 
     if sandbox_mode("bwrap") != "bwrap":  # the expectations are those of the sandbox; .ci/run installs it
         pytest.skip(f"the adversarial catalogue needs the sandbox: {bwrap_problem()}")

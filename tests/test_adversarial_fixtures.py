@@ -1,12 +1,12 @@
 """Is the adversarial catalogue of a01_santa_logreg complete, well formed and committed as its
 generator writes it? Fast: nothing here grades or runs a notebook (grading them is the harness's
-job, see tests/adversarial/build_fixtures.py --submissions)."""
+job, see known_submissions/adversarial/build_fixtures.py --submissions)."""
 import re
 
 import pytest
 
-from adversarial import build_fixtures
-from adversarial.cases import CASES, CATEGORIES, FULL_SCORE, STATUSES
+from known_submissions.adversarial import build_fixtures
+from known_submissions.adversarial.cases import CASES, CATEGORIES, FULL_SCORE, STATUSES
 
 FIXTURES = build_fixtures.FIXTURES
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
@@ -19,7 +19,7 @@ def generated():
 
 def test_fixtures_on_disk_are_exactly_what_the_generator_writes(generated):
     problems = build_fixtures.differences(generated)
-    assert problems == [], ("run `python tests/adversarial/build_fixtures.py` and commit the result:\n"
+    assert problems == [], ("run `python -m known_submissions.adversarial.build_fixtures` and commit the result:\n"
                             + "\n".join(problems))
 
 

@@ -1,9 +1,15 @@
-"""nbgrader's Execute as the course runs it (autograder/execute.py), with a real kernel."""
+"""nbgrader's Execute as the course runs it (autograder/decisions/execute.py), with a real kernel."""
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.execute import SurvivingExecute, output_size
+from traitlets.config import Config
+
+from autograder.decisions.execute import SurvivingExecute, output_size
+
+# No sandbox, and test cells run in the kernel as stock nbgrader runs them: what these tests look
+# at is the preprocessor's handling of outputs and of the kernel's end.
+OFF = Config({"Sandbox": {"mode": "off"}, "SurvivingExecute": {"decide_tests_outside": False}})
 
 HUGE_LINE = "print('x' * 5_000_000)"
 MANY_LINES = "for i in range(20_000):\n    print('line', i)"
@@ -12,12 +18,11 @@ ERROR_AFTER = "print('y' * 50_000)\nraise ValueError('z' * 100_000)"
 
 @pytest.fixture
 def executed(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_SANDBOX", "off")  # the limit is the grader's, whatever the sandbox
-    monkeypatch.setenv("COURSE_TRUSTED_TESTS", "0")
     cells = [new_code_cell(text) for text in (HUGE_LINE, MANY_LINES, ERROR_AFTER, "print('small')")]
     notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                   "language": "python"}})
-    execute = SurvivingExecute(max_cell_output=10_000, timeout=120, allow_errors=True)
+    # The limit is the grader's, whatever the sandbox: here none, and tests in the kernel.
+    execute = SurvivingExecute(config=OFF, max_cell_output=10_000, timeout=120, allow_errors=True)
     notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
     return notebook
 
@@ -45,8 +50,6 @@ def test_does_the_course_stop_the_kernel_at_once_keeping_every_output(tmp_path, 
     from jupyter_client.manager import AsyncKernelManager
     from traitlets.config.loader import PyFileConfigLoader
 
-    monkeypatch.setenv("COURSE_SANDBOX", "off")
-    monkeypatch.setenv("COURSE_TRUSTED_TESTS", "0")
     asked = []
 
     async def asked_to_shut_down(self, restart=False):
@@ -55,6 +58,7 @@ def test_does_the_course_stop_the_kernel_at_once_keeping_every_output(tmp_path, 
     monkeypatch.setattr(AsyncKernelManager, "_async_request_shutdown", asked_to_shut_down)
     root = Path(__file__).resolve().parent.parent
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.merge(OFF)
     last = "import sys\nfor i in range(3000):\n    print(i)\nsys.stderr.write('done')"
     notebook = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell(last)],
                             metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",

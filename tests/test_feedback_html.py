@@ -1,4 +1,4 @@
-"""Feedback pages rendered with templates compiled once (autograder/feedback_html.py).
+"""Feedback pages rendered with templates compiled once (autograder/pages/exporter.py).
 
 What they let student HTML do is tested in test_html_safety.py."""
 import subprocess
@@ -12,8 +12,8 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 
-from autograder import warm
-from autograder.feedback_html import COMPILED_TEMPLATES, FeedbackHTMLExporter
+from autograder.worker import warm
+from autograder.pages.exporter import COMPILED_TEMPLATES, FeedbackHTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORES = {"nbgrader": {"notebook": "a01", "score": 0, "max_score": 1, "late_penalty": 0}}
@@ -65,7 +65,7 @@ def test_is_the_page_the_stock_one_but_for_scripts_fonts_and_its_policy():
 
 
 def test_does_the_fork_servers_warm_up_compile_the_feedback_templates():
-    script = ("import autograder.warm\nfrom autograder.feedback_html import COMPILED_TEMPLATES\n"
+    script = ("import autograder.worker.warm\nfrom autograder.pages.exporter import COMPILED_TEMPLATES\n"
               "print(len(COMPILED_TEMPLATES.store))")
     shown = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert int(shown.stdout.strip()) > 5

@@ -24,7 +24,7 @@ from bs4 import BeautifulSoup
 
 import browser
 import hostile_html
-from autograder import formgrader_safety
+from autograder.pages import formgrader as formgrader_safety
 
 ASSIGNMENT = "a01_santa_logreg"
 STUDENT = "hostile-student"

@@ -1,16 +1,13 @@
 """Does one gate keep everything but regular files and folders out of the grader?
 
-The gate (``autograder/gate.py``) looks at a submission with ``lstat``, follows nothing, and copies
+The gate (``autograder/gate/files.py``) looks at a submission with ``lstat``, follows nothing, and copies
 it as bytes; the harness (``find_submissions``, the worker's copy) and plain ``nbgrader autograde``
 with the course's configuration both go through it. Real files, links, FIFOs and devices below;
 no mocks. A file or folder the gate must not open is made so that opening it would hang the test
 (a FIFO) or never end (``/dev/zero``): a test that finishes shows it was not read.
 """
-import contextlib
 import csv
-import functools
 import os
-import secrets
 import shutil
 import stat
 import tempfile
@@ -20,17 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from adversarial import boundary
-from autograder import gate
-from autograder.gate import LIMITS, Limits, SubmissionRefused, check_submission, copy_submission
+from boundary_runs import CANARY_TEXT, canary_untouched, environment, forget_students, make_canary, shows_solution
+from known_submissions import boundary
+from autograder.gate import files as gate
+from autograder.gate.files import LIMITS, Limits, SubmissionRefused, check_submission, copy_submission
 
 ASSIGNMENT = boundary.ASSIGNMENT
 NOTEBOOK = boundary.NOTEBOOK_NAME
 ROOT = Path(__file__).resolve().parent.parent
-CANARY_TEXT = "canary of the grading machine: nobody may read, move or change me\n"
-CANARY_MODE = 0o640
-DISK_BUDGET_MB = 200  # the catalogue may lower free disk by this much at most (less than its 500 MB notebook)
-MARKER = "COURSE_GATE_TEST_RUN"  # in the environment of every process a run starts, to find leftovers
 
 
 # --------------------------------------------------------------------------------------------
@@ -44,19 +38,6 @@ def hand_in(tmp_path, student="student", notebook=True):
     if notebook:
         boundary.blank(folder)
     return folder
-
-
-def make_canary(folder):
-    """The canary file of the machine beside the submissions (boundary.canary_of)."""
-    canary = boundary.canary_of(folder)
-    if not canary.exists():
-        canary.write_text(CANARY_TEXT)
-        canary.chmod(CANARY_MODE)
-    return canary
-
-
-def canary_untouched(canary):
-    return canary.read_text() == CANARY_TEXT and stat.S_IMODE(canary.stat().st_mode) == CANARY_MODE
 
 
 def finishes(function, seconds=10):
@@ -317,7 +298,7 @@ def test_is_a_file_swapped_for_a_link_during_the_copy_never_followed(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 def test_does_find_submissions_mark_a_refused_submission_invalid_without_reading_it(tmp_path):
-    from autograder.submissions import find_submissions
+    from autograder.gate.submissions import find_submissions
 
     folder = hand_in(tmp_path, "linked", notebook=False)
     fifo = tmp_path / "host-fifo"
@@ -332,19 +313,22 @@ def test_does_find_submissions_mark_a_refused_submission_invalid_without_reading
 def test_does_the_worker_refuse_a_submission_changed_after_the_check(tmp_path):
     """find_submissions saw a good submission; by the time the worker copies it, the notebook is a
     link to the instructor's: the worker's copy refuses it, and nbgrader never runs."""
-    from autograder import worker
-    from autograder.submissions import find_submissions
+    from autograder.settings import Grading, Sandbox
+    from autograder.worker import job as worker
+    from autograder.gate.submissions import find_submissions
 
     folder = hand_in(tmp_path)
     assert [s.problem for s in find_submissions(ASSIGNMENT, tmp_path / "submitted")] == [""]
     (folder / NOTEBOOK).unlink()
     boundary.symlinked_notebook_to_source(folder)
-    job = worker.Job(ASSIGNMENT, "student", str(folder), str(ROOT), str(tmp_path / "no-template.db"))
+    job = worker.Job(ASSIGNMENT, "student", str(folder), str(ROOT), str(tmp_path / "no-template.db"),
+                     Grading().timeout, Sandbox().memory_mb)
     outcome = finishes(lambda: worker.grade(job), seconds=60)
     assert (outcome.status, outcome.grades, outcome.notebooks) == ("invalid", [], {})
     assert f"{NOTEBOOK} is a symbolic link" in outcome.message
     # The whole folder replaced by a link before the grader resolved its path: not the student's folder.
-    moved = worker.Job(ASSIGNMENT, "student", str(ROOT / "source" / ASSIGNMENT), str(ROOT), str(tmp_path / "x.db"))
+    moved = worker.Job(ASSIGNMENT, "student", str(ROOT / "source" / ASSIGNMENT), str(ROOT), str(tmp_path / "x.db"),
+                       Grading().timeout, Sandbox().memory_mb)
     outcome = worker.grade(moved)
     assert outcome.status == "invalid" and "is not the folder student/a01_santa_logreg" in outcome.message
 
@@ -363,50 +347,6 @@ def test_is_the_nbgrader_gate_installed_once():
 # --------------------------------------------------------------------------------------------
 # End to end: the harness and plain nbgrader
 # --------------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def environment(**values):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@functools.lru_cache(maxsize=None)
-def solution_lines():
-    """Lines of the instructor's solution regions that the released notebook does not have."""
-    import nbformat
-
-    released = (ROOT / "release" / ASSIGNMENT / NOTEBOOK).read_text()
-    lines, inside = set(), False
-    for cell in nbformat.read(str(ROOT / "source" / ASSIGNMENT / NOTEBOOK), as_version=4).cells:
-        for line in cell.source.splitlines():
-            if "### BEGIN SOLUTION" in line or "### END SOLUTION" in line:
-                inside = "BEGIN" in line
-            elif inside and len(line.strip()) > 15 and line.strip() not in released:
-                lines.add(line.strip())
-    assert len(lines) >= 5
-    return frozenset(lines)
-
-
-def shows_solution(folder):
-    """The solution lines found in any file under ``folder``."""
-    texts = [p.read_text(errors="replace") for p in Path(folder).rglob("*") if p.is_file()]
-    return sorted(line for line in solution_lines() | {"### BEGIN SOLUTION"} if any(line in t for t in texts))
-
-
-def forget_students(students):
-    """Remove what the harness recorded in the course folder for these test students."""
-    for where in ("autograded", "feedback"):
-        for student in students:
-            shutil.rmtree(ROOT / where / student, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def two_students(tmp_path_factory, data_cache):
@@ -445,118 +385,3 @@ def test_does_the_harness_still_grade_the_other_student(two_students):
     results, out, _ = two_students
     assert (results["gate-blank"].status, results["gate-blank"].score) == ("graded", 0)
     assert shows_solution(out / "feedback" / "gate-blank") == []
-
-
-def own_processes(token):
-    """Processes whose environment holds ``MARKER=token``, except this one and the long-lived
-    helpers of multiprocessing (its fork server, its resource tracker)."""
-    from multiprocessing import forkserver, resource_tracker
-
-    spared = {os.getpid(), forkserver._forkserver._forkserver_pid,
-              getattr(resource_tracker._resource_tracker, "_pid", None)}
-    needle = f"{MARKER}={token}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) not in spared:
-            with contextlib.suppress(OSError):
-                if needle in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()[:120]!r}")
-    return found
-
-
-def tmp_entries_of(students):
-    return sorted(p.name for p in Path("/tmp").iterdir() if any(s in p.name for s in students))
-
-
-@pytest.fixture(scope="module")
-def catalogue(tmp_path_factory, data_cache):
-    """Every boundary case graded once by the harness and once by plain nbgrader autograde (with a
-    blank control student), with the machine's state before and after."""
-    from autograder.grading import grade_class, record_assignment
-    from autograder.nbgrader_cli import run_nbgrader
-    from autograder.worker import start_fork_server
-
-    start_fork_server()  # a helper of this process that outlives the run (its pymp-* folder too), as in test_worker
-    work = tmp_path_factory.mktemp("gate-catalogue")
-    submitted = work / "submitted"
-    cases = [c for c in boundary.CASES if not (c.needs_root and os.geteuid() != 0)]
-    canary = None
-    for case in cases:
-        folder = submitted / case.name / ASSIGNMENT
-        folder.mkdir(parents=True)
-        canary = make_canary(folder)
-        case.build(folder)
-    hand_in(work, "control-blank")
-    names = [c.name for c in cases]
-    private_tmp = work / "tmp"
-    private_tmp.mkdir()
-    token = secrets.token_hex(8)
-    tmp_before = tmp_entries_of(names)
-    free_before = shutil.disk_usage(work).free
-    db_url = f"sqlite:///{work / 'gradebook.db'}"
-    saved_tempdir = tempfile.tempdir
-    timings = {}
-    try:
-        with environment(NBGRADER_DB_URL=db_url, TMPDIR=str(private_tmp), **{MARKER: token}):
-            tempfile.tempdir = str(private_tmp)
-            started = time.monotonic()
-            harness = {r.student_id: r for r in grade_class(ASSIGNMENT, submitted, work / "out", jobs=1,
-                                                            show_progress=False, students=set(names))}
-            timings["harness"] = time.monotonic() - started
-            started = time.monotonic()
-            record_assignment(ASSIGNMENT, db_url)
-            # Plain nbgrader from the course root, on this folder of submissions.
-            plain = run_nbgrader("autograde", ASSIGNMENT, "--force",
-                                 f"--CourseDirectory.submitted_directory={submitted}",
-                                 f"--CourseDirectory.autograded_directory={work / 'autograded'}",
-                                 timeout=600)
-            timings["plain nbgrader"] = time.monotonic() - started
-    finally:
-        tempfile.tempdir = saved_tempdir
-        forget_students(names)
-    deadline = time.monotonic() + 10
-    while own_processes(token) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    from nbgrader.api import Gradebook
-
-    with Gradebook(db_url) as gradebook:
-        control_score = gradebook.find_submission(ASSIGNMENT, "control-blank").score
-    print(f"\nboundary catalogue: {len(cases)} cases; " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    return dict(cases=cases, harness=harness, plain=plain, autograded=work / "autograded",
-                control_score=control_score, canary=canary, out=work / "out",
-                disk_lowered_mb=(free_before - shutil.disk_usage(work).free) / 2**20,
-                leftover_processes=own_processes(token), private_tmp=sorted(os.listdir(private_tmp)),
-                new_tmp=sorted(set(tmp_entries_of(names)) - set(tmp_before)))
-
-
-@pytest.mark.needs_root
-def test_are_the_cases_that_need_root_in_the_catalogue_run():
-    if os.geteuid() != 0:
-        pytest.skip("not root: the cases that need root (a device file) are left out of the catalogue run")
-
-
-def test_does_the_harness_refuse_every_boundary_case_naming_the_entry(catalogue):
-    wrong = [f"{c.name}: {catalogue['harness'][c.name].status} {catalogue['harness'][c.name].score:g} "
-             f"({catalogue['harness'][c.name].message})" for c in catalogue["cases"]
-             if (catalogue["harness"][c.name].status, catalogue["harness"][c.name].score, c.message in
-                 catalogue["harness"][c.name].message) != (c.expected_status, c.expected_score, True)]
-    assert not wrong, "\n".join(wrong)
-    assert all(shows_solution(catalogue["out"] / "feedback" / c.name) == [] for c in catalogue["cases"])
-
-
-def test_does_plain_nbgrader_refuse_every_boundary_case_and_grade_the_others(catalogue):
-    log = catalogue["plain"].stdout + catalogue["plain"].stderr
-    for case in catalogue["cases"]:
-        if case.plain_nbgrader == boundary.REFUSED:
-            assert not (catalogue["autograded"] / case.name).exists(), case.name
-            assert case.message in log, (case.name, log[-3000:])
-    assert catalogue["plain"].returncode != 0  # nbgrader says some submissions failed
-    assert (catalogue["autograded"] / "control-blank" / ASSIGNMENT / NOTEBOOK).is_file(), log[-3000:]
-    assert catalogue["control_score"] == 0
-
-
-def test_does_grading_the_catalogue_leave_the_machine_as_it_was(catalogue):
-    assert canary_untouched(catalogue["canary"])
-    assert catalogue["disk_lowered_mb"] < DISK_BUDGET_MB
-    assert catalogue["leftover_processes"] == []
-    assert catalogue["private_tmp"] == [] and catalogue["new_tmp"] == []

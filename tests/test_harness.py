@@ -18,7 +18,8 @@ import pytest
 
 from known_submissions.faults import FAULTS, sleeps_forever, write_faulty
 from known_submissions.ghosts import write_class
-from autograder import zygote
+from autograder.sandbox import zygote
+from autograder.settings import Sandbox
 from autograder.grading import grade_class
 
 ASSIGNMENT = "a01_santa_logreg"
@@ -65,7 +66,7 @@ def faulty_class(tmp_path_factory, data_cache):
         regraded = grade_class(ASSIGNMENT, submissions, work / "out3", jobs=2, show_progress=False,
                                students={"ghost-blank"})
         after = {s: (Path(__file__).parent.parent / p).stat().st_mtime_ns for s, p in graded_files.items()}
-        from autograder.grading import course_db_url, read_score
+        from autograder.gradebook.records import course_db_url, read_score
         scores_after = {r.student_id: read_score(ASSIGNMENT, r.student_id, course_db_url())[0] for r in second}
     shutil.rmtree(stale)
     return dict(first=first, second=second, regraded=regraded, stamps=stamps, after=after,
@@ -87,7 +88,7 @@ def test_each_fault_gets_its_status_and_costs_only_its_student(faulty_class):
 
 def test_kernels_come_from_the_kernel_zygote_where_it_can_fork_them(faulty_class):
     graded = [r for r in faulty_class["first"] if r.status == "graded"]
-    if zygote.usable():
+    if zygote.usable(Sandbox()):
         assert faulty_class["stats"]["kernels_forked"] >= len(graded) > 0
     else:
         assert faulty_class["stats"]["kernels_forked"] == 0
@@ -210,7 +211,7 @@ def test_the_gradebook_can_be_a_postgresql_database(tmp_path, data_cache, postgr
 
 def test_feedback_pages_missing_from_a_worker_are_made_by_nbgrader_in_the_course(tmp_path, data_cache, monkeypatch):
     """Workers make the feedback pages; when one could not, generate_feedback in the course does."""
-    from autograder import worker
+    from autograder.worker import job as worker
 
     monkeypatch.setattr(worker, "_feedback", lambda job, folder, env: {})
     submissions = tmp_path / "submitted"

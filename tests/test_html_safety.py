@@ -20,9 +20,9 @@ from traitlets.config.loader import PyFileConfigLoader
 
 import browser
 import hostile_html
-from autograder import html_safety
-from autograder.feedback_html import CONTENT_SECURITY_POLICY, FeedbackHTMLExporter, with_content_security_policy
-from autograder.formgrader_safety import TEMPLATE_BASEDIRS, PagePolicy
+from autograder.pages import html_safety
+from autograder.pages.exporter import CONTENT_SECURITY_POLICY, FeedbackHTMLExporter, with_content_security_policy
+from autograder.pages.formgrader import TEMPLATE_BASEDIRS, PagePolicy
 
 SCORES = {"nbgrader": {"notebook": "hostile", "score": 0, "max_score": 1, "late_penalty": 0}}
 

@@ -1,7 +1,7 @@
 """Does nbgrader itself see each source notebook pass and each release notebook fail every test?"""
 import pytest
 
-from autograder.nbgrader_cli import run_nbgrader
+from autograder.worker.nbgrader_cli import run_nbgrader
 from conftest import ASSIGNMENTS
 
 

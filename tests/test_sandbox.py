@@ -1,12 +1,14 @@
-"""The student's kernel in the sandbox (autograder/sandbox.py): what it can and cannot reach."""
+"""The student's kernel in the sandbox (autograder/sandbox/): what it can and cannot reach."""
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 from jupyter_core.utils import run_sync
+from traitlets.config import Config
 
-from autograder import sandbox
+from autograder.sandbox import policy as sandbox
+from autograder.sandbox.kernel_manager import SandboxedKernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = r"""
@@ -29,8 +31,6 @@ def sandboxed_kernel(monkeypatch, tmp_path):
     """A kernel started as nbgrader autograde starts one: in autograded/<student>/<assignment>/."""
     if sandbox.sandbox_mode("bwrap") != "bwrap":
         pytest.skip(f"bubblewrap cannot run here: {sandbox.bwrap_problem()}")
-    monkeypatch.setenv("COURSE_SANDBOX", "bwrap")
-    monkeypatch.delenv("COURSE_SANDBOX_RELEASED", raising=False)
     monkeypatch.setenv("NBGRADER_DB_URL", "sqlite:///secret.db")
     folder = tmp_path / "autograded" / "student" / "a01_santa_logreg"
     folder.mkdir(parents=True)
@@ -41,9 +41,10 @@ def sandboxed_kernel(monkeypatch, tmp_path):
     run_sync(km.shutdown_kernel)(now=True)
 
 
-def _start(folder):
-    """Start a kernel as SurvivingExecute does: once it is up, its socket folder is locked."""
-    km = sandbox.SandboxedKernelManager(kernel_name="python3")
+def _start(folder, **settings):
+    """Start a kernel as SurvivingExecute does, with these ``Sandbox`` settings: once it is up,
+    its socket folder is locked."""
+    km = SandboxedKernelManager(kernel_name="python3", config=Config({"Sandbox": settings}))
     run_sync(km.start_kernel)(cwd=str(folder))
     kc = km.blocking_client()
     kc.start_channels()
@@ -85,7 +86,7 @@ def test_once_up_the_kernel_can_add_replace_or_fill_nothing_in_its_socket_folder
     if os.geteuid() == 0:
         info = os.lstat(folder)
         assert info.st_uid == 0 and oct(info.st_mode & 0o7777) == "0o755"
-        assert Path(folder).parent.parent.name == "course-autograder"  # in the run's own scratch
+        assert Path(folder).parent.parent.name == f"course-autograder-{os.geteuid()}"  # in the run's own scratch
 
 
 def printed(kc, code):
@@ -138,7 +139,6 @@ print("font", os.path.isfile(font_manager.findfont("DejaVu Sans")))
 def test_kernels_share_one_read_only_font_list_made_once(monkeypatch, tmp_path):
     if sandbox.sandbox_mode("bwrap") != "bwrap":
         pytest.skip(f"bubblewrap cannot run here: {sandbox.bwrap_problem()}")
-    monkeypatch.setenv("COURSE_SANDBOX", "bwrap")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     sandbox.matplotlib_font_lists.cache_clear()
     try:

@@ -1,10 +1,10 @@
-"""Test cells decided in the grading process (autograder/trusted.py) against a real kernel."""
+"""Test cells decided in the grading process (autograder/decisions/) against a real kernel."""
 import time
 
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from autograder import trusted
+from autograder.decisions import cell as trusted
 
 STUDENT = '''
 import numpy as np

@@ -1,4 +1,4 @@
-"""The plain-data wire between the grader and the sandboxed kernel (autograder/wire.py)."""
+"""The plain-data wire between the grader and the sandboxed kernel (autograder/decisions/wire.py)."""
 import base64
 import io
 import json
@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from autograder.wire import MAX_DEPTH, Codec, WireError, read_message
+from autograder.decisions.wire import MAX_DEPTH, Codec, WireError, read_message
 
 
 def cross(data):
@@ -159,7 +159,7 @@ def test_odd_numbers_and_keys_are_refused():
 def test_a_message_larger_than_the_protocol_allows_is_refused_unread_and_ends_the_connection():
     import socket
 
-    from autograder.wire import MAX_FRAME, Channel
+    from autograder.decisions.wire import MAX_FRAME, Channel
 
     grader_end, kernel_end = socket.socketpair()
     with grader_end, kernel_end:
@@ -171,3 +171,21 @@ def test_a_message_larger_than_the_protocol_allows_is_refused_unread_and_ends_th
         with pytest.raises(OSError):
             for _ in range(100):  # the kernel's side finds the connection closed
                 kernel_end.sendall(b"y" * 65536)
+
+
+def test_an_exceptions_message_is_read_without_running_the_students_code():
+    from autograder.decisions.wire import error_report
+
+    class Endless(Exception):
+        def __str__(self):
+            raise AssertionError("the student's __str__ ran")
+
+    class Evil:
+        def __str__(self):
+            raise AssertionError("the student's argument's __str__ ran")
+
+    assert "is not shown" in error_report(Endless("x"))["message"]
+    assert "is not shown" in error_report(ValueError(Evil()))["message"]
+    assert error_report(ValueError("shapes (3,) and (4,) not aligned", 2))["message"] == \
+        "('shapes (3,) and (4,) not aligned', 2)"
+    assert error_report(KeyError("W1"))["message"] == "'W1'"

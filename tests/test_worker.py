@@ -6,10 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from autograder import worker
+from autograder.settings import Sandbox
+from autograder.worker import job as worker_job
+from autograder.worker import processes
 from known_submissions.ghosts import write_class
-from autograder.grading import template_gradebook
-from autograder.nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path
+from autograder.gradebook.records import template_gradebook
+from autograder.worker.nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path
 
 ASSIGNMENT = "a01_santa_logreg"
 
@@ -20,25 +22,26 @@ def reference_job(tmp_path_factory, data_cache):
     work = tmp_path_factory.mktemp("worker")
     write_class(ASSIGNMENT, work / "submitted", {"ghost-reference": {}})
     template = template_gradebook(ASSIGNMENT, work)
-    return worker.Job(ASSIGNMENT, "ghost-reference", str(work / "submitted" / "ghost-reference" / ASSIGNMENT),
-                      str(COURSE_ROOT), str(template), timeout=300, threads=1)
+    return worker_job.Job(ASSIGNMENT, "ghost-reference", str(work / "submitted" / "ghost-reference" / ASSIGNMENT),
+                      str(COURSE_ROOT), str(template), timeout=300, memory_mb=Sandbox().memory_mb,
+                          threads=1)
 
 
 def test_processes_forked_from_several_threads_at_once_each_report_their_own_exit_status():
-    context = worker._fork_server()
+    context = processes._fork_server()
     if context is None:
         pytest.skip("this process may not have children of its own")
     statuses = [0, 3] * 100
     with ThreadPoolExecutor(max_workers=6) as pool:
-        got = list(pool.map(lambda status: worker.run_forked(context, os._exit, (status,), 60), statuses))
+        got = list(pool.map(lambda status: processes.run_forked(context, os._exit, (status,), 60), statuses))
     assert got == statuses
 
 
 def test_forked_and_started_nbgrader_grade_alike(reference_job, monkeypatch):
-    assert worker._fork_server() is not None  # a test process may have children: the fork path
-    forked = worker.grade(reference_job)
-    monkeypatch.setattr(worker, "_fork_server", lambda: None)
-    started = worker.grade(reference_job)
+    assert processes._fork_server() is not None  # a test process may have children: the fork path
+    forked = worker_job.grade(reference_job)
+    monkeypatch.setattr(processes, "_fork_server", lambda: None)
+    started = worker_job.grade(reference_job)
     assert forked.status == started.status == "graded", (forked.message, started.message)
     assert sorted(forked.grades) == sorted(started.grades)
     assert sum(score for _, _, score, _, _ in forked.grades) == 13
@@ -46,36 +49,36 @@ def test_forked_and_started_nbgrader_grade_alike(reference_job, monkeypatch):
 
 
 def test_a_forked_nbgrader_reports_its_failure_and_output(tmp_path):
-    code, log, _ = worker.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
+    code, log, _ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
                                             nbgrader_env(), memory_mb=0, timeout=120)
     assert code != 0 and "no_such_assignment" in log
 
 
 def test_a_forked_nbgrader_past_its_time_limit_is_stopped(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("import time\ntime.sleep(30)\n")
-    code, _, _ = worker.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),
+    code, _, _ = processes.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),
                                           memory_mb=0, timeout=3)
     assert code is None
 
 
 def test_kernels_get_their_share_of_the_cores(reference_job, monkeypatch):
-    assert worker.thread_settings(0) == {}
-    assert worker.thread_settings(2) == {name: "2" for name in worker.THREAD_VARIABLES}
+    assert worker_job.thread_settings(0) == {}
+    assert worker_job.thread_settings(2) == {name: "2" for name in worker_job.THREAD_VARIABLES}
     seen = {}
 
     def record(argv, folder, env, memory_mb, timeout):
         seen.update(env)
         return 1, "stopped by the test", 0.0
-    monkeypatch.setattr(worker, "run_nbgrader_limited", record)
-    outcome = worker.grade(reference_job)  # threads=1
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", record)
+    outcome = worker_job.grade(reference_job)  # threads=1
     assert outcome.status == "crashed" and "stopped by the test" in outcome.message
-    assert all(seen[name] == "1" for name in worker.THREAD_VARIABLES)
+    assert all(seen[name] == "1" for name in worker_job.THREAD_VARIABLES)
 
 
 def test_the_environment_reaches_a_forked_nbgrader(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text(
         "import os, pathlib\npathlib.Path('seen.txt').write_text(os.environ['OPENBLAS_NUM_THREADS'])\n")
-    worker.run_nbgrader_limited(["autograde", "anything"], tmp_path, {**nbgrader_env(), **worker.thread_settings(1)},
+    processes.run_nbgrader_limited(["autograde", "anything"], tmp_path, {**nbgrader_env(), **worker_job.thread_settings(1)},
                                 memory_mb=0, timeout=120)
     assert (tmp_path / "seen.txt").read_text() == "1"
 
@@ -83,7 +86,7 @@ def test_the_environment_reaches_a_forked_nbgrader(tmp_path):
 def test_the_schema_head_read_from_the_scripts_is_the_one_alembic_gives():
     import nbgrader.api
 
-    from autograder import nbgrader_cli
+    from autograder.worker import nbgrader_cli
 
     put_scripts_on_path()
     asked = nbgrader.api.get_alembic_version.__wrapped__()  # nbgrader's own way: the alembic command
@@ -91,7 +94,7 @@ def test_the_schema_head_read_from_the_scripts_is_the_one_alembic_gives():
 
 
 def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
-    from autograder.nbgrader_cli import head_of_revisions
+    from autograder.worker.nbgrader_cli import head_of_revisions
 
     (tmp_path / "a.py").write_text("revision = 'aaa'\ndown_revision = None\n")
     (tmp_path / "b.py").write_text("revision = 'bbb'\ndown_revision = 'aaa'\n")
@@ -107,12 +110,12 @@ def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
 def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_after(tmp_path):
     from multiprocessing import forkserver
 
-    worker.start_fork_server()
+    processes.start_fork_server()
     plain = forkserver._forkserver._forkserver_pid
-    worker.start_fork_server(keras=True)
+    processes.start_fork_server(keras=True)
     with_keras = forkserver._forkserver._forkserver_pid
-    assert with_keras != plain and set(worker.KERAS_PRELOAD) <= set(worker._server_preload)
-    worker.start_fork_server()  # a later assignment without Keras keeps the server that has it
+    assert with_keras != plain and set(processes.KERAS_PRELOAD) <= set(processes._server_preload)
+    processes.start_fork_server()  # a later assignment without Keras keeps the server that has it
     assert forkserver._forkserver._forkserver_pid == with_keras
-    code, log, _ = worker.run_nbgrader_limited(["--version"], tmp_path, nbgrader_env(), memory_mb=0, timeout=120)
+    code, log, _ = processes.run_nbgrader_limited(["--version"], tmp_path, nbgrader_env(), memory_mb=0, timeout=120)
     assert code == 0 and "nbgrader version" in log  # the new server forks nbgrader as the old one did

@@ -1,4 +1,4 @@
-"""Kernels forked from the kernel zygote (autograder/zygote.py): sandboxed exactly as fresh ones,
+"""Kernels forked from the kernel zygote (autograder/sandbox/zygote.py): sandboxed exactly as fresh ones,
 ended with their sandbox, counted for memory, and never needed: without it kernels start afresh."""
 import json
 import logging
@@ -14,33 +14,41 @@ import psutil
 import pytest
 from jupyter_core.utils import run_sync
 
-from autograder import zygote
-from autograder.zygote_server import _refusal
+from autograder.sandbox import zygote
+from autograder.sandbox.zygote_server import _refusal
+from autograder.settings import Sandbox
 from test_sandbox import _start
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASED = ROOT / "release" / "a01_santa_logreg"
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.needs_bwrap,
-              pytest.mark.skipif(not zygote.usable(), reason="kernels are forked only as root with bubblewrap")]
+              pytest.mark.skipif(not zygote.usable(Sandbox()), reason="kernels are forked only as root with bubblewrap")]
+
+
+SETTINGS = {}  # the Sandbox settings the kernels of a test start with (see the fixtures)
 
 
 @pytest.fixture()
 def grader_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("COURSE_SANDBOX", "bwrap")
-    monkeypatch.setenv("COURSE_ZYGOTE", "1")
-    monkeypatch.setenv("COURSE_SANDBOX_RELEASED", str(RELEASED))
     monkeypatch.setenv("NBGRADER_DB_URL", "sqlite:///secret.db")
+    SETTINGS.clear()
+    SETTINGS.update(mode="bwrap", zygote=True, released=str(RELEASED))
     folder = tmp_path / "autograded" / "student" / "a01_santa_logreg"
     folder.mkdir(parents=True)
-    return folder
+    yield folder
+    SETTINGS.clear()
+
+
+def started_zygote(env, keras=False):
+    return zygote.Zygote(str(RELEASED), env, Sandbox(), keras=keras)
 
 
 @pytest.fixture()
-def running_zygote(grader_env, monkeypatch):
-    with zygote.Zygote(str(RELEASED), dict(os.environ)) as started:
+def running_zygote(grader_env):
+    with started_zygote(dict(os.environ)) as started:
         assert started.ready(), "the zygote did not start"
-        monkeypatch.setenv(zygote.SOCKET_VARIABLE, started.socket_path)
+        SETTINGS["zygote_socket"] = started.socket_path
         yield started
 
 
@@ -85,10 +93,10 @@ print(json.dumps({
 
 
 def probe(folder):
-    km, kc = _start(folder)
+    km, kc = _start(folder, **SETTINGS)
     try:
         text, error = run(kc, PROBE.replace("{root}", str(ROOT)).replace(
-            "{zygote}", os.environ.get(zygote.SOCKET_VARIABLE, "")))
+            "{zygote}", SETTINGS.get("zygote_socket", "")))
         assert error is None, text
         return json.loads(text)
     finally:
@@ -98,7 +106,7 @@ def probe(folder):
 def test_a_forked_kernel_is_sandboxed_exactly_as_a_fresh_one(running_zygote, grader_env, monkeypatch):
     forked = probe(grader_env)
     assert running_zygote.stats()["kernels_forked"] == 1
-    monkeypatch.setenv("COURSE_ZYGOTE", "0")
+    SETTINGS["zygote"] = False
     fresh = probe(grader_env)
     assert forked["preloaded"] and not fresh["preloaded"]  # the first came from the zygote, the second not
     assert forked["files"] == ["check_helpers.py", "coursekit", "custom.css", "expected_outputs.json", "problem_unittests.py"]
@@ -119,7 +127,7 @@ def test_a_forked_kernel_is_sandboxed_exactly_as_a_fresh_one(running_zygote, gra
 def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env):
     draws = []
     for _ in range(2):
-        km, kc = _start(grader_env)
+        km, kc = _start(grader_env, **SETTINGS)
         try:
             text, _ = run(kc, "import random, numpy\nprint(random.random(), numpy.random.rand())")
             draws.append(text)
@@ -129,7 +137,7 @@ def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env
 
 
 def test_when_the_kernel_dies_its_sandbox_and_processes_end_and_its_memory_is_counted(running_zygote, grader_env):
-    km, kc = _start(grader_env)
+    km, kc = _start(grader_env, **SETTINGS)
     try:
         run(kc, "import numpy, subprocess\nheld = numpy.ones(300 * 2**20 // 8)\n"
                 "subprocess.Popen(['sleep', '4321.5'], start_new_session=True)")
@@ -149,28 +157,28 @@ def test_when_the_kernel_dies_its_sandbox_and_processes_end_and_its_memory_is_co
 def test_a_zygote_that_refuses_or_is_gone_means_a_fresh_kernel(grader_env, monkeypatch, caplog):
     # Imports read the environment: a zygote started with other thread settings would make
     # kernels that differ from fresh ones, so it refuses to.
-    with zygote.Zygote(str(RELEASED), {**os.environ, "OPENBLAS_NUM_THREADS": "7"}) as other:
-        monkeypatch.setenv(zygote.SOCKET_VARIABLE, other.socket_path)
+    with started_zygote({**os.environ, "OPENBLAS_NUM_THREADS": "7"}) as other:
+        SETTINGS["zygote_socket"] = other.socket_path
         with caplog.at_level(logging.WARNING):
             assert probe(grader_env)["preloaded"] is False
         assert other.stats()["kernels_forked"] == 0
         assert "OPENBLAS_NUM_THREADS" in caplog.text and "starting the kernel afresh" in caplog.text
-    monkeypatch.setenv(zygote.SOCKET_VARIABLE, str(grader_env / "no-zygote-here"))
+    SETTINGS["zygote_socket"] = str(grader_env / "no-zygote-here")
     assert probe(grader_env)["preloaded"] is False
-    with zygote.Zygote(str(RELEASED), dict(os.environ)) as ended:
+    with started_zygote(dict(os.environ)) as ended:
         os.killpg(ended.process.pid, signal.SIGKILL)  # it ends while it imports
         ended.process.wait()
-        monkeypatch.setenv(zygote.SOCKET_VARIABLE, ended.socket_path)
+        SETTINGS["zygote_socket"] = ended.socket_path
         started = time.monotonic()
         assert probe(grader_env)["preloaded"] is False
         assert time.monotonic() - started < 30  # not waiting for a zygote that has ended
 
 
 def test_a_kernel_asked_for_while_the_zygote_imports_waits_for_it(grader_env, monkeypatch):
-    with zygote.Zygote(str(RELEASED), dict(os.environ), keras=True) as importing:
-        monkeypatch.setenv(zygote.SOCKET_VARIABLE, importing.socket_path)
+    with started_zygote(dict(os.environ), keras=True) as importing:
+        SETTINGS["zygote_socket"] = importing.socket_path
         assert not os.path.exists(importing.socket_path)  # TensorFlow takes seconds to import
-        km, kc = _start(grader_env)
+        km, kc = _start(grader_env, **SETTINGS)
         try:
             text, error = run(kc, "import sys\nprint('tensorflow' in sys.modules)")
         finally:
@@ -196,8 +204,9 @@ def test_the_zygote_refuses_what_it_cannot_serve(running_zygote):
 OWNER = r"""
 import os, signal, sys, time
 import psutil
-from autograder import zygote
-started = zygote.Zygote(sys.argv[1], dict(os.environ))
+from autograder.sandbox import zygote
+from autograder.settings import Sandbox
+started = zygote.Zygote(sys.argv[1], dict(os.environ), Sandbox())
 started.__enter__()
 assert started.ready()
 print(" ".join(str(p.pid) for p in psutil.Process(started.process.pid).children(recursive=True)), flush=True)
@@ -218,9 +227,9 @@ def test_the_zygote_ends_when_the_harness_is_killed(grader_env):
 
 
 def test_closing_the_zygote_ends_it(grader_env, monkeypatch):
-    with zygote.Zygote(str(RELEASED), dict(os.environ)) as started:
+    with started_zygote(dict(os.environ)) as started:
         assert started.ready()
-        monkeypatch.setenv(zygote.SOCKET_VARIABLE, started.socket_path)
+        SETTINGS["zygote_socket"] = started.socket_path
         assert probe(grader_env)["preloaded"]
         pids = [p.pid for p in psutil.Process(started.process.pid).children(recursive=True)]
     assert pids

@@ -1,13 +1,11 @@
 """nbgrader's Execute preprocessor, with the student's kernel sandboxed, test cells decided
 outside it, and a kernel that dies costing only the tests after it.
 
-- The kernel starts in the sandbox of ``autograder/sandbox.py`` (``COURSE_SANDBOX``: ``bwrap``
-  unless set otherwise), always as the course's Python kernel, whatever kernelspec the submitted
-  notebook names.
-- Each test cell (an nbgrader grade cell with code) is decided by ``autograder/trusted.py`` in
-  this process; the student's code only answers calls. Its outputs then say what was decided, and
-  nbgrader scores them as usual. ``COURSE_TRUSTED_TESTS=0`` runs test cells in the kernel instead,
-  as stock nbgrader does.
+- The kernel starts in the sandbox (``autograder/sandbox/``, ``Sandbox.mode``), always as the
+  course's Python kernel, whatever kernelspec the submitted notebook names.
+- Each test cell (an nbgrader grade cell with code) is decided in this process (``cell.py``,
+  ``session.py``); the student's code only answers calls. Its outputs then say what was decided,
+  and nbgrader scores them as usual.
 - Stock nbgrader gives a notebook no grade at all when its kernel dies (out of memory,
   ``os._exit``). Here the cell that killed the kernel and every code cell after it get an error
   output, so the tests that ran before keep their scores and the later ones score 0.
@@ -25,20 +23,18 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Bool, Integer
 
-from . import trusted
-from .sandbox import SandboxedKernelManager, sandbox_mode
+from ..sandbox.kernel_manager import SandboxedKernelManager
+from ..settings import Sandbox
+from . import cell as decided_cell
+from . import session
 
 KERNEL_DIED = "KernelDied"
 
 
 def _error(message, name=KERNEL_DIED):
     return new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
-
-
-def trusted_tests():
-    return os.environ.get("COURSE_TRUSTED_TESTS", "1") not in ("", "0")
 
 
 def output_size(output):
@@ -67,10 +63,15 @@ class SurvivingExecute(Execute):
         1_000_000,
         help="Characters of output a cell keeps while it is graded (text, images, tracebacks); "
              "later output of that cell is dropped, with a note. 0: no limit.").tag(config=True)
+    decide_tests_outside = Bool(
+        True,
+        help="Decide test cells in the grading process, the student's code only answering calls. False "
+             "runs them in the kernel, as stock nbgrader does: for debugging only (the student's code can "
+             "then change what the tests see, and the hidden checks are not in the kernel).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if sandbox_mode() != "off":
+        if Sandbox(parent=self).mode != "off":
             self.kernel_manager_class = SandboxedKernelManager
             self.kernel_name = "python3"
 
@@ -123,7 +124,7 @@ class SurvivingExecute(Execute):
             cell.outputs = [_error(f"not run: the kernel died in cell {self._died_in}")]
             return cell, resources
         try:
-            if trusted_tests() and cell.metadata.get("nbgrader", {}).get("grade"):
+            if self.decide_tests_outside and cell.metadata.get("nbgrader", {}).get("grade"):
                 cell.outputs = self._decide(cell)
                 return cell, resources
             return super().preprocess_cell(cell, resources, index)
@@ -131,15 +132,15 @@ class SurvivingExecute(Execute):
             cell.outputs.append(_error(f"the output of this cell did not arrive within {self.iopub_timeout} s "
                                        "and was not kept", name="TimeoutError"))
             return cell, resources
-        except (DeadKernelError, trusted.KernelGone) as error:
+        except (DeadKernelError, session.KernelGone) as error:
             self._died_in = index
             cell.outputs.append(_error("the kernel died while running this cell (out of memory, "
                                        "os._exit or a crash); later cells were not run"
-                                       + (f" [{error}]" if isinstance(error, trusted.KernelGone) else "")))
+                                       + (f" [{error}]" if isinstance(error, session.KernelGone) else "")))
             return cell, resources
 
     def _decide(self, cell):
-        """The outputs of test cell ``cell``, decided by ``trusted.run_test_cell`` through a
+        """The outputs of test cell ``cell``, decided by ``cell.run_test_cell`` through a
         client of the kernel of its own (its requests and replies stay apart from nbclient's)."""
         timeout = self.timeout or 600
         if getattr(self, "_trusted_client", None) is None or self._trusted_client_of is not self.km:
@@ -148,13 +149,13 @@ class SurvivingExecute(Execute):
             self._trusted_client_of = self.km
         client = self._trusted_client
         try:
-            return trusted.run_test_cell(client, cell.source, timeout, self._assignment,
+            return decided_cell.run_test_cell(client, cell.source, timeout, self._assignment,
                                          folder=getattr(self.km, "_ipc_folder", None))
-        except trusted.AgentStopped as error:
+        except session.AgentStopped as error:
             self._settle(client)
             return [_error("the tests could not call your functions: code in your notebook changed what "
                            f"the grader needs in the kernel ({error})", name="GradingError")]
-        except trusted.TestTimeout:
+        except session.TestTimeout:
             run_sync(self.km.interrupt_kernel)()
             try:
                 client.get_shell_msg(timeout=10)

@@ -6,7 +6,7 @@ instructor's logged-in Jupyter origin: a script there reaches the kernels and ev
 course configures that exporter in ``nbgrader_config.py``, which the formgrader reads:
 
 - the sanitised ``markdown2html``/``strip_files_prefix`` filters and the
-  :class:`~autograder.html_safety.SanitizeNotebook` preprocessor (``autograder.html_safety``);
+  :class:`~autograder.pages.html_safety.SanitizeNotebook` preprocessor (``autograder.pages.html_safety``);
 - :class:`PagePolicy`, a preprocessor that gives each page a fresh nonce and its
   Content-Security-Policy: only scripts carrying the nonce (and what they load) run, so a
   script that slipped past the sanitiser still does not;

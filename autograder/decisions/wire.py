@@ -1,6 +1,6 @@
 """Plain data across the sandbox wall: the codec both sides use, and the kernel's agent.
 
-Tests are decided by the grader's own process (``autograder/trusted.py``); the student's code
+Tests are decided by the grader's own process (``session.py``, ``cell.py``); the student's code
 runs in the sandboxed kernel. Between the two only JSON travels, and it carries calls and data:
 
 - numbers, strings, lists, tuples, dicts; numpy arrays as their dtype, shape and bytes
@@ -399,6 +399,16 @@ def _keras_model(data):
     return model
 
 
+def error_message(error):
+    """``str(error)``, computed without running any code of the student's: an exception class's
+    own ``__str__``, or arguments that are not plain values, could loop for ever (and the kernel
+    with it) or lie; their message is not shown."""
+    owner = next(klass for klass in type(error).__mro__ if "__str__" in vars(klass))
+    if owner.__module__ != "builtins" or not all(type(arg) in PLAIN + (float,) for arg in error.args):
+        return f"(the message of this {type(error).__name__} is not shown: it is not plain text)"
+    return str(error)[:MAX_TEXT]
+
+
 def error_report(error):
     """{"type", "bases", "message", "where"} of an exception raised by the student's code."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != AGENT_FILE]
@@ -408,7 +418,7 @@ def error_report(error):
         where = f" (line {frame.lineno}" + (f": `{frame.line.strip()}`" if frame.line else "") + ")"
     bases = [klass.__name__ for klass in type(error).__mro__
              if klass.__module__ == "builtins" and issubclass(klass, BaseException)]
-    return {"type": type(error).__name__, "bases": bases, "message": str(error)[:MAX_TEXT], "where": where}
+    return {"type": type(error).__name__, "bases": bases, "message": error_message(error), "where": where}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,17 +4,17 @@
 ``HTMLExporter``, and each exporter parses and compiles the same templates again (about 0.1 s
 a student here). :class:`FeedbackHTMLExporter` is that exporter with one in-memory store of
 compiled templates (Jinja's bytecode cache) for the whole process: the workers' fork server
-fills it once (``autograder.warm``) and every nbgrader process forked from it starts with it
+fills it once (``autograder/worker/warm.py``) and every nbgrader process forked from it starts with it
 filled. Jinja checks each template's source against the stored code, so a changed template is
 compiled anew.
 
 Feedback pages run no script and need no network (students open them from disk, offline, after
 ``nbgrader release_feedback`` copied the .html files alone):
 
-- student HTML is sanitised (``autograder.html_safety``: the ``markdown2html`` and
-  ``strip_files_prefix`` filters and the :class:`~autograder.html_safety.SanitizeNotebook`
+- student HTML is sanitised (``autograder.pages.html_safety``: the ``markdown2html`` and
+  ``strip_files_prefix`` filters and the :class:`~autograder.pages.html_safety.SanitizeNotebook`
   preprocessor, which this exporter installs itself);
-- maths is MathML, made here (``autograder.mathml``), which browsers draw themselves: the
+- maths is MathML, made here (``autograder.pages.mathml``), which browsers draw themselves: the
   template's MathJax (a script from a CDN) is left out;
 - each page starts with a Content-Security-Policy that allows no script at all, nothing from the
   network, only its own inline CSS and ``data:`` images: a sanitiser miss still cannot run.

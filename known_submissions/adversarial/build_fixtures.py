@@ -1,8 +1,8 @@
 """(Re)write the adversarial fixtures of a01_santa_logreg from cases.py.
 
-    python tests/adversarial/build_fixtures.py            write every fixture (and remove stale ones)
-    python tests/adversarial/build_fixtures.py --check    exit 1 if a committed fixture differs; writes nothing
-    python tests/adversarial/build_fixtures.py --submissions DIR
+    python -m known_submissions.adversarial.build_fixtures            write every fixture (and remove stale ones)
+    python -m known_submissions.adversarial.build_fixtures --check    exit 1 if a committed fixture differs; writes nothing
+    python -m known_submissions.adversarial.build_fixtures --submissions DIR
         lay the committed fixtures out as a class to grade: DIR/<case name>/a01_santa_logreg/<file handed in>
 
 Each case gives ``fixtures/<case name>.ipynb``; a case that hands in extra files beside its
@@ -16,11 +16,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 FIXTURES = HERE / "fixtures"
-for folder in (str(ROOT), str(ROOT / "tests")):
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from adversarial.cases import ASSIGNMENT, CASES  # noqa: E402
+from known_submissions.adversarial.cases import ASSIGNMENT, CASES  # noqa: E402
 
 
 def expected_files(cases=CASES):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import gate
-from .notebook_cells import notebook_path, read
+from ..notebook_cells import notebook_path, read
+from . import files as gate
 
 
 @dataclass
@@ -21,7 +21,7 @@ def expected_notebooks(assignment):
     return sorted(p.name for p in notebook_path(assignment).parent.glob("*.ipynb"))
 
 
-# --- the gate (autograder/gate.py): a submitted file is read without following a link ---
+# --- the gate (gate/files.py): a submitted file is read without following a link ---
 def read_submitted(path, within=None):
     """The bytes of the submitted file ``path``; ``within``: the submissions folder, below which
     no folder is followed either. Raises gate.SubmissionRefused, FileNotFoundError."""
@@ -125,7 +125,7 @@ def find_submissions(assignment, submissions_dir):
         submission = Submission(student.name, folder)
         if not folder.is_dir() and not folder.is_symlink():
             submission.problem = f"no folder {assignment}/ in the submission"
-        # --- the gate (autograder/gate.py): only regular files and folders, nothing followed ---
+        # --- the gate (gate/files.py): only regular files and folders, nothing followed ---
         elif refused := gate.check_submission(folder, within=submissions_dir):
             submission.problem = gate.refusal_message(refused)
         # --- end of the gate ---

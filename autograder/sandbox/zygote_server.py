@@ -4,7 +4,7 @@ Starting a kernel costs a Python start-up and the imports of ipykernel, NumPy an
 (about 1.2 s of CPU), and of Keras and TensorFlow where an assignment uses them (about 5 s).
 Every student's kernel pays them again. The zygote pays them once per class: it imports those
 modules and nothing else, runs no student code, and for each kernel forks a child that moves
-into that student's sandbox and becomes the kernel there (``autograder/zygote.py`` is the
+into that student's sandbox and becomes the kernel there (``zygote.py`` is the
 side that asks).
 
 It runs in a bubblewrap sandbox laid out as a kernel's (the same read-only system, Python, data
@@ -45,7 +45,7 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
 CAP_VERSION_3 = 0x20080522
 # What the zygote's environment may differ in from a kernel's: only what no import reads.
-RUN_TIME_ONLY = ("NBGRADER_EXECUTION", "COURSE_GRADING_SUBSET")
+RUN_TIME_ONLY = ("NBGRADER_EXECUTION",)
 NAMESPACE_ORDER = ("net", "ipc", "uts", "cgroup", "pid", "mnt")
 
 _libc = ctypes.CDLL(None, use_errno=True)

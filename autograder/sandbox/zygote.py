@@ -3,10 +3,10 @@
 The harness starts one :class:`Zygote` per class (``autograder/zygote_server.py`` runs in it):
 a process in a bubblewrap sandbox laid out as a kernel's, which imports ipykernel, NumPy,
 matplotlib and the other packages the course's kernels import (Keras and TensorFlow where the
-assignment uses them). ``COURSE_KERNEL_ZYGOTE`` carries its socket to the nbgrader processes.
+assignment uses them). ``Sandbox.zygote_socket`` carries its socket to the nbgrader processes.
 
 A kernel still gets a sandbox of its own, made by bubblewrap as before; only what runs in it
-changes. ``SandboxedKernelManager`` (``autograder/sandbox.py``) starts the sandbox with a small
+changes. ``SandboxedKernelManager`` (``kernel_manager.py``) starts the sandbox with a small
 placeholder in it, and asks the zygote for a kernel (:func:`fork_kernel`); the zygote's child
 joins the placeholder's namespaces and becomes the kernel there (dropping to the sandbox's user,
 under its limits, with the kernel's environment). The placeholder ends as soon as the kernel
@@ -32,9 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import scratch
-
-SOCKET_VARIABLE = "COURSE_KERNEL_ZYGOTE"
+from .. import scratch
+from .policy import bwrap_command, kernel_environment, matplotlib_font_lists, sandbox_mode
 SERVER = Path(__file__).with_name("zygote_server.py")
 # What the course's kernels import: ipykernel itself, then the packages its helpers use.
 MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy", "matplotlib.pyplot",
@@ -72,13 +71,11 @@ class ZygoteUnavailable(RuntimeError):
     """No kernel from the zygote: the kernel starts afresh instead."""
 
 
-def usable():
-    """Whether kernels are forked from a zygote here (see the module's docstring);
-    ``COURSE_ZYGOTE=0`` starts every kernel afresh."""
-    from .sandbox import sandbox_mode
-
-    return (os.environ.get("COURSE_ZYGOTE", "1") not in ("", "0") and os.geteuid() == 0
-            and sandbox_mode() == "bwrap" and hasattr(socket, "send_fds"))
+def usable(settings):
+    """Whether kernels are forked from a zygote here with these ``Sandbox`` settings (see the
+    module's docstring); ``Sandbox.zygote = False`` starts every kernel afresh."""
+    return (settings.zygote and os.geteuid() == 0 and sandbox_mode(settings.mode) == "bwrap"
+            and hasattr(socket, "send_fds"))
 
 
 def modules_for(keras):
@@ -86,27 +83,26 @@ def modules_for(keras):
 
 
 class Zygote:
-    """The zygote of one class: ``with Zygote(released, env, keras) as zygote:`` gives
-    ``zygote.socket_path`` (None where :func:`usable` is false or it could not start)."""
+    """The zygote of one class: ``with Zygote(released, env, settings, keras) as zygote:`` gives
+    ``zygote.socket_path`` (None where :func:`usable` is false or it could not start);
+    ``settings`` are the ``Sandbox`` settings its kernels get."""
 
-    def __init__(self, released, env, keras=False):
-        self.released, self.env, self.keras = released, env, keras
+    def __init__(self, released, env, settings, keras=False):
+        self.released, self.env, self.settings, self.keras = released, env, settings, keras
         self.process = None
         self.folder = None
         self.socket_path = None
 
     def __enter__(self):
-        if not usable():
+        if not usable(self.settings):
             return self
-        from .sandbox import bwrap_command, current_limits, kernel_environment, matplotlib_font_lists
-
         self.folder = tempfile.mkdtemp(prefix="kernel-zygote-", dir=scratch.run_folder())
         os.chmod(self.folder, 0o700)
         self.socket_path = os.path.join(self.folder, "socket")
         env = zygote_environment(kernel_environment(self.env))
         command = [sys.executable, "-c", SERVER.read_text(encoding="utf-8"), self.socket_path,
                    *modules_for(self.keras)]
-        command = bwrap_command(command, self.released, self.folder, None, env, current_limits(),
+        command = bwrap_command(command, self.released, self.folder, None, env, self.settings.limits(),
                                 matplotlib_font_lists(), zygote=True)
         # Held while the zygote lives, by it alone: a kernel waits for the socket only while it is held.
         lock = os.open(os.path.join(self.folder, LOCK), os.O_RDWR | os.O_CREAT, 0o600)

@@ -16,18 +16,17 @@ that kernel is started by :class:`SandboxedKernelManager` inside Debian's bubble
 The kernel and nbgrader talk through Unix sockets in a folder both see (ZeroMQ's ``ipc``
 transport), since the kernel has no network. The folder is the grader's (``scratch.SocketFolder``):
 the kernel may make its sockets there while it starts, and nothing more once it is up, before any
-code of the student runs. Where bubblewrap is missing or cannot run,
-:func:`sandbox_mode` says ``rlimits`` and the kernel runs with the limits only, after a warning.
+code of the student runs. Where bubblewrap is missing or cannot run, :func:`sandbox_mode` says
+``rlimits`` and the kernel runs with the limits only, after a warning.
 
-``COURSE_SANDBOX`` (``bwrap``, ``rlimits`` or ``off``), set by the harness for each nbgrader
-process, chooses; ``COURSE_SANDBOX_LIMITS`` carries the limits as JSON. Where the harness runs a
-kernel zygote (``COURSE_KERNEL_ZYGOTE``, ``autograder/zygote.py``), the kernel in the sandbox is
-forked from it rather than started anew: the same sandbox, without the imports' start-up.
+This module is the policy: the bubblewrap command, the limits, the kernel's environment. The
+settings come from ``autograder.settings.Sandbox`` (``c.Sandbox.mode``, ``c.Sandbox.memory_mb``,
+...); ``kernel_manager.SandboxedKernelManager`` starts kernels with them, afresh or forked from
+the kernel zygote (``zygote.py``): the same sandbox either way.
 """
 import contextlib
 import functools
 import importlib.metadata
-import json
 import os
 import shutil
 import subprocess
@@ -35,22 +34,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-
-from . import scratch, zygote
 
 MODES = ("bwrap", "rlimits", "off")
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+COURSE_ROOT = Path(__file__).resolve().parents[2]
 HOME = "/home/student"
 WORK = "/home/student/work"
 MATPLOTLIB_FOLDER = "/home/student/.matplotlib"
 # Variables of the grader's environment a kernel may see; everything else is left outside.
 PASSED_ON = ("LANG", "LC_ALL", "COURSE_DATA_DIR", "NBGRADER_EXECUTION", "TF_CPP_MIN_LOG_LEVEL",
              "MPLBACKEND", "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-             "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
-             "COURSE_GRADING_SUBSET")
-DEFAULT_LIMITS = {"memory_mb": 4096, "processes": 1024, "file_mb": 512, "open_files": 1024,
-                  "work_mb": 1024, "tmp_mb": 512}
+             "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 @functools.lru_cache(maxsize=None)
@@ -70,12 +63,11 @@ def bwrap_problem():
     return ""
 
 
-def sandbox_mode(wanted=None):
-    """The sandbox a kernel gets: ``bwrap`` where it works, else ``rlimits`` (with a warning), or
-    ``off`` when asked for."""
-    wanted = wanted or os.environ.get("COURSE_SANDBOX") or "bwrap"
+def sandbox_mode(wanted):
+    """The sandbox a kernel gets when ``wanted`` (``Sandbox.mode``) is asked for: ``bwrap`` where
+    it works, else ``rlimits`` (with a warning), or ``off`` when asked for."""
     if wanted not in MODES:
-        raise ValueError(f"COURSE_SANDBOX must be one of {', '.join(MODES)}, not {wanted!r}")
+        raise ValueError(f"Sandbox.mode must be one of {', '.join(MODES)}, not {wanted!r}")
     if wanted == "bwrap" and bwrap_problem():
         return "rlimits"
     return wanted
@@ -90,7 +82,7 @@ def _namespaces():
 
 
 def _zygote_namespaces():
-    """The kernel zygote's (``autograder/zygote.py``): a mount namespace laid out as a kernel's and
+    """The kernel zygote's (``zygote.py``): a mount namespace laid out as a kernel's and
     no network, but the machine's pid namespace and root's capabilities, which joining a kernel's
     sandbox takes."""
     return ["--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--cap-add", "ALL"]
@@ -116,7 +108,7 @@ def resource_limits(limits):
     return values
 
 
-def _limits_prefix(limits):
+def limits_prefix(limits):
     settings = [f"--{name.lower()}={value}" for name, value in resource_limits(limits).items()]
     return ["prlimit", *settings, "--"] if shutil.which("prlimit") else []
 
@@ -220,7 +212,7 @@ def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits
         args += ["--setenv", name, value]
     if zygote:
         return args + ["--", *kernel_cmd]
-    return _limits_prefix(limits) + args + ["--", *_drop_privileges(), *kernel_cmd]
+    return limits_prefix(limits) + args + ["--", *_drop_privileges(), *kernel_cmd]
 
 
 def kernel_uid():
@@ -237,94 +229,9 @@ def kernel_environment(env):
     return kept
 
 
-def current_limits():
-    limits = dict(DEFAULT_LIMITS)
-    limits.update(json.loads(os.environ.get("COURSE_SANDBOX_LIMITS") or "{}"))
-    return limits
-
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels start in the sandbox that :func:`sandbox_mode` gives.
-
-    ``released`` is the folder of the assignment's released files: ``COURSE_SANDBOX_RELEASED``,
-    or else ``release/<assignment>/`` of this course for a kernel started in a folder named after
-    an assignment (nbgrader's ``autograded/<student>/<assignment>/``).
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.mode = sandbox_mode()
-        self.limits = current_limits()
-        self.released = os.environ.get("COURSE_SANDBOX_RELEASED", "")
-        self._ipc_folder = None
-        self._sockets = None
-        if self.mode == "bwrap":
-            scratch.clear_stale_runs()
-            self._sockets = scratch.SocketFolder()
-            self._ipc_folder = self._sockets.path
-            self.transport = "ipc"
-            self.ip = os.path.join(self._ipc_folder, "kernel")
-            # bwrap ends on SIGINT (taking the kernel with it): interrupt by a control message.
-            self.kernel_spec.interrupt_mode = "message"
-
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.realpath(self.connection_file)]
-        if not self.released and kw.get("cwd"):
-            guess = COURSE_ROOT / "release" / Path(kw["cwd"]).name
-            self.released = str(guess) if guess.is_dir() else ""
-        env = kernel_environment(kw.get("env") or os.environ)
-        if self.mode == "bwrap":
-            os.chmod(self.connection_file, 0o644)
-            zygote_socket = os.environ.get(zygote.SOCKET_VARIABLE)
-            if zygote_socket and zygote.usable():
-                try:
-                    return await self._launch_from_zygote(zygote_socket, env, kw)
-                except zygote.ZygoteUnavailable as error:
-                    self.log.warning("starting the kernel afresh: %s", error)
-            kernel_cmd = bwrap_command(kernel_cmd, self.released, self._ipc_folder,
-                                       os.path.realpath(self.connection_file), env, self.limits,
-                                       matplotlib_font_lists())
-            kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        elif self.mode == "rlimits":
-            kernel_cmd = _limits_prefix(self.limits) + kernel_cmd
-            kw["env"] = {**env, "HOME": os.environ.get("HOME", "/tmp"), "PATH": os.environ.get("PATH", "")}
-            kw["env"].pop("IPYTHONDIR", None)
-            kw["env"].pop("MPLCONFIGDIR", None)
-            kw["env"].pop("KERAS_HOME", None)
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    async def _launch_from_zygote(self, socket_path, env, kw):
-        """The sandbox as for any kernel, with the zygote's kernel in it (``autograder/zygote.py``)."""
-        placeholder = [sys.executable, "-S", "-c", zygote.PLACEHOLDER, zygote.PLACEHOLDER_MARK]
-        command = bwrap_command(placeholder, self.released, self._ipc_folder,
-                                os.path.realpath(self.connection_file), env, self.limits,
-                                matplotlib_font_lists())
-        kw = {**kw, "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}}
-        info = await super()._async_launch_kernel(command, **kw)
-        request = {"env": env, "uid": kernel_uid(), "rlimits": resource_limits(self.limits), "cwd": WORK,
-                   "connection_file": os.path.realpath(self.connection_file)}
-        try:
-            zygote.fork_kernel(socket_path, self.provisioner.process.pid, request)
-        except zygote.ZygoteUnavailable:
-            await self.provisioner.kill()
-            await self.provisioner.wait()
-            raise
-        return info
-
-    def lock_socket_folder(self):
-        """The kernel is up: from now on it may add nothing to the folder of its sockets."""
-        if self._sockets is not None:
-            self._sockets.lock()
-
-    async def _async_cleanup_resources(self, restart=False):
-        await super()._async_cleanup_resources(restart=restart)
-        if self._sockets is not None and not restart:
-            self._sockets.remove()
-
-
-def describe():
+def describe(wanted="bwrap"):
     """One line on the sandbox student code gets on this machine (printed by ``make test``)."""
-    mode = sandbox_mode()
+    mode = sandbox_mode(wanted)
     if mode == "bwrap":
         user = "a uid of its own" if os.geteuid() == 0 else "a user namespace"
         return (f"sandbox: bubblewrap ({shutil.which('bwrap')}): own mount, pid, network, ipc and uts "
@@ -333,6 +240,3 @@ def describe():
         return f"sandbox: resource limits only ({bwrap_problem()})"
     return "sandbox: off"
 
-
-if __name__ == "__main__":
-    print(describe())

@@ -39,11 +39,11 @@ def record_outcome(db_url, course_root, assignment, outcome):
         shutil.rmtree(graded_folder)
     if outcome.status == "graded":
         graded_folder.mkdir(parents=True)
-        for name, content in outcome.notebooks.items():
+        for name, content in {**outcome.notebooks, **outcome.records}.items():
             (graded_folder / name).write_bytes(content)
     if feedback_folder.exists():
         shutil.rmtree(feedback_folder)
     if outcome.status == "graded" and outcome.feedback:
         feedback_folder.mkdir(parents=True)
-        for name, content in outcome.feedback.items():
+        for name, content in {**outcome.feedback, **outcome.records}.items():
             (feedback_folder / name).write_bytes(content)

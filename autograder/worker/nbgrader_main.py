@@ -1,9 +1,9 @@
-"""``python -m autograder.nbgrader_main ARGS``: nbgrader's command line, without a slow step.
+"""``python -m autograder.worker.nbgrader_main ARGS``: nbgrader's command line, without a slow step.
 
 nbgrader opens its gradebook several times per notebook, and each time runs the ``alembic``
 command in a new process only to learn the newest migration of its own schema, a constant of
 the installed nbgrader (about a second each on a small machine). When ``NBGRADER_ALEMBIC_HEAD``
-holds that value (``autograder.nbgrader_cli`` computes it once), it is used instead; everything
+holds that value (``autograder.worker.nbgrader_cli`` computes it once), it is used instead; everything
 else is stock nbgrader.
 """
 import os
@@ -19,6 +19,6 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        from autograder.zygote import kernels_peak_kib
+        from autograder.sandbox.zygote import kernels_peak_kib
 
         kernels_peak_kib(wait=0)  # removes the usage files of kernels forked from the zygote, if any

@@ -18,7 +18,7 @@ in styles. Ids get a ``student-`` prefix, so student markup cannot stand in for 
 elements.
 
 - :func:`markdown2html` and :func:`strip_files_prefix` are the Jinja filters of that name,
-  sanitised; markdown maths becomes MathML (``autograder.mathml``), so pages need no MathJax.
+  sanitised; markdown maths becomes MathML (``autograder.pages.mathml``), so pages need no MathJax.
 - :class:`SanitizeNotebook` sanitises everything else before the template sees it: raw cells,
   outputs (``text/markdown`` and ``text/latex`` become sanitised ``text/html``; scripts and
   widget views are dropped), image data and metadata, attachments, widget state, and nbgrader

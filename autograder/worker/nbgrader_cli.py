@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+COURSE_ROOT = Path(__file__).resolve().parents[2]
 
 
-NBGRADER = [sys.executable, "-m", "autograder.nbgrader_main"]  # nbgrader's CLI, see that module
+NBGRADER = [sys.executable, "-m", "autograder.worker.nbgrader_main"]  # nbgrader's CLI, see that module
 
 
 def _scripts_path():

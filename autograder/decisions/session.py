@@ -8,7 +8,7 @@ gradebook) runs in this process with the assignment's own tests, read from its r
 (``autograder/course_checks.py``: its ``problem_unittests`` and ``hidden_checks``); each name the
 cell takes from the notebook (``propagate``, ``KNearestNeighbor``) stands for the student's
 object in the kernel (:class:`Remote`), and calling it sends the arguments there and brings back
-the result (``autograder/wire.py``).
+the result (``wire.py``).
 
 What comes back is trusted as nothing more than data:
 
@@ -24,55 +24,22 @@ What comes back is trusted as nothing more than data:
 - every message, and the work this process does for a call from the kernel, counts against the
   cell's time limit.
 
-The hidden tests and their expected values never enter the kernel. The cell's outputs say what
-was decided: the lines the tests print, or the failure as an error output (its message only,
-never the hidden source), which nbgrader turns into the score.
+The hidden tests and their expected values never enter the kernel. ``cell.py`` runs a test cell
+with the kernel's agent and turns what was decided into the cell's outputs: the lines the tests
+print, or the failure as an error output (its message only, never the hidden source), which
+nbgrader turns into the score.
 """
 import ast
-import base64
 import builtins
 import contextlib
-import functools
 import io
 import json
-import os
-import signal
-import socket
-import tempfile
-import threading
 import time
-import uuid
-import weakref
-from pathlib import Path
-from queue import Empty
 
 import numpy as np
-from nbformat.v4 import new_output
 
-from . import course_checks, wire
-
-AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
-# The agent is installed once in each kernel, as the module ``__course_agent__`` (its text travels
-# in base64, so that an input transformer looking for words, say every cell that mentions
-# "tests.", does not rewrite it); each test cell then only starts it. Builtins and IPython are
-# reached by import, so that a student's variable named `input` or `exec` does not stand in the way.
-# Code in the notebook can do what it likes to the installed agent: it only answers calls, and a
-# kernel where it is gone gets it again.
-INSTALL = ("__import__('sys').modules['__course_agent__'] = __course_agent__ = "
-           "__import__('types').ModuleType('__course_agent__')\n"
-           "__import__('builtins').exec(__import__('builtins').compile("
-           "__import__('base64').b64decode({source!r}).decode('utf-8'), {file!r}, 'exec'), "
-           "__course_agent__.__dict__)\n"
-           "del __course_agent__\n")
-AGENT_MISSING = "course-agent-missing"
-SERVE = ("if not __import__('builtins').hasattr(__import__('sys').modules.get('__course_agent__'), "
-         "'serve_socket'):\n"
-         f"    raise __import__('builtins').LookupError({AGENT_MISSING!r})\n"
-         "__import__('sys').modules['__course_agent__'].serve_socket("
-         "__import__('IPython').get_ipython().user_ns, {path!r})\n")
-_agent_installed = weakref.WeakSet()  # the kernel clients whose kernel got the agent
-MAX_STREAM = 20000  # characters of the kernel's printing kept per test cell
-
+from .. import course_checks
+from . import wire
 
 class TestTimeout(Exception):
     pass
@@ -339,203 +306,3 @@ def decide(source, exchange, assignment, deadline=None):
     except Exception as error:  # noqa: BLE001 - a failing test, whatever it raised
         return printed.getvalue(), (type(error).__name__, str(error)[:wire.MAX_TEXT])
     return printed.getvalue(), None
-
-
-# --------------------------------------------------------------------------------------------
-# Running a test cell against a kernel
-# --------------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def time_limit(deadline):
-    """Raise :class:`TestTimeout` in this thread at ``deadline`` (time.monotonic()), wherever
-    this process is (its own work for the kernel included); where signals cannot be used (not
-    the main thread), the deadline is checked at each message only."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expired(signum, frame):
-        raise TestTimeout()
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-_UMASK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _umask(mask):
-    with _UMASK:
-        old = os.umask(mask)
-        try:
-            yield
-        finally:
-            os.umask(old)
-
-
-@functools.lru_cache(maxsize=1)
-def _agent_base64():
-    return base64.b64encode(AGENT_SOURCE.encode("utf-8")).decode("ascii")
-
-
-def _unlink(path):
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
-def run_test_cell(kc, source, timeout, assignment, folder=None):
-    """Decide the test cell ``source`` of ``assignment`` with the kernel of the blocking client
-    ``kc`` (one that no one else uses); returns the cell's outputs. Raises :class:`KernelGone`
-    when the kernel died, :class:`TestTimeout` past ``timeout`` seconds (the kernel is then
-    still busy: the caller interrupts it).
-
-    The agent and this process talk through a Unix socket in ``folder``, a folder the kernel
-    sees at the same path (the sandbox's socket folder; a new temporary one when None): plain
-    frames, none of the Jupyter protocol's signing and parsing for each of the thousands of calls
-    a test may make.
-    """
-    deadline = time.monotonic() + timeout
-    with contextlib.ExitStack() as stack:
-        if folder is None:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-agent-"))
-            os.chmod(folder, 0o755)
-        path = os.path.join(folder, f"agent-{uuid.uuid4().hex[:12]}.sock")
-        server = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
-        # The socket is made open to all (the kernel runs as a user of its own) by the umask in
-        # force while it is bound: no chmod by path, which could be turned onto another file.
-        with _umask(0):
-            server.bind(path)
-        stack.callback(_unlink, path)
-        server.listen(1)
-        install = kc not in _agent_installed
-        with time_limit(deadline):
-            try:
-                return AgentCell(kc, deadline, stack).run(source, assignment, server, path, install)
-            except AgentMissing:
-                if install:
-                    raise
-                return AgentCell(kc, deadline, stack).run(source, assignment, server, path, True)
-
-
-class AgentCell:
-    """One test cell decided with the kernel's agent: the small cell that starts the agent runs in
-    the kernel while this process asks it the test's calls, then ends."""
-
-    def __init__(self, kc, deadline, stack):
-        self.kc, self.deadline, self.stack = kc, deadline, stack
-        self.msg_id = None
-        self.streams = []  # what the kernel printed meanwhile (the student's code may print)
-        self.channel = None
-
-    def run(self, source, assignment, server, path, install):
-        starter = SERVE.format(path=path)
-        if install:
-            _agent_installed.discard(self.kc)
-            starter = INSTALL.format(source=_agent_base64(), file=wire.AGENT_FILE) + starter
-        self.msg_id = self.kc.execute(starter, silent=False, store_history=False, allow_stdin=False)
-        self.connect(server)
-        try:
-            if self.channel.receive() != "course-agent:ready":
-                raise AgentStopped("the agent did not start")
-            if install:
-                _agent_installed.add(self.kc)
-        except (wire.ChannelClosed, ConnectionError):
-            self.closed()
-        printed, failure = decide(source, self.exchange, assignment, self.deadline)
-        self.end()
-        return self.outputs(printed, failure)
-
-    # -- the kernel, between waits ---------------------------------------------------------------
-    def drain(self):
-        """Keep what the starter cell printed (up to MAX_STREAM characters)."""
-        while True:
-            try:
-                message = self.kc.get_iopub_msg(timeout=0)
-            except Empty:
-                return
-            if message["parent_header"].get("msg_id") == self.msg_id and message["msg_type"] == "stream":
-                if sum(map(len, self.streams)) < MAX_STREAM:
-                    self.streams.append(message["content"].get("text", ""))
-
-    def finished(self, wait=0.0):
-        """The starter cell's reply, once it has ended; None before."""
-        try:
-            reply = self.kc.get_shell_msg(timeout=wait)
-        except Empty:
-            return None
-        return reply if reply["parent_header"].get("msg_id") == self.msg_id else None
-
-    def check_kernel(self):
-        """Between waits: the cell that runs the agent ended, the kernel died, or time is up."""
-        if time.monotonic() > self.deadline:
-            raise TestTimeout()
-        self.drain()
-        reply = self.finished()
-        if reply is not None:
-            content = reply["content"]
-            if content.get("ename") == "LookupError" and content.get("evalue") == AGENT_MISSING:
-                raise AgentMissing("the kernel has no agent")
-            raise AgentStopped(f"{content.get('ename', '')}: {content.get('evalue', '')}"[:300])
-        if not self.kc.is_alive():
-            raise KernelGone("the kernel died")
-
-    # -- the agent's connection ------------------------------------------------------------------
-    def connect(self, server):
-        server.settimeout(0.5)
-        while True:
-            try:
-                connection, _ = server.accept()
-                break
-            except socket.timeout:
-                self.check_kernel()
-        self.stack.enter_context(connection)
-        self.channel = wire.Channel(connection, wait=self.check_kernel)
-
-    def closed(self):
-        """The agent's connection ended: say why (its cell ended, or the kernel died)."""
-        settle = time.monotonic() + 5  # a dead kernel's heartbeat stops within seconds
-        while time.monotonic() < settle:
-            self.check_kernel()
-            time.sleep(0.1)
-        raise AgentStopped("the agent closed its connection")
-
-    def exchange(self, text):
-        try:
-            self.channel.send(text)
-            return self.channel.receive()
-        except (wire.ChannelClosed, ConnectionError):
-            self.closed()
-
-    def end(self):
-        """Tell the agent the cell is decided and wait for its cell to end. After a message too
-        large to read, the connection is closed instead: the agent's cell ends on its own."""
-        if self.channel.broken:
-            self.channel.close()
-        else:
-            try:
-                self.channel.send(json.dumps({"op": "end"}))
-            except ConnectionError:
-                self.closed()
-        while self.finished(wait=0.05) is None:
-            if time.monotonic() > self.deadline:
-                raise TestTimeout()
-            self.drain()
-        self.drain()
-
-    def outputs(self, printed, failure):
-        outputs = []
-        kernel_text = "".join(self.streams)
-        if kernel_text:
-            outputs.append(new_output("stream", name="stdout", text=kernel_text[:MAX_STREAM]))
-        if printed:
-            outputs.append(new_output("stream", name="stdout", text=printed[:MAX_STREAM]))
-        if failure is not None:
-            name, message = failure
-            outputs.append(new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"]))
-        return outputs

@@ -7,7 +7,7 @@ process. Each forked process inherits, already done:
 - the regular expressions, lexers and CSS selectors that turning a notebook into HTML compiles
   the first time (Markdown, Pygments' IPython lexer, ANSI colours, BeautifulSoup's selectors),
   about a third of the time ``generate_feedback`` takes for one student;
-- nbgrader's feedback templates, compiled (``autograder.feedback_html``).
+- nbgrader's feedback templates, compiled (``autograder/pages/exporter.py``).
 
 It renders a tiny notebook of its own, with the exporter and template ``generate_feedback``
 uses, and keeps nothing of it but compiled code: no grade, no student's data.
@@ -43,9 +43,9 @@ def warm_up():
         from nbgrader.converters import GenerateFeedback
         from nbgrader.coursedir import CourseDirectory
 
-        from .feedback_html import FeedbackHTMLExporter
+        from ..pages.exporter import FeedbackHTMLExporter
 
-        quiet = logging.getLogger("autograder.warm")
+        quiet = logging.getLogger("autograder.worker.warm")
         quiet.addHandler(logging.NullHandler())
         quiet.propagate = False
         # The template and its folders as generate_feedback configures them for its exporter.

@@ -1,0 +1,6 @@
+"""The gate stage: what a student hands in, checked before anything reads it.
+
+- ``files``: only regular files and folders, nothing followed, copied as bytes under limits; also
+  installed in plain ``nbgrader autograde`` by the course's ``nbgrader_config.py``;
+- ``submissions``: the submissions of a class, each with the reason it cannot be graded, if any.
+"""

@@ -1,0 +1,5 @@
+"""The gradebook stage: outcomes merged into nbgrader's gradebook, one at a time.
+
+- ``merge``: a worker's outcome recorded in the course gradebook, as nbgrader autograde would;
+- ``records``: the course's gradebook URL, an assignment recorded in a gradebook, a student's score.
+"""

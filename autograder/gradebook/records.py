@@ -1,0 +1,67 @@
+"""The gradebooks of a class: the course's, which the formgrader and ``nbgrader export`` read, and
+the template each worker's scratch gradebook starts from."""
+import tempfile
+from pathlib import Path
+
+from traitlets.config.loader import PyFileConfigLoader
+
+from .. import scratch
+from ..course import COURSE_ROOT
+from ..worker.nbgrader_cli import nbgrader_env
+from ..worker.processes import run_nbgrader_limited
+
+
+def course_db_url(root=COURSE_ROOT):
+    """The gradebook URL that nbgrader_config.py gives nbgrader (NBGRADER_DB_URL or the default)."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return config.CourseDirectory.db_url
+
+
+def record_assignment(assignment, db_url):
+    """Record ``assignment``'s cells in the gradebook at ``db_url`` with nbgrader's
+    ``generate_assignment``, which writes into a scratch release folder here so that the
+    committed ``release/`` is left alone."""
+    with tempfile.TemporaryDirectory(prefix="release-", dir=scratch.run_folder()) as release_folder:
+        returncode, log, _ = run_nbgrader_limited(
+            ["generate_assignment", assignment, "--force", "--log-level=WARN",
+             f"--CourseDirectory.release_directory={release_folder}", f"--CourseDirectory.db_url={db_url}"],
+            COURSE_ROOT, nbgrader_env(), memory_mb=0, timeout=600)
+    if returncode != 0:
+        raise RuntimeError(f"could not record {assignment} in the gradebook:\n{log}")
+
+
+def ensure_assignment_in_gradebook(assignment, db_url):
+    """nbgrader autograde needs the assignment's cells in the gradebook; record them if missing."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gradebook:
+        try:
+            if gradebook.find_assignment(assignment).notebooks:
+                return
+        except MissingEntry:
+            pass
+    record_assignment(assignment, db_url)
+
+
+def template_gradebook(assignment, folder):
+    """A SQLite gradebook file that knows ``assignment``; each worker starts from a copy."""
+    path = Path(folder) / "template-gradebook.db"
+    record_assignment(assignment, f"sqlite:///{path}")
+    return path
+
+
+def read_score(assignment, student_id, db_url):
+    """(score, max_score, points to grade by hand) of a student's submission in the gradebook;
+    (0, max, 0) if none. Written answers wait for the formgrader; blank ones score 0 at once."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gradebook:
+        max_score = gradebook.find_assignment(assignment).max_score
+        try:
+            submission = gradebook.find_submission(assignment, student_id)
+        except MissingEntry:
+            gradebook.update_or_create_student(student_id)
+            return 0.0, max_score, 0.0
+        by_hand = sum(grade.max_score for notebook in submission.notebooks for grade in notebook.grades
+                      if grade.needs_manual_grade)
+        return float(submission.score), float(max_score), float(by_hand)

@@ -1,0 +1,44 @@
+"""The feedback pages of a graded class, in the harness's output folder."""
+import html
+import shutil
+import sys
+from pathlib import Path
+
+from ..course import COURSE_ROOT
+from ..worker.nbgrader_cli import run_nbgrader
+
+
+def write_feedback(assignment, results, out):
+    """nbgrader's feedback HTML for graded students, a short page explaining the rest.
+
+    Workers make each student's feedback pages (see merge.py); nbgrader generate_feedback runs
+    here only for graded students whose pages are missing.
+    """
+    graded = [r.student_id for r in results if r.status == "graded"
+              and not any((COURSE_ROOT / "feedback" / r.student_id / assignment).glob("*.html"))]
+    if graded:
+        student = graded[0] if len(graded) == 1 else "*"
+        # autograded/ holds other students too (of this class, or of earlier runs that this
+        # gradebook does not know): skip them.
+        others = sorted(p.parent.name for p in (COURSE_ROOT / "autograded").glob(f"*/{assignment}")
+                        if p.parent.name not in graded)
+        outcome = run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN",
+                               f"--CourseDirectory.student_id={student}",
+                               f"--CourseDirectory.student_id_exclude={','.join(others)}")
+        if outcome.returncode != 0:
+            print(f"warning: nbgrader generate_feedback failed:\n{outcome.stderr}", file=sys.stderr)
+    for result in results:
+        target = Path(out) / "feedback" / result.student_id / assignment
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        source = COURSE_ROOT / "feedback" / result.student_id / assignment
+        if result.status == "graded" and source.is_dir():
+            for page in source.glob("*.html"):
+                shutil.copy2(page, target / page.name)
+        else:
+            (target / f"{assignment}.html").write_text(
+                f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{assignment}</title></head>"
+                f"<body><h1>{html.escape(assignment)}: not graded</h1>"
+                f"<p>Status: <b>{result.status}</b>. Score {result.score:g} / {result.max_score:g}.</p>"
+                f"<p>{html.escape(result.message)}</p></body></html>\n", encoding="utf-8")

@@ -1,0 +1,97 @@
+"""Kernels started in the sandbox, whatever the notebook's kernelspec asks for.
+
+:class:`SandboxedKernelManager` is the kernel manager ``autograder.decisions.execute``
+gives nbclient for grading: it starts the course's Python kernel in the sandbox of
+``policy.py`` (or under its limits only, or neither: ``Sandbox.mode``), afresh or forked from the
+kernel zygote (``zygote.py``) where the harness runs one (``Sandbox.zygote_socket``).
+"""
+import os
+import sys
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from .. import scratch
+from ..settings import Sandbox
+from . import zygote
+from .policy import (COURSE_ROOT, WORK, bwrap_command, kernel_environment, kernel_uid, limits_prefix,
+                     matplotlib_font_lists, resource_limits, sandbox_mode)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start in the sandbox the settings ask for.
+
+    The files that enter are those of ``Sandbox.released``, or else of ``release/<assignment>/``
+    of this course for a kernel started in a folder named after an assignment (nbgrader's
+    ``autograded/<student>/<assignment>/``).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = Sandbox(parent=self)
+        self.mode = sandbox_mode(self.settings.mode)
+        self.limits = self.settings.limits()
+        self.released = self.settings.released
+        self._ipc_folder = None
+        self._sockets = None
+        if self.mode == "bwrap":
+            scratch.clear_stale_runs()
+            self._sockets = scratch.SocketFolder()
+            self._ipc_folder = self._sockets.path
+            self.transport = "ipc"
+            self.ip = os.path.join(self._ipc_folder, "kernel")
+            # bwrap ends on SIGINT (taking the kernel with it): interrupt by a control message.
+            self.kernel_spec.interrupt_mode = "message"
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.realpath(self.connection_file)]
+        if not self.released and kw.get("cwd"):
+            guess = COURSE_ROOT / "release" / Path(kw["cwd"]).name
+            self.released = str(guess) if guess.is_dir() else ""
+        env = kernel_environment(kw.get("env") or os.environ)
+        if self.mode == "bwrap":
+            os.chmod(self.connection_file, 0o644)
+            if self.settings.zygote_socket and zygote.usable(self.settings):
+                try:
+                    return await self._launch_from_zygote(self.settings.zygote_socket, env, kw)
+                except zygote.ZygoteUnavailable as error:
+                    self.log.warning("starting the kernel afresh: %s", error)
+            kernel_cmd = bwrap_command(kernel_cmd, self.released, self._ipc_folder,
+                                       os.path.realpath(self.connection_file), env, self.limits,
+                                       matplotlib_font_lists())
+            kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        elif self.mode == "rlimits":
+            kernel_cmd = limits_prefix(self.limits) + kernel_cmd
+            kw["env"] = {**env, "HOME": os.environ.get("HOME", "/tmp"), "PATH": os.environ.get("PATH", "")}
+            kw["env"].pop("IPYTHONDIR", None)
+            kw["env"].pop("MPLCONFIGDIR", None)
+            kw["env"].pop("KERAS_HOME", None)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _launch_from_zygote(self, socket_path, env, kw):
+        """The sandbox as for any kernel, with the zygote's kernel in it (``zygote.py``)."""
+        placeholder = [sys.executable, "-S", "-c", zygote.PLACEHOLDER, zygote.PLACEHOLDER_MARK]
+        command = bwrap_command(placeholder, self.released, self._ipc_folder,
+                                os.path.realpath(self.connection_file), env, self.limits,
+                                matplotlib_font_lists())
+        kw = {**kw, "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}}
+        info = await super()._async_launch_kernel(command, **kw)
+        request = {"env": env, "uid": kernel_uid(), "rlimits": resource_limits(self.limits), "cwd": WORK,
+                   "connection_file": os.path.realpath(self.connection_file)}
+        try:
+            zygote.fork_kernel(socket_path, self.provisioner.process.pid, request)
+        except zygote.ZygoteUnavailable:
+            await self.provisioner.kill()
+            await self.provisioner.wait()
+            raise
+        return info
+
+    def lock_socket_folder(self):
+        """The kernel is up: from now on it may add nothing to the folder of its sockets."""
+        if self._sockets is not None:
+            self._sockets.lock()
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if self._sockets is not None and not restart:
+            self._sockets.remove()

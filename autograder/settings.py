@@ -1,0 +1,72 @@
+"""The grader's settings: traitlets, set in ``nbgrader_config.py`` or on the command line.
+
+Each has one default, written here, and a help text. nbgrader reads them from the course's
+``nbgrader_config.py`` (``c.Sandbox.mode = "rlimits"``) and from its command line
+(``--Sandbox.mode=rlimits``); so does the harness, which passes them on to the nbgrader
+processes it starts (``python -m autograder grade a01_santa_logreg --Sandbox.memory_mb=3072``).
+The settings of nbgrader itself that the course relies on (``Execute.timeout``, the time a cell
+may run) are nbgrader's, set in ``nbgrader_config.py``.
+"""
+from pathlib import Path
+
+from traitlets import Bool, Enum, Float, Integer, Unicode
+from traitlets.config import Configurable, PyFileConfigLoader
+from traitlets.config.loader import KVArgParseConfigLoader
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Sandbox(Configurable):
+    """Where and how the student's kernel runs (``autograder/sandbox/``)."""
+
+    mode = Enum(("bwrap", "rlimits", "off"), default_value="bwrap", help=(
+        "bwrap: the kernel runs in Debian's bubblewrap, with the limits below (where bubblewrap cannot "
+        "run, the grader warns and uses rlimits); rlimits: the limits only; off: neither (for debugging "
+        "only: the student's code can then reach everything the grader can)")).tag(config=True)
+    zygote = Bool(True, help=(
+        "Fork each kernel, inside its own sandbox, from a kernel zygote that has imported what kernels "
+        "import (where the grader runs as root with bubblewrap); False starts every kernel afresh")).tag(config=True)
+    zygote_socket = Unicode("", help=(
+        "The socket of the kernel zygote of the class being graded: set by the harness for the nbgrader "
+        "processes it starts; empty starts kernels afresh")).tag(config=True)
+    released = Unicode("", help=(
+        "The folder whose files (notebooks excepted) enter the sandbox, read-only; empty: release/<assignment>/ "
+        "of the course, for a kernel started in a folder named after the assignment")).tag(config=True)
+    memory_mb = Integer(4096, help="Address space of the kernel (and of the nbgrader process grading it), "
+                                   "in MiB; 0 for no limit").tag(config=True)
+    processes = Integer(1024, help="Processes the kernel's user may have").tag(config=True)
+    file_mb = Integer(512, help="Size of the largest file the kernel may write, in MiB").tag(config=True)
+    open_files = Integer(1024, help="Files the kernel may have open at once").tag(config=True)
+    work_mb = Integer(1024, help="Size of the kernel's working folder (a tmpfs), in MiB").tag(config=True)
+    tmp_mb = Integer(512, help="Size of the kernel's /tmp (a tmpfs), in MiB").tag(config=True)
+
+    def limits(self):
+        """{name: value} of the limits, as the sandbox's policy reads them."""
+        return {name: getattr(self, name) for name in ("memory_mb", "processes", "file_mb", "open_files",
+                                                       "work_mb", "tmp_mb")}
+
+
+class Grading(Configurable):
+    """How the harness grades a class (``python -m autograder grade``)."""
+
+    timeout = Float(600, help="Seconds one notebook may take to grade, in all; past them it is "
+                              "stopped and marked timeout").tag(config=True)
+    jobs = Integer(0, help="Submissions graded at once on this machine; 0: one per core").tag(config=True)
+
+
+def course_config(root=COURSE_ROOT, argv=()):
+    """The course's configuration (its ``nbgrader_config.py``), with ``argv``'s ``--Class.trait=value``
+    settings on top."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    if argv:
+        config.merge(KVArgParseConfigLoader(list(argv)).load_config())
+    return config
+
+
+def as_arguments(config, classes=("Sandbox",)):
+    """``config``'s settings of ``classes`` as command-line arguments for an nbgrader process."""
+    arguments = []
+    for name in classes:
+        for trait, value in sorted(config.get(name, {}).items()):
+            arguments.append(f"--{name}.{trait}={value}")
+    return arguments

@@ -1,0 +1,167 @@
+"""Grade one submission in isolation: its own folder, its own gradebook, its own nbgrader process.
+
+A worker gets a :class:`Job` (plain data, so it can travel to a Dask cluster too), builds a
+scratch course directory with the assignment's source files, the one submission (copied through
+the gate) and a copy of a template gradebook that already knows the assignment, runs stock
+``nbgrader autograde`` there under time and memory limits (``processes.py``), and returns an
+:class:`Outcome`: the status, every graded cell's score and the graded notebooks' bytes. The main
+process merges outcomes into the course gradebook one at a time (``autograder/gradebook/``), so
+workers never share a database.
+"""
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import scratch
+from ..decisions.execute import KERNEL_DIED
+from ..gate import files as gate
+from .nbgrader_cli import nbgrader_env, put_scripts_on_path
+from .processes import run_nbgrader_limited
+
+
+@dataclass
+class Job:
+    """One submission to grade, and how (the coordinator fills it from the settings)."""
+    assignment: str
+    student_id: str
+    submission: str          # folder SUBMISSIONS/<student_id>/<assignment>
+    course_root: str         # the course directory (its nbgrader_config.py and source/)
+    template_db: str         # a SQLite gradebook file that holds the assignment
+    timeout: float           # seconds for the whole notebook (Grading.timeout)
+    memory_mb: int           # address-space limit of the nbgrader process and its kernel (Sandbox.memory_mb)
+    settings: tuple = ()     # --Class.trait=value settings for nbgrader on top of the course's configuration
+    threads: int = 0         # threads of NumPy's BLAS and TensorFlow in the kernel; 0: their default
+    kernel_zygote: str = ""  # the socket of the zygote kernels are forked from ("": none; sandbox/zygote.py)
+
+
+# Files nbgrader keeps beside a graded submission, which release_feedback reads: when it was
+# handed in, and the secret that names its feedback in the exchange.
+RECORDS = ("timestamp.txt", "submission_secret.txt")
+
+
+@dataclass
+class Outcome:
+    student_id: str
+    status: str                                   # graded, timeout, crashed or invalid (refused by the gate)
+    message: str = ""
+    grades: list = field(default_factory=list)    # (notebook, cell, auto_score, max_score, needs_manual)
+    comments: list = field(default_factory=list)  # (notebook, cell, auto_comment)
+    notebooks: dict = field(default_factory=dict)  # file name -> bytes of the graded notebook
+    feedback: dict = field(default_factory=dict)   # file name -> bytes of nbgrader's feedback HTML
+    records: dict = field(default_factory=dict)    # nbgrader's records of the submission (RECORDS) -> bytes
+    seconds: float = 0.0
+    peak_memory_mb: float = 0.0
+
+
+# Environment variables that set how many threads a kernel's numerical libraries start. Workers
+# that grade side by side each get their share of the cores: left to their defaults, every kernel
+# starts one thread per core and the workers slow each other down.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def thread_settings(threads):
+    """The environment that limits a kernel's BLAS and TensorFlow to ``threads`` threads."""
+    return {name: str(threads) for name in THREAD_VARIABLES} if threads else {}
+
+
+def nbgrader_settings(job):
+    """The command-line settings of the nbgrader process that grades ``job``: the coordinator's
+    (``job.settings``), then what only this job knows: the released files that enter the
+    sandbox, the memory limit, the zygote's socket."""
+    return [*job.settings, f"--Sandbox.released={Path(job.course_root) / 'release' / job.assignment}",
+            f"--Sandbox.memory_mb={job.memory_mb}", f"--Sandbox.zygote_socket={job.kernel_zygote}"]
+
+
+def _scratch_course(job, folder):
+    source = Path(job.course_root) / "source" / job.assignment
+    shutil.copytree(source, folder / "source" / job.assignment,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    # --- the gate (gate/files.py): the student's folder is copied as bytes, regular files and
+    # folders only, nothing followed, checked again as it is copied: a submission changed since
+    # find_submissions looked at it is refused here (gate.SubmissionRefused), never followed ---
+    submission = Path(job.submission)  # SUBMISSIONS/<student_id>/<assignment>
+    if (submission.parent.name, submission.name) != (job.student_id, job.assignment):
+        raise gate.SubmissionRefused(f"submission refused: {gate.shown(str(submission))} is not the folder "
+                                     f"{job.student_id}/{job.assignment} (was it replaced by a link?)")
+    gate.copy_submission(submission, folder / "submitted" / job.student_id / job.assignment,
+                         within=submission.parent.parent, skip=("__pycache__", ".ipynb_checkpoints"))
+    # --- end of the gate ---
+    shutil.copy(job.template_db, folder / "gradebook.db")
+
+
+def _read_grades(job, db_url):
+    from nbgrader.api import Gradebook
+
+    put_scripts_on_path()
+    grades, comments = [], []
+    with Gradebook(db_url) as gradebook:
+        submission = gradebook.find_submission(job.assignment, job.student_id)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grades.append((notebook.name, grade.name, grade.auto_score, grade.max_score,
+                               bool(grade.needs_manual_grade)))
+            for comment in notebook.comments:
+                comments.append((notebook.name, comment.name, comment.auto_comment))
+    return grades, comments
+
+
+def _feedback(job, folder, env):
+    """nbgrader's feedback pages for the graded submission in ``folder`` ({file name: bytes}), made
+    here so that workers write feedback in parallel; {} if nbgrader could not make them (the main
+    process then tries again with the course gradebook)."""
+    argv = ["generate_feedback", job.assignment, f"--student={job.student_id}", "--force", "--log-level=WARN"]
+    returncode, _, _ = run_nbgrader_limited(argv, folder, env, job.memory_mb, job.timeout)
+    pages = folder / "feedback" / job.student_id / job.assignment
+    return {p.name: p.read_bytes() for p in pages.glob("*.html")} if returncode == 0 else {}
+
+
+def _kernel_death(notebook_bytes):
+    return KERNEL_DIED.encode() in notebook_bytes and b"the kernel died while running" in notebook_bytes
+
+
+def grade(job):
+    """Grade one submission; never raises for anything the submission does."""
+    started = time.monotonic()
+    outcome = Outcome(job.student_id, "crashed")
+    with tempfile.TemporaryDirectory(prefix=f"grade-{job.student_id}-", dir=scratch.run_folder()) as folder:
+        folder = Path(folder)
+        try:
+            _scratch_course(job, folder)
+        except gate.SubmissionRefused as refusal:  # the gate, at copy time: the student's fault
+            outcome.status, outcome.message = "invalid", str(refusal)
+            outcome.seconds = time.monotonic() - started
+            return outcome
+        (folder / "nbgrader_config.py").write_text(
+            "c = get_config()  # noqa: F821\n"
+            f"load_subconfig({str(Path(job.course_root) / 'nbgrader_config.py')!r})  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(folder)!r}\n", encoding="utf-8")
+        db_url = f"sqlite:///{folder / 'gradebook.db'}"
+        env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads)})
+        argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
+                "--log-level=WARN", *nbgrader_settings(job)]
+        returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, folder, env, job.memory_mb,
+                                                                      job.timeout)
+        if returncode is None:
+            outcome.status = "timeout"
+            outcome.message = f"grading took longer than {job.timeout:g} s and was stopped"
+        graded = folder / "autograded" / job.student_id / job.assignment
+        if outcome.status != "timeout":
+            if returncode == 0 and graded.is_dir():
+                outcome.status = "graded"
+                outcome.grades, outcome.comments = _read_grades(job, db_url)
+                outcome.notebooks = {p.name: p.read_bytes() for p in graded.glob("*.ipynb")}
+                outcome.records = {name: (graded / name).read_bytes() for name in RECORDS
+                                   if (graded / name).is_file() and not (graded / name).is_symlink()}
+                if any(_kernel_death(b) for b in outcome.notebooks.values()):
+                    outcome.message = "the kernel died during grading; tests after that point score 0"
+                outcome.feedback = _feedback(job, folder, env)
+            else:
+                lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
+                lines = lines or [line for line in log.splitlines() if line.strip()]
+                outcome.message = (f"nbgrader autograde failed (exit {returncode}): "
+                                   + " | ".join(lines[-3:]))[:500]
+    outcome.seconds = time.monotonic() - started
+    return outcome

@@ -1,0 +1,156 @@
+"""nbgrader processes started for grading: forked from a server that has imported nbgrader once,
+each with its own limits, session and working folder.
+
+Starting a Python process and importing nbgrader takes seconds, as long as a short notebook
+takes to run. So each nbgrader process is forked from a server process that has imported nbgrader
+once (``multiprocessing``'s forkserver): still a fresh process per submission, with its own
+limits, its own session and its own working directory, without the start-up. Where a process
+may not have children of its own (a daemonic Dask worker) nbgrader is started as a command.
+"""
+import contextlib
+import multiprocessing
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from .. import scratch
+from .nbgrader_cli import NBGRADER
+
+
+def _apply_limits(memory_mb):
+    os.setsid()  # a process group of its own, so a timeout can stop the kernel too
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _limits(memory_mb):
+    return lambda: _apply_limits(memory_mb)
+
+
+# Imported once by the fork server, so that each nbgrader process forked from it starts at once
+# (warm.py also does, once, what each process would repeat on its first notebook).
+PRELOAD = ("nbgrader.api", "nbgrader.apps.nbgraderapp", "nbgrader.apps.autogradeapp",
+           "nbgrader.apps.generatefeedbackapp", "nbgrader.preprocessors", "nbconvert", "jupyter_client",
+           "autograder.decisions.execute", "autograder.worker.warm")
+KERAS_PRELOAD = ("autograder.worker.warm_keras",)  # for assignments whose tests receive Keras models
+_server_preload = None  # what the running fork server imported
+# Held while a forked process starts and while its exit status is read. Process.start() polls
+# every other child of this process, from the starting thread; when that poll and the child's own
+# thread read one status pipe at once, one of them finds it empty and takes the exit status for
+# 255 (measured: a quarter of short processes, six threads starting them at once).
+_PROCESSES = threading.Lock()
+
+
+def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
+    """The body of a process forked from the server: limits, then stock nbgrader with ``argv``.
+
+    Its output goes to ``log_path``, its peak memory (KiB) to ``peak_path``; it ends with
+    nbgrader's exit status.
+    """
+    _apply_limits(memory_mb)
+    os.chdir(folder)
+    os.environ.clear()
+    os.environ.update(env)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.path[:0] = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
+    from .nbgrader_main import main  # imported here, after the environment it reads is in place
+
+    sys.argv = ["nbgrader", *argv]
+    try:
+        main()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        from ..sandbox.zygote import kernels_peak_kib  # kernels forked by the zygote are not this process's children
+
+        peak = max([resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+                   + [kernels_peak_kib()])
+        Path(peak_path).write_text(str(peak), encoding="utf-8")
+
+
+def _fork_server():
+    """The forkserver context of this process, or None where this process may not have children."""
+    global _server_preload
+    if multiprocessing.current_process().daemon or "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    if forkserver._forkserver._forkserver_pid is None:  # not started yet: it starts with these
+        _server_preload = _server_preload or list(PRELOAD)
+        context.set_forkserver_preload(_server_preload)
+    return context
+
+
+def start_fork_server(keras=False):
+    """Start this process's fork server now, so that it imports nbgrader (and Keras, with
+    ``keras``) while other work goes on. A server already running without Keras is replaced
+    when Keras is wanted; one with Keras serves everyone."""
+    global _server_preload
+    context = _fork_server()
+    if context is None:
+        return
+    from multiprocessing import forkserver
+
+    wanted = list(PRELOAD) + (list(KERAS_PRELOAD) if keras else [])
+    running = forkserver._forkserver._forkserver_pid is not None
+    if running and set(wanted) <= set(_server_preload or ()):
+        return
+    if running and hasattr(forkserver._forkserver, "_stop"):
+        forkserver._forkserver._stop()  # its running children live on; new ones come from the new server
+    elif running:
+        return
+    context.set_forkserver_preload(wanted)
+    forkserver.ensure_running()
+    _server_preload = wanted
+
+
+def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
+    """Run ``nbgrader ARGV`` in ``folder`` with ``env`` under the limits; returns (exit status, or
+    None when stopped at ``timeout`` seconds; its output; its peak memory in MiB, or 0 unknown)."""
+    context = _fork_server()
+    if context is None:
+        process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, preexec_fn=_limits(memory_mb))
+        try:
+            log, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return None, "", 0.0
+        return process.returncode, log, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    with tempfile.TemporaryDirectory(prefix="nbgrader-run-", dir=scratch.run_folder()) as notes:
+        log_path, peak_path = Path(notes) / "log", Path(notes) / "peak-kib"
+        exitcode = run_forked(context, _forked_nbgrader,
+                              (argv, str(folder), env, memory_mb, str(log_path), str(peak_path)), timeout)
+        if exitcode is None:
+            return None, "", 0.0
+        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
+        peak = int(peak_path.read_text(encoding="utf-8")) / 1024 if peak_path.is_file() else 0.0
+        return exitcode, log, peak
+
+
+def run_forked(context, target, args, timeout):
+    """Run ``target(*args)`` in a process of ``context``; its exit status, or None when it was
+    stopped at ``timeout`` seconds (it must start a process group of its own, which is killed).
+    Safe to call from several threads at once."""
+    process = context.Process(target=target, args=args)
+    with _PROCESSES:
+        process.start()
+    ended = wait([process.sentinel], timeout)
+    if not ended:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        wait([process.sentinel])
+    with _PROCESSES:
+        process.join()  # its exit status is there to read: this returns at once
+    return process.exitcode if ended else None

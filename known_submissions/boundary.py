@@ -1,0 +1,528 @@
+"""The grader's boundary: submissions that try to reach past the student, through what the
+grader does outside the kernel.
+
+Each case is plain data: what the student handed in (``build(folder)`` writes the submission
+folder ``SUBMISSIONS/<student>/<assignment>/``, links, FIFOs and devices included) and what a
+fair grader does with it, under the harness and under plain ``nbgrader autograde`` with the
+course's configuration (``tests/test_boundary.py`` grades them all both ways):
+
+- files and folders handed in: the gate (``autograder/gate/files.py``) refuses each before
+  anything reads it, with a message that names the entry;
+- values and calls that cross from the kernel (``autograder/decisions/``): handles where data is
+  expected, values the wire refuses, in-place changes to the grader's arguments, calls the grader
+  may not answer, a function that keeps the grader busy;
+- the kernel's folder for sockets, and the HTML of outputs.
+
+For a cheat the expected score is that of the same code without the cheat. Some cases point at a
+*canary*: a file of the grading machine outside the submission, ``SUBMISSIONS/../host-canary.txt``
+(see :func:`canary_of`), which the test creates before the cases are built and checks afterwards
+(content and mode unchanged).
+"""
+import os
+import shutil
+import stat
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+ASSIGNMENT = "a01_santa_logreg"
+NOTEBOOK_NAME = f"{ASSIGNMENT}.ipynb"
+COURSE_ROOT = Path(__file__).resolve().parents[1]
+SOURCE_NOTEBOOK = COURSE_ROOT / "source" / ASSIGNMENT / NOTEBOOK_NAME  # the instructor's, with solutions
+BLANK_NOTEBOOK = COURSE_ROOT / "release" / ASSIGNMENT / NOTEBOOK_NAME  # as handed out
+CANARY_NAME = "host-canary.txt"
+REFUSED = "refused"  # plain nbgrader: the submission fails alone, no autograded/ folder, the message in the log
+MB = 1024 * 1024
+
+
+MARKER_PREFIX = "course-boundary-marker-"  # a file a case tries to make on the grading machine
+
+
+@dataclass(frozen=True)
+class BoundaryCase:
+    name: str                 # snake_case, also the student id the tests give it
+    description: str          # one line: what the student handed in
+    expected_status: str      # under the harness: graded, timeout, crashed or invalid
+    expected_score: float     # under the harness, and under plain nbgrader when it grades the case
+    message: str              # text the harness's message (and plain nbgrader's log) must contain
+    build: Callable = None    # build(folder): writes the submission folder, which exists and is empty
+    plain_nbgrader: Optional[str] = REFUSED  # under plain nbgrader autograde: REFUSED or "graded"
+    needs_root: bool = False  # only root can build it (a device file)
+    assignment: str = ASSIGNMENT
+
+
+def canary_of(folder):
+    """The canary file of the machine for a submission ``folder`` (SUBMISSIONS/<student>/<a>)."""
+    return Path(folder).parents[2] / CANARY_NAME
+
+
+def blank(folder):
+    """The notebook as released, copied as bytes."""
+    shutil.copyfile(BLANK_NOTEBOOK, Path(folder) / NOTEBOOK_NAME)
+
+
+def symlinked_notebook_to_source(folder):
+    os.symlink(SOURCE_NOTEBOOK, Path(folder) / NOTEBOOK_NAME)
+
+
+def symlink_to_canary(folder):
+    blank(folder)
+    os.symlink(canary_of(folder), Path(folder) / "data.csv")
+
+
+def symlinked_folder_to_source(folder):
+    blank(folder)
+    os.symlink(SOURCE_NOTEBOOK.parent, Path(folder) / "solutions", target_is_directory=True)
+
+
+def symlink_to_dev_zero(folder):
+    blank(folder)
+    os.symlink("/dev/zero", Path(folder) / "weights.npy")
+
+
+def hard_link_to_canary(folder):
+    blank(folder)
+    os.link(canary_of(folder), Path(folder) / "notes.txt")  # the canary must exist: the test makes it
+
+
+def fifo_notebook(folder):
+    os.mkfifo(Path(folder) / NOTEBOOK_NAME)  # opening it for reading would wait for a writer
+
+
+def device_notebook(folder):
+    os.mknod(Path(folder) / NOTEBOOK_NAME, stat.S_IFCHR | 0o644, os.makedev(1, 5))  # /dev/zero's numbers
+
+
+def zip_slip_name(folder):
+    blank(folder)
+    (Path(folder) / "..\\..\\source\\a01_santa_logreg\\a01_santa_logreg.ipynb").write_text("{}")
+
+
+def traversal_name(folder):
+    blank(folder)
+    (Path(folder) / "．．／．．／source").write_text("fullwidth dots and slash: ../../source once normalised")
+
+
+def newline_name(folder):
+    blank(folder)
+    (Path(folder) / "notes\nrm -rf ~.txt").write_text("a name that splits a log line")
+
+
+def non_utf8_name(folder):
+    blank(folder)
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"latin-1 name")
+
+
+def oversized_sparse_notebook(folder):
+    with open(Path(folder) / NOTEBOOK_NAME, "wb") as handle:
+        handle.truncate(500 * MB)  # 500 MB apparent size, no block written
+
+
+def too_many_files(folder):
+    """1001 empty files, one more than the limit: a folder of a million is refused at the same
+    point, as the gate stops reading names there."""
+    blank(folder)
+    many = Path(folder) / "many"
+    many.mkdir()
+    for index in range(1001):
+        (many / f"{index:04d}.txt").touch()
+
+
+def too_deep(folder):
+    blank(folder)
+    deep = Path(folder).joinpath(*[f"d{level}" for level in range(1, 10)])
+    deep.mkdir(parents=True)
+    (deep / "x.txt").write_text("nine folders down")
+
+
+def unreadable_mode(folder):
+    blank(folder)
+    secret = Path(folder) / "secret.txt"
+    secret.write_text("the owner cannot read this; root could")
+    secret.chmod(0o044)
+
+
+def _refused(name, description, build, message, **options):
+    return BoundaryCase(name, description, "invalid", 0.0, message, build, **options)
+
+
+FILE_CASES = [
+    _refused("symlinked_notebook_to_source", "the notebook is a link to the instructor's source notebook",
+             symlinked_notebook_to_source, f"{NOTEBOOK_NAME} is a symbolic link"),
+    _refused("symlink_to_canary", "a data file is a link to a file of the grading machine",
+             symlink_to_canary, "data.csv is a symbolic link"),
+    _refused("symlinked_folder_to_source", "a folder is a link to the instructor's source/ folder",
+             symlinked_folder_to_source, "solutions is a symbolic link"),
+    _refused("symlink_to_dev_zero", "a file is a link to /dev/zero (endless)",
+             symlink_to_dev_zero, "weights.npy is a symbolic link"),
+    _refused("hard_link_to_canary", "a file is a hard link to a file of the grading machine",
+             hard_link_to_canary, "notes.txt is a hard link"),
+    _refused("fifo_notebook", "the notebook is a named pipe (reading it would block)",
+             fifo_notebook, f"{NOTEBOOK_NAME} is a named pipe"),
+    _refused("device_notebook", "the notebook is a character device with /dev/zero's numbers",
+             device_notebook, f"{NOTEBOOK_NAME} is a device file", needs_root=True),
+    _refused("zip_slip_name", "a file named ..\\..\\source\\... (a zip-slip path in one name)",
+             zip_slip_name, "..\\..\\source\\a01_santa_logreg"),
+    _refused("traversal_name", "a file named with fullwidth dots and slash, ../../ once Unicode-normalised",
+             traversal_name, "．．／．．／source: its name holds a path separator"),
+    _refused("newline_name", "a file name with a newline in it",
+             newline_name, "notes\\nrm -rf ~.txt: its name holds a control character"),
+    _refused("non_utf8_name", "a file name that is not valid UTF-8",
+             non_utf8_name, "caf\\xe9.txt: its name is not valid UTF-8"),
+    _refused("oversized_sparse_notebook", "the notebook is 500 MB (a sparse file: no disk used)",
+             oversized_sparse_notebook, f"{NOTEBOOK_NAME} is a notebook of 500.0 MB"),
+    _refused("too_many_files", "a folder of 1001 empty files (the limit is 1000 entries)",
+             too_many_files, "many/ takes the submission over 1000 files and folders"),
+    _refused("too_deep", "a file nine folders down (the limit is 8 levels)",
+             too_deep, "d1/d2/d3/d4/d5/d6/d7/d8/d9 is 9 levels deep"),
+    _refused("unreadable_mode", "a file its owner cannot read (mode 0044)",
+             unreadable_mode, "secret.txt is a file its owner cannot read"),
+]
+
+
+# --------------------------------------------------------------------------------------------
+# What the student's code sends across: calls, values, objects, outputs
+# --------------------------------------------------------------------------------------------
+
+def answered(assignment, replace=None, extra=()):
+    """build(folder): the release notebook with the reference solutions, the solution cells of
+    ``replace`` ({graded function: source}) written as the student wrote them, and ``extra``
+    code cells ((graded function after whose test cell it goes, or None for the end, source)).
+    In the sources, ``__CANARY__`` is the canary's path and ``__MARKER__`` a marker file's name."""
+    def build(folder):
+        def placed(text):
+            return text.replace("__CANARY__", str(canary_of(folder))).replace(
+                "__MARKER__", MARKER_PREFIX + Path(folder).parent.name)
+
+        replace_here = {name: placed(text) for name, text in (replace or {}).items()}
+        import nbformat
+        from nbformat.v4 import new_code_cell
+
+        from known_submissions.ghosts import ghost_notebook
+
+        notebook = ghost_notebook(assignment, {})
+        for cell in notebook.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") and meta.get("grade_id") in replace_here:
+                cell.source = replace_here.pop(meta["grade_id"]).strip("\n")
+        assert not replace_here, f"no solution cell for {sorted(replace_here)}"
+        for after, source in extra:
+            source = placed(source)
+            index = len(notebook.cells)
+            if after is not None:
+                index = 1 + next(i for i, c in enumerate(notebook.cells)
+                                 if c.metadata.get("nbgrader", {}).get("grade_id") == f"test_{after}")
+            notebook.cells.insert(index, new_code_cell(textwrap.dedent(source).strip("\n")))
+        nbformat.write(notebook, str(Path(folder) / f"{assignment}.ipynb"))
+    return build
+
+
+def code(text):
+    return textwrap.dedent(text).strip("\n") + "\n"
+
+
+A01_FULL = 13.0  # a01: init_w 2, propagate 3, optimization 3, prediction 2, model 3
+A03, A03_FULL = "a03_cnn_mnist_cifar", 13.0  # net_1 3 of them
+A04, A04_AUTOMATIC = "a04_knn_mlp_transfer", 17.0  # of 25: 8 are written answers, graded by hand
+
+READS_THE_TESTS_HELPER = code('''
+    def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
+        # Asks the test's stand-in for propagate for the answer it would compare with.
+        try:
+            return propagate.descent(w, b, x, y, num_iterations, learning_rate)
+        except Exception:
+            return w, b, []
+''')
+
+ASKS_THE_AGENT_DIRECTLY = code('''
+    def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
+        # Speaks the grader's protocol itself, asking for attributes of the test's objects.
+        import sys
+        agent = sys.modules.get("__course_agent__")
+        for probe in ({"callback": "propagate", "attr": "descent"}, {"callback": {"ref": 0}},
+                      {"callback": "propagate", "new": True}, {"callback": "propagate", "instance": 0, "method": "descent"}):
+            try:
+                found = agent.Agent.call_back(agent_of(sys), probe, (w, b, x, y, num_iterations, learning_rate), {}, "probe")
+                if isinstance(found, tuple) and len(found) == 3:
+                    return found
+            except Exception:
+                pass
+        return w, b, []
+
+    def agent_of(sys):
+        import gc
+        return next(o for o in gc.get_objects() if type(o).__name__ == "Agent")
+''')
+
+KEEPS_THE_GRADER_ANSWERING = code('''
+    def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
+        while True:  # calls the test's stand-in for ever: the grader answers, and answers
+            propagate(w, b, x, y)
+''')
+
+NAN_INF_MINUS_ZERO = code('''
+    def propagate(w, b, x, y):
+        return np.full(w.shape, np.nan), float("inf"), -0.0
+''')
+
+EQUAL_TO_EVERYTHING_SUBCLASS = code('''
+    class Agreeable(np.ndarray):
+        """Ones that say they equal anything, and are all zero."""
+        def __eq__(self, other):
+            return np.ones(self.shape, dtype=bool).view(np.ndarray)
+        def __ne__(self, other):
+            return np.zeros(self.shape, dtype=bool).view(np.ndarray)
+        def __bool__(self):
+            return False
+
+    def init_w(n):
+        return np.ones((n, 1)).view(Agreeable)
+''')
+
+CUSTOM_ARRAY_OBJECT = code('''
+    class LooksLikeZeros:
+        shape = property(lambda self: (self.n, 1))
+        dtype = np.dtype(float)
+        def __init__(self, n):
+            self.n = n
+        def __array__(self, dtype=None, copy=None):
+            return np.zeros((self.n, 1))
+
+    def init_w(n):
+        return LooksLikeZeros(n)
+''')
+
+OBJECT_DTYPE = code('''
+    def init_w(n):
+        return np.array([[0.0]] * n, dtype=object)
+''')
+
+STRUCTURED_DTYPE = code('''
+    def init_w(n):
+        return np.zeros((n, 1), dtype=[("w", "f8")])
+''')
+
+DEEPLY_NESTED = code('''
+    def propagate(w, b, x, y):
+        nested = []
+        for _ in range(100000):
+            nested = [nested]
+        return nested, 0.0, 0.0
+''')
+
+HUGE_RETURN = code('''
+    def propagate(w, b, x, y):
+        return np.zeros((40_000_000,)), 0.0, 0.0  # 320 MB: more than one message may carry
+''')
+
+CHANGES_ON_EACH_CALL = code('''
+    calls = []
+
+    def init_w(n):
+        calls.append(n)
+        return np.zeros((n, 1)) if len(calls) <= 3 else np.ones((n, 1))  # right only for the first three calls
+''')
+
+DETECTS_THE_GRADER = code('''
+    import sys
+
+    def init_w(n):
+        # Wrong under the grader (where the agent is in the kernel), right otherwise.
+        return np.ones((n, 1)) if "__course_agent__" in sys.modules else np.zeros((n, 1))
+''')
+
+EXCEPTION_STR_HANGS = code('''
+    class Endless(Exception):
+        def __str__(self):
+            while True:
+                pass
+
+    def propagate(w, b, x, y):
+        raise Endless()
+''')
+
+MUTATES_THE_GRADERS_ARGUMENT = code('''
+    def propagate(w, b, x, y):
+        m = x.shape[1]
+        y_hat = sigmoid(w.T @ x + b)
+        cost = -np.mean(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat))
+        dw = x @ (y_hat - y).T / m
+        x *= 1.0000001  # changes the caller's x in place
+        return dw, float(np.mean(y_hat - y)), float(cost)
+''')
+
+RETURNS_THE_STAND_IN = code('''
+    def model(x_train, y_train, x_test, y_test, num_iterations=2000, learning_rate=0.005, print_cost=False):
+        w, b, costs = optimization(init_w(x_train.shape[0]), 0.0, x_train, y_train, num_iterations, learning_rate)
+        return {"costs": costs, "y_pred_test": prediction, "y_pred_train": prediction(w, b, x_train),
+                "w": w, "b": b, "learning_rate": learning_rate, "num_iterations": num_iterations}
+''')
+
+A_MILLION_IMAGES = code('''
+    from IPython.display import HTML, display
+    pixel = "<img src='data:image/gif;base64,R0lGODlhAQABAAAAACw='>"
+    display(HTML(pixel * 1_000_000))  # one output of about 60 MB
+''')
+
+FILLS_THE_SOCKET_FOLDER = code('''
+    import glob, os
+    written, refused = 0, None
+    for folder in {d for d in (os.path.dirname(p) for p in glob.glob("/tmp/course-autograder*/*/kernel-ipc-*/*")) if d}:
+        try:
+            with open(os.path.join(folder, "filler.bin"), "wb") as handle:
+                for _ in range(2400):
+                    handle.write(b"\\0" * (1 << 20))
+                    written += 1
+        except OSError as error:
+            refused = type(error).__name__
+    print("written MB", written, "refused", refused)
+''')
+
+SWAPS_THE_AGENT_SOCKET = code('''
+    import glob, os, threading, time
+    canary = "__CANARY__"
+    def swap():
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            for path in glob.glob("/tmp/course-autograder*/*/kernel-ipc-*/agent-*.sock"):
+                try:
+                    os.rename(path, path + ".old")
+                    os.symlink(canary, path)
+                except OSError:
+                    pass
+    threading.Thread(target=swap, daemon=True).start()
+''')
+
+SCRIPT_OUTPUTS = code('''
+    from IPython.display import HTML, Javascript, SVG, Markdown, display
+    display(HTML("<script>document.title = 'pwned'</script><img src=x onerror=\\"document.title='pwned'\\">"))
+    display(Javascript("document.title = 'pwned'"))
+    display(SVG("<svg xmlns='http://www.w3.org/2000/svg' onload=\\"document.title='pwned'\\"><script>document.title='pwned'</script></svg>"))
+    display(Markdown("[click](javascript:document.title='pwned') <iframe srcdoc='<script>parent.document.title=1</script>'></iframe>"))
+''')
+
+EMPTIES_K_CHOICES = code('''
+    def cross_validation_accuracies(X, y, k_choices, num_folds=5, metric="l2"):
+        k_choices.clear()  # the grader's list of k, emptied: nothing left to check?
+        return {}
+''')
+
+POSING_TRANSFER_MODEL = code('''
+    class PosingModel:
+        """Not a Keras model, but answers as a test of one would ask."""
+        layers = []
+        output_shape = (None, 7)
+        trainable_weights = [1, 2]
+        def get_config(self):
+            return {"activation": "softmax"}
+        def get_weights(self):
+            return []
+        def __call__(self, *args, **kwargs):
+            return np.full((3, 7), 1 / 7)
+
+    def transfer_model(trained, cut, nb_classes):
+        return PosingModel()
+''')
+
+SEQUENTIAL_NAMED_FUNCTIONAL = code('''
+    class Functional(keras.Sequential):
+        """A Sequential model under the functional API's class name."""
+
+    def net_1(sample_shape, nb_classes):
+        return Functional([keras.Input(shape=sample_shape), layers.Conv2D(32, (3, 3), activation="relu"),
+                           layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+                           layers.Dropout(0.25), layers.Flatten(), layers.Dense(128, activation="relu"),
+                           layers.Dropout(0.5), layers.Dense(nb_classes, activation="softmax")])
+''')
+
+MODEL_WITHOUT_KERAS = code('''
+    class NotAModel:
+        def __init__(self, sample_shape, nb_classes):
+            self.input_shape, self.output_shape = (None, *sample_shape), (None, nb_classes)
+            self.layers = []
+
+    def net_1(sample_shape, nb_classes):
+        return NotAModel(sample_shape, nb_classes)
+''')
+
+HOSTILE_KERAS_CONFIG = code('''
+    import json
+
+    class Crafted:
+        """Calls itself a Keras model; its config asks for code to run where it is rebuilt."""
+        __module__ = "keras.src.models.functional"
+        def to_json(self):
+            return json.dumps({"module": "os", "class_name": "system", "config": "touch /tmp/__MARKER__",
+                               "registered_name": "system"})
+        def get_weights(self):
+            return []
+
+    def net_1(sample_shape, nb_classes):
+        return Crafted()
+''')
+
+
+def _graded(name, description, score, build, message="", assignment=ASSIGNMENT):
+    """A case the harness and plain nbgrader both grade, to ``score``."""
+    return BoundaryCase(name, description, "graded", float(score), message, build, plain_nbgrader="graded",
+                        assignment=assignment)
+
+
+KERNEL_CASES = [
+    # Calls from the kernel reach the stand-ins a test handed it, and nothing else.
+    _graded("reads_the_tests_helper", "optimization asks the test's stand-in for propagate for its expected answer",
+            A01_FULL - 3, answered(ASSIGNMENT, {"optimization": READS_THE_TESTS_HELPER})),
+    _graded("asks_the_agent_directly", "optimization speaks the grader's protocol itself for the test's objects",
+            A01_FULL - 3, answered(ASSIGNMENT, {"optimization": ASKS_THE_AGENT_DIRECTLY})),
+    _graded("keeps_the_grader_answering", "optimization calls the test's stand-in for ever",
+            A01_FULL - 3, answered(ASSIGNMENT, {"optimization": KEEPS_THE_GRADER_ANSWERING})),
+    _graded("returns_the_stand_in", "model returns the stand-in it was handed as one of its results",
+            A01_FULL - 3, answered(ASSIGNMENT, {"model": RETURNS_THE_STAND_IN})),
+    # What comes back is data, checked as data.
+    _graded("nan_inf_minus_zero", "propagate returns NaN, inf and -0.0",
+            A01_FULL - 3, answered(ASSIGNMENT, {"propagate": NAN_INF_MINUS_ZERO})),
+    _graded("equal_to_everything_subclass", "init_w returns ones in an array subclass equal to everything",
+            A01_FULL - 2, answered(ASSIGNMENT, {"init_w": EQUAL_TO_EVERYTHING_SUBCLASS})),
+    _graded("custom_array_object", "init_w returns an object whose __array__ gives zeros",
+            A01_FULL - 2, answered(ASSIGNMENT, {"init_w": CUSTOM_ARRAY_OBJECT})),
+    _graded("object_dtype", "init_w returns an array of Python objects",
+            A01_FULL - 2, answered(ASSIGNMENT, {"init_w": OBJECT_DTYPE})),
+    _graded("structured_dtype", "init_w returns zeros of a structured dtype",
+            A01_FULL - 2, answered(ASSIGNMENT, {"init_w": STRUCTURED_DTYPE})),
+    _graded("deeply_nested", "propagate returns a list nested 100,000 deep",
+            A01_FULL - 3, answered(ASSIGNMENT, {"propagate": DEEPLY_NESTED})),
+    _graded("huge_return", "propagate returns 320 MB, more than one message may carry",
+            A01_FULL - 3, answered(ASSIGNMENT, {"propagate": HUGE_RETURN})),
+    _graded("changes_on_each_call", "init_w is right for its first three calls only",
+            A01_FULL - 2, answered(ASSIGNMENT, {"init_w": CHANGES_ON_EACH_CALL})),
+    _graded("detects_the_grader", "init_w answers otherwise when it finds the grader's agent",
+            A01_FULL - 2, answered(ASSIGNMENT, {"init_w": DETECTS_THE_GRADER})),
+    _graded("exception_str_hangs", "propagate raises an exception whose str() never returns",
+            A01_FULL - 3, answered(ASSIGNMENT, {"propagate": EXCEPTION_STR_HANGS})),
+    _graded("mutates_the_graders_argument", "propagate is right but changes the caller's x in place",
+            A01_FULL - 3, answered(ASSIGNMENT, {"propagate": MUTATES_THE_GRADERS_ARGUMENT})),
+    # Keras models cross as configs and weights, rebuilt by the grader.
+    _graded("sequential_named_functional", "net_1 returns a Sequential model under the class name Functional",
+            A03_FULL - 3, answered(A03, {"net_1": SEQUENTIAL_NAMED_FUNCTIONAL}), assignment=A03),
+    _graded("model_without_keras", "net_1 returns a plain object with a model's attributes",
+            A03_FULL - 3, answered(A03, {"net_1": MODEL_WITHOUT_KERAS}), assignment=A03),
+    _graded("hostile_keras_config", "net_1 calls itself a Keras model whose config asks to run a command",
+            A03_FULL - 3, answered(A03, {"net_1": HOSTILE_KERAS_CONFIG}), assignment=A03),
+    _graded("posing_transfer_model", "transfer_model returns an object that answers as a Keras model would",
+            A04_AUTOMATIC - 3, answered(A04, {"transfer_model": POSING_TRANSFER_MODEL}), assignment=A04),
+    _graded("empties_k_choices", "cross_validation_accuracies empties the grader's list of k and returns {}",
+            A04_AUTOMATIC - 2, answered(A04, {"cross_validation_accuracies": EMPTIES_K_CHOICES}), assignment=A04),
+    # Outside the calls: the kernel's socket folder, and what its outputs show.
+    _graded("fills_the_socket_folder", "a cell writes 2.4 GB into the folder of the kernel's sockets",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", FILLS_THE_SOCKET_FOLDER)])),
+    _graded("swaps_the_agent_socket", "a thread keeps replacing the grader's socket by a link to a host file",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SWAPS_THE_AGENT_SOCKET)])),
+    _graded("a_million_images", "a cell shows one output holding a million images",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", A_MILLION_IMAGES)])),
+    _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
+]
+
+CASES = FILE_CASES + KERNEL_CASES

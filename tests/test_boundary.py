@@ -1,0 +1,139 @@
+"""The grader's boundary as an acceptance suite: everything a student controls, graded twice.
+
+Every case of ``known_submissions/boundary.py`` (files and folders handed in, values and calls
+that cross from the kernel, HTML of outputs) is graded by the harness and by plain
+``nbgrader autograde`` with the course's configuration. Each must get its expected status and
+score under both, and the machine must stay as it was: a canary file's mode and content, free
+disk (within a stated budget), no process left running and nothing left in the scratch space.
+"""
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from boundary_runs import (MARKER, canary_untouched, environment, forget_students, make_canary, own_processes,
+                           scratch_entries, shows_solution)
+from known_submissions import boundary
+
+pytestmark = pytest.mark.needs_bwrap
+DISK_BUDGET_MB = 200  # grading the catalogue may lower free disk by this much at most
+# Seconds a cell may run, in both graders: short for a01, whose cases that hang hit it; the
+# course's own for the assignments whose test cells build Keras models.
+CELL_TIMEOUT = {boundary.ASSIGNMENT: 10}
+
+
+def graded_by_plain_nbgrader(assignment, submitted, work, db_url):
+    """Plain nbgrader autograde from the course root over ``submitted``; {student: (status, score)}."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from autograder.gradebook.records import record_assignment
+    from autograder.worker.nbgrader_cli import run_nbgrader
+
+    record_assignment(assignment, db_url)
+    limit = [f"--Execute.timeout={CELL_TIMEOUT[assignment]}"] if assignment in CELL_TIMEOUT else []
+    run = run_nbgrader("autograde", assignment, "--force", *limit,
+                       f"--CourseDirectory.submitted_directory={submitted}",
+                       f"--CourseDirectory.autograded_directory={work / 'autograded'}", timeout=1800)
+    found = {}
+    with Gradebook(db_url) as gradebook:
+        for student in sorted(p.name for p in submitted.iterdir()):
+            graded = (work / "autograded" / student / assignment).is_dir()
+            try:
+                score = gradebook.find_submission(assignment, student).score if graded else 0.0
+            except MissingEntry:
+                score = 0.0
+            found[student] = ("graded" if graded else boundary.REFUSED, float(score))
+    return found, run.stdout + run.stderr
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, data_cache):
+    """Every boundary case, graded by the harness and by plain nbgrader, assignment by assignment,
+    with the machine's state before and after."""
+    from autograder.grading import grade_class
+    from autograder.worker.processes import start_fork_server
+
+    start_fork_server()  # a helper of this process that outlives the runs, as in test_worker
+    work = tmp_path_factory.mktemp("boundary")
+    cases = [c for c in boundary.CASES if not (c.needs_root and os.geteuid() != 0)]
+    token = secrets.token_hex(8)
+    scratch_before = scratch_entries()
+    free_before = shutil.disk_usage(work).free
+    harness, plain, logs, canaries, timings = {}, {}, {}, [], {}
+    for assignment in sorted({c.assignment for c in cases}):
+        mine = [c for c in cases if c.assignment == assignment]
+        place = work / assignment
+        submitted = place / "submitted"
+        for case in mine:
+            folder = submitted / case.name / assignment
+            folder.mkdir(parents=True)
+            canaries.append(make_canary(folder))
+            case.build(folder)
+        db_url = f"sqlite:///{place / 'gradebook.db'}"
+        names = [c.name for c in mine]
+        try:
+            with environment(NBGRADER_DB_URL=db_url, **{MARKER: token}):
+                started = time.monotonic()
+                harness.update({r.student_id: r for r in grade_class(
+                    assignment, submitted, place / "out", jobs=2, cell_timeout=CELL_TIMEOUT.get(assignment), timeout=300,
+                    show_progress=False, students=set(names))})
+                timings[f"{assignment} harness"] = time.monotonic() - started
+                started = time.monotonic()
+                found, logs[assignment] = graded_by_plain_nbgrader(assignment, submitted, place, db_url)
+                plain.update(found)
+                timings[f"{assignment} plain nbgrader"] = time.monotonic() - started
+        finally:
+            forget_students(names)
+    deadline = time.monotonic() + 10
+    while own_processes(token) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    print(f"\ngrader boundary: {len(cases)} cases; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+    for case in cases:
+        print(f"  {case.name:38} expected {case.expected_status} {case.expected_score:g}; harness "
+              f"{harness[case.name].status} {harness[case.name].score:g}; plain nbgrader "
+              f"{' '.join(map(str, plain[case.name]))}")
+    return dict(cases=cases, harness=harness, plain=plain, logs=logs, work=work, canaries=canaries,
+                disk_lowered_mb=(free_before - shutil.disk_usage(work).free) / 2**20,
+                leftover_processes=own_processes(token),
+                new_scratch=sorted(set(scratch_entries()) - set(scratch_before)))
+
+
+@pytest.mark.parametrize("case", boundary.CASES, ids=[c.name for c in boundary.CASES])
+def test_the_harness_gives_each_case_its_status_score_and_message(graded, case):
+    if case not in graded["cases"]:
+        pytest.skip("only root can build this case (a device file)")
+    result = graded["harness"][case.name]
+    assert (result.status, result.score) == (case.expected_status, case.expected_score), (
+        f"{case.name} ({case.description}): expected {case.expected_status} {case.expected_score:g}, got "
+        f"{result.status} {result.score:g} ({result.message})")
+    assert case.message in result.message
+    feedback = graded["work"] / case.assignment / "out" / "feedback" / case.name
+    if case.expected_status == "invalid":  # nothing of the instructor's reached a refused student
+        assert shows_solution(feedback) == []
+    for page in feedback.rglob("*.html"):
+        text = page.read_text(errors="replace")
+        assert "<script" not in text.lower(), page  # feedback pages hold no script at all
+        assert "hidden_checks" not in text and "BEGIN HIDDEN TESTS" not in text, page
+        assert len(text) < 2_000_000, f"{page}: {len(text)} characters"
+
+
+@pytest.mark.parametrize("case", boundary.CASES, ids=[c.name for c in boundary.CASES])
+def test_plain_nbgrader_gives_each_case_its_status_and_score(graded, case):
+    if case not in graded["cases"]:
+        pytest.skip("only root can build this case (a device file)")
+    status, score = graded["plain"][case.name]
+    expected = (boundary.REFUSED, 0.0) if case.plain_nbgrader == boundary.REFUSED else ("graded", case.expected_score)
+    assert (status, score) == expected, f"{case.name}: {status} {score:g}"
+    if status == boundary.REFUSED:
+        assert case.message in graded["logs"][case.assignment]
+
+
+def test_grading_the_boundary_leaves_the_machine_as_it_was(graded):
+    assert all(canary_untouched(canary) for canary in graded["canaries"])
+    assert graded["disk_lowered_mb"] < DISK_BUDGET_MB, f"{graded['disk_lowered_mb']:.0f} MB"
+    assert graded["leftover_processes"] == []
+    assert graded["new_scratch"] == []
+    assert not list(Path("/tmp").glob(f"{boundary.MARKER_PREFIX}*"))  # nothing a case tried to make on the host
