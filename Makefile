@@ -1,6 +1,8 @@
 # make demo   build the release and grade a demo class of ghost students
 # make test   the course's tests (set COURSE_DATA_DIR to a pre-filled data cache offline)
+# make test-full   the full-data runs of the notebooks: headline accuracies, stated figures and times
 # make release / make check   rebuild release/ / check that everything committed is up to date
+# make hub   a local class on JupyterHub (see README, "A class on JupyterHub")
 # Each target first creates .venv/ from requirements.txt when it is missing or older than the pins.
 
 PYTHON ?= python3.11
@@ -9,14 +11,17 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-from-requirements
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test release check clean-grading
+.PHONY: demo test test-full release check clean-grading hub
 
 demo: $(STAMP)
 	$(PY) -m autograder demo
 
 test: $(STAMP)
 	$(PY) -m autograder.sandbox
-	$(PY) -m pytest -rs --durations=15 tests
+	$(PY) -m pytest -rs --durations=15 -m "not full_mode" tests
+
+test-full: $(STAMP)
+	$(PY) -m pytest -rs --durations=15 -s -m full_mode tests
 
 release: $(STAMP)
 	$(PY) admin/build.py
@@ -30,6 +35,12 @@ $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
+
+# make hub   a local class on JupyterHub, as root: accounts instructor, student1 and student2 (their
+#            passwords printed), the course in ~instructor/course, nbgrader's exchange; it serves
+#            http://127.0.0.1:8000 until Ctrl-C. `python admin/hub/classhub.py down` removes it all.
+hub: $(STAMP)
+	$(PY) admin/hub/classhub.py up
 
 clean-grading:
 	rm -rf submitted/ghost-* autograded feedback demo-output gradebook.db

@@ -1,4 +1,8 @@
-"""Small plotting helpers for looking at images and learning curves."""
+"""Small plotting helpers for looking at images and learning curves.
+
+Each helper draws one figure and shows it (``plt.show()``), and returns nothing: a notebook cell
+that ends with a call to one of them shows the figure once. (A figure returned after it has been
+shown would be drawn a second time as the cell's result.)"""
 import math
 
 import numpy as np
@@ -15,7 +19,7 @@ def show_images(images, titles=None, ncols=6, size=2.0):
     count = len(images)
     if count == 0:
         print("No images to show.")
-        return None
+        return
     ncols = max(1, min(ncols, count))
     nrows = math.ceil(count / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
@@ -27,7 +31,6 @@ def show_images(images, titles=None, ncols=6, size=2.0):
                 ax.set_title(str(titles[index]), fontsize=9)
     fig.tight_layout()
     plt.show()
-    return fig
 
 
 def plot_costs(curves, every=50, title="Cost during training"):
@@ -50,7 +53,6 @@ def plot_costs(curves, every=50, title="Cost during training"):
         ax.legend()
     fig.tight_layout()
     plt.show()
-    return fig
 
 
 def plot_history(history, title="Training"):
@@ -71,7 +73,6 @@ def plot_history(history, title="Training"):
     fig.suptitle(title)
     fig.tight_layout()
     plt.show()
-    return fig
 
 
 def confusion_matrix(true_labels, predicted_labels, number_classes):
@@ -82,7 +83,8 @@ def confusion_matrix(true_labels, predicted_labels, number_classes):
 
 
 def plot_confusion(true_labels, predicted_labels, class_names, title="Confusion matrix"):
-    """Show the confusion matrix of a classifier, with the counts written in the cells."""
+    """Show the confusion matrix of a classifier, with the counts written in the cells
+    (:func:`confusion_matrix` gives the counts themselves)."""
     import matplotlib.pyplot as plt
 
     counts = confusion_matrix(true_labels, predicted_labels, len(class_names))
@@ -101,4 +103,3 @@ def plot_confusion(true_labels, predicted_labels, class_names, title="Confusion 
     ax.set_title(title)
     fig.tight_layout()
     plt.show()
-    return counts

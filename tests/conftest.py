@@ -31,6 +31,7 @@ def on_ci():
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "full_mode: a student's run on the whole data (make test-full), not in make test")
     for marker, what in NEEDS.items():
         config.addinivalue_line("markers", f"{marker}: needs {what}; may skip locally, never on CI")
 

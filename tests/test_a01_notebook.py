@@ -6,14 +6,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from notebook_runs import execute, stderr_of, text_of
+from notebook_runs import FULL, GRADING, source_run, stderr_of, text_of
 
 ASSIGNMENT = "a01_santa_logreg"
 
 
-def test_reference_reaches_75_percent_on_the_validation_images_in_full_mode(course_root, data_cache, monkeypatch):
-    notebook = execute(course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                       course_root / "source" / ASSIGNMENT, monkeypatch=monkeypatch, timeout=600)
+@pytest.mark.full_mode
+def test_reference_reaches_75_percent_on_the_validation_images_in_full_mode(course_root, data_cache):
+    notebook = source_run(course_root, ASSIGNMENT, FULL)
     printed = text_of(notebook)
     assert "test images:     (132, 64, 64, 3)" in printed
     accuracies = [float(a) for a in re.findall(r"test accuracy:\s+([\d.]+) %", printed)]
@@ -25,9 +25,8 @@ def test_reference_reaches_75_percent_on_the_validation_images_in_full_mode(cour
     assert stderr_of(notebook) == []
 
 
-def test_graded_run_of_the_source_writes_nothing_to_stderr(course_root, data_cache, monkeypatch):
-    notebook = execute(course_root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                       course_root / "source" / ASSIGNMENT, env_mode="autograde", monkeypatch=monkeypatch)
+def test_graded_run_of_the_source_writes_nothing_to_stderr(course_root, data_cache):
+    notebook = source_run(course_root, ASSIGNMENT, GRADING)
     printed = text_of(notebook)
     assert "Grading mode (autograde)" in printed
     assert "training images: (120, 64, 64, 3)" in printed

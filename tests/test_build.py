@@ -131,3 +131,14 @@ def test_a_broken_manifest_is_a_clear_error(tmp_path):
         course.load("a09_broken", tmp_path)
     with pytest.raises(course.ManifestError, match="unknown assignment 'a10_missing'"):
         course.load("a10_missing", tmp_path)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_first_cell_tells_students_how_to_check_their_work(course_root, assignment):
+    """Cell by cell or nbgrader's Validate button; Run All stops at the first unwritten function."""
+    notebook = nbformat.read(str(course_root / "release" / assignment / f"{assignment}.ipynb"), as_version=4)
+    first = notebook.cells[0]
+    assert first.cell_type == "markdown"
+    text = " ".join(first.source.split())
+    for phrase in ("cell by cell", "Validate", "Run All", "NotImplementedError"):
+        assert phrase in text, f"{assignment}: the first cell does not mention {phrase}"

@@ -1,8 +1,11 @@
-"""Catalogued mistakes of a03_cnn_mnist_cifar (convolutional networks in Keras)."""
+"""Catalogued mistakes of a03_cnn_mnist_cifar (convolution and pooling in NumPy, convolutional
+networks in Keras)."""
 from known_submissions import Mistake, catalogue
 from known_submissions import function_source as _f
 
 
+CONV = "conv_forward(A_prev, W, b, stride=1, pad=0)"
+POOL_FORWARD = "pool_forward(A_prev, f, stride, mode=\"max\")"
 NORMALISE = "normalise_images(images)"
 ONE_HOT = "one_hot(vector, number_classes)"
 NET_1 = "net_1(sample_shape, nb_classes)"
@@ -25,7 +28,117 @@ SAME32 = "layers.Conv2D(32, (3, 3), padding='same', activation='relu')"
 SAME64 = "layers.Conv2D(64, (3, 3), padding='same', activation='relu')"
 AUGMENT = ("layers.RandomFlip('horizontal')", "layers.RandomTranslation(0.1, 0.1)")
 
+# conv_forward as a student would write it, one line per statement; each mistake changes a few.
+CONV_LINES = (
+    "m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape",
+    "f, _, _, n_C = W.shape",
+    "n_H = (n_H_prev + 2 * pad - f) // stride + 1",
+    "n_W = (n_W_prev + 2 * pad - f) // stride + 1",
+    "A_pad = np.pad(A_prev, ((0, 0), (pad, pad), (pad, pad), (0, 0)))",
+    "Z = np.zeros((m, n_H, n_W, n_C))",
+    "for h in range(n_H):",
+    "    for w in range(n_W):",
+    "        top, left = h * stride, w * stride",
+    "        window = A_pad[:, top:top + f, left:left + f, :]",
+    "        Z[:, h, w, :] = np.tensordot(window, W, axes=3) + b",
+    "return Z",
+)
+
+POOL_LINES = (
+    "if mode not in ('max', 'average'):",
+    "    raise ValueError(f'mode must be max or average, not {mode!r}')",
+    "m, n_H_prev, n_W_prev, n_C = A_prev.shape",
+    "n_H = (n_H_prev - f) // stride + 1",
+    "n_W = (n_W_prev - f) // stride + 1",
+    "A = np.zeros((m, n_H, n_W, n_C))",
+    "for h in range(n_H):",
+    "    for w in range(n_W):",
+    "        top, left = h * stride, w * stride",
+    "        window = A_prev[:, top:top + f, left:left + f, :]",
+    "        A[:, h, w, :] = window.max(axis=(1, 2)) if mode == 'max' else window.mean(axis=(1, 2))",
+    "return A",
+)
+
+
+def _changed(signature, lines, *replacements):
+    """The source of a function whose body is ``lines`` with each (old, new) of ``replacements``
+    applied (``new`` None removes the line holding ``old``); every ``old`` must be found."""
+    body = list(lines)
+    for old, new in replacements:
+        found = [i for i, line in enumerate(body) if old in line]
+        assert found, f"{old!r} is not in the template"
+        for i in reversed(found):
+            if new is None:
+                del body[i]
+            else:
+                body[i] = body[i].replace(old, new)
+    return _f(signature, *body)
+
+
+def _conv(*replacements):
+    return _changed(CONV, CONV_LINES, *replacements)
+
+
+def _pool(*replacements):
+    return _changed(POOL_FORWARD, POOL_LINES, *replacements)
+
+
 MISTAKES = catalogue(
+    # conv_forward(A_prev, W, b, stride=1, pad=0) -> Z of shape (m, n_H, n_W, n_C)
+    Mistake("conv_forward", "flipped_kernel", "flips the kernel: a true convolution, not Keras's cross-correlation",
+            _conv(("tensordot(window, W,", "tensordot(window, W[::-1, ::-1],")), "The kernel was flipped"),
+    Mistake("conv_forward", "no_bias", "forgets the bias",
+            _conv((" + b", "")), "The bias b was not added"),
+    Mistake("conv_forward", "bias_inside_sum", "adds the bias to every product of the window",
+            _conv(("Z[:, h, w, :] = np.tensordot(window, W, axes=3) + b",
+                   "Z[:, h, w, :] = np.sum(window[..., None] * W + b, axis=(1, 2, 3))")),
+            "added to each of the f * f * n_C_prev products"),
+    Mistake("conv_forward", "one_bias", "gives every channel the first bias",
+            _conv(("+ b", "+ b[0]")), "Every channel got the bias b[0]"),
+    Mistake("conv_forward", "stride_ignored", "slides the window one pixel at a time whatever the stride",
+            _conv(("// stride + 1", "+ 1"), ("h * stride, w * stride", "h, w")), "The stride was ignored"),
+    Mistake("conv_forward", "window_not_strided", "sizes Z for the stride but starts window h at row h",
+            _conv(("h * stride, w * stride", "h, w")), "with stride 2 it starts at (h * stride, w * stride)"),
+    Mistake("conv_forward", "padded_with_ones", "pads with ones",
+            _conv(("(0, 0)))", "(0, 0)), constant_values=1)")), "pad with zeros"),
+    Mistake("conv_forward", "padded_every_axis", "np.pad(A_prev, pad): pads the examples and channels too",
+            _conv(("np.pad(A_prev, ((0, 0), (pad, pad), (pad, pad), (0, 0)))", "np.pad(A_prev, pad)")),
+            "only the height and width axes are padded"),
+    Mistake("conv_forward", "size_rounded_up", "rounds the output size up",
+            _conv(("(n_H_prev + 2 * pad - f) // stride + 1", "int(np.ceil((n_H_prev + 2 * pad - f) / stride)) + 1"),
+                  ("(n_W_prev + 2 * pad - f) // stride + 1", "int(np.ceil((n_W_prev + 2 * pad - f) / stride)) + 1")),
+            "n_out = floor((n + 2p - f) / s) + 1"),
+    Mistake("conv_forward", "size_not_whole", "divides with / and gets a fractional size",
+            _conv(("// stride", "/ stride")), "integer division"),
+    Mistake("conv_forward", "channels_first_output", "returns Z channels-first, (m, n_C, n_H, n_W)",
+            _conv(("return Z", "return Z.transpose(0, 3, 1, 2)")), "channels-first"),
+    Mistake("conv_forward", "kernel_channels_first", "reads W in PyTorch's layout (n_C, n_C_prev, f, f)",
+            _conv(("f, _, _, n_C = W.shape", "n_C, n_C_prev, f, _ = W.shape"),
+                  ("tensordot(window, W,", "tensordot(window, W.transpose(2, 3, 1, 0),")),
+            "W is (f, f, n_C_prev, n_C)"),
+    Mistake("conv_forward", "relu_applied", "applies ReLU to Z",
+            _conv(("return Z", "return np.maximum(Z, 0)")), "no ReLU here"),
+
+    # pool_forward(A_prev, f, stride, mode="max")
+    Mistake("pool_forward", "always_average", "averages whatever the mode",
+            _pool(("window.max(axis=(1, 2)) if mode == 'max' else window.mean(axis=(1, 2))", "window.mean(axis=(1, 2))")),
+            "This is the average of each window"),
+    Mistake("pool_forward", "mode_ignored", "takes the maximum whatever the mode",
+            _pool(("window.max(axis=(1, 2)) if mode == 'max' else window.mean(axis=(1, 2))", "window.max(axis=(1, 2))")),
+            "This is the largest value of each window"),
+    Mistake("pool_forward", "across_channels", "pools over the channels too",
+            _pool(("window.max(axis=(1, 2)) if mode == 'max' else window.mean(axis=(1, 2))",
+                   "(window.max(axis=(1, 2, 3)) if mode == 'max' else window.mean(axis=(1, 2, 3)))[:, None]")),
+            "the channels were pooled together"),
+    Mistake("pool_forward", "stride_ignored", "moves the window one pixel at a time",
+            _pool(("// stride + 1", "+ 1"), ("h * stride, w * stride", "h, w")), "The stride was ignored"),
+    Mistake("pool_forward", "no_value_error", "computes the average for any mode but max",
+            _pool(("if mode not in", None), ("raise ValueError", None)), "instead of raising ValueError"),
+    Mistake("pool_forward", "sum_not_average", "sums each window instead of averaging it",
+            _pool(("window.mean(axis=(1, 2))", "window.sum(axis=(1, 2))")), "This is the sum of each window"),
+    Mistake("pool_forward", "window_of_stride", "takes windows of stride x stride pixels",
+            _pool(("top:top + f, left:left + f", "top:top + stride, left:left + stride")), "they should be f x f"),
+
     # normalise_images(images) -> float32 in [0, 1]
     Mistake("normalise_images", "min_max", "scales each batch by its own minimum and maximum",
             _f(NORMALISE, "x = images.astype(np.float32)", "return (x - x.min()) / (x.max() - x.min())"),
@@ -53,9 +166,11 @@ MISTAKES = catalogue(
                "return np.eye(number_classes)[np.searchsorted(np.unique(labels), labels)]"), "rows are wrong"),
 
     # net_1(sample_shape, nb_classes)
-    Mistake("net_1", "sequential", "keras.Sequential instead of the functional API",
-            _f(NET_1, f"return keras.Sequential([keras.Input(shape=sample_shape), {CONV32}, {CONV64}, {POOL}, "
-                      f"{', '.join(HEAD)}])"), "functional API"),
+    Mistake("net_1", "same_padding", "pads the convolutions",
+            _functional(NET_1, SAME32, SAME64, POOL, *HEAD), "padding"),
+    Mistake("net_1", "relu_twice", "an Activation layer after a convolution that has one already",
+            _functional(NET_1, CONV32, "layers.Activation('relu')", CONV64, POOL, *HEAD),
+            "only when that layer has none"),
     Mistake("net_1", "no_pooling", "forgets the pooling layer",
             _functional(NET_1, CONV32, CONV64, *HEAD), "layers (apart from"),
     Mistake("net_1", "filters_swapped", "64 filters first, then 32",

@@ -1,4 +1,5 @@
-"""Visible tests of convolutional networks in Keras: MNIST digits, then CIFAR-10 photos.
+"""Visible tests of convolutional networks: convolution and pooling in NumPy, then Keras networks
+for MNIST digits and CIFAR-10 photos.
 
 Each test takes the function under test as its argument, so the same test runs on the reference
 solution, on a catalogue of typical mistakes and on your code::
@@ -9,8 +10,13 @@ solution, on a catalogue of typical mistakes and on your code::
 A test that passes prints one line; a failing test raises ``AssertionError`` with a message that
 names the function, the check, what was expected and what came back. The expected values of
 these examples (the layers of each network among them) are stored in ``expected_outputs.json``.
-When your notebook is graded, hidden tests check the same functions on inputs you have not seen.
+``conv_forward`` and ``pool_forward`` are also compared with what Keras's own layers compute
+with the same weights, as you can do yourself. When your notebook is graded, hidden tests check
+the same functions on inputs you have not seen.
 """
+import math
+import warnings
+
 import numpy as np
 
 from check_helpers import (call_quietly, check_array, check_binary, check_close, check_unchanged, fail,
@@ -18,6 +24,372 @@ from check_helpers import (call_quietly, check_array, check_binary, check_close,
 
 EXPECTED = load_expected(__file__)
 
+# Tolerances of the comparisons of conv_forward and pool_forward (relative, absolute), as
+# numpy.allclose uses them: loose enough for a function that computes in float32 (its rounding
+# errors on these examples stay below 1e-5), tight enough for every catalogued mistake.
+LAYER_RTOL, LAYER_ATOL = 1e-5, 1e-4
+
+
+# --------------------------------------------------------------------------------------------
+# Keras's layers, computing in float64, for comparison
+# --------------------------------------------------------------------------------------------
+
+def through_keras(inputs, *keras_layers):
+    """What a stack of Keras layers makes of ``inputs``, an array (m, height, width, channels)."""
+    import keras
+
+    inputs = np.asarray(inputs, dtype=np.float64)
+    model = keras.Sequential([keras.Input(inputs.shape[1:], dtype="float64"), *keras_layers])
+    return np.asarray(keras.ops.convert_to_numpy(model(inputs)), dtype=np.float64)
+
+
+def keras_conv2d(kernel, bias, strides, zeros):
+    """Keras's layers for a convolution: ``zeros`` rows and columns of zeros around the input,
+    then ``keras.layers.Conv2D`` with the given kernel (f, f, n_C_prev, n_C), bias and strides."""
+    import keras
+
+    kernel, bias = np.asarray(kernel, dtype=np.float64), np.asarray(bias, dtype=np.float64)
+    conv = keras.layers.Conv2D(kernel.shape[3], kernel.shape[:2], strides=strides, padding="valid",
+                               dtype="float64")
+    conv.build((None, None, None, kernel.shape[2]))
+    conv.set_weights([kernel, bias])
+    return [keras.layers.ZeroPadding2D(zeros, dtype="float64"), conv]
+
+
+def keras_pooling(kind, window, strides):
+    """``keras.layers.MaxPooling2D`` (kind "max") or ``AveragePooling2D`` (kind "average")."""
+    import keras
+
+    layer = {"max": keras.layers.MaxPooling2D, "average": keras.layers.AveragePooling2D}[kind]
+    return [layer(pool_size=window, strides=strides, padding="valid", dtype="float64")]
+
+
+def output_size(n, window, strides, zeros):
+    """Size of one side after a window of ``window`` pixels slides ``strides`` pixels at a time
+    over ``n`` pixels with ``zeros`` zeros added on each side: floor((n + 2p - f) / s) + 1."""
+    return (n + 2 * zeros - window) // strides + 1
+
+
+def _close_to_layer(got, candidate):
+    candidate = np.asarray(candidate, dtype=np.float64)
+    return candidate.shape == got.shape and bool(np.allclose(got, candidate, rtol=LAYER_RTOL, atol=LAYER_ATOL))
+
+
+def _first_hint(got, hints):
+    """The message of the first hint whose value (computed only now) matches ``got``, else ''."""
+    for value, message in hints:
+        try:
+            if _close_to_layer(got, value()):
+                return " " + message
+        except (ValueError, TypeError, IndexError, ArithmeticError):
+            continue
+    return ""
+
+
+def _values_differ(function, setting, what, got, expected, against, hint):
+    wrong = int(np.sum(~np.isclose(got, expected, rtol=LAYER_RTOL, atol=LAYER_ATOL)))
+    difference = float(np.max(np.abs(got - expected)))
+    fail(function, f"{setting}: {wrong} of {expected.size} values of {what} differ from {against} "
+                   f"(max abs difference {difference:.2e}).{hint}")
+
+
+def _explain_size(function, setting, what, got_shape, expected, layout, candidates):
+    """Fail with the expected shape, and why ``got_shape`` may differ where a candidate explains it."""
+    reasons = [reason for shape, reason in candidates if tuple(shape) == tuple(got_shape)]
+    because = " " + " Or ".join(reasons) if reasons else f" ({layout})"
+    fail(function, f"{setting}: expected {what} of shape {tuple(expected)}, got {tuple(got_shape)}.{because}")
+
+
+# --------------------------------------------------------------------------------------------
+# conv_forward(A_prev, W, b, stride=1, pad=0) -> Z
+# --------------------------------------------------------------------------------------------
+
+CONV_LAYOUT = ("A_prev is (m, n_H_prev, n_W_prev, n_C_prev), W is (f, f, n_C_prev, n_C) as Keras stores "
+               "its kernels, b is (n_C,), and Z is (m, n_H, n_W, n_C)")
+SIZE_RULE = "n_out = floor((n + 2p - f) / s) + 1 per side"
+
+
+def conv_setting(A_prev, W, stride, pad):
+    return f"for A_prev of shape {A_prev.shape}, W of shape {W.shape}, stride={stride}, pad={pad}"
+
+
+def call_conv_forward(conv_forward, A_prev, W, b, stride, pad):
+    """conv_forward(A_prev, W, b, stride=stride, pad=pad); an error it raises becomes a failure that
+    recalls the layouts, and how to pad, where that may be the cause."""
+    try:
+        return call_quietly(conv_forward, A_prev, W, b, stride=stride, pad=pad)
+    except AssertionError as failure:
+        message = str(failure)
+        if not message.startswith("conv_forward: raised "):
+            raise
+        extra = f" This call was {conv_setting(A_prev, W, stride, pad)}: {CONV_LAYOUT}."
+        if "integer" in message and "float" in message:
+            extra += f" A size must be a whole number: compute it with integer division (//), {SIZE_RULE}."
+        else:
+            extra += (f" Check the size of Z, {SIZE_RULE}, so that every window fits inside the padded "
+                      f"input")
+            extra += (", and that only the height and width axes are padded: np.pad(A_prev, ((0, 0), "
+                      "(pad, pad), (pad, pad), (0, 0)))." if pad > 0 else ".")
+        raise AssertionError(message + extra) from None
+
+
+def conv_shape_candidates(A_prev, W, stride, pad):
+    """(shape, explanation) of the shapes that typical mistakes give Z."""
+    m, n_H_prev, n_W_prev, _ = A_prev.shape
+    f, n_C = W.shape[0], W.shape[3]
+
+    def size(strides=stride, zeros=pad, rounding=math.floor, plus=1, both_sides=2):
+        return tuple(rounding((n + both_sides * zeros - f) / strides) + plus for n in (n_H_prev, n_W_prev))
+
+    n_H, n_W = size()
+    candidates = [
+        ((m, n_C, n_H, n_W), "Z is channels-first (m, n_C, n_H, n_W): like Keras, conv_forward is "
+                             "channels-last, Z of shape (m, n_H, n_W, n_C)."),
+        ((m, n_W, n_H, n_C), "Height and width are swapped: Z is (m, n_H, n_W, n_C)."),
+        ((m + 2 * pad, n_H, n_W, n_C), "The first axis was padded too: it counts the m examples. Pad only "
+                                       "the height and width axes."),
+        ((m, *size(strides=1), n_C), f"The stride was ignored: the window moves {stride} pixels at a time "
+                                     f"({SIZE_RULE})."),
+        ((m, *size(zeros=0), n_C), f"The padding was ignored: {pad} zeros are added on each side "
+                                   f"({SIZE_RULE})."),
+        ((m, *size(both_sides=1), n_C), f"The input was padded on one side only: pad adds {pad} zeros "
+                                        f"on each side, 2p in all ({SIZE_RULE})."),
+        ((m, *size(rounding=math.ceil), n_C), f"The size was rounded up: {SIZE_RULE} rounds down, since a "
+                                              f"window that would stick out of the padded input is not used."),
+        ((m, *size(plus=0), n_C), f"The + 1 is missing: {SIZE_RULE} (the first window counts too)."),
+    ]
+    return (m, n_H, n_W, n_C), [(shape, why) for shape, why in candidates if shape != (m, n_H, n_W, n_C)]
+
+
+def conv_value_hints(A_prev, W, b, stride, pad, expected):
+    """(value computed on demand, explanation) of the values that typical mistakes give Z."""
+    f, n_C_prev = W.shape[0], W.shape[2]
+    n_H, n_W = expected.shape[1:3]
+    return [
+        (lambda: expected - b, "The bias b was not added: channel c of Z gets b[c]."),
+        (lambda: expected + (f * f * n_C_prev - 1) * b,
+         "The bias was added to each of the f * f * n_C_prev products of a window (inside the sum): add "
+         "b[c] once to each value of channel c."),
+        (lambda: expected - b + b[0], "Every channel got the bias b[0]: channel c gets b[c]."),
+        (lambda: np.maximum(expected, 0), "conv_forward returns Z before any activation: no ReLU here."),
+        (lambda: through_keras(A_prev, *keras_conv2d(W[::-1, ::-1], b, stride, pad)),
+         "The kernel was flipped (a true convolution, as in signal processing). Keras's Conv2D, like "
+         "conv_forward, computes a cross-correlation: W[i, j] multiplies the pixel at (h*s + i, w*s + j) "
+         "of the padded input, with no flip."),
+        (lambda: through_keras(A_prev, *keras_conv2d(W.transpose(1, 0, 2, 3), b, stride, pad)),
+         "The kernel's rows and columns were swapped: W[i, j] belongs to row i and column j of the window."),
+        (lambda: through_keras(A_prev, *keras_conv2d(W, b, 1, pad))[:, :n_H, :n_W],
+         f"Each window starts at (h, w): with stride {stride} it starts at (h * stride, w * stride)."),
+    ]
+
+
+def border_only(got, expected, size, window, stride, pad):
+    """Whether ``got`` is right wherever the window stays inside the input and wrong only where it
+    overlaps the padding."""
+    if pad == 0:
+        return False
+
+    def inside(n, n_out):
+        starts = np.arange(n_out) * stride - pad
+        return (starts >= 0) & (starts + window <= n)
+
+    rows, columns = inside(size[0], got.shape[1]), inside(size[1], got.shape[2])
+    middle = rows[:, None] & columns[None, :]
+    close = np.isclose(got, expected, rtol=LAYER_RTOL, atol=LAYER_ATOL).all(axis=(0, 3))
+    return bool(middle.any() and close[middle].all() and not close[~middle].all())
+
+
+def check_conv_forward(conv_forward, A_prev, W, b, stride, pad, expected, against="the expected values"):
+    """conv_forward(A_prev, W, b, stride=stride, pad=pad) against ``expected``; inputs unchanged."""
+    function = "conv_forward"
+    setting = conv_setting(A_prev, W, stride, pad)
+    before = snapshot(A_prev, W, b)
+    got = call_conv_forward(conv_forward, A_prev, W, b, stride, pad)
+    check_unchanged(function, ("A_prev", "W", "b"), before, (A_prev, W, b))
+    if not isinstance(got, np.ndarray):
+        fail(function, f"{setting}: Z should be a numpy array, got {type(got).__name__}. Return only Z.")
+    shape, candidates = conv_shape_candidates(A_prev, W, stride, pad)
+    if got.ndim == 4 and got.shape[:3] == shape[:3]:
+        candidates.append((got.shape, f"Z should have one channel per filter, n_C = W.shape[3] = {shape[3]}: "
+                                      f"W is (f, f, n_C_prev, n_C), as Keras stores its kernels."))
+    if got.shape != shape:
+        _explain_size(function, setting, "Z", got.shape, shape, CONV_LAYOUT + "; " + SIZE_RULE, candidates)
+    check_array(function, "Z", got, shape)
+    got = got.astype(np.float64)
+    if _close_to_layer(got, expected):
+        return
+    if border_only(got, expected, A_prev.shape[1:3], W.shape[0], stride, pad):
+        hint = (" The values whose window overlaps the padding are wrong, the others right: pad with "
+                "zeros, np.pad's default (constant_values=0).")
+    else:
+        hint = _first_hint(got, conv_value_hints(A_prev, W, b, stride, pad, expected))
+    _values_differ(function, setting, "Z", got, expected, against, hint)
+
+
+def conv_forward_cases():
+    """(A_prev, W, b, stride, pad) of the visible examples: the worked example of the notebook,
+    then two batches of several channels."""
+    picture = np.array([[1, 2, 0, 3, 1],
+                        [0, 1, 2, 1, 0],
+                        [3, 1, 0, 2, 2],
+                        [2, 0, 1, 1, 3],
+                        [1, 3, 2, 0, 1]], dtype=float)
+    kernel = np.array([[1, 0, -1],
+                       [2, 1, 0],
+                       [0, -1, 1]], dtype=float)
+    rng = np.random.default_rng(31)
+    return [(picture.reshape(1, 5, 5, 1), kernel.reshape(3, 3, 1, 1), np.array([1.0]), 1, 0),
+            (np.round(rng.normal(size=(2, 7, 6, 3)), 2), np.round(rng.normal(size=(3, 3, 3, 4)), 2),
+             np.array([0.5, -1.0, 2.0, 0.25]), 2, 1),
+            (np.round(rng.normal(size=(3, 5, 4, 2)), 2), np.round(rng.normal(size=(2, 2, 2, 3)), 2),
+             np.array([-0.3, 0.7, 1.1]), 3, 2)]
+
+
+def conv_forward_keras_cases():
+    """(A_prev, W, b, stride, pad) of the examples compared with keras.layers.Conv2D."""
+    rng = np.random.default_rng(32)
+    A_prev, W, b = rng.normal(size=(2, 8, 9, 3)), rng.normal(size=(3, 3, 3, 5)), rng.normal(size=5)
+    return [(A_prev, W, b, 1, 1), (A_prev, W, b, 2, 0)]
+
+
+def test_conv_forward(conv_forward):
+    for case, expected in zip(conv_forward_cases(), EXPECTED["conv_forward"]):
+        check_conv_forward(conv_forward, *case, expected)
+    for A_prev, W, b, stride, pad in conv_forward_keras_cases():
+        check_conv_forward(conv_forward, A_prev, W, b, stride, pad,
+                           through_keras(A_prev, *keras_conv2d(W, b, stride, pad)),
+                           against="what keras.layers.Conv2D computes with the same kernel and bias")
+    passed("conv_forward")
+
+
+# --------------------------------------------------------------------------------------------
+# pool_forward(A_prev, f, stride, mode="max") -> A
+# --------------------------------------------------------------------------------------------
+
+POOL_MODES = ("max", "average")
+POOL_LAYOUT = "A_prev is (m, n_H_prev, n_W_prev, n_C) and the result (m, n_H, n_W, n_C), one channel per input channel"
+POOL_SIZE_RULE = "n_out = floor((n - f) / s) + 1 per side"
+
+
+def pool_setting(A_prev, f, stride, mode):
+    return f"for A_prev of shape {A_prev.shape}, f={f}, stride={stride}, mode={mode!r}"
+
+
+def pool_shape_candidates(A_prev, f, stride):
+    m, n_H_prev, n_W_prev, n_C = A_prev.shape
+
+    def size(strides=stride, rounding=math.floor, plus=1):
+        return tuple(rounding((n - f) / strides) + plus for n in (n_H_prev, n_W_prev))
+
+    n_H, n_W = size()
+    across = "The channels were pooled together: pool each channel on its own, over the height and width of the window only."
+    candidates = [
+        ((m, n_H, n_W), across),
+        ((m, n_H, n_W, 1), across),
+        ((m, n_C, n_H, n_W), "The result is channels-first: like Keras, pool_forward keeps the channels last, (m, n_H, n_W, n_C)."),
+        ((m, n_W, n_H, n_C), "Height and width are swapped: the result is (m, n_H, n_W, n_C)."),
+        ((m, *size(strides=1), n_C), f"The stride was ignored: the window moves {stride} pixels at a time ({POOL_SIZE_RULE})."),
+        ((m, *size(strides=f), n_C), f"The window moved f={f} pixels at a time: it moves stride={stride} ({POOL_SIZE_RULE})."),
+        ((m, *size(rounding=math.ceil), n_C), f"The size was rounded up: {POOL_SIZE_RULE} rounds down, since a window that would stick out of the input is not used."),
+        ((m, *size(plus=0), n_C), f"The + 1 is missing: {POOL_SIZE_RULE} (the first window counts too)."),
+    ]
+    return (m, n_H, n_W, n_C), [(shape, why) for shape, why in candidates if shape != (m, n_H, n_W, n_C)]
+
+
+def pool_value_hints(A_prev, f, stride, mode, expected):
+    other = "average" if mode == "max" else "max"
+    n_H, n_W = expected.shape[1:3]
+    words = {"max": "largest value", "average": "average"}
+    hints = [(lambda: through_keras(A_prev, *keras_pooling(other, f, stride)),
+              f"This is the {words[other]} of each window: mode={mode!r} asks for its {words[mode]}.")]
+    if mode == "average":
+        hints.append((lambda: expected * f * f, "This is the sum of each window: the average divides it by f * f."))
+    hints += [
+        (lambda: np.broadcast_to(through_keras(A_prev.max(axis=3, keepdims=True) if mode == "max"
+                                               else A_prev.mean(axis=3, keepdims=True), *keras_pooling(mode, f, stride)),
+                                 expected.shape),
+         "Every channel got the same value: the channels were pooled together. Pool each channel on its "
+         "own, over the height and width of the window only."),
+        (lambda: through_keras(A_prev, *keras_pooling(mode, f, 1))[:, :n_H, :n_W],
+         f"Each window starts at (h, w): with stride {stride} it starts at (h * stride, w * stride)."),
+        (lambda: through_keras(A_prev, *keras_pooling(mode, stride, stride)),
+         f"The windows are {stride} x {stride}: they should be f x f = {f} x {f}; the stride only says how far they move."),
+    ]
+    return hints
+
+
+def check_pool_forward(pool_forward, A_prev, f, stride, mode, expected, against="the expected values"):
+    """pool_forward(A_prev, f, stride, mode=mode) (mode left out when None, meaning "max") against
+    ``expected``; the input unchanged."""
+    function = "pool_forward"
+    setting = pool_setting(A_prev, f, stride, mode or "max")
+    if mode is None:
+        setting += " (the default)"
+    before = snapshot(A_prev)
+    got = call_quietly(pool_forward, A_prev, f, stride, **({} if mode is None else {"mode": mode}))
+    check_unchanged(function, ("A_prev",), before, (A_prev,))
+    if not isinstance(got, np.ndarray):
+        fail(function, f"{setting}: the result should be a numpy array, got {type(got).__name__}.")
+    shape, candidates = pool_shape_candidates(A_prev, f, stride)
+    if got.shape != shape:
+        _explain_size(function, setting, "the result", got.shape, shape, POOL_LAYOUT + "; " + POOL_SIZE_RULE, candidates)
+    check_array(function, "the result", got, shape)
+    got = got.astype(np.float64)
+    if not _close_to_layer(got, expected):
+        hint = _first_hint(got, pool_value_hints(A_prev, f, stride, mode or "max", expected))
+        _values_differ(function, setting, "the result", got, expected, against, hint)
+
+
+def check_unknown_pool_mode(pool_forward, A_prev, mode):
+    """pool_forward must refuse a mode other than "max" and "average" with a ValueError."""
+    function = "pool_forward"
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = pool_forward(A_prev, 2, 2, mode=mode)
+    except ValueError:
+        return
+    except Exception as error:  # noqa: BLE001 - any other error of the code under test
+        fail(function, f"with mode={mode!r} it raised {type(error).__name__}: {str(error)[:120]}. An unknown "
+                       f"mode should raise ValueError, e.g. raise ValueError(f\"mode must be 'max' or "
+                       f"'average', not {{mode!r}}\").")
+    fail(function, f"with mode={mode!r} it returned {type(result).__name__} instead of raising ValueError: "
+                   f"the only modes are {' and '.join(map(repr, POOL_MODES))}, and a misspelt mode should not "
+                   f"quietly compute something else.")
+
+
+def pool_forward_cases():
+    """(A_prev, f, stride, mode) of the visible examples: the worked example of the notebook in
+    both modes, then a batch of several channels in both modes."""
+    picture = np.array([[1, 3, 2, 0],
+                        [4, 6, 1, 1],
+                        [0, 2, 5, 7],
+                        [3, 1, 8, 2]], dtype=float).reshape(1, 4, 4, 1)
+    batch = np.round(np.random.default_rng(33).normal(size=(2, 5, 7, 3)), 2)
+    return [(picture, 2, 2, "max"), (picture, 2, 2, "average"), (batch, 3, 2, "max"), (batch, 3, 2, "average")]
+
+
+def pool_forward_keras_cases():
+    """(A_prev, f, stride, mode) of the examples compared with Keras's pooling layers."""
+    A_prev = np.random.default_rng(34).normal(size=(2, 6, 8, 4))
+    return [(A_prev, 2, 1, "max"), (A_prev, 3, 3, "average")]
+
+
+def test_pool_forward(pool_forward):
+    for case, expected in zip(pool_forward_cases(), EXPECTED["pool_forward"]):
+        check_pool_forward(pool_forward, *case, expected)
+    for A_prev, f, stride, mode in pool_forward_keras_cases():
+        name = {"max": "MaxPooling2D", "average": "AveragePooling2D"}[mode]
+        check_pool_forward(pool_forward, A_prev, f, stride, mode,
+                           through_keras(A_prev, *keras_pooling(mode, f, stride)),
+                           against=f"what keras.layers.{name} computes")
+    check_unknown_pool_mode(pool_forward, pool_forward_cases()[0][0], "median")
+    passed("pool_forward")
+
+
+# --------------------------------------------------------------------------------------------
+# normalise_images and one_hot
+# --------------------------------------------------------------------------------------------
 
 def check_normalise_images(normalise_images, images, expected):
     """normalise_images(images) against ``expected``: float32 values of the same shape, the input
@@ -91,6 +463,7 @@ def test_one_hot(one_hot):
 IGNORED_LAYERS = ("InputLayer", "Dropout", "SpatialDropout2D", "RandomFlip", "RandomTranslation",
                   "RandomRotation", "RandomZoom", "RandomContrast")
 LAYER_SETTINGS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "activation")
+ACTIVATION_LAYERS = ("Activation", "ReLU", "Softmax")
 
 
 def layer_settings(layer):
@@ -104,32 +477,74 @@ def layer_settings(layer):
     return type(layer).__name__, settings
 
 
+def activation_of(layer):
+    """The activation a layer of its own applies (Activation("relu"), ReLU(), Softmax()), else None."""
+    kind, config = type(layer).__name__, layer.get_config()
+    if kind == "Activation":
+        return config.get("activation")
+    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
+            and not config.get("threshold"):
+        return "relu"
+    if kind == "Softmax" and config.get("axis", -1) in (-1, [-1]):
+        return "softmax"
+    return None
+
+
+def network_layers(model):
+    """[(class name, {setting: value})] of the layers that define a network, in order.
+
+    Equivalent ways of writing the same network describe it the same way: a keras.Sequential
+    model or a functional one; models nested as layers (a Sequential block of data augmentation)
+    are read layer by layer; dropout and data augmentation are left out; and an activation layer
+    of its own (Activation("relu"), ReLU(), Softmax()) counts as the activation of the layer just
+    before it when that layer has none (activation=None, which Keras calls "linear").
+    """
+    described = []
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            described += network_layers(layer)
+            continue
+        if type(layer).__name__ in IGNORED_LAYERS:
+            continue
+        activation = activation_of(layer)
+        if activation is not None and described and described[-1][1].get("activation") == "linear":
+            described[-1][1]["activation"] = activation
+            continue
+        described.append(layer_settings(layer))
+    return described
+
+
 def check_keras_model(function, model, sample_shape, nb_classes, expected_layers):
-    """A Keras model built with the functional API, with ``expected_layers`` as
-    ``[(class name, {setting: value}), ...]``, and input and output shapes that fit."""
-    if not (hasattr(model, "layers") and hasattr(model, "output_shape")):
+    """A Keras model (functional, as the notebook builds them, or keras.Sequential) with
+    ``expected_layers`` as ``[(class name, {setting: value}), ...]`` (see :func:`network_layers`),
+    and input and output shapes that fit."""
+    if not (hasattr(model, "layers") and callable(getattr(model, "count_params", None))):
         fail(function, f"should return a Keras model (keras.Model(inputs, outputs)), got "
                        f"{type(model).__name__}.")
-    if type(model).__name__ == "Sequential":
-        fail(function, "should be built with the functional API: keras.Input, then each layer called "
-                       "on the previous output, then keras.Model(inputs, outputs). You used "
-                       "keras.Sequential.")
-    if tuple(model.input_shape) != (None, *sample_shape):
+    try:
+        input_shape, output_shape = tuple(model.input_shape), tuple(model.output_shape)
+    except (AttributeError, ValueError, TypeError):
+        fail(function, "the model does not know the shape of its input: start it with "
+                       "keras.Input(shape=sample_shape).")
+    if input_shape != (None, *sample_shape):
         fail(function, f"with sample_shape={sample_shape} the model's input should have shape "
                        f"(None, {', '.join(map(str, sample_shape))}), got {model.input_shape}. "
                        f"Use sample_shape, not a fixed shape.")
-    layers = [layer_settings(layer) for layer in model.layers if type(layer).__name__ not in IGNORED_LAYERS]
+    layers = network_layers(model)
     kinds = [kind for kind, _ in layers]
     wanted = [kind for kind, _ in expected_layers]
     if kinds != wanted:
+        alone = (" An activation layer of its own counts as the activation of the layer just before it "
+                 "only when that layer has none (activation=None)."
+                 if set(kinds) & set(ACTIVATION_LAYERS) else "")
         fail(function, f"the layers (apart from Dropout and data augmentation) should be "
-                       f"{', '.join(wanted)}; got {', '.join(kinds) or 'none'}.")
+                       f"{', '.join(wanted)}; got {', '.join(kinds) or 'none'}.{alone}")
     for number, ((kind, got), (_, settings)) in enumerate(zip(layers, expected_layers), start=1):
         for key, value in settings.items():
             if got.get(key) != value:
                 fail(function, f"layer {number} ({kind}) should have {key} {value!r}, got "
                                f"{got.get(key)!r}.")
-    if tuple(model.output_shape) != (None, nb_classes):
+    if output_shape != (None, nb_classes):
         fail(function, f"with nb_classes={nb_classes} the output should have shape (None, "
                        f"{nb_classes}), got {model.output_shape}. Use nb_classes, not a fixed number.")
 

@@ -8,7 +8,7 @@ visible tests compare with.
 import numpy as np
 
 import problem_unittests as visible
-from check_helpers import passed
+from check_helpers import check_array, fail, passed, peak_memory
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,6 +233,41 @@ def expected_outputs():
 # Hidden tests
 # --------------------------------------------------------------------------------------------
 
+# The most memory compute_distances may hold at once on MEMORY_CASE (the notebook says so), and
+# that case: 32 test and 820 training photos of CIFAR-10's size, whose L1 differences all at once
+# would take 615 MiB for one array (1.2 GiB with their absolute values). Taken a block of rows at a
+# time (the notebook's rule: about 2**24 differences, 128 MiB, a block) they stay far below it.
+MEMORY_BUDGET_MIB = 512
+MEMORY_CASE = (32, 820, 3072)
+
+
+def check_l1_in_blocks(impl, seed=406):
+    """compute_distances(..., "l1") on MEMORY_CASE must not hold more than MEMORY_BUDGET_MIB."""
+    function = "compute_distances"
+    rng = np.random.default_rng(seed)
+    num_test, num_train, size = MEMORY_CASE
+    X_test = rng.integers(0, 256, size=(num_test, size)).astype(np.float64)
+    X_train = rng.integers(0, 256, size=(num_train, size)).astype(np.float64)
+    everything = num_test * num_train * size * 8 / 2 ** 20
+    advice = (f"On {num_test} test and {num_train} training rows of {size} values, all the differences at once "
+              f"take {everything:.0f} MiB. Compute the L1 distances a block of test rows at a time, blocks "
+              f"of about 2**24 differences (128 MiB).")
+    try:
+        got, peak = peak_memory(impl, X_test, X_train, "l1")
+    except AssertionError as error:
+        if "MemoryError" in str(error):
+            fail(function, f"ran out of memory computing L1 distances. {advice}")
+        raise
+    check_array(function, "the l1 distances", got, (num_test, num_train))
+    rows = [0, num_test // 2, num_test - 1]
+    expected = np.array([np.sum(np.abs(X_train - X_test[i]), axis=1) for i in rows])
+    if not np.allclose(np.asarray(got, dtype=float)[rows], expected, rtol=1e-6):
+        fail(function, f"the L1 distances of {num_test} photos to {num_train} photos differ from the expected ones.")
+    if peak is not None and peak > MEMORY_BUDGET_MIB * 2 ** 20:
+        fail(function, f"held {peak / 2 ** 20:.0f} MiB of arrays at once for L1 distances; the limit is "
+                       f"{MEMORY_BUDGET_MIB} MiB. {advice}")
+
+
 def test_compute_distances(impl):
     rng = np.random.default_rng(401)
     for metric in ("l1", "l2"):
@@ -242,6 +277,7 @@ def test_compute_distances(impl):
             visible.check_compute_distances(impl, X_test, X_train, metric, distances(X_test, X_train, metric),
                                             distances(X_test, X_train, other(metric)))
     visible.check_distance_metric_is_checked(impl)
+    check_l1_in_blocks(impl)
     passed("compute_distances", "hidden tests")
 
 

@@ -141,6 +141,8 @@ MISTAKES = catalogue(
     Mistake("compute_distances", "mean_not_sum", "averages the absolute differences for L1",
             _distances(f"np.sqrt(np.maximum({SQUARED_L2}, 0))", "np.mean(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)"),
             "do not average"),
+    Mistake("compute_distances", "unchunked_l1", "right values, but L1 broadcast over all test rows at once",
+            _distances(f"np.sqrt(np.maximum({SQUARED_L2}, 0))", L1), "a block of test rows at a time"),
     Mistake("compute_distances", "any_metric_is_l1", "treats every metric other than 'l2' as L1",
             _f(DISTANCES, "if metric == 'l2':", f"    return np.sqrt(np.maximum({SQUARED_L2}, 0))", f"return {L1}"),
             "should raise ValueError"),

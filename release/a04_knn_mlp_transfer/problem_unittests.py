@@ -18,9 +18,9 @@ import warnings
 
 import numpy as np
 
-from check_helpers import (Lookup, call_as, call_quietly, check_array, check_close, check_float_array,
+from check_helpers import (Lookup, call_as, call_noting_return, call_quietly, check_array, check_close, check_float_array,
                            check_returns, check_scalar, check_unchanged, construct, fail, fixed_array,
-                           load_expected, method_of, passed, snapshot, stand_ins)
+                           load_expected, method_of, off_by, passed, snapshot, stand_ins, worst_entry)
 
 EXPECTED = load_expected(__file__)
 
@@ -73,10 +73,9 @@ def check_compute_distances(compute_distances, X_test, X_train, metric, expected
          "Take the absolute value of each difference before summing."),
     ]
     hint = next((" " + text for candidate, text in hints if np.allclose(got, candidate, **tolerance)), "")
-    wrong = int(np.sum(~np.isclose(got, expected, **tolerance)))
-    i, j = np.unravel_index(np.argmax(np.abs(got - expected)), shape)
+    wrong, (i, j) = worst_entry(np.asarray(got, dtype=float), expected, **tolerance)
     fail(function, f"{wrong} of {got.size} {metric.upper()} distances differ from the expected ones, for "
-                   f"example dists[{i}, {j}] = {got[i, j]:.6g}, expected {expected[i, j]:.6g}.{hint}")
+                   f"example dists[{i}, {j}] = {got[i, j]:.6g}, off by {off_by(got[i, j], expected[i, j])}.{hint}")
 
 
 def check_distance_metric_is_checked(compute_distances):
@@ -85,7 +84,7 @@ def check_distance_metric_is_checked(compute_distances):
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            compute_distances(rows, rows, "cosine")
+            call_noting_return(compute_distances, rows, rows, "cosine")
     except ValueError:
         return
     except Exception as error:  # noqa: BLE001 - any other error of the code under test

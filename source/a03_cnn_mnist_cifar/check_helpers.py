@@ -2,13 +2,23 @@
 """Checks shared by every assignment's tests: comparisons, messages, stand-ins, stored values.
 
 Each assignment's ``problem_unittests.py`` builds its tests from these. A failing check raises
-``AssertionError`` with a message that starts with the function's name and says what was
-expected and what came back; nothing here knows the answer to any graded function.
+:class:`CheckFailed`, an ``AssertionError`` whose message starts with the function's name and says
+what was expected and what came back; nothing here knows the answer to any graded function.
+
+Messages never print an expected value: a wrong number is shown as the value received, where it
+is and how far it is from the expected one (two significant digits). The expected values of the
+visible examples are public (``expected_outputs.json``), those of the hidden tests are not, and
+the same checks serve both.
 """
 import copy
 import inspect
 import json
+import linecache
 import math
+import sys
+import sysconfig
+import textwrap
+import tracemalloc
 import traceback
 import warnings
 from pathlib import Path
@@ -20,13 +30,119 @@ RTOL = 1e-5
 ATOL = 1e-8
 
 
+# --------------------------------------------------------------------------------------------
+# Failures, and how a notebook shows them
+# --------------------------------------------------------------------------------------------
+
+class CheckFailed(AssertionError):
+    """A failed check: an ``AssertionError`` (what nbgrader and the grader count as a failed
+    test) that a notebook shows in a few lines instead of a traceback through the tests.
+
+    IPython shows an exception that has ``_render_traceback_`` with the lines that method
+    returns: here the message, and the line of the student's code involved (where it raised an
+    error, or the line it returned from), at most :attr:`MAX_LINES` lines in all.
+    """
+
+    MAX_LINES = 10
+    WIDTH = 100
+
+    def __init__(self, message, where=None, shown=None):
+        super().__init__(message)
+        self.where = where                      # (file name, line number, verb) or None
+        self.shown = shown or message           # the message as the notebook shows it
+
+    def _render_traceback_(self):
+        lines = textwrap.wrap(self.shown, self.WIDTH, subsequent_indent="  ",
+                              break_long_words=False, break_on_hyphens=False) or [""]
+        place = _place(self.where) if self.where else []
+        if len(lines) > self.MAX_LINES - len(place):
+            lines = lines[:self.MAX_LINES - len(place)]
+            lines[-1] += " ..."
+        lines[0] = f"\x1b[0;31m{type(self).__name__}\x1b[0m: {lines[0]}"
+        return lines + place
+
+
+def _cell_name(filename):
+    """"Cell In[12]" for the file IPython compiled a notebook cell into, else the file's name."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        named = shell.compile.format_code_name(filename) if shell is not None else None
+    except Exception:  # noqa: BLE001 - outside IPython, or another IPython: fall back on the name
+        named = None
+    return " ".join(named) if named else Path(filename).name
+
+
+def _place(where):
+    """The lines that point at the student's code: where it is, then the line itself."""
+    filename, lineno, verb = where
+    code = linecache.getline(filename, lineno).strip()
+    lines = [f"\x1b[0;32m--> {verb} at {_cell_name(filename)}, line {lineno}\x1b[0m"]
+    if code:
+        lines.append(f"    {code[:CheckFailed.WIDTH]}")
+    return lines
+
+
+# The line each function under test last returned from: {function name: (file, line, verb)}.
+# A failure found after the call (a wrong value) points there; it is used once.
+_returned = {}
+
+
 def fail(function, message):
     """Stop the test with a message that starts with the function's name."""
-    raise AssertionError(f"{function}: {message}")
+    where = _returned.pop(function, None)
+    _returned.clear()
+    raise CheckFailed(f"{function}: {message}", where) from None
 
 
 def passed(function, check="visible tests"):
+    _returned.clear()
     print(f"{function}: {check} passed.")
+
+
+def _elsewhere(impl):
+    """Whether ``impl`` is the grader's view of an object in another process (whose attributes
+    are not to be read here)."""
+    return getattr(type(impl), "course_stand_ins", None) is not None
+
+
+def _code_of(impl):
+    """The code object of the student's function or method ``impl``, if it has one here."""
+    if inspect.isfunction(impl):
+        impl = vars(impl).get("course_target", impl)  # the function call_as wraps
+    if _elsewhere(impl) or not (inspect.isfunction(impl) or inspect.ismethod(impl)):
+        return None
+    code = getattr(getattr(impl, "__func__", impl), "__code__", None)
+    return code if inspect.iscode(code) else None
+
+
+def _call_noting_return(name, impl, args, kwargs):
+    """``impl(*args, **kwargs)``, noting the line its own frame returns from (a profile hook that
+    looks at return events only, removed afterwards)."""
+    code = _code_of(impl)
+    if code is None:
+        return impl(*args, **kwargs)
+
+    def watch(frame, event, arg):
+        if event == "return" and frame.f_code is code:
+            _returned[name] = (code.co_filename, frame.f_lineno, f"your {name} returned")
+
+    previous = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        return impl(*args, **kwargs)
+    except BaseException:
+        _returned.pop(name, None)  # it raised: there is no line it returned from
+        raise
+    finally:
+        sys.setprofile(previous)
+
+
+def call_noting_return(impl, *args, **kwargs):
+    """``impl(*args, **kwargs)`` as it is, errors included, noting the line it returns from for
+    a failure found afterwards (:func:`call_quietly` does this too)."""
+    return _call_noting_return(getattr(impl, "__name__", "the function"), impl, args, kwargs)
 
 
 def call_quietly(impl, *args, **kwargs):
@@ -37,18 +153,19 @@ def call_quietly(impl, *args, **kwargs):
     (a ``ValueError`` from mismatched shapes, say) becomes a test failure that names it and the
     line of ``impl`` where it happened.
     """
+    name = getattr(impl, "__name__", "the function")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
             try:
-                return impl(*args, **kwargs)
+                return _call_noting_return(name, impl, args, kwargs)
             except AssertionError:
                 raise
-            except NotImplementedError:
-                fail(getattr(impl, "__name__", "the function"),
-                     "is not written yet: replace `raise NotImplementedError()` with your code.")
+            except NotImplementedError as error:
+                _fail_with_error(name, "is not written yet: replace `raise NotImplementedError()` with your code.",
+                                 error)
             except Exception as error:  # noqa: BLE001 - any error of the code under test
-                fail(getattr(impl, "__name__", "the function"), _describe_error(error))
+                _fail_with_error(name, None, error)
 
 
 def call_as(function, impl, *args, **kwargs):
@@ -56,6 +173,7 @@ def call_as(function, impl, *args, **kwargs):
     def named(*a, **k):
         return impl(*a, **k)
     named.__name__ = function
+    named.course_target = impl
     return call_quietly(named, *args, **kwargs)
 
 
@@ -77,16 +195,62 @@ def method_of(function, cls, name, signature):
     return method
 
 
-def _describe_error(error):
-    """"raised ValueError: ... (line 4: `Z = A @ W + b`)" for an error of the code under test."""
-    where = getattr(error, "course_where", None)  # set when the error was raised in another process
-    frames = [] if where is not None else [f for f in traceback.extract_tb(error.__traceback__)
-                                           if f.filename != __file__]
-    where = where or ""
-    if frames:
-        frame = frames[-1]
+# Files whose frames are never the student's line: the tests, Python's library, installed packages.
+TEST_FILES = ("check_helpers.py", "problem_unittests.py", "hidden_checks.py")
+LIBRARY_FOLDERS = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def _is_students(filename):
+    return not (Path(filename).name in TEST_FILES or filename.startswith(LIBRARY_FOLDERS)
+                or filename.startswith("<frozen "))
+
+
+def _student_frame(error):
+    """The frame of the traceback where the student's code raised (or called what raised)."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
+    own = [f for f in frames if _is_students(f.filename)]
+    return (own or frames or [None])[-1]
+
+
+def _fail_with_error(function, text, error):
+    """Fail because the code under test raised ``error``: the message says what it raised (or
+    ``text``, for a function not written yet) and on which line; a notebook shows that line
+    under the message."""
+    remote_where = getattr(error, "course_where", None)  # set when the error was raised in another process
+    frame = None if remote_where is not None else _student_frame(error)
+    _returned.clear()
+    place = (frame.filename, frame.lineno, "your code raised it") if frame is not None else None
+    if text is not None:
+        raise CheckFailed(f"{function}: {text}", place) from None
+    where = remote_where or ""
+    if frame is not None:
         where = f" (line {frame.lineno}" + (f": `{frame.line.strip()}`" if frame.line else "") + ")"
-    return f"raised {type(error).__name__}: {error}{where}. Check the shapes and names it uses."
+    advice = ". Check the shapes and names it uses."
+    raise CheckFailed(f"{function}: raised {type(error).__name__}: {error}{where}{advice}", place,
+                      f"{function}: raised {type(error).__name__}: {error}{'' if place else where}{advice}") from None
+
+
+def peak_memory(impl, *args, **kwargs):
+    """``(impl(*args, **kwargs), bytes)``: the result of :func:`call_quietly` and the most memory
+    the call held at once beyond what was held before it (NumPy reports its arrays to
+    ``tracemalloc``), or ``None`` for the bytes where the call runs in another process that
+    cannot measure it."""
+    measure = getattr(type(impl), "course_peak_memory", None)
+    if measure is not None:  # the grader's view of a function in the student's kernel measures it there
+        return measure(impl, *args, **kwargs)
+    if _elsewhere(impl):
+        return call_quietly(impl, *args, **kwargs), None
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = call_quietly(impl, *args, **kwargs)
+        return result, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if started:
+            tracemalloc.stop()
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,11 +364,31 @@ def _hint(got, expected, hints):
     return ""
 
 
+def off_by(got, expected):
+    """How far ``got`` is from ``expected``, to two significant digits: enough to tell a rounding
+    slip from a wrong formula, too little to give the expected value away."""
+    return f"{abs(float(got) - float(expected)):.2g}"
+
+
+def entry_name(index):
+    """"[2, 0]" for the index (2, 0), "[3]" for (3,)."""
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def worst_entry(got, expected, rtol=RTOL, atol=ATOL):
+    """(number of differing values, index of the one farthest off) of two arrays of one shape."""
+    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+    distance = np.where(wrong, np.abs(got - expected), -1.0)
+    distance = np.where(np.isnan(distance), np.inf, distance)
+    return int(np.sum(wrong)), np.unravel_index(int(np.argmax(distance)), got.shape)
+
+
 def check_close(function, what, got, expected, hints=()):
     """Values must match to the module's tolerances; ``hints`` explain known wrong answers.
 
     ``hints`` is a sequence of ``(transform, message)``: when ``got`` equals ``transform(expected)``
     the message is added, e.g. ``(lambda e: e * m, "Did you average over the m examples?")``.
+    A failure names one differing entry, the value received there and how far off it is.
     """
     got_arr = np.asarray(got, dtype=float)
     expected_arr = np.asarray(expected, dtype=float)
@@ -213,14 +397,12 @@ def check_close(function, what, got, expected, hints=()):
     if np.allclose(got_arr, expected_arr, rtol=RTOL, atol=ATOL):
         return
     if expected_arr.ndim == 0:
-        fail(function, f"{what} differs from the expected value: got {float(got_arr):.6g} "
-                       f"(abs difference {abs(float(got_arr - expected_arr)):.2e})."
-                       + _hint(got_arr, expected_arr, hints))
-    difference = np.max(np.abs(got_arr - expected_arr))
-    wrong = int(np.sum(~np.isclose(got_arr, expected_arr, rtol=RTOL, atol=ATOL)))
-    fail(function, f"{what}: {wrong} of {expected_arr.size} values differ from the expected "
-                   f"ones (max abs difference {difference:.2e})."
-                   + _hint(got_arr, expected_arr, hints))
+        fail(function, f"{what} differs from the expected value: got {float(got_arr):.6g}, "
+                       f"off by {off_by(got_arr, expected_arr)}." + _hint(got_arr, expected_arr, hints))
+    wrong, index = worst_entry(got_arr, expected_arr)
+    fail(function, f"{what}: {wrong} of {expected_arr.size} values differ from the expected ones; "
+                   f"at {entry_name(index)} you have {got_arr[index]:.6g}, off by "
+                   f"{off_by(got_arr[index], expected_arr[index])}." + _hint(got_arr, expected_arr, hints))
 
 
 def check_binary(function, what, got):

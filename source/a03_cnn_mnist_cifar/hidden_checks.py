@@ -7,6 +7,7 @@ their hidden region; the build calls :func:`expected_outputs` to store the value
 visible tests compare with.
 """
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 import problem_unittests as visible
 from check_helpers import passed
@@ -15,6 +16,21 @@ from check_helpers import passed
 # --------------------------------------------------------------------------------------------
 # Reference answers
 # --------------------------------------------------------------------------------------------
+
+def conv_forward(A_prev, W, b, stride=1, pad=0):
+    """Z[i, h, w, c] = sum over (u, v, k) of A_pad[i, h*stride + u, w*stride + v, k] * W[u, v, k, c] + b[c]."""
+    f = W.shape[0]
+    padded = np.pad(np.asarray(A_prev, dtype=float), ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    windows = sliding_window_view(padded, (f, f), axis=(1, 2))[:, ::stride, ::stride]  # (m, n_H, n_W, n_C_prev, f, f)
+    return np.einsum("ihwkuv,uvkc->ihwc", windows, np.asarray(W, dtype=float)) + b
+
+
+def pool_forward(A_prev, f, stride, mode="max"):
+    if mode not in ("max", "average"):
+        raise ValueError(f"mode must be 'max' or 'average', not {mode!r}")
+    windows = sliding_window_view(np.asarray(A_prev, dtype=float), (f, f), axis=(1, 2))[:, ::stride, ::stride]
+    return windows.max(axis=(4, 5)) if mode == "max" else windows.mean(axis=(4, 5))
+
 
 def normalise_images(images):
     return images.astype(np.float32) / np.float32(255)
@@ -59,6 +75,8 @@ MODEL_LAYERS = {"net_1": net_1_layers, "net_2": net_2_layers, "cifar_net": cifar
 def expected_outputs():
     """The expected values of the visible tests' examples, stored in expected_outputs.json."""
     expected = {
+        "conv_forward": [conv_forward(*case) for case in visible.conv_forward_cases()],
+        "pool_forward": [pool_forward(*case) for case in visible.pool_forward_cases()],
         "normalise_images": [normalise_images(images) for images in visible.normalise_images_cases()],
         "one_hot": [one_hot(*case) for case in visible.one_hot_cases()],
     }
@@ -70,6 +88,42 @@ def expected_outputs():
 # --------------------------------------------------------------------------------------------
 # Hidden tests
 # --------------------------------------------------------------------------------------------
+
+def test_conv_forward(impl):
+    rng = np.random.default_rng(305)
+    # (A_prev shape, f, n_C, stride, pad): as many examples as filters, a 1 x 1 kernel, an even
+    # kernel, padding wider than the kernel, one grey picture, strides that leave pixels out.
+    for shape, f, n_C, stride, pad in (((4, 6, 6, 4), 3, 4, 1, 1), ((1, 9, 11, 1), 5, 2, 2, 0),
+                                       ((3, 4, 4, 2), 1, 3, 1, 0), ((2, 6, 5, 3), 4, 2, 3, 3),
+                                       ((2, 10, 8, 3), 3, 6, 1, 2), ((5, 7, 7, 2), 2, 1, 2, 1)):
+        A_prev, W = rng.normal(size=shape), rng.normal(size=(f, f, shape[3], n_C))
+        b = rng.normal(size=n_C)
+        visible.check_conv_forward(impl, A_prev, W, b, stride, pad, conv_forward(A_prev, W, b, stride, pad))
+    A_prev, W, b = rng.normal(size=(3, 11, 9, 2)), rng.normal(size=(5, 5, 2, 3)), rng.normal(size=3)
+    for stride, pad in ((1, 2), (3, 1)):
+        visible.check_conv_forward(impl, A_prev, W, b, stride, pad,
+                                   visible.through_keras(A_prev, *visible.keras_conv2d(W, b, stride, pad)),
+                                   against="what keras.layers.Conv2D computes with the same kernel and bias")
+    passed("conv_forward", "hidden tests")
+
+
+def test_pool_forward(impl):
+    rng = np.random.default_rng(306)
+    for shape, f, stride, mode in (((3, 6, 6, 2), 2, 2, "max"), ((3, 6, 6, 2), 2, 2, "average"),
+                                   ((1, 7, 9, 1), 3, 1, "max"), ((2, 9, 8, 4), 2, 3, "average"),
+                                   ((4, 5, 5, 3), 5, 1, "average"), ((2, 8, 6, 3), 3, 2, None)):
+        A_prev = rng.normal(size=shape)
+        visible.check_pool_forward(impl, A_prev, f, stride, mode, pool_forward(A_prev, f, stride, mode or "max"))
+    A_prev = rng.normal(size=(2, 10, 7, 3))
+    for f, stride, mode in ((3, 2, "max"), (2, 1, "average")):
+        name = {"max": "MaxPooling2D", "average": "AveragePooling2D"}[mode]
+        visible.check_pool_forward(impl, A_prev, f, stride, mode,
+                                   visible.through_keras(A_prev, *visible.keras_pooling(mode, f, stride)),
+                                   against=f"what keras.layers.{name} computes")
+    for mode in ("min", "Max", "avg"):
+        visible.check_unknown_pool_mode(impl, A_prev, mode)
+    passed("pool_forward", "hidden tests")
+
 
 def test_normalise_images(impl):
     rng = np.random.default_rng(303)
