@@ -1,8 +1,12 @@
 """Command line of the grading harness.
 
     python -m autograder grade ASSIGNMENT [SUBMISSIONS] --out OUT [--jobs N] [--scheduler ADDRESS]
-                               [--Class.trait=VALUE ...]
+                               [--force] [--Class.trait=VALUE ...]
     python -m autograder demo [--out OUT]
+
+``grade`` exits 0 when every student got a result, 1 when the grader failed for some submission
+after its retries (their rows are ``error``: the same command again grades only those), 2 when it
+cannot run.
 
 Any setting of ``autograder/settings.py`` or nbgrader can be given as ``--Class.trait=VALUE``
 (``--Sandbox.mode=rlimits``, ``--Execute.timeout=30``), on top of the course's ``nbgrader_config.py``.
@@ -37,7 +41,8 @@ def _grade(args):
                               scheduler=args.scheduler, timeout=args.timeout,
                               cell_timeout=args.cell_timeout, memory_mb=args.memory_mb,
                               max_cell_output=args.max_cell_output,
-                              students=set(args.student) if args.student else None, settings=args.settings)
+                              students=set(args.student) if args.student else None, settings=args.settings,
+                              force=args.force)
     except GraderRefuses as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -46,6 +51,12 @@ def _grade(args):
     print()
     print(summary(results))
     print(f"\ngrades: {Path(args.out) / 'grades.csv'}\nfeedback: {Path(args.out) / 'feedback'}/")
+    failed = [r.student_id for r in results if r.status == "error"]
+    if failed:
+        print(f"error: the grader failed for {len(failed)} submission(s) after its retries, not the students: "
+              f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}; run the command again to grade "
+              f"only those", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -70,6 +81,9 @@ def main(argv=None):
                        help="address of a Dask scheduler (tcp://host:port) to grade on its cluster")
     grade.add_argument("--student", action="append", metavar="ID",
                        help="grade only this student (repeat for several); the others stay as they are")
+    grade.add_argument("--force", action="store_true",
+                       help="grade every submission again, even those whose result in OUT is still current "
+                            "(by default a run with the same OUT grades only what it has not finished)")
     grade.add_argument("--timeout", type=float, default=None,
                        help="seconds one notebook may take to grade (Grading.timeout)")
     grade.add_argument("--cell-timeout", type=int, default=None,

@@ -11,28 +11,37 @@ The pipeline, stage by stage (one package each):
    (``decisions/``). Workers are the threads of a ``concurrent.futures`` pool, each waiting for
    the nbgrader processes it forks, or the workers of a Dask cluster;
 3. this process merges each outcome into the course gradebook (``gradebook/``), which the
-   formgrader and ``nbgrader export`` read too;
+   formgrader and ``nbgrader export`` read too, and notes it in ``OUT/finished.jsonl``, so that
+   a run interrupted and started again grades only what it had not finished (``resume.py``);
+   a submission whose grading failed for the grader's reasons (a worker lost, a process killed
+   by the machine: ``worker/failures.py``) is graded again, a bounded number of times;
 4. then writes the feedback pages (``pages/``) and ``grades.csv``.
 
 The settings are traitlets (``autograder/settings.py``): the course's ``nbgrader_config.py``, then
 ``--Class.trait=value`` settings of the command line.
 """
+import contextlib
 import csv
 import os
 import statistics
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import zlib
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import course, scratch
 from .course import COURSE_ROOT
 from .pages.class_feedback import write_feedback
+from .gate import files as gate
 from .gate.submissions import find_submissions
 from .gradebook.merge import record_outcome
-from .gradebook.records import course_db_url, ensure_assignment_in_gradebook, read_score, template_gradebook
+from .gradebook.records import (course_db_url, ensure_assignment_in_gradebook, read_score, students_with_submission,
+                                template_gradebook)
 from .progress import Progress
+from .cluster.course_version import course_version
+from .resume import FinishedResults, notebooks_hash
 from .sandbox.policy import bwrap_problem, sandbox_mode
 from .sandbox.zygote import Zygote
 from .settings import Grading, Sandbox, course_config
@@ -41,7 +50,7 @@ from .worker.nbgrader_cli import put_scripts_on_path
 from .worker.processes import start_fork_server
 
 CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message", "seconds")
-STATUSES = ("graded", "timeout", "crashed", "invalid")
+STATUSES = ("graded", "timeout", "crashed", "invalid", "error")
 
 
 @dataclass
@@ -54,6 +63,10 @@ class Result:
     message: str = ""
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
+    raw_message: str = ""  # the outcome's message, without the note on points to grade by hand
+
+    def __post_init__(self):
+        self.raw_message = self.raw_message or self.message
 
 
 def by_hand_note(message, points):
@@ -126,8 +139,13 @@ def settings_given(settings=(), timeout=None, cell_timeout=None, memory_mb=None,
 
 def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, timeout=None,
                 cell_timeout=None, memory_mb=None, students=None, show_progress=True,
-                max_cell_output=None, stats=None, settings=()):
+                max_cell_output=None, stats=None, settings=(), force=False):
     """Grade every student folder of ``submissions_dir`` (or only ``students``).
+
+    A run with the same ``out`` as an earlier one, interrupted or not, keeps the earlier results
+    that are still current and grades the rest (``resume.py``); ``force`` grades everyone.
+    A submission whose grading fails for the grader's reasons is graded again, up to
+    ``Grading.tries`` times; then its row is ``error``.
 
     The settings are the course's (its ``nbgrader_config.py``), then ``settings``
     (``--Class.trait=value``, as given on the command line), then the keyword arguments given.
@@ -150,35 +168,97 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     threads = 0 if scheduler else max(1, (os.cpu_count() or 1) // jobs)
     job = dict(timeout=grading.timeout, memory_mb=sandbox.memory_mb, threads=threads,
                settings=tuple(s for s in given if not s.startswith("--Grading.")))
+    # A cluster's workers fork their kernels from zygotes of their own (cluster/remote_job.py).
+    zygote_sandbox = Sandbox(config=config, zygote=False) if scheduler else sandbox
     with Zygote(str(COURSE_ROOT / "release" / assignment), {**os.environ, **thread_settings(threads)},
-                sandbox, keras=keras) as zygote:
+                zygote_sandbox, keras=keras) as zygote:
         results = _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress,
-                               dict(job, kernel_zygote=zygote.socket_path or ""))
+                               dict(job, kernel_zygote=zygote.socket_path or ""), max(1, grading.tries), force)
         if stats is not None:
             stats.update(zygote.stats())
         return results
 
 
-def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress, job):
+def _submitter(executor, scheduler, assignment, template):
+    """A function that submits a Job to ``executor`` and returns its future: ``grade`` itself for
+    local workers; on a cluster, ``grade_on_worker`` with what a worker cannot read for itself."""
+    if not scheduler:
+        return lambda job: executor.submit(grade, job)
+    from .cluster.remote_job import grade_on_worker
+
+    template_db, version = zlib.compress(Path(template).read_bytes()), course_version(assignment)
+    return lambda job: executor.submit(grade_on_worker, job, template_db, version)
+
+
+def grader_failure(error):
+    """What to say of an exception a worker's future raised (the grader's failure, never the student's)."""
+    text = str(error).strip().split("\n")[0]
+    if "deserialization of the task graph" in text:
+        text += (" (the scheduler or a worker cannot import the harness: start them with PYTHONPATH set to the "
+                 "course folder and --preload autograder.cluster.preload; see the README)")
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def grade_with_retries(submit, jobs, tries, finish):
+    """Grade each (submission, Job) of ``jobs`` with ``submit``, calling ``finish(submission, outcome)``
+    once per submission as it ends. A future that raises (a worker lost, a grading process killed,
+    a worker that cannot run the harness: never the student's doing) is submitted again, up to
+    ``tries`` times in all; then its outcome is ``error``, with the last reason."""
+    tried = {}
+
+    def start(submission, job):
+        tried[submission.student_id] = tried.get(submission.student_id, 0) + 1
+        return submit(job)
+
+    pending = {start(submission, job): (submission, job) for submission, job in jobs}
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            submission, job = pending.pop(future)
+            try:
+                outcome = future.result()
+            except (Exception, CancelledError) as error:
+                if tried[submission.student_id] < tries:
+                    pending[start(submission, job)] = (submission, job)
+                    continue
+                outcome = Outcome(submission.student_id, "error",
+                                  (f"the grader failed, not the submission ({tried[submission.student_id]} tries): "
+                                   f"{grader_failure(error)}")[:500])
+            finish(submission, outcome)
+
+
+def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress, job, tries, force):
+    from nbgrader.api import Gradebook
+
     put_scripts_on_path()
     db_url = course_db_url()
     submissions = [s for s in find_submissions(assignment, submissions_dir)
                    if students is None or s.student_id in students]
     gradable = [s for s in submissions if not s.problem]
     progress = Progress(len(submissions), enabled=show_progress)
+    finished = FinishedResults(out)
+    digests = {s.student_id: _notebooks_hash(assignment, s, submissions_dir) for s in gradable}
+    version = course_version(assignment)
     results = []
 
-    def finish(outcome):
-        record_outcome(db_url, COURSE_ROOT, assignment, outcome)
-        score, max_score, by_hand = read_score(assignment, outcome.student_id, db_url)
-        graded = outcome.status == "graded"
-        result = Result(outcome.student_id, assignment, score if graded else 0.0, max_score,
-                        outcome.status, by_hand_note(outcome.message, by_hand if graded else 0),
-                        outcome.seconds, outcome.peak_memory_mb)
+    def done(result, digest=""):
+        finished.add(dict(student_id=result.student_id, status=result.status, message=result.raw_message,
+                          seconds=result.seconds, notebooks_sha256=digest, course_version=version))
         results.append(result)
         progress.done(result)
 
-    with tempfile.TemporaryDirectory(prefix="grading-", dir=scratch.run_folder()) as folder:
+    def finish(submission, outcome):
+        if outcome.status == "error":  # no result: the gradebook keeps what it held
+            max_score = read_score(assignment, outcome.student_id, db_url, book)[1]
+            result = Result(outcome.student_id, assignment, 0.0, max_score, "error", outcome.message, outcome.seconds)
+        else:
+            record_outcome(db_url, COURSE_ROOT, assignment, outcome, book)
+            result = _result(assignment, outcome.student_id, outcome.status, outcome.message, outcome.seconds,
+                             book, outcome.peak_memory_mb)
+        done(result, digests.get(outcome.student_id, ""))
+
+    with contextlib.ExitStack() as run:
+        folder = run.enter_context(tempfile.TemporaryDirectory(prefix="grading-", dir=scratch.run_folder()))
         # The course gradebook must know the assignment before the first outcome is recorded; the
         # workers' template gradebook, before the first submission is graded: both at once.
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="grading-setup") as setup:
@@ -186,29 +266,55 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
             template = setup.submit(template_gradebook, assignment, folder) if gradable else None
             course_ready.result()
             template = template and template.result()
+        book = run.enter_context(Gradebook(db_url))  # one for all the merges of the run (gradebook/merge.py)
         for submission in submissions:
             if submission.problem:
-                finish(Outcome(submission.student_id, "invalid", submission.problem))
-        if gradable:
+                finish(submission, Outcome(submission.student_id, "invalid", submission.problem))
+        to_grade = gradable
+        if not force and students is None:  # resume: keep the results still current
+            in_gradebook = students_with_submission(assignment, db_url, book)
+            to_grade = []
+            for submission in gradable:
+                entry = finished.kept(submission.student_id, digests[submission.student_id],
+                                      submission.student_id in in_gradebook, version)
+                if entry is None:
+                    to_grade.append(submission)
+                else:
+                    done(_result(assignment, submission.student_id, entry["status"], entry["message"],
+                                 entry["seconds"], book), digests[submission.student_id])
+        if to_grade:
             executor, close = make_executor(jobs, scheduler)
             try:
-                futures = {executor.submit(grade, Job(assignment, s.student_id, str(s.folder.absolute()),
-                                                      str(COURSE_ROOT), str(template), **job)): s
-                           for s in gradable}
-                for future in as_completed(futures):
-                    try:
-                        outcome = future.result()
-                    except Exception as error:  # the worker itself broke, not the submission
-                        outcome = Outcome(futures[future].student_id, "crashed",
-                                          f"the grading worker failed: {error!r}"[:500])
-                    finish(outcome)
+                submit = _submitter(executor, scheduler, assignment, template)
+                grade_with_retries(submit, [(s, Job(assignment, s.student_id, str(s.folder.absolute()),
+                                                    str(COURSE_ROOT), str(template), **job)) for s in to_grade],
+                                   tries, finish)
             finally:
                 close()
     progress.close()
     results.sort(key=lambda r: r.student_id)
     write_feedback(assignment, results, out)
     write_csv(results, Path(out) / "grades.csv")
+    if students is None:  # a run of some students only leaves the others' results as they were
+        finished.keep_only(r.student_id for r in results)
     return results
+
+
+def _notebooks_hash(assignment, submission, submissions_dir):
+    """The submission's notebooks hash, or "" when the gate refuses them now (the worker's gate then
+    says why)."""
+    try:
+        return notebooks_hash(assignment, submission.folder, submissions_dir)
+    except (OSError, gate.SubmissionRefused):
+        return ""
+
+
+def _result(assignment, student_id, status, message, seconds, gradebook, peak_memory_mb=0.0):
+    """The row of a student whose outcome is in the (open) gradebook: a graded one's score is the gradebook's."""
+    score, max_score, by_hand = read_score(assignment, student_id, None, gradebook)
+    graded = status == "graded"
+    return Result(student_id, assignment, score if graded else 0.0, max_score, status,
+                  by_hand_note(message, by_hand if graded else 0), seconds, peak_memory_mb, raw_message=message)
 
 
 def summary(results):

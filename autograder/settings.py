@@ -52,6 +52,11 @@ class Grading(Configurable):
     timeout = Float(600, help="Seconds one notebook may take to grade, in all; past them it is "
                               "stopped and marked timeout").tag(config=True)
     jobs = Integer(0, help="Submissions graded at once on this machine; 0: one per core").tag(config=True)
+    tries = Integer(3, help="Times one submission is graded when the grader (not the submission) fails: a "
+                            "worker lost or unable to run the harness, a grading process killed by the machine; "
+                            "after the last, its row is 'error' with the reason and the command exits 1. On a "
+                            "Dask cluster the scheduler also moves the submissions of a worker that dies, up to "
+                            "its distributed.scheduler.allowed-failures").tag(config=True)
 
 
 def course_config(root=COURSE_ROOT, argv=()):

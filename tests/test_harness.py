@@ -7,37 +7,21 @@ import contextlib
 import io
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from known_submissions.faults import FAULTS, sleeps_forever, write_faulty
 from known_submissions.ghosts import write_class
+from postgres_server import postgres_bin, temporary_postgres
 from autograder.sandbox import zygote
 from autograder.settings import Sandbox
 from autograder.grading import grade_class
+from boundary_runs import environment
 
 ASSIGNMENT = "a01_santa_logreg"
 MAX = 13.0
-
-
-@contextmanager
-def environment(**values):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def by_student(results):
@@ -153,44 +137,16 @@ def test_grading_on_a_local_dask_cluster_gives_the_same_scores(tmp_path, data_ca
     assert results["ghost-reference"].score == MAX and results["ghost-blank"].score == 0
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _postgres_bin():
-    for candidate in [shutil.which("pg_ctl"), *sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))]:
-        if candidate:
-            return Path(candidate).resolve().parent
-    return None
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
     """A PostgreSQL server started for these tests on 127.0.0.1, and a database URL on it."""
-    bin_dir = _postgres_bin()
+    bin_dir = postgres_bin()
     if bin_dir is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed: .ci/run installs it (apt-get install postgresql)")
         pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
-    folder = Path(tempfile.mkdtemp(prefix="course-postgres-"))  # reachable by the postgres user
-    folder.chmod(0o777)
-    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data, port = folder / "data", _free_port()
-    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
-                    "-o", f"-p {port} -c listen_addresses=127.0.0.1 -k {folder}", "start"],
-                   check=True, capture_output=True)
-    try:
-        subprocess.run([*run_as, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                        "-U", "postgres", "gradebook"], check=True, capture_output=True)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/gradebook"
-    finally:
-        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+    with temporary_postgres(bin_dir) as url:
+        yield url
 
 
 def test_the_gradebook_can_be_a_postgresql_database(tmp_path, data_cache, postgres_url):

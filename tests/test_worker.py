@@ -119,3 +119,17 @@ def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_a
     assert forkserver._forkserver._forkserver_pid == with_keras
     code, log, _ = processes.run_nbgrader_limited(["--version"], tmp_path, nbgrader_env(), memory_mb=0, timeout=120)
     assert code == 0 and "nbgrader version" in log  # the new server forks nbgrader as the old one did
+
+
+def test_each_setting_reaches_nbgrader_once():
+    """The coordinator's settings may name the memory limit too (grade_class(memory_mb=...)):
+    nbgrader gets it once, the job's, since traitlets refuses a setting given twice."""
+    from autograder.worker.job import Job, nbgrader_settings
+
+    job = Job("a01_santa_logreg", "s", "/x/s/a01_santa_logreg", "/course", "/t.db", timeout=60, memory_mb=3072,
+              settings=("--Sandbox.memory_mb=3072", "--SurvivingExecute.cell_timeout=10"), kernel_zygote="/z")
+    argv = nbgrader_settings(job)
+    names = [setting.partition("=")[0] for setting in argv]
+    assert sorted(names) == sorted(set(names))
+    assert "--Sandbox.memory_mb=3072" in argv and "--SurvivingExecute.cell_timeout=10" in argv
+    assert "--Sandbox.released=/course/release/a01_santa_logreg" in argv and "--Sandbox.zygote_socket=/z" in argv

@@ -9,6 +9,7 @@ from .. import scratch
 from ..course import COURSE_ROOT
 from ..worker.nbgrader_cli import nbgrader_env
 from ..worker.processes import run_nbgrader_limited
+from .merge import opened
 
 
 def course_db_url(root=COURSE_ROOT):
@@ -50,12 +51,13 @@ def template_gradebook(assignment, folder):
     return path
 
 
-def read_score(assignment, student_id, db_url):
-    """(score, max_score, points to grade by hand) of a student's submission in the gradebook;
-    (0, max, 0) if none. Written answers wait for the formgrader; blank ones score 0 at once."""
-    from nbgrader.api import Gradebook, MissingEntry
+def read_score(assignment, student_id, db_url, gradebook=None):
+    """(score, max_score, points to grade by hand) of a student's submission in the gradebook
+    (``gradebook``, open, or the one at ``db_url``); (0, max, 0) if none. Written answers wait for
+    the formgrader; blank ones score 0 at once."""
+    from nbgrader.api import MissingEntry
 
-    with Gradebook(db_url) as gradebook:
+    with opened(db_url, gradebook) as gradebook:
         max_score = gradebook.find_assignment(assignment).max_score
         try:
             submission = gradebook.find_submission(assignment, student_id)
@@ -65,3 +67,15 @@ def read_score(assignment, student_id, db_url):
         by_hand = sum(grade.max_score for notebook in submission.notebooks for grade in notebook.grades
                       if grade.needs_manual_grade)
         return float(submission.score), float(max_score), float(by_hand)
+
+
+def students_with_submission(assignment, db_url, gradebook=None):
+    """The ids of the students whose submission of ``assignment`` the gradebook (``gradebook``,
+    open, or the one at ``db_url``) holds."""
+    from nbgrader.api import MissingEntry
+
+    with opened(db_url, gradebook) as gradebook:
+        try:
+            return {submission.student_id for submission in gradebook.find_assignment(assignment).submissions}
+        except MissingEntry:
+            return set()

@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import scratch
 from ..decisions.execute import KERNEL_DIED
 from ..gate import files as gate
+from .failures import GraderFailed, killed_by
 from .nbgrader_cli import nbgrader_env, put_scripts_on_path
 from .processes import run_nbgrader_limited
 
@@ -44,7 +45,8 @@ RECORDS = ("timestamp.txt", "submission_secret.txt")
 @dataclass
 class Outcome:
     student_id: str
-    status: str                                   # graded, timeout, crashed or invalid (refused by the gate)
+    status: str                                   # graded, timeout, crashed, invalid (refused by the gate);
+                                                  # error: the grader failed (the coordinator's, after retries)
     message: str = ""
     grades: list = field(default_factory=list)    # (notebook, cell, auto_score, max_score, needs_manual)
     comments: list = field(default_factory=list)  # (notebook, cell, auto_comment)
@@ -71,8 +73,11 @@ def nbgrader_settings(job):
     """The command-line settings of the nbgrader process that grades ``job``: the coordinator's
     (``job.settings``), then what only this job knows: the released files that enter the
     sandbox, the memory limit, the zygote's socket."""
-    return [*job.settings, f"--Sandbox.released={Path(job.course_root) / 'release' / job.assignment}",
-            f"--Sandbox.memory_mb={job.memory_mb}", f"--Sandbox.zygote_socket={job.kernel_zygote}"]
+    own = {"--Sandbox.released": Path(job.course_root) / "release" / job.assignment,
+           "--Sandbox.memory_mb": job.memory_mb, "--Sandbox.zygote_socket": job.kernel_zygote}
+    # A setting given once only: traitlets refuses one given twice on a command line.
+    given = [setting for setting in job.settings if setting.partition("=")[0] not in own]
+    return [*given, *(f"{name}={value}" for name, value in own.items())]
 
 
 def _scratch_course(job, folder):
@@ -123,7 +128,11 @@ def _kernel_death(notebook_bytes):
 
 
 def grade(job):
-    """Grade one submission; never raises for anything the submission does."""
+    """Grade one submission; never raises for anything the submission does.
+
+    Raises :class:`GraderFailed` when the nbgrader process was killed by a signal it was not sent
+    by this function (its time limit is a ``timeout``): the machine or an operator stopped the
+    grader, and the submission is to be graded again."""
     started = time.monotonic()
     outcome = Outcome(job.student_id, "crashed")
     with tempfile.TemporaryDirectory(prefix=f"grade-{job.student_id}-", dir=scratch.run_folder()) as folder:
@@ -144,6 +153,9 @@ def grade(job):
                 "--log-level=WARN", *nbgrader_settings(job)]
         returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, folder, env, job.memory_mb,
                                                                       job.timeout)
+        if killed_by(returncode):
+            raise GraderFailed(f"the nbgrader process grading {job.student_id} was killed by "
+                               f"{killed_by(returncode)} (by the machine or an operator, not at its time limit)")
         if returncode is None:
             outcome.status = "timeout"
             outcome.message = f"grading took longer than {job.timeout:g} s and was stopped"

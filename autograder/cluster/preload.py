@@ -1,0 +1,35 @@
+"""Dask preload of a grading cluster.
+
+    PYTHONPATH=COURSE dask scheduler|worker ... --preload autograder.cluster.preload
+
+Since Dask 2024 the scheduler, not only the workers, unpickles the tasks a client sends, and
+both are console scripts: their processes import from the installed packages and the script's own
+folder, never from the folder they were started in. The harness is not an installed package but
+a folder of the course, so a scheduler or worker started without ``PYTHONPATH`` naming the course
+(a read-only copy will do) cannot read the grading tasks, and every submission failed with
+"Error during deserialization of the task graph". Given as a preload, this module makes such a
+scheduler or worker fail at its start instead, where the operator sees it ("No module named
+'autograder'"), and a worker says in its log which course it serves and what sandbox its kernels
+get. (A preload given as a file path would not do: Dask copies the file into its scratch folder
+before importing it, so it could not tell where the course is.)
+"""
+import logging
+
+from autograder.course import COURSE_ROOT
+from autograder.sandbox.policy import bwrap_problem, sandbox_mode
+
+logger = logging.getLogger("distributed.preloading")
+
+
+def dask_setup(server):
+    """Called by Dask as the scheduler or worker starts: log the course (and, on a worker, the
+    sandbox) it will grade with."""
+    from distributed import Worker
+
+    if not isinstance(server, Worker):
+        logger.info("grading scheduler: course %s", COURSE_ROOT)
+        return
+    mode = sandbox_mode("bwrap")
+    logger.info("grading worker: course %s, sandbox %s", COURSE_ROOT, mode)
+    if mode != "bwrap":
+        logger.warning("grading worker: student code runs WITHOUT the sandbox (limits only): %s", bwrap_problem())

@@ -1,0 +1,91 @@
+"""One submission graded on a Dask worker, from what the coordinator sends it.
+
+A worker may be another machine, or another user of this one, with its own copy of the course
+(read-only, as a shared file system gives it) at a path of its own. So the coordinator sends, with
+the :class:`~autograder.worker.job.Job`, what the worker could not read for itself: the template
+gradebook's bytes, compressed (a mostly empty SQLite file: some 160 KB, a few KB compressed; the
+coordinator's scratch folder is its own) and the course's fingerprint. The worker grades with
+its own course folder, in its own scratch folder, and forks its kernels from a kernel zygote of
+its own (``sandbox/zygote.py``; the coordinator's is on another machine, or another user's),
+started on its first submission of an assignment and kept for the worker's life: one per worker
+process, for the assignment it grades last (a zygote with Keras holds hundreds of MB).
+"""
+import atexit
+import dataclasses
+import hashlib
+import os
+import tempfile
+import threading
+import zlib
+
+from .. import course, scratch
+from ..course import COURSE_ROOT
+from ..sandbox.zygote import Zygote
+from ..settings import Sandbox, course_config
+from ..worker.failures import GraderFailed
+from ..worker.job import grade, thread_settings
+from .course_version import course_version
+
+_zygote = {"key": None, "zygote": None}  # this worker process's kernel zygote, and what it was started for
+_zygote_lock = threading.Lock()
+
+
+def worker_zygote(job):
+    """The socket of this worker's kernel zygote for ``job`` ("" where kernels start afresh:
+    ``Sandbox.zygote = False``, no bubblewrap, not root), started on the first job of its
+    assignment and settings; the zygote of another assignment is stopped first."""
+    key = (job.assignment, job.settings, job.threads)
+    with _zygote_lock:
+        if _zygote["key"] != key:
+            if _zygote["zygote"] is not None:
+                _zygote["zygote"].close()
+            sandbox = Sandbox(config=course_config(COURSE_ROOT, list(job.settings)))
+            zygote = Zygote(str(COURSE_ROOT / "release" / job.assignment),
+                            {**os.environ, **thread_settings(job.threads)}, sandbox,
+                            keras=course.load(job.assignment).keras).__enter__()
+            _zygote.update(key=key, zygote=zygote)
+        return _zygote["zygote"].socket_path or ""
+
+
+def zygote_stats():
+    """This worker's zygote's :meth:`~autograder.sandbox.zygote.Zygote.stats` (zeros without one):
+    ``client.run(zygote_stats)`` asks every worker."""
+    with _zygote_lock:
+        zygote = _zygote["zygote"]
+        return zygote.stats() if zygote is not None else {"kernels_forked": 0, "zygote_peak_mb": 0.0}
+
+
+@atexit.register
+def _stop_zygote():
+    with _zygote_lock:
+        if _zygote["zygote"] is not None:
+            _zygote["zygote"].close()
+        _zygote.update(key=None, zygote=None)
+
+
+def template_file(content):
+    """A file in this worker's run folder holding the template gradebook ``content``, written once
+    per content (a worker grades many submissions with the same template)."""
+    path = scratch.run_folder() / f"template-{hashlib.sha256(content).hexdigest()[:20]}.db"
+    if not path.is_file():
+        handle, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+        os.replace(partial, path)
+    return path
+
+
+def grade_on_worker(job, template_db, version):
+    """Grade ``job`` on this worker, with its course copy; ``template_db`` is the template
+    gradebook (its bytes, ``zlib``-compressed), ``version`` the coordinator's :func:`course_version`
+    of the assignment. Raises :class:`GraderFailed` when this worker's course differs from the
+    coordinator's."""
+    mine = course_version(job.assignment)
+    if mine != version:
+        raise GraderFailed(f"the worker's copy of the course ({COURSE_ROOT}) differs from the coordinator's "
+                           f"for {job.assignment} (fingerprint {mine[:12]}, coordinator's {version[:12]}): "
+                           f"update the workers' copy")
+    template = template_file(zlib.decompress(template_db))
+    local = dataclasses.replace(job, course_root=str(COURSE_ROOT), template_db=str(template),
+                                kernel_zygote=worker_zygote(job))
+    return grade(local)

@@ -1,0 +1,233 @@
+"""Does a class graded on a Dask cluster of separate processes, started as an operator would start
+one, score as it does on one machine, and does it survive a worker killed in mid-batch?
+
+The scheduler and the workers are the ``dask scheduler`` and ``dask worker`` commands, on
+127.0.0.1, started as the README's "Grading on a cluster" says, each from a copy of the course
+that it sees read-only (a mount namespace of its own, where the copy is bound read-only, as a
+shared file system would give it). The coordinator is the command line, from this course.
+"""
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from autograder.sandbox.policy import bwrap_problem, sandbox_mode
+from known_submissions.ghosts import write_class
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "a01_santa_logreg"
+DASK = Path(sys.executable).parent / "dask"
+CLASS = {"cluster-reference": {}, "cluster-blank": None, "cluster-sigmoid-sign": {"propagate": "sigmoid_sign"}}
+COPIED = ("autograder", "assignments", "coursekit", "nbgrader_config.py", f"source/{ASSIGNMENT}",
+          f"release/{ASSIGNMENT}")
+
+pytestmark = [pytest.mark.needs_root, pytest.mark.needs_bwrap]
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_grades(out):
+    with open(Path(out) / "grades.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def scores(rows):
+    return {row["student_id"]: (row["status"], float(row["score"])) for row in rows}
+
+
+@pytest.fixture(scope="module")
+def course_copy(tmp_path_factory):
+    """A copy of the course's files that grading a01 needs, as the workers' machines would hold it."""
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount for the workers' course needs root")
+    if not shutil.which("unshare") or not shutil.which("mount"):
+        pytest.skip("unshare and mount (util-linux) are needed for the read-only course")
+    if sandbox_mode("bwrap") != "bwrap":  # the workers' kernel zygotes need the sandbox
+        pytest.skip(f"bubblewrap cannot run here: {bwrap_problem()}")
+    copy = tmp_path_factory.mktemp("workers-course") / "course"
+    for part in COPIED:
+        source, target = ROOT / part, copy / part
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return copy
+
+
+def read_only(course, command):
+    """``command`` run in a mount namespace of its own where ``course`` is bound read-only."""
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(course), *command]
+
+
+class Cluster:
+    """``dask scheduler`` and ``dask worker`` processes started as an operator would, and stopped."""
+
+    def __init__(self, course, logs, data, workers=1, harness_importable=True):
+        self.course, self.logs, self.address = course, logs, f"tcp://127.0.0.1:{_free_port()}"
+        self.env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "COURSE_DATA_DIR": str(data)}
+        if harness_importable:
+            self.env["PYTHONPATH"] = str(course)
+        self.preload = ["--preload", "autograder.cluster.preload"] if harness_importable else []
+        self.processes = []
+        logs.mkdir(parents=True, exist_ok=True)
+        self._start("scheduler", [str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
+                                  self.address.rsplit(":", 1)[1], "--no-dashboard", *self.preload])
+        for index in range(workers):
+            self._start(f"worker-{index}", [str(DASK), "worker", self.address, "--nthreads", "1", "--nworkers", "1",
+                                            "--no-dashboard", "--name", f"grader-{index}", *self.preload])
+        self.client()  # waits for the workers
+        self._client.wait_for_workers(workers, timeout=120)
+
+    def _start(self, name, command):
+        log = open(self.logs / f"{name}.log", "w", encoding="utf-8")
+        process = subprocess.Popen(read_only(self.course, command), cwd=self.course, env=self.env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        if name == "scheduler":
+            deadline = time.monotonic() + 60
+            while "Scheduler at:" not in (self.logs / "scheduler.log").read_text(encoding="utf-8"):
+                assert process.poll() is None, (self.logs / "scheduler.log").read_text(encoding="utf-8")
+                assert time.monotonic() < deadline, "the scheduler did not start within 60 s"
+                time.sleep(0.2)
+
+    def client(self):
+        from distributed import Client
+
+        if getattr(self, "_client", None) is None:
+            self._client = Client(self.address, timeout=60)
+        return self._client
+
+    def log(self, name):
+        return (self.logs / f"{name}.log").read_text(encoding="utf-8")
+
+    def stop(self):
+        if getattr(self, "_client", None) is not None:
+            self._client.close()
+        for process in reversed(self.processes):  # the sessions these commands started, by their id
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@contextmanager
+def cluster(course, logs, data, **options):
+    started = Cluster(course, logs, data, **options)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def grade_command(submissions, out, *options):
+    return [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out), *options]
+
+
+def grading_env(work, data_cache):
+    return {**os.environ, "COURSE_DATA_DIR": str(data_cache), "NBGRADER_DB_URL": f"sqlite:///{work / 'gradebook.db'}"}
+
+
+@pytest.fixture(scope="module")
+def submitted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cluster-class") / "submitted"
+    write_class(ASSIGNMENT, folder, CLASS)
+    yield folder
+    for student in CLASS:  # what the coordinator merged into this course
+        for kind in ("autograded", "feedback"):
+            shutil.rmtree(ROOT / kind / student, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def local_grades(tmp_path_factory, submitted, data_cache):
+    """The class graded on this machine by the command line, without a cluster."""
+    work = tmp_path_factory.mktemp("local")
+    done = subprocess.run(grade_command(submitted, work / "out", "--jobs", "2"), cwd=ROOT,
+                          env=grading_env(work, data_cache), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return scores(read_grades(work / "out"))
+
+
+def test_a_class_graded_on_a_cluster_started_by_the_dask_commands_scores_as_on_one_machine(
+        tmp_path, course_copy, submitted, local_grades, data_cache):
+    from autograder.cluster.remote_job import zygote_stats
+
+    with cluster(course_copy, tmp_path / "logs", data_cache, workers=2) as started:
+        done = subprocess.run(grade_command(submitted, tmp_path / "out", "--scheduler", started.address), cwd=ROOT,
+                              env=grading_env(tmp_path, data_cache), capture_output=True, text=True, timeout=900)
+        worker_log = started.log("worker-0")
+        forked = sum(stats["kernels_forked"] for stats in started.client().run(zygote_stats).values())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert forked >= len(CLASS)  # each kernel forked from its worker's zygote (the feedback's too, where it runs one)
+    assert f"grading worker: course {course_copy}" in worker_log
+    graded = scores(read_grades(tmp_path / "out"))
+    assert graded == local_grades
+    assert graded["cluster-reference"] == ("graded", 13.0) and graded["cluster-blank"] == ("graded", 0.0)
+    assert 0 < graded["cluster-sigmoid-sign"][1] < 13
+
+
+def test_a_scheduler_that_cannot_import_the_harness_gives_error_rows_and_a_failing_exit_status(
+        tmp_path, course_copy, submitted, data_cache):
+    """The issue's operator run: no PYTHONPATH, no preload. Not the students' fault: never 'crashed'."""
+    with cluster(course_copy, tmp_path / "logs", data_cache, workers=1, harness_importable=False) as started:
+        done = subprocess.run(grade_command(submitted, tmp_path / "out", "--scheduler", started.address), cwd=ROOT,
+                              env=grading_env(tmp_path, data_cache), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = read_grades(tmp_path / "out")
+    assert sorted(row["student_id"] for row in rows) == sorted(CLASS)
+    assert {row["status"] for row in rows} == {"error"}
+    assert all("deserialization of the task graph" in row["message"] and "PYTHONPATH" in row["message"]
+               for row in rows)
+    assert "the grader failed for 3 submission(s)" in done.stderr
+
+
+def test_a_worker_killed_in_mid_batch_loses_and_doubles_no_student(tmp_path, course_copy, submitted, local_grades,
+                                                                    data_cache):
+    from nbgrader.api import Gradebook
+
+    with cluster(course_copy, tmp_path / "logs", data_cache, workers=2) as started:
+        coordinator = subprocess.Popen(grade_command(submitted, tmp_path / "out", "--scheduler", started.address),
+                                       cwd=ROOT, env=grading_env(tmp_path, data_cache), stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True)
+        client = started.client()
+        deadline, killed = time.monotonic() + 300, None
+        while killed is None:
+            assert coordinator.poll() is None, "the class was graded before any worker could be killed"
+            assert time.monotonic() < deadline, "no worker started grading within 300 s"
+            busy = [address for address, keys in client.processing().items()
+                    if any("grade_on_worker" in str(key) for key in keys)]
+            if busy:
+                time.sleep(3)  # well into its submission: nbgrader and the kernel are running
+                pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed = busy[0]
+            time.sleep(0.2)
+        output, _ = coordinator.communicate(timeout=900)
+        scheduler_log = started.log("scheduler")
+    assert coordinator.returncode == 0, output
+    assert killed in scheduler_log and "Remove worker" in scheduler_log
+    rows = read_grades(tmp_path / "out")
+    assert sorted(row["student_id"] for row in rows) == sorted(CLASS)  # each once: none lost, none doubled
+    assert scores(rows) == local_grades
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+        submissions = [s.student_id for s in gradebook.find_assignment(ASSIGNMENT).submissions]
+        stored = {s: gradebook.find_submission(ASSIGNMENT, s).score for s in submissions}
+    assert sorted(submissions) == sorted(CLASS)
+    assert stored == {student: score for student, (_, score) in local_grades.items()}

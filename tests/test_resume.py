@@ -1,0 +1,104 @@
+"""Does a class run killed in mid-batch, started again, grade only what it had not finished, and
+does ``--force`` grade everyone? Do the gradebook and ``grades.csv`` agree afterwards?
+"""
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from known_submissions.ghosts import write_class
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "a01_santa_logreg"
+CLASS = {"resume-reference": {}, "resume-blank": None, "resume-sigmoid-sign": {"propagate": "sigmoid_sign"}}
+
+
+def graded_notebook(student):
+    return ROOT / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def finished_lines(out):
+    path = out / "finished.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.is_file() else []
+
+
+def stamps():
+    return {s: graded_notebook(s).stat().st_mtime_ns for s in CLASS if graded_notebook(s).is_file()}
+
+
+def test_an_interrupted_run_started_again_grades_only_the_rest_and_force_grades_everyone(tmp_path, data_cache):
+    from nbgrader.api import Gradebook
+
+    write_class(ASSIGNMENT, tmp_path / "submitted", CLASS)
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    env = {**os.environ, "COURSE_DATA_DIR": str(data_cache), "NBGRADER_DB_URL": db_url}
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(tmp_path / "submitted"),
+               "--out", str(out), "--jobs", "1"]
+    try:
+        # The first run is killed (SIGKILL, the coordinator alone) once it has finished one student.
+        first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while not finished_lines(out):
+            assert first.poll() is None, "the first run ended before it could be interrupted"
+            assert time.monotonic() < deadline, "no student finished within 300 s"
+            time.sleep(0.1)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        kept = {line["student_id"] for line in finished_lines(out)}
+        assert 0 < len(kept) < len(CLASS) and not (out / "grades.csv").exists()
+        before = stamps()
+
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert second.returncode == 0, second.stdout + second.stderr
+        after_resume = stamps()
+        assert all(after_resume[s] == before[s] for s in kept)  # not graded again
+        assert set(after_resume) == set(CLASS)  # the rest graded
+        with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
+            rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+        assert sorted(rows) == sorted(CLASS) and {row["status"] for row in rows.values()} == {"graded"}
+        assert float(rows["resume-reference"]["score"]) == 13 and float(rows["resume-blank"]["score"]) == 0
+        with Gradebook(db_url) as gradebook:
+            stored = {s: gradebook.find_submission(ASSIGNMENT, s).score for s in CLASS}
+        assert stored == {s: float(row["score"]) for s, row in rows.items()}
+        assert sorted(line["student_id"] for line in finished_lines(out)) == sorted(CLASS)
+
+        # A changed notebook is not current any more: only its student is graded again.
+        changed = sorted(kept)[0]
+        write_class(ASSIGNMENT, tmp_path / "submitted", {changed: {"propagate": "sigmoid_sign"}})
+        third = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert third.returncode == 0, third.stdout + third.stderr
+        after_change = stamps()
+        assert {s for s in CLASS if after_change[s] != after_resume[s]} == {changed}
+
+        forced = subprocess.run([*command, "--force"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert forced.returncode == 0, forced.stdout + forced.stderr
+        assert all(stamps()[s] != after_change[s] for s in CLASS)
+        with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
+            final = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+        with Gradebook(db_url) as gradebook:
+            assert final == {s: gradebook.find_submission(ASSIGNMENT, s).score for s in CLASS}
+        assert final[changed] == final["resume-sigmoid-sign"] < 13
+    finally:
+        for student in CLASS:
+            for kind in ("autograded", "feedback"):
+                shutil.rmtree(ROOT / kind / student, ignore_errors=True)
+
+
+def test_a_result_graded_by_another_version_of_the_course_is_not_kept(tmp_path):
+    """Tests fixed or a notebook changed since: the result is graded again, not kept."""
+    from autograder.resume import FinishedResults
+
+    finished = FinishedResults(tmp_path)
+    finished.add(dict(student_id="s", status="graded", message="", seconds=1.0, notebooks_sha256="n",
+                      course_version="v1"))
+    again = FinishedResults(tmp_path)  # as a new run reads it
+    assert again.kept("s", "n", True, "v1")["status"] == "graded"
+    assert again.kept("s", "n", True, "v2") is None
+    assert again.kept("s", "other notebooks", True, "v1") is None
+    assert again.kept("s", "n", False, "v1") is None  # the gradebook lost the submission
