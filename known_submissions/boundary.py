@@ -224,7 +224,7 @@ def code(text):
 
 
 A01_FULL = 13.0  # a01: init_w 2, propagate 3, optimization 3, prediction 2, model 3
-A03, A03_FULL = "a03_cnn_mnist_cifar", 13.0  # net_1 3 of them
+A03, A03_FULL = "a03_cnn_mnist_cifar", 18.0  # conv_forward 3, pool_forward 2, normalise_images 2, one_hot 2, net_1 3, net_2 3, cifar_net 3
 A04, A04_AUTOMATIC = "a04_knn_mlp_transfer", 17.0  # of 25: 8 are written answers, graded by hand
 
 READS_THE_TESTS_HELPER = code('''

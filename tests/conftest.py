@@ -37,7 +37,8 @@ def pytest_configure(config):
 
 
 # Fixtures that skip where the machine lacks something, and the marker that says what.
-FIXTURE_NEEDS = {"data_cache": "needs_data", "postgres_url": "needs_postgres", "sandboxed_kernel": "needs_bwrap"}
+FIXTURE_NEEDS = {"data_cache": "needs_data", "postgres_url": "needs_postgres", "sandboxed_kernel": "needs_bwrap",
+                 "chromium": "needs_browser"}
 
 
 def pytest_collection_modifyitems(items):
@@ -70,3 +71,14 @@ def data_cache():
     if not value or not Path(value).is_dir():
         pytest.skip("COURSE_DATA_DIR is not set to a pre-filled data cache")
     return Path(value).resolve()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium driven by Playwright (tests/browser.py), closed after the module."""
+    import browser
+
+    playwright, chromium = browser.launch()
+    yield chromium
+    chromium.close()
+    playwright.stop()

@@ -152,14 +152,6 @@ def submission_url(graded, formgrader):
         return f"{formgrader}/formgrader/submissions/{submission.id}/"
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    playwright, chromium = browser.launch()
-    yield chromium
-    chromium.close()
-    playwright.stop()
-
-
 def fetch(url):
     with urllib.request.urlopen(url, timeout=30) as response:
         return response.read().decode("utf-8"), response.headers

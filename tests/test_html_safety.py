@@ -46,14 +46,6 @@ def hostile_page(course_root):
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    playwright, chromium = browser.launch()
-    yield chromium
-    chromium.close()
-    playwright.stop()
-
-
-@pytest.fixture(scope="module")
 def hostile_page_file(hostile_page, tmp_path_factory):
     path = tmp_path_factory.mktemp("feedback") / "hostile.html"
     path.write_text(hostile_page, encoding="utf-8")

@@ -688,7 +688,7 @@ def utf8_bom():
                             "cells share an id (nbformat repairs this on reading)")
 def duplicate_cell_ids():
     notebook = with_fixed_ids(reference_notebook(), "duplicate_cell_ids")
-    example = next(i for i, c in enumerate(notebook.cells) if c.source.startswith("dw, db, cost = propagate("))
+    example = next(i for i, c in enumerate(notebook.cells) if "dw, db, cost = propagate(" in c.source)
     notebook.cells.insert(example + 1, copy.deepcopy(notebook.cells[example]))
     # Written without nbformat, whose validation would give the copy a new id.
     return nbformat.v4.nbjson.writes(notebook).encode("utf-8") + b"\n"
