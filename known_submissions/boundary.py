@@ -333,6 +333,9 @@ DETECTS_THE_GRADER = code('''
         return np.ones((n, 1)) if "__course_agent__" in sys.modules else np.zeros((n, 1))
 ''')
 
+# Only the grader's calls raise it: the notebook's own example (3 examples) gets zeros, so that the
+# case is about what the grader does with the exception (a cell of the student's own that never
+# ends is the adversarial catalogue's infinite_loop).
 EXCEPTION_STR_HANGS = code('''
     class Endless(Exception):
         def __str__(self):
@@ -340,6 +343,8 @@ EXCEPTION_STR_HANGS = code('''
                 pass
 
     def propagate(w, b, x, y):
+        if x.shape[1] == 3:
+            return np.zeros_like(w), 0.0, 0.0
         raise Endless()
 ''')
 
