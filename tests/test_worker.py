@@ -110,8 +110,12 @@ def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
 def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_after(tmp_path):
     from multiprocessing import forkserver
 
+    if forkserver._forkserver._forkserver_pid is not None:  # one an earlier test started, maybe with Keras
+        forkserver._forkserver._stop()
+        processes._server_preload = None
     processes.start_fork_server()
     plain = forkserver._forkserver._forkserver_pid
+    assert not set(processes.KERAS_PRELOAD) & set(processes._server_preload)
     processes.start_fork_server(keras=True)
     with_keras = forkserver._forkserver._forkserver_pid
     assert with_keras != plain and set(processes.KERAS_PRELOAD) <= set(processes._server_preload)
