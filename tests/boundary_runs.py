@@ -96,6 +96,6 @@ def scratch_entries():
     of this test process's own run."""
     from autograder import scratch
 
-    mine = scratch._mine.get(os.getpid())
+    mine = {folder for (pid, _), folder in scratch._mine.items() if pid == os.getpid()}
     top = scratch.top_folder()
-    return sorted(p.name for p in top.iterdir() if p != mine)
+    return sorted(p.name for p in top.iterdir() if p not in mine)

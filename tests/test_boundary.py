@@ -117,7 +117,8 @@ def test_the_harness_gives_each_case_its_status_score_and_message(graded, case):
         text = page.read_text(errors="replace")
         assert "<script" not in text.lower(), page  # feedback pages hold no script at all
         assert "hidden_checks" not in text and "BEGIN HIDDEN TESTS" not in text, page
-        assert len(text) < 2_000_000, f"{page}: {len(text)} characters"
+        # a04's page holds about a dozen figures (about 2 MB): a page past this was flooded
+        assert len(text) < 5_000_000, f"{page}: {len(text)} characters"
 
 
 @pytest.mark.parametrize("case", boundary.CASES, ids=[c.name for c in boundary.CASES])
