@@ -69,3 +69,30 @@ def test_does_the_course_stop_the_kernel_at_once_keeping_every_output(tmp_path, 
     streams = {o.name: o.text for o in notebook.cells[1].outputs if o.output_type == "stream"}
     assert streams["stdout"].splitlines() == [str(i) for i in range(3000)]
     assert streams["stderr"] == "done"
+
+
+STUCK_AFTER_INTERRUPT = '''
+class Endless(Exception):
+    def __str__(self):  # the kernel's traceback display calls it, and never gets past it
+        while True:
+            pass
+
+raise Endless()
+'''
+
+
+def test_a_kernel_that_does_not_stop_when_interrupted_ends_the_run_without_waiting_on_each_cell(tmp_path):
+    """A cell past its time is interrupted; when the kernel is still busy ``iopub_timeout`` seconds
+    later, the later cells are marked not run (sent to the busy kernel, each would time out behind
+    it)."""
+    cells = [new_code_cell("before = 1"), new_code_cell(STUCK_AFTER_INTERRUPT)] + [
+        new_code_cell(f"after_{i} = {i}") for i in range(4)]
+    notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                  "language": "python"}})
+    execute = SurvivingExecute(config=OFF, timeout=3, iopub_timeout=3, allow_errors=True)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
+    assert notebook.cells[0].outputs == []
+    stuck = notebook.cells[1].outputs[-1]
+    assert stuck.ename == "TimeoutError" and "did not stop when it was interrupted" in stuck.evalue
+    for cell in notebook.cells[2:]:
+        assert [o.evalue for o in cell.outputs] == ["not run: the kernel did not stop when interrupted in cell 1"]

@@ -84,6 +84,14 @@ def busy_optimization(w, b, x, y, num_iterations, learning_rate, print_cost=Fals
     while True:
         propagate(w, b, x, y)
 
+def stubborn_optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
+    """Keeps calling, and goes on in the kernel alone once the grader stops answering."""
+    while True:
+        try:
+            propagate(w, b, x, y)
+        except Exception:
+            pass
+
 class Handle:
     pass
 
@@ -172,14 +180,24 @@ def test_an_object_of_the_students_own_where_data_is_expected_fails_the_test(ker
     assert error is not None and "GradingError" in error and "Handle" in error
 
 
-def test_a_function_that_keeps_the_grader_answering_runs_out_of_the_cells_time():
+@pytest.mark.parametrize("function", ["busy_optimization", "stubborn_optimization"])
+def test_a_function_that_keeps_the_grader_answering_runs_out_of_the_cells_time(function):
+    """The test cell stops at its time; once stopped, nothing of it is left in the kernel: the
+    notebook's next cell runs whole (a late interrupt would break it off)."""
     km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
     try:
         kc.execute_interactive(STUDENT, timeout=60)
         started = time.monotonic()
-        with pytest.raises(trusted.TestTimeout):
-            trusted.run_test_cell(kc, "tests.test_optimization(busy_optimization)", timeout=5, assignment=A01)
-        assert time.monotonic() - started < 15
+        with pytest.raises(trusted.TestTimeout) as stopped:
+            trusted.run_test_cell(kc, f"tests.test_optimization({function})", timeout=5, assignment=A01)
+        assert stopped.value.msg_id is not None
+        trusted.stop_test_cell(kc, stopped.value.msg_id)
+        assert time.monotonic() - started < 20
+        reply = kc.execute_interactive("import time\nfor _ in range(20):\n    time.sleep(0.05)\nnext_cell_ran = True",
+                                       timeout=30)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        error, text = decide(kc, "tests.test_init_w(init_w)")
+        assert error is None and "init_w: visible tests passed." in text
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

@@ -47,6 +47,7 @@ SERVE = ("if not __import__('builtins').hasattr(__import__('sys').modules.get('_
          "__import__('IPython').get_ipython().user_ns, {path!r})\n")
 _agent_installed = weakref.WeakSet()  # the kernel clients whose kernel got the agent
 MAX_STREAM = 20000  # characters of the kernel's printing kept per test cell
+GRACE = 2.0  # seconds a timed-out test cell has to end by itself before it is interrupted
 
 
 
@@ -120,13 +121,53 @@ def run_test_cell(kc, source, timeout, assignment, folder=None):
         stack.callback(_unlink, path)
         server.listen(1)
         install = kc not in _agent_installed
-        with time_limit(deadline):
-            try:
-                return AgentCell(kc, deadline, stack).run(source, assignment, server, path, install)
-            except AgentMissing:
-                if install:
-                    raise
-                return AgentCell(kc, deadline, stack).run(source, assignment, server, path, True)
+        cell = AgentCell(kc, deadline, stack)
+        try:
+            with time_limit(deadline):
+                try:
+                    return cell.run(source, assignment, server, path, install)
+                except AgentMissing:
+                    if install:
+                        raise
+                    cell = AgentCell(kc, deadline, stack)
+                    return cell.run(source, assignment, server, path, True)
+        except TestTimeout as error:
+            error.msg_id = cell.msg_id
+            raise
+
+
+def _reply_to(get, msg_id, wait):
+    """The reply to request ``msg_id`` read with ``get`` (a channel's get_msg) within ``wait``
+    seconds, replies to other requests skipped; None when it did not come."""
+    end = time.monotonic() + wait
+    while (left := end - time.monotonic()) > 0:
+        try:
+            reply = get(timeout=left)
+        except Empty:
+            return None
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
+    return None
+
+
+def stop_test_cell(kc, msg_id, wait=10.0):
+    """After :class:`TestTimeout`: end the kernel's cell ``msg_id`` that ran the agent, and return
+    only once nothing of it is left in the kernel, so that the notebook's next cell runs whole.
+
+    Its connection is closed by then, so a cell that waited on this process ends by itself within
+    ``GRACE`` seconds. One that does not (the student's code keeps the kernel busy) is interrupted
+    with an ``interrupt_request`` on the control channel, and its reply is awaited: the kernel
+    sends its SIGINT before it answers, so no interrupt can arrive late and fall on the next cell.
+    Raises :class:`KernelGone` when the kernel does not answer within ``wait`` seconds.
+    """
+    if msg_id is not None and _reply_to(kc.get_shell_msg, msg_id, GRACE) is not None:
+        return
+    request = kc.session.msg("interrupt_request", {})
+    kc.control_channel.send(request)
+    if _reply_to(kc.control_channel.get_msg, request["header"]["msg_id"], wait) is None:
+        raise KernelGone("the kernel did not answer the interrupt of a test that ran out of time")
+    if msg_id is not None and _reply_to(kc.get_shell_msg, msg_id, wait) is None:
+        raise KernelGone("the kernel's test cell did not end after it was interrupted")
 
 
 class AgentCell:

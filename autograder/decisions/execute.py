@@ -9,6 +9,10 @@ outside it, and a kernel that dies costing only the tests after it.
 - Stock nbgrader gives a notebook no grade at all when its kernel dies (out of memory,
   ``os._exit``). Here the cell that killed the kernel and every code cell after it get an error
   output, so the tests that ran before keep their scores and the later ones score 0.
+- A cell that runs out of time is interrupted, as in nbgrader. If its kernel still has not
+  finished it ``iopub_timeout`` seconds later (the student's code goes on after the interrupt),
+  the kernel is stuck: the later cells are not run either, instead of each waiting out its time
+  behind it.
 
 - A cell keeps at most ``max_cell_output`` characters of output; the rest is dropped as it
   arrives, with a note (an error output always stays, shortened: nbgrader scores by it).
@@ -19,7 +23,6 @@ outside it, and a kernel that dies costing only the tests after it.
 """
 import os
 
-from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
@@ -83,7 +86,8 @@ class SurvivingExecute(Execute):
         return client
 
     def preprocess(self, nb, resources=None, km=None):
-        self._died_in = None
+        self._died_in = None  # (cell index, what stopped the kernel) once it has
+        self._interrupted = False  # the cell being run ran out of time and was interrupted
         self._assignment = assignment_of(resources)
         self._output_used = {}  # cell index -> characters of output kept
         return super().preprocess(nb, resources, km)
@@ -121,23 +125,36 @@ class SurvivingExecute(Execute):
         if cell.cell_type != "code":
             return cell, resources
         if self._died_in is not None:
-            cell.outputs = [_error(f"not run: the kernel died in cell {self._died_in}")]
+            index_died, how = self._died_in
+            cell.outputs = [_error(f"not run: the kernel {how} in cell {index_died}")]
             return cell, resources
+        self._interrupted = False
         try:
             if self.decide_tests_outside and cell.metadata.get("nbgrader", {}).get("grade"):
                 cell.outputs = self._decide(cell)
                 return cell, resources
             return super().preprocess_cell(cell, resources, index)
-        except CellTimeoutError:  # its output did not all arrive in time: this cell only, not the notebook
+        except CellTimeoutError:
+            if self._interrupted:  # out of time, interrupted, and still not finished: the kernel is stuck
+                self._died_in = (index, "did not stop when interrupted")
+                cell.outputs.append(_error(f"this cell ran out of time ({self.timeout} s) and did not stop "
+                                           f"when it was interrupted; later cells were not run",
+                                           name="TimeoutError"))
+                return cell, resources
+            # its output did not all arrive in time: this cell only, not the notebook
             cell.outputs.append(_error(f"the output of this cell did not arrive within {self.iopub_timeout} s "
                                        "and was not kept", name="TimeoutError"))
             return cell, resources
         except (DeadKernelError, session.KernelGone) as error:
-            self._died_in = index
+            self._died_in = (index, "died")
             cell.outputs.append(_error("the kernel died while running this cell (out of memory, "
                                        "os._exit or a crash); later cells were not run"
                                        + (f" [{error}]" if isinstance(error, session.KernelGone) else "")))
             return cell, resources
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._interrupted = bool(self.interrupt_on_timeout)
+        return await super()._async_handle_timeout(timeout, cell)
 
     def _decide(self, cell):
         """The outputs of test cell ``cell``, decided by ``cell.run_test_cell`` through a
@@ -155,12 +172,11 @@ class SurvivingExecute(Execute):
             self._settle(client)
             return [_error("the tests could not call your functions: code in your notebook changed what "
                            f"the grader needs in the kernel ({error})", name="GradingError")]
-        except session.TestTimeout:
-            run_sync(self.km.interrupt_kernel)()
+        except session.TestTimeout as error:
             try:
-                client.get_shell_msg(timeout=10)
-            except Exception:  # noqa: BLE001 - no answer after the interrupt: the kernel is stuck
-                raise DeadKernelError("the kernel did not answer after the test was interrupted") from None
+                decided_cell.stop_test_cell(client, error.msg_id)
+            except session.KernelGone as gone:
+                raise DeadKernelError(str(gone)) from None
             return [_error(f"the tests of this cell took longer than {timeout} s and were stopped",
                            name="TimeoutError")]
 

@@ -42,7 +42,10 @@ from .. import course_checks
 from . import wire
 
 class TestTimeout(Exception):
-    pass
+    """The test cell ran out of its time. ``msg_id`` is the request of the kernel's cell that ran
+    the agent, when one was sent (``cell.stop_test_cell`` ends it)."""
+
+    msg_id = None
 
 
 class KernelGone(Exception):
