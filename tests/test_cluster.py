@@ -231,3 +231,27 @@ def test_a_worker_killed_in_mid_batch_loses_and_doubles_no_student(tmp_path, cou
         stored = {s: gradebook.find_submission(ASSIGNMENT, s).score for s in submissions}
     assert sorted(submissions) == sorted(CLASS)
     assert stored == {student: score for student, (_, score) in local_grades.items()}
+
+
+def test_two_class_runs_at_once_on_one_machine_grade_as_one_run_alone(tmp_path, course_copy, submitted, local_grades,
+                                                                      data_cache):
+    """Two courses grade the same assignment for the same student ids at the same time, each with
+    its gradebook: each run keeps to its own scratch, sockets and kernel zygote, and both give the
+    grades of a run alone. Their run folders are gone afterwards."""
+    from autograder import scratch
+
+    runs = {}
+    for name, course in (("this course", ROOT), ("another course", course_copy)):
+        work = tmp_path / name.replace(" ", "-")
+        work.mkdir()
+        runs[name] = (work, subprocess.Popen(grade_command(submitted, work / "out", "--jobs", "1"), cwd=course,
+                                             env=grading_env(work, data_cache), stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT, text=True))
+    pids = {process.pid for _, process in runs.values()}
+    for name, (work, process) in runs.items():
+        output, _ = process.communicate(timeout=900)
+        assert process.returncode == 0, f"{name}: {output}"
+        assert scores(read_grades(work / "out")) == local_grades, name
+    left = [entry.name for entry in scratch.top_folder().iterdir()
+            if entry.name.startswith("run-") and int(entry.name.split("-")[1]) in pids]
+    assert left == [], f"run folders left behind: {left}"
