@@ -39,6 +39,7 @@ class Assignment:
     secrets: tuple              # expected values no failure message may print
     demo_class: dict            # student id -> None (blank) or {graded function: mistake name}
     shown_message: tuple        # (student id, text): a message that student's feedback shows
+    grading_data: tuple = ()    # (loader, arguments): the data loads of a grading-mode run
 
 
 def rooms_folder(root=COURSE_ROOT):
@@ -91,7 +92,15 @@ def _load(assignment, root):
         unknown = sorted(set(answers or ()) - set(functions))
         if unknown:
             raise ManifestError(f"{path}: demo student {student!r} names {unknown}, not graded functions")
+    grading_data = []
+    for call in data.get("grading_data", []):
+        if not (isinstance(call, dict) and isinstance(call.get("loader"), str)
+                and isinstance(call.get("arguments", []), list)):
+            raise ManifestError(f"{path}: each grading_data entry should be {{ loader = \"load_...\", "
+                                f"arguments = [...] }}, got {call!r}")
+        grading_data.append((call["loader"], tuple(call.get("arguments", []))))
     return Assignment(
+        grading_data=tuple(grading_data),
         id=assignment, room=room, summary=summary, keras=keras, graded_functions=functions,
         written_answers=written,
         fewest_mistakes=_required(catalogue, path, "fewest_mistakes", int),

@@ -39,10 +39,12 @@ from .gate.submissions import find_submissions
 from .gradebook.merge import record_outcome
 from .gradebook.records import (course_db_url, ensure_assignment_in_gradebook, read_score, students_with_submission,
                                 template_gradebook)
+from .profiling import stage
 from .progress import Progress
 from .cluster.course_version import course_version
 from .resume import FinishedResults, notebooks_hash
 from .sandbox.policy import bwrap_problem, sandbox_mode
+from .sandbox import shared_data
 from .sandbox.zygote import Zygote
 from .settings import Grading, Sandbox, course_config
 from .worker.job import Job, Outcome, grade, thread_settings
@@ -163,11 +165,18 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     # kernel zygote what kernels import, while this process reads the submissions.
     keras = course.load(assignment).keras
     start_fork_server(keras=keras)
+    # The data every kernel of the class loads, decoded once (on this machine's workers only;
+    # --Sandbox.decoded_data= given on the command line names another folder, or none).
+    if not scheduler and not any(s.startswith("--Sandbox.decoded_data=") for s in given):
+        decoded = shared_data.prepare(assignment, os.environ.get("COURSE_DATA_DIR"))
+        if decoded:
+            given = (*given, f"--Sandbox.decoded_data={decoded}")
     jobs = grading.jobs or os.cpu_count() or 1
     # Kernels on this machine share its cores; a cluster's workers keep their defaults.
     threads = 0 if scheduler else max(1, (os.cpu_count() or 1) // jobs)
     job = dict(timeout=grading.timeout, memory_mb=sandbox.memory_mb, threads=threads,
-               settings=tuple(s for s in given if not s.startswith("--Grading.")))
+               settings=tuple(s for s in given if not s.startswith("--Grading.")),
+               profile=str(Path(grading.profile).absolute()) if grading.profile else "")
     # A cluster's workers fork their kernels from zygotes of their own (cluster/remote_job.py).
     zygote_sandbox = Sandbox(config=config, zygote=False) if scheduler else sandbox
     with Zygote(str(COURSE_ROOT / "release" / assignment), {**os.environ, **thread_settings(threads)},
@@ -252,7 +261,8 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
             max_score = read_score(assignment, outcome.student_id, db_url, book)[1]
             result = Result(outcome.student_id, assignment, 0.0, max_score, "error", outcome.message, outcome.seconds)
         else:
-            record_outcome(db_url, COURSE_ROOT, assignment, outcome, book)
+            with stage(job["profile"], "gradebook merge", outcome.student_id):
+                record_outcome(db_url, COURSE_ROOT, assignment, outcome, book)
             result = _result(assignment, outcome.student_id, outcome.status, outcome.message, outcome.seconds,
                              book, outcome.peak_memory_mb)
         done(result, digests.get(outcome.student_id, ""))
@@ -293,7 +303,8 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
                 close()
     progress.close()
     results.sort(key=lambda r: r.student_id)
-    write_feedback(assignment, results, out)
+    with stage(job["profile"], "the class's feedback pages"):
+        write_feedback(assignment, results, out)
     write_csv(results, Path(out) / "grades.csv")
     if students is None:  # a run of some students only leaves the others' results as they were
         finished.keep_only(r.student_id for r in results)

@@ -32,6 +32,10 @@ class Sandbox(Configurable):
     released = Unicode("", help=(
         "The folder whose files (notebooks excepted) enter the sandbox, read-only; empty: release/<assignment>/ "
         "of the course, for a kernel started in a folder named after the assignment")).tag(config=True)
+    decoded_data = Unicode("", help=(
+        "A folder of decoded data arrays (coursekit/decoded.py) that kernels see read-only, as "
+        "COURSE_DECODED_DIR: set by the harness for the class it grades; empty: kernels read the data "
+        "files themselves")).tag(config=True)
     memory_mb = Integer(4096, help="Address space of the kernel (and of the nbgrader process grading it), "
                                    "in MiB; 0 for no limit").tag(config=True)
     processes = Integer(1024, help="Processes the kernel's user may have").tag(config=True)
@@ -57,6 +61,10 @@ class Grading(Configurable):
                             "after the last, its row is 'error' with the reason and the command exits 1. On a "
                             "Dask cluster the scheduler also moves the submissions of a worker that dies, up to "
                             "its distributed.scheduler.allowed-failures").tag(config=True)
+    profile = Unicode("", help=(
+        "A file to which each stage of grading (the gate's copy, nbgrader, its kernel start and cells, "
+        "feedback, the gradebook merge) appends its wall and CPU seconds, one JSON line each "
+        "(autograder/profiling.py; read by benchmarks/profile_grading.py); empty: none")).tag(config=True)
 
 
 def course_config(root=COURSE_ROOT, argv=()):

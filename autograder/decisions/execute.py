@@ -26,8 +26,9 @@ import os
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
+from ..profiling import stage
 from ..sandbox.kernel_manager import SandboxedKernelManager
 from ..settings import Sandbox
 from . import cell as decided_cell
@@ -71,6 +72,8 @@ class SurvivingExecute(Execute):
         help="Decide test cells in the grading process, the student's code only answering calls. False "
              "runs them in the kernel, as stock nbgrader does: for debugging only (the student's code can "
              "then change what the tests see, and the hidden checks are not in the kernel).").tag(config=True)
+    profile = Unicode("", help="A file to which the kernel's start and each kind of cell append their times "
+                               "(set by the harness from Grading.profile; autograder/profiling.py)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,7 +82,8 @@ class SurvivingExecute(Execute):
             self.kernel_name = "python3"
 
     async def async_start_new_kernel_client(self):
-        client = await super().async_start_new_kernel_client()
+        with stage(self.profile, "kernel start", self._student):
+            client = await super().async_start_new_kernel_client()
         lock = getattr(self.km, "lock_socket_folder", None)
         if lock is not None:  # the kernel is up, and no cell has run yet
             lock()
@@ -90,7 +94,12 @@ class SurvivingExecute(Execute):
         self._interrupted = False  # the cell being run ran out of time and was interrupted
         self._assignment = assignment_of(resources)
         self._output_used = {}  # cell index -> characters of output kept
-        return super().preprocess(nb, resources, km)
+        self._student = ((resources or {}).get("nbgrader") or {}).get("student", "")
+        # For the profile: the cells before the first answer set up and load data.
+        self._first_answer = next((i for i, c in enumerate(nb.cells)
+                                   if c.metadata.get("nbgrader", {}).get("solution")), len(nb.cells))
+        with stage(self.profile, "notebook run in all (kernel start and stop, cells)", self._student):
+            return super().preprocess(nb, resources, km)
 
     def output(self, outs, msg, display_id, cell_index):
         if self.clear_before_next_output:  # the cell's earlier output goes now: so does its count
@@ -124,6 +133,14 @@ class SurvivingExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        if not self.profile:
+            return self._run_cell(cell, resources, index)
+        kind = ("test cells" if cell.metadata.get("nbgrader", {}).get("grade") else
+                "setup and data cells" if index < self._first_answer else "student's cells")
+        with stage(self.profile, kind, self._student):
+            return self._run_cell(cell, resources, index)
+
+    def _run_cell(self, cell, resources, index):
         if self._died_in is not None:
             index_died, how = self._died_in
             cell.outputs = [_error(f"not run: the kernel {how} in cell {index_died}")]

@@ -49,6 +49,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             guess = COURSE_ROOT / "release" / Path(kw["cwd"]).name
             self.released = str(guess) if guess.is_dir() else ""
         env = kernel_environment(kw.get("env") or os.environ)
+        if self.settings.decoded_data:  # the class's decoded data, bound read-only into the sandbox
+            env["COURSE_DECODED_DIR"] = self.settings.decoded_data
         if self.mode == "bwrap":
             os.chmod(self.connection_file, 0o644)
             if self.settings.zygote_socket and zygote.usable(self.settings):

@@ -133,7 +133,7 @@ def _read_only_system():
 
 
 def _data_folders(env):
-    folders = [env.get("COURSE_DATA_DIR"), os.environ.get("COURSE_DATA_DIR")]
+    folders = [env.get("COURSE_DATA_DIR"), os.environ.get("COURSE_DATA_DIR"), env.get("COURSE_DECODED_DIR")]
     return sorted({str(Path(f).resolve()) for f in folders if f and Path(f).is_dir()})
 
 

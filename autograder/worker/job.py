@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import scratch
 from ..decisions.execute import KERNEL_DIED
 from ..gate import files as gate
+from ..profiling import stage
 from .failures import GraderFailed, killed_by
 from .nbgrader_cli import nbgrader_env, put_scripts_on_path
 from .processes import run_nbgrader_limited
@@ -35,6 +36,7 @@ class Job:
     settings: tuple = ()     # --Class.trait=value settings for nbgrader on top of the course's configuration
     threads: int = 0         # threads of NumPy's BLAS and TensorFlow in the kernel; 0: their default
     kernel_zygote: str = ""  # the socket of the zygote kernels are forked from ("": none; sandbox/zygote.py)
+    profile: str = ""        # the file each stage's times are appended to ("": none; Grading.profile)
 
 
 # Files nbgrader keeps beside a graded submission, which release_feedback reads: when it was
@@ -75,6 +77,8 @@ def nbgrader_settings(job):
     sandbox, the memory limit, the zygote's socket."""
     own = {"--Sandbox.released": Path(job.course_root) / "release" / job.assignment,
            "--Sandbox.memory_mb": job.memory_mb, "--Sandbox.zygote_socket": job.kernel_zygote}
+    if job.profile:
+        own["--SurvivingExecute.profile"] = job.profile
     # A setting given once only: traitlets refuses one given twice on a command line.
     given = [setting for setting in job.settings if setting.partition("=")[0] not in own]
     return [*given, *(f"{name}={value}" for name, value in own.items())]
@@ -138,7 +142,8 @@ def grade(job):
     with tempfile.TemporaryDirectory(prefix=f"grade-{job.student_id}-", dir=scratch.run_folder()) as folder:
         folder = Path(folder)
         try:
-            _scratch_course(job, folder)
+            with stage(job.profile, "the gate's copy of the submission", job.student_id):
+                _scratch_course(job, folder)
         except gate.SubmissionRefused as refusal:  # the gate, at copy time: the student's fault
             outcome.status, outcome.message = "invalid", str(refusal)
             outcome.seconds = time.monotonic() - started
@@ -151,8 +156,9 @@ def grade(job):
         env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads)})
         argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
                 "--log-level=WARN", *nbgrader_settings(job)]
-        returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, folder, env, job.memory_mb,
-                                                                      job.timeout)
+        with stage(job.profile, "nbgrader autograde", job.student_id):
+            returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, folder, env, job.memory_mb,
+                                                                          job.timeout)
         if killed_by(returncode):
             raise GraderFailed(f"the nbgrader process grading {job.student_id} was killed by "
                                f"{killed_by(returncode)} (by the machine or an operator, not at its time limit)")
@@ -169,7 +175,8 @@ def grade(job):
                                    if (graded / name).is_file() and not (graded / name).is_symlink()}
                 if any(_kernel_death(b) for b in outcome.notebooks.values()):
                     outcome.message = "the kernel died during grading; tests after that point score 0"
-                outcome.feedback = _feedback(job, folder, env)
+                with stage(job.profile, "nbgrader generate_feedback", job.student_id):
+                    outcome.feedback = _feedback(job, folder, env)
             else:
                 lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
                 lines = lines or [line for line in log.splitlines() if line.strip()]
