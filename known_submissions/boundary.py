@@ -374,7 +374,8 @@ A_MILLION_IMAGES = code('''
 FILLS_THE_SOCKET_FOLDER = code('''
     import glob, os
     written, refused = 0, None
-    for folder in {d for d in (os.path.dirname(p) for p in glob.glob("/tmp/course-autograder*/*/kernel-ipc-*/*")) if d}:
+    folders = {os.path.dirname(p) for p in glob.glob("/tmp/course-autograder*/run-*/k-*/kernel*")}
+    for folder in folders:
         try:
             with open(os.path.join(folder, "filler.bin"), "wb") as handle:
                 for _ in range(2400):
@@ -382,7 +383,10 @@ FILLS_THE_SOCKET_FOLDER = code('''
                     written += 1
         except OSError as error:
             refused = type(error).__name__
-    print("written MB", written, "refused", refused)
+    print("socket folders", len(folders), "written MB", written, "refused", refused)
+    if not folders or written:  # the case proves something only where it found the folder, and was refused:
+        def sigmoid(z):  # the later answers use sigmoid, and their tests then fail
+            return 0 * z
 ''')
 
 SWAPS_THE_AGENT_SOCKET = code('''
@@ -391,7 +395,7 @@ SWAPS_THE_AGENT_SOCKET = code('''
     def swap():
         end = time.monotonic() + 20
         while time.monotonic() < end:
-            for path in glob.glob("/tmp/course-autograder*/*/kernel-ipc-*/agent-*.sock"):
+            for path in glob.glob("/tmp/course-autograder*/run-*/k-*/agent-*.sock"):
                 try:
                     os.rename(path, path + ".old")
                     os.symlink(canary, path)

@@ -23,6 +23,7 @@ outside it, and a kernel that dies costing only the tests after it.
 """
 import os
 
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
@@ -88,6 +89,10 @@ class SurvivingExecute(Execute):
         if lock is not None:  # the kernel is up, and no cell has run yet
             lock()
         return client
+
+    # nbclient's synchronous start (which nbconvert's preprocess calls) wraps the base class's
+    # coroutine, not this one: wrap this one.
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None  # (cell index, what stopped the kernel) once it has
