@@ -21,8 +21,15 @@ from known_submissions import boundary
 pytestmark = pytest.mark.needs_bwrap
 DISK_BUDGET_MB = 200  # grading the catalogue may lower free disk by this much at most
 # Seconds a cell may run, in both graders: short for a01, whose cases that hang hit it; the
-# course's own for the assignments whose test cells build Keras models.
+# course's own for the assignments whose test cells build Keras models. For a01 too, the seconds
+# a cell's last output may take after its end (a kernel stuck after an interrupt is waited for
+# that long, once in the harness, in every later cell in plain nbgrader).
 CELL_TIMEOUT = {boundary.ASSIGNMENT: 10}
+IOPUB_TIMEOUT = {boundary.ASSIGNMENT: 10}
+
+
+def iopub_setting(assignment):
+    return [f"--Execute.iopub_timeout={IOPUB_TIMEOUT[assignment]}"] if assignment in IOPUB_TIMEOUT else []
 
 
 def graded_by_plain_nbgrader(assignment, submitted, work, db_url):
@@ -34,6 +41,7 @@ def graded_by_plain_nbgrader(assignment, submitted, work, db_url):
 
     record_assignment(assignment, db_url)
     limit = [f"--Execute.timeout={CELL_TIMEOUT[assignment]}"] if assignment in CELL_TIMEOUT else []
+    limit += iopub_setting(assignment)
     run = run_nbgrader("autograde", assignment, "--force", *limit,
                        f"--CourseDirectory.submitted_directory={submitted}",
                        f"--CourseDirectory.autograded_directory={work / 'autograded'}", timeout=1800)
@@ -79,7 +87,7 @@ def graded(tmp_path_factory, data_cache):
                 started = time.monotonic()
                 harness.update({r.student_id: r for r in grade_class(
                     assignment, submitted, place / "out", jobs=2, cell_timeout=CELL_TIMEOUT.get(assignment), timeout=300,
-                    show_progress=False, students=set(names))})
+                    show_progress=False, students=set(names), settings=tuple(iopub_setting(assignment)))})
                 timings[f"{assignment} harness"] = time.monotonic() - started
                 started = time.monotonic()
                 found, logs[assignment] = graded_by_plain_nbgrader(assignment, submitted, place, db_url)

@@ -62,6 +62,12 @@ def test_is_the_page_the_stock_one_but_for_scripts_fonts_and_its_policy():
     maths.replace_with("$x^2$")
     assert stock_soup.get_text().split() == our_soup.get_text().split()
     assert "@font-face" in stock and "@font-face" not in ours
+    # What the stock exporter adds with BeautifulSoup, added here by text: alt text on images. (Its
+    # keyboard focus goes to the cells of JupyterLab-style pages only, which this template is not.)
+    stock_alts = [img.get("alt") for img in stock_soup.find_all("img")]
+    assert stock_alts == ["No description has been provided for this image"]
+    assert [img.get("alt") for img in our_soup.find_all("img")] == stock_alts
+    assert stock_soup.find_all(tabindex="0") == [] == our_soup.find_all(tabindex="0")
 
 
 def test_does_the_fork_servers_warm_up_compile_the_feedback_templates():
