@@ -15,8 +15,9 @@ metadata, ...), grades it with the harness in this process (``grade_class``), an
 - the bytes the run keeps in the temporary folder (its scratch folder, and anything new there).
 
 The first fifth of the samples is the warm-up (the fork server, the zygote, the first kernels).
-For each figure it prints the largest value of the first and of the last fifth after the
-warm-up, and their ratio: flat means the last is at most 10 % above the first. Then, after the
+For each figure it prints the median of the first and of the last fifth after the warm-up (a
+median, so that where in a submission's grading each sample fell matters little), and their
+ratio: flat means the last is at most 10 % above the first. Then, after the
 run, what is left: processes, the run's scratch folder, bytes in the temporary folder.
 Every score is checked against the same ghost graded alone (the first of each kind).
 
@@ -27,6 +28,7 @@ import argparse
 import functools
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -172,11 +174,11 @@ def stretches(samples):
 
 
 def flatness(samples):
-    """{figure: (largest in the first stretch, largest in the last, last / first)}."""
+    """{figure: (median of the first stretch, median of the last, last / first)}."""
     first, last = stretches(samples)
     table = {}
     for figure in FIGURES:
-        a, b = max(s[figure] for s in first), max(s[figure] for s in last)
+        a, b = statistics.median(s[figure] for s in first), statistics.median(s[figure] for s in last)
         table[figure] = (a, b, (b / a) if a else (1.0 if b == a else float("inf")))
     return table
 
