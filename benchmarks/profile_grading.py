@@ -114,6 +114,9 @@ def profile(assignment, size, settings=()):
     top = [sums[s] for s in ("the gate's copy of the submission", "nbgrader autograde", "nbgrader generate_feedback",
                              "gradebook merge", "the class's feedback pages")]
     derived["=other"] = minus(derived["=class"], *top)
+    # Rows found by subtraction across processes have no one timing process: no "grader" CPU.
+    for key in ("=nbgrader around", "=other", "=class"):
+        derived[key][2] = float("nan")
     table = {}
     for label, key in ROWS:
         value = derived[key] if key.startswith("=") else sums[key]
@@ -136,8 +139,8 @@ def main(argv=None):
         print(f"\n{assignment}: {n} submissions, one at a time; seconds per submission")
         print(f"{'stage':34} {'wall':>7} {'CPU':>7} {'grader':>7} {'others':>7}")
         for label, (wall, machine, own) in table.items():
-            if label == "in all":
-                print(f"{label:34} {wall:7.2f} {machine:7.2f}")
+            if own != own:  # NaN: found by subtraction across processes
+                print(f"{label:34} {wall:7.2f} {machine:7.2f} {'-':>7} {'-':>7}")
             else:
                 print(f"{label:34} {wall:7.2f} {machine:7.2f} {own:7.2f} {machine - own:7.2f}")
         print("  CPU: the whole machine's; grader: the process that timed the stage (the worker, nbgrader's "
