@@ -76,6 +76,8 @@ class SurvivingExecute(Execute):
     profile = Unicode("", help="A file to which the kernel's start and each kind of cell append their times "
                                "(set by the harness from Grading.profile; autograder/profiling.py)").tag(config=True)
 
+    _student = ""  # the student whose notebook runs (for the profile), set by preprocess
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if Sandbox(parent=self).mode != "off":
