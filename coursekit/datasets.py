@@ -219,8 +219,11 @@ def _decodable(sources):
                 arguments = bound.arguments
                 if arguments.pop("cache", None) is None:
                     arguments = tuple(arguments.values())
-                    found = sources(*arguments)
-                    hit = decoded.lookup(decode.__name__, arguments, found) if found else None
+                    try:
+                        found = sources(*arguments)
+                        hit = decoded.lookup(decode.__name__, arguments, found) if found else None
+                    except Exception:  # noqa: BLE001 - the files then say what is wrong, as always
+                        hit = None
                     if hit is not None:
                         return hit
             return decode(*args, **kwargs)
