@@ -32,19 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from known_submissions.ghosts import mistakes_of, write_class  # noqa: E402
+from known_submissions.ghosts import mixed_class, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001
 DASK = Path(sys.executable).parent / "dask"
 PREFIX = "cluster-bench-"
-
-
-def ghost_class(assignment, size):
-    students = {f"{PREFIX}reference": {}, f"{PREFIX}blank": None}
-    mistakes = [(function, m.name) for function, ms in mistakes_of(assignment).MISTAKES.items() for m in ms]
-    for function, name in mistakes[:max(0, size - 2)]:
-        students[f"{PREFIX}{function}-{name}".replace("_", "-")] = {function: name}
-    return students
 
 
 def free_port():
@@ -113,7 +105,7 @@ def main(argv=None):
                         help="workers without Dask's nanny (not daemonic: nbgrader forked from a fork server)")
     options = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="cluster-bench-"))
-    students = ghost_class(options.assignment, options.submissions)
+    students = mixed_class(options.assignment, options.submissions, PREFIX)
     write_class(options.assignment, work / "submitted", students)
     env = {**os.environ, "NBGRADER_DB_URL": f"sqlite:///{work / 'gradebook.db'}"}
     n = len(students)

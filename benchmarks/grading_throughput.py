@@ -43,44 +43,21 @@ from autograder.grading import grade_class  # noqa: E402
 from autograder.settings import Sandbox  # noqa: E402
 from autograder.worker.job import thread_settings  # noqa: E402
 from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
-from known_submissions.ghosts import mistakes_of, write_class  # noqa: E402
+from autograder.profiling import machine_cpu  # noqa: E402
+from known_submissions.ghosts import mixed_class, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
 GHOST_PREFIX = "bench-"  # the ids of the benchmark's ghost students
 
 
-def ghost_class(assignment, size):
-    """{student id: answers}: reference, blank, then mistakes taken in turn from each function."""
-    students = {f"{GHOST_PREFIX}reference": {}, f"{GHOST_PREFIX}blank": None}
-    catalogue = mistakes_of(assignment).MISTAKES
-    rounds = max(len(m) for m in catalogue.values())
-    for index in range(rounds):
-        for function, mistakes in catalogue.items():
-            if len(students) < size and index < len(mistakes):
-                students[f"{GHOST_PREFIX}{function}-{mistakes[index].name}".replace("_", "-")] = \
-                    {function: mistakes[index].name}
-    return students
-
-
-def busy_cores():
-    """(CPU seconds used by the whole machine so far, its idle seconds), or None without /proc/stat."""
-    try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            ticks = [int(t) for t in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    hertz = os.sysconf("SC_CLK_TCK")
-    return sum(ticks[:8]) / hertz, (ticks[3] + ticks[4]) / hertz
-
-
 def timed(run, count):
     """Run ``run()``; returns (its result, wall seconds, a text on the CPU time it used)."""
-    before, started = busy_cores(), time.monotonic()
+    before, started = machine_cpu(), time.monotonic()
     result = run()
-    seconds, after = time.monotonic() - started, busy_cores()
-    if before is None or after is None:
+    seconds, after = time.monotonic() - started, machine_cpu()
+    if not before:  # no /proc/stat here
         return result, seconds, ""
-    used = (after[0] - before[0]) - (after[1] - before[1])
+    used = after - before
     share = used / seconds / (os.cpu_count() or 1) if seconds else 0.0
     return result, seconds, f"  [CPU {used / count:.2f} s/submission, cores {share:.0%} busy]"
 
@@ -168,7 +145,7 @@ def main():
         with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
             scratch = Path(scratch)
             submissions = scratch / "submitted"
-            students = ghost_class(assignment, args.per_assignment)
+            students = mixed_class(assignment, args.per_assignment, GHOST_PREFIX)
             write_class(assignment, submissions, students)
             count = len(students)
             print(f"\n{assignment}: {count} submissions")

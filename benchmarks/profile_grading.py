@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from autograder import course  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from autograder.profiling import machine_cpu  # noqa: E402
-from known_submissions.ghosts import mistakes_of, write_class  # noqa: E402
+from known_submissions.ghosts import mixed_class, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001
 PREFIX = "profile-"
@@ -64,22 +64,10 @@ ROWS = (  # (label, how it is found), in the order printed
 )
 
 
-def ghost_class(assignment, size):
-    """{student id: answers}: the reference, a blank notebook, then mistakes of each function in turn."""
-    students = {f"{PREFIX}reference": {}, f"{PREFIX}blank": None}
-    catalogue = mistakes_of(assignment).MISTAKES
-    for index in range(max(len(m) for m in catalogue.values())):
-        for function, mistakes in catalogue.items():
-            if len(students) < size and index < len(mistakes):
-                students[f"{PREFIX}{function}-{mistakes[index].name}".replace("_", "-")] = \
-                    {function: mistakes[index].name}
-    return students
-
-
 def profile(assignment, size, settings=()):
     """{row label: (wall, machine CPU, timing process's CPU) per submission}, and the class's size."""
     work = Path(tempfile.mkdtemp(prefix="profile-"))
-    students = ghost_class(assignment, size)
+    students = mixed_class(assignment, size, PREFIX)
     write_class(assignment, work / "submitted", students)
     os.environ["NBGRADER_DB_URL"] = f"sqlite:///{work / 'gradebook.db'}"
     log = work / "profile.jsonl"

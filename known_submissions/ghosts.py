@@ -35,6 +35,19 @@ def demo_class(assignment, root=course.COURSE_ROOT):
     return course.load(assignment, root).demo_class
 
 
+def mixed_class(assignment, size, prefix="ghost-", root=course.COURSE_ROOT):
+    """{student id: answers} of ``size`` ghosts at most: the reference, a blank notebook, then one
+    catalogued mistake each, taken from each graded function in turn (for benchmarks)."""
+    students = {f"{prefix}reference": {}, f"{prefix}blank": None}
+    catalogue = mistakes_of(assignment, root).MISTAKES
+    for index in range(max(len(m) for m in catalogue.values())):
+        for function, mistakes in catalogue.items():
+            if len(students) < size and index < len(mistakes):
+                students[f"{prefix}{function}-{mistakes[index].name}".replace("_", "-")] = \
+                    {function: mistakes[index].name}
+    return dict(list(students.items())[:size])
+
+
 def ghost_notebook(assignment, answers, root=course.COURSE_ROOT):
     """The release notebook answered as a ghost student would.
 
