@@ -109,7 +109,9 @@ class SocketFolder:
     fill nothing there. Modes are set through a descriptor of the folder, never by path.
     """
 
-    SUFFIX = len("/kernel-99")  # the names the kernel gives its sockets in the folder
+    # The longest name of a socket made in the folder: the test cells' agent's (decisions/cell.py,
+    # AGENT_SOCKET); the kernel's own are shorter (kernel-N).
+    SUFFIX = len("/agent-0123456789ab.sock")
 
     def __init__(self, base=None):
         parent = run_folder(base)

@@ -76,3 +76,30 @@ def test_is_a_socket_folder_locked_through_its_descriptor_even_if_its_path_was_r
     finally:
         sockets.remove()
     assert not os.path.exists(sockets.path)
+
+
+
+def test_does_the_agents_socket_fit_in_a_socket_folder_however_deep_the_temporary_folder():
+    """A worker whose TMPDIR was a scratch folder of its own failed every submission with
+    "AF_UNIX path too long": the socket folder allowed for the kernel's socket names only. Every
+    length of temporary folder, around the one where the socket folder moves to /tmp, must do."""
+    import shutil
+    import socket
+    import tempfile
+
+    from autograder.decisions.cell import AGENT_SOCKET
+
+    top = tempfile.mkdtemp(prefix="deep-", dir="/tmp")
+    try:
+        for extra in range(0, 80, 3):
+            base = os.path.join(top, "d" * extra) if extra else top
+            os.makedirs(base, exist_ok=True)
+            sockets = scratch.SocketFolder(base)
+            try:
+                path = os.path.join(sockets.path, AGENT_SOCKET.format("0123456789ab"))
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+                    server.bind(path)  # "AF_UNIX path too long" where the folder is too deep
+            finally:
+                sockets.remove()
+    finally:
+        shutil.rmtree(top)

@@ -40,6 +40,7 @@ INSTALL = ("__import__('sys').modules['__course_agent__'] = __course_agent__ = "
            "__course_agent__.__dict__)\n"
            "del __course_agent__\n")
 AGENT_MISSING = "course-agent-missing"
+AGENT_SOCKET = "agent-{}.sock"  # in the kernel's socket folder, whose length allows for 12 characters here
 SERVE = ("if not __import__('builtins').hasattr(__import__('sys').modules.get('__course_agent__'), "
          "'serve_socket'):\n"
          f"    raise __import__('builtins').LookupError({AGENT_MISSING!r})\n"
@@ -112,7 +113,7 @@ def run_test_cell(kc, source, timeout, assignment, folder=None):
         if folder is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-agent-"))
             os.chmod(folder, 0o755)
-        path = os.path.join(folder, f"agent-{uuid.uuid4().hex[:12]}.sock")
+        path = os.path.join(folder, AGENT_SOCKET.format(uuid.uuid4().hex[:12]))
         server = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
         # The socket is made open to all (the kernel runs as a user of its own) by the umask in
         # force while it is bound: no chmod by path, which could be turned onto another file.
