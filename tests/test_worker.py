@@ -9,6 +9,7 @@ import pytest
 from autograder.settings import Sandbox
 from autograder.worker import job as worker_job
 from autograder.worker import processes
+from autograder.worker.failures import GraderFailed
 from known_submissions.ghosts import write_class
 from autograder.gradebook.records import template_gradebook
 from autograder.worker.nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path
@@ -137,3 +138,19 @@ def test_each_setting_reaches_nbgrader_once():
     assert sorted(names) == sorted(set(names))
     assert "--Sandbox.memory_mb=3072" in argv and "--SurvivingExecute.cell_timeout=10" in argv
     assert "--Sandbox.released=/course/release/a01_santa_logreg" in argv and "--Sandbox.zygote_socket=/z" in argv
+
+
+def test_an_nbgrader_process_that_failed_on_an_os_error_is_the_graders_failure_not_a_crash(reference_job,
+                                                                                         monkeypatch):
+    """A socket path too long for the worker's scratch folder made every submission 'crashed'."""
+    log = ("[AutogradeApp | ERROR] Traceback (most recent call last):\n"
+           '      File "cell.py", line 116, in decide\n        server.bind(path)\n'
+           "    OSError: AF_UNIX path too long\n"
+           "[AutogradeApp | ERROR] There was an error processing assignment 'a01_santa_logreg'\n")
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, log, 0.0))
+    with pytest.raises(GraderFailed, match="on the grader's side .*OSError: AF_UNIX path too long"):
+        worker_job.grade(reference_job)
+    student_made = log.replace("OSError: AF_UNIX path too long", "ValueError: the notebook is not valid JSON")
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, student_made, 0.0))
+    outcome = worker_job.grade(reference_job)
+    assert outcome.status == "crashed" and "not valid JSON" in outcome.message

@@ -7,7 +7,11 @@ again, elsewhere where it can, up to ``Grading.tries`` times; after the last try
 ``error`` with the reason, never ``crashed`` (``crashed`` means the student's own notebook broke
 the grading).
 """
+import builtins
+import re
 import signal
+
+_RAISED = re.compile(r"^\s*(?:builtins\.)?([A-Za-z]\w*)(?::\s*(.*))?$")
 
 
 class GraderFailed(RuntimeError):
@@ -23,3 +27,18 @@ def killed_by(returncode):
         return signal.Signals(-returncode).name
     except ValueError:
         return f"signal {-returncode}"
+
+
+def grader_side_error(log):
+    """The last exception in an nbgrader process's ``log`` when it is the machine's (an
+    ``OSError``: a socket path too long, a full disk, a file gone from the grader's scratch), as
+    "Name: message"; else ''. The student's code runs in the kernel, never in that process: what
+    the notebook itself can make it raise (a malformed notebook, a test cell that fails) is no
+    ``OSError``."""
+    last = None
+    for line in log.splitlines():
+        match = _RAISED.match(line)
+        raised = getattr(builtins, match.group(1), None) if match else None
+        if isinstance(raised, type) and issubclass(raised, BaseException):
+            last = line.strip(), raised
+    return last[0][:300] if last and issubclass(last[1], OSError) else ""

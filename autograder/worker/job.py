@@ -18,7 +18,7 @@ from .. import scratch
 from ..decisions.execute import KERNEL_DIED
 from ..gate import files as gate
 from ..profiling import stage
-from .failures import GraderFailed, killed_by
+from .failures import GraderFailed, grader_side_error, killed_by
 from .nbgrader_cli import nbgrader_env, put_scripts_on_path
 from .processes import run_nbgrader_limited
 
@@ -178,6 +178,9 @@ def grade(job):
                 with stage(job.profile, "nbgrader generate_feedback", job.student_id):
                     outcome.feedback = _feedback(job, folder, env)
             else:
+                failure = grader_side_error(log)
+                if failure:
+                    raise GraderFailed(f"nbgrader autograde failed on the grader's side (exit {returncode}): {failure}")
                 lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
                 lines = lines or [line for line in log.splitlines() if line.strip()]
                 outcome.message = (f"nbgrader autograde failed (exit {returncode}): "
