@@ -1,7 +1,7 @@
 """Benchmark: seconds per submission on a Dask cluster of separate processes against the local harness.
 
     COURSE_DATA_DIR=../shared/data .venv/bin/python benchmarks/cluster_vs_local.py [--submissions 12]
-        [--workers 2] [--assignment a01_santa_logreg] [--no-nanny]
+        [--workers 2] [--assignment a01_santa_logreg] [--no-nanny] [--worker-users]
 
 It writes a class of ghost students (the reference, a blank notebook and catalogued mistakes,
 taken in turn), then grades it twice with the command line, in one run on this machine:
@@ -9,8 +9,10 @@ taken in turn), then grades it twice with the command line, in one run on this m
 1. locally, ``python -m autograder grade ... --jobs WORKERS``;
 2. on a cluster started as the README's "Grading on a cluster" says: ``dask scheduler`` and
    ``WORKERS`` ``dask worker`` processes of one thread, on 127.0.0.1, with the course on their
-   ``PYTHONPATH`` and ``--preload autograder.cluster.preload``; each worker forks its kernels from
-   a kernel zygote of its own. The coordinator is ``python -m autograder grade ... --scheduler``.
+   ``PYTHONPATH`` and ``--preload autograder.cluster.preload`` (``autograder.cluster.local_cluster``);
+   each worker forks its kernels from a kernel zygote of its own, or, with ``--worker-users``,
+   runs as a user of its own and starts its kernels afresh. The coordinator is
+   ``python -m autograder grade ... --scheduler``.
 
 It prints the wall seconds per submission of each, their ratio, the kernels the workers forked
 from their zygotes, and whether the scores agree. A script, not a test: figures on a shared
@@ -21,8 +23,6 @@ import csv
 import functools
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,17 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from autograder.cluster.local_cluster import LocalCluster  # noqa: E402
 from known_submissions.ghosts import mixed_class, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001
-DASK = Path(sys.executable).parent / "dask"
 PREFIX = "cluster-bench-"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def grade(assignment, submitted, out, env, *options):
@@ -57,45 +51,6 @@ def grade(assignment, submitted, out, env, *options):
         return seconds, {r["student_id"]: (r["status"], float(r["score"])) for r in csv.DictReader(handle)}
 
 
-class Cluster:
-    def __init__(self, workers, logs, env, nanny=True):
-        self.address = f"tcp://127.0.0.1:{free_port()}"
-        self.processes, self.logs = [], logs
-        env = {**env, "PYTHONPATH": str(ROOT)}
-        preload = ["--preload", "autograder.cluster.preload"]
-        self._start("scheduler", [str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
-                                  self.address.rsplit(":", 1)[1], "--no-dashboard", *preload], env)
-        deadline = time.monotonic() + 60
-        while "Scheduler at:" not in (logs / "scheduler.log").read_text(encoding="utf-8"):
-            if time.monotonic() > deadline:
-                raise SystemExit("the scheduler did not start within 60 s")
-            time.sleep(0.2)
-        for index in range(workers):
-            self._start(f"worker-{index}", [str(DASK), "worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                                            "--no-dashboard", "--name", f"bench-{index}", *preload,
-                                            *([] if nanny else ["--no-nanny"])], env)
-        from distributed import Client
-
-        self.client = Client(self.address, timeout=60)
-        self.client.wait_for_workers(workers, timeout=120)
-
-    def _start(self, name, command, env):
-        log = open(self.logs / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115 - kept open while it runs
-        self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
-
-    def stop(self):
-        self.client.close()
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--submissions", type=int, default=12)
@@ -103,6 +58,8 @@ def main(argv=None):
     parser.add_argument("--assignment", default="a01_santa_logreg")
     parser.add_argument("--no-nanny", action="store_true",
                         help="workers without Dask's nanny (not daemonic: nbgrader forked from a fork server)")
+    parser.add_argument("--worker-users", action="store_true",
+                        help="each worker a user of its own (needs root): kernels start afresh, no zygote")
     options = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="cluster-bench-"))
     students = mixed_class(options.assignment, options.submissions, PREFIX)
@@ -114,18 +71,20 @@ def main(argv=None):
         local_s, local = grade(options.assignment, work / "submitted", work / "local", env, "--jobs",
                                str(options.workers))
         print(f"  local harness, --jobs {options.workers}:   {local_s:7.1f} s  ({local_s / n:.2f} s/submission)")
-        (work / "logs").mkdir()
-        cluster = Cluster(options.workers, work / "logs", env, nanny=not options.no_nanny)
-        try:
+        with LocalCluster(work / "logs", os.environ["COURSE_DATA_DIR"], workers=options.workers,
+                          worker_users=options.worker_users, shared=[work / "submitted"],
+                          nanny=not options.no_nanny) as cluster:
             cluster_s, on_cluster = grade(options.assignment, work / "submitted", work / "cluster", env, "--scheduler",
                                           cluster.address)
             from autograder.cluster.remote_job import zygote_stats
 
-            forked = sum(s["kernels_forked"] for s in cluster.client.run(zygote_stats).values())
-        finally:
-            cluster.stop()
-        print(f"  cluster, {options.workers} dask workers{' (--no-nanny)' if options.no_nanny else ''}: {cluster_s:7.1f} s  ({cluster_s / n:.2f} s/submission; "
-              "the scheduler and workers already running, each worker's zygote started by its first submission)")
+            forked = sum(s["kernels_forked"] for s in cluster.client().run(zygote_stats).values())
+        kind = " (--no-nanny)" if options.no_nanny else ""
+        kind += " (each a user of its own)" if options.worker_users else ""
+        zygotes = "kernels started afresh" if options.worker_users else \
+            "each worker's zygote started by its first submission"
+        print(f"  cluster, {options.workers} dask workers{kind}: {cluster_s:7.1f} s  ({cluster_s / n:.2f} s/submission; "
+              f"the scheduler and workers already running, {zygotes})")
         print(f"  cluster / local:           {cluster_s / local_s:.2f}x")
         print(f"  kernels forked from the workers' zygotes: {forked} (submissions: {n})")
         print(f"  scores agree: {'yes' if on_cluster == local else 'NO'}")

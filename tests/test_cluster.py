@@ -4,38 +4,32 @@ one, score as it does on one machine, and does it survive a worker killed in mid
 The scheduler and the workers are the ``dask scheduler`` and ``dask worker`` commands, on
 127.0.0.1, started as the README's "Grading on a cluster" says, each from a copy of the course
 that it sees read-only (a mount namespace of its own, where the copy is bound read-only, as a
-shared file system would give it). The coordinator is the command line, from this course.
+shared file system would give it). The workers run as root, or each as a Unix user of its own
+with a scratch folder of its own. The coordinator is the command line, from this course.
 """
 import csv
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from autograder.cluster.local_cluster import WORKER_UID, LocalCluster
 from autograder.sandbox.policy import bwrap_problem, sandbox_mode
 from known_submissions.ghosts import write_class
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "a01_santa_logreg"
-DASK = Path(sys.executable).parent / "dask"
 CLASS = {"cluster-reference": {}, "cluster-blank": None, "cluster-sigmoid-sign": {"propagate": "sigmoid_sign"}}
 COPIED = ("autograder", "assignments", "coursekit", "nbgrader_config.py", f"source/{ASSIGNMENT}",
           f"release/{ASSIGNMENT}")
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.needs_bwrap]
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def read_grades(out):
@@ -67,74 +61,8 @@ def course_copy(tmp_path_factory):
     return copy
 
 
-def read_only(course, command):
-    """``command`` run in a mount namespace of its own where ``course`` is bound read-only."""
-    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(course), *command]
-
-
-class Cluster:
-    """``dask scheduler`` and ``dask worker`` processes started as an operator would, and stopped."""
-
-    def __init__(self, course, logs, data, workers=1, harness_importable=True):
-        self.course, self.logs, self.address = course, logs, f"tcp://127.0.0.1:{_free_port()}"
-        self.env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "COURSE_DATA_DIR": str(data)}
-        if harness_importable:
-            self.env["PYTHONPATH"] = str(course)
-        self.preload = ["--preload", "autograder.cluster.preload"] if harness_importable else []
-        self.processes = []
-        logs.mkdir(parents=True, exist_ok=True)
-        self._start("scheduler", [str(DASK), "scheduler", "--host", "127.0.0.1", "--port",
-                                  self.address.rsplit(":", 1)[1], "--no-dashboard", *self.preload])
-        for index in range(workers):
-            self._start(f"worker-{index}", [str(DASK), "worker", self.address, "--nthreads", "1", "--nworkers", "1",
-                                            "--no-dashboard", "--name", f"grader-{index}", *self.preload])
-        self.client()  # waits for the workers
-        self._client.wait_for_workers(workers, timeout=120)
-
-    def _start(self, name, command):
-        log = open(self.logs / f"{name}.log", "w", encoding="utf-8")
-        process = subprocess.Popen(read_only(self.course, command), cwd=self.course, env=self.env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        self.processes.append(process)
-        if name == "scheduler":
-            deadline = time.monotonic() + 60
-            while "Scheduler at:" not in (self.logs / "scheduler.log").read_text(encoding="utf-8"):
-                assert process.poll() is None, (self.logs / "scheduler.log").read_text(encoding="utf-8")
-                assert time.monotonic() < deadline, "the scheduler did not start within 60 s"
-                time.sleep(0.2)
-
-    def client(self):
-        from distributed import Client
-
-        if getattr(self, "_client", None) is None:
-            self._client = Client(self.address, timeout=60)
-        return self._client
-
-    def log(self, name):
-        return (self.logs / f"{name}.log").read_text(encoding="utf-8")
-
-    def stop(self):
-        if getattr(self, "_client", None) is not None:
-            self._client.close()
-        for process in reversed(self.processes):  # the sessions these commands started, by their id
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-@contextmanager
 def cluster(course, logs, data, **options):
-    started = Cluster(course, logs, data, **options)
-    try:
-        yield started
-    finally:
-        started.stop()
+    return LocalCluster(logs, data, course=course, **options)
 
 
 def grade_command(submissions, out, *options):
@@ -181,6 +109,33 @@ def test_a_class_graded_on_a_cluster_started_by_the_dask_commands_scores_as_on_o
     assert graded == local_grades
     assert graded["cluster-reference"] == ("graded", 13.0) and graded["cluster-blank"] == ("graded", 0.0)
     assert 0 < graded["cluster-sigmoid-sign"][1] < 13
+
+
+def test_workers_each_a_user_of_their_own_with_their_own_scratch_score_as_on_one_machine(
+        tmp_path, course_copy, submitted, local_grades, data_cache):
+    """Issue 21's workers: each a Unix user of its own (no privileges: its kernels get a user
+    namespace and start afresh), with a scratch folder of its own that the other cannot open."""
+    with cluster(course_copy, tmp_path / "logs", data_cache, workers=2, worker_users=True,
+                 shared=[submitted]) as started:
+        done = subprocess.run(grade_command(submitted, tmp_path / "out", "--scheduler", started.address), cwd=ROOT,
+                              env=grading_env(tmp_path, data_cache), capture_output=True, text=True, timeout=900)
+        client = started.client()
+        uids = client.run(os.geteuid)
+        scratch = {address: Path(folder) for address, folder in client.run(tempfile.gettempdir).items()}
+        for address in uids:  # each worker is refused the other's scratch
+            other = next(folder for where, folder in scratch.items() if where != address)
+            with pytest.raises(PermissionError):
+                client.run(os.listdir, str(other), workers=[address])
+        logs = [started.log(f"worker-{index}") for index in range(2)]
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(uids.values()) == [WORKER_UID, WORKER_UID + 1]
+    assert sorted(scratch.values()) == started.scratch
+    for index, log in enumerate(logs):
+        assert (f"grading worker: course {course_copy}, sandbox bwrap, user grader-{index} "
+                f"(uid {WORKER_UID + index}), scratch {started.scratch[index]}") in log, log
+    graded = scores(read_grades(tmp_path / "out"))
+    assert graded == local_grades
+    assert graded["cluster-reference"] == ("graded", 13.0)
 
 
 def test_a_scheduler_that_cannot_import_the_harness_gives_error_rows_and_a_failing_exit_status(

@@ -14,11 +14,21 @@ get. (A preload given as a file path would not do: Dask copies the file into its
 before importing it, so it could not tell where the course is.)
 """
 import logging
+import os
+import pwd
+import tempfile
 
 from autograder.course import COURSE_ROOT
 from autograder.sandbox.policy import bwrap_problem, sandbox_mode
 
 logger = logging.getLogger("distributed.preloading")
+
+
+def _user_name():
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid without an entry in /etc/passwd
+        return os.environ.get("USER") or str(os.geteuid())
 
 
 def dask_setup(server):
@@ -30,6 +40,11 @@ def dask_setup(server):
         logger.info("grading scheduler: course %s", COURSE_ROOT)
         return
     mode = sandbox_mode("bwrap")
-    logger.info("grading worker: course %s, sandbox %s", COURSE_ROOT, mode)
+    if os.geteuid() == 0:
+        kernels = "each kernel a user of its own, forked from this worker's kernel zygote"
+    else:  # a worker run as a user of its own: kernels in a user namespace, started afresh
+        kernels = "kernels in a user namespace, started afresh (no kernel zygote without root)"
+    logger.info("grading worker: course %s, sandbox %s, user %s (uid %d), scratch %s; %s", COURSE_ROOT, mode,
+                _user_name(), os.geteuid(), tempfile.gettempdir(), kernels)
     if mode != "bwrap":
         logger.warning("grading worker: student code runs WITHOUT the sandbox (limits only): %s", bwrap_problem())
