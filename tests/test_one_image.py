@@ -1,21 +1,19 @@
 """Does every figure of the notebooks show once, not twice?
 
-The release notebook of each assignment, answered with the reference solutions (a ghost student
-handing in the references), runs in a real kernel in grading mode, as a student's notebook would
-run, only quicker. Each code cell must show exactly as many images as it draws figures: one per
-call of a drawing helper of ``coursekit.plotting`` (``show_*``, ``plot_*``) or of ``plt.show()``.
-A helper that returned its figure after showing it would show it a second time when the cell
-ends with the call.
+The source notebook of each assignment (the release notebook with the reference solutions, as a
+student who answered them hands it in) runs in a real kernel in grading mode, as nbgrader runs a
+student's notebook: the session's one grading-mode run of it (``notebook_runs.source_run``), which
+other tests read too. Each code cell must show exactly as many images as it draws figures: one
+per call of a drawing helper of ``coursekit.plotting`` (``show_*``, ``plot_*``) or of
+``plt.show()``. A helper that returned its figure after showing it would show it a second time
+when the cell ends with the call.
 """
 import re
-import shutil
-import time
 
 import pytest
-from nbclient import NotebookClient
 
 from conftest import ASSIGNMENTS
-from known_submissions.ghosts import ghost_notebook
+from notebook_runs import GRADING, source_run
 
 DRAWS = re.compile(r"\bplotting\.(?:show|plot)_\w+\(|\bplt\.show\(\)")
 
@@ -30,15 +28,8 @@ def images_shown(cell):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_each_cell_shows_one_image_per_figure_it_draws(assignment, course_root, data_cache, tmp_path, monkeypatch):
-    folder = tmp_path / assignment
-    shutil.copytree(course_root / "release" / assignment, folder)
-    notebook = ghost_notebook(assignment, {})
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    started = time.monotonic()
-    NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(folder)}}).execute()
-    print(f"{assignment}: {time.monotonic() - started:.1f} s")
+def test_each_cell_shows_one_image_per_figure_it_draws(assignment, course_root, data_cache):
+    notebook = source_run(course_root, assignment, GRADING)
     errors = [(i, o.get("ename")) for i, c in enumerate(notebook.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert errors == []
