@@ -150,7 +150,13 @@ def test_an_nbgrader_process_that_failed_on_an_os_error_is_the_graders_failure_n
     monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, log, 0.0))
     with pytest.raises(GraderFailed, match="on the grader's side .*OSError: AF_UNIX path too long"):
         worker_job.grade(reference_job)
-    student_made = log.replace("OSError: AF_UNIX path too long", "ValueError: the notebook is not valid JSON")
+    # The notebook's own failure, after a line the student's kernel wrote on its stderr (which
+    # nbgrader's log keeps) to pass it off as the machine's: still the student's.
+    student_made = ("OSError: [Errno 28] No space left on device\n"
+                    + log.replace("OSError: AF_UNIX path too long", "ValueError: the notebook is not valid JSON"))
     monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, student_made, 0.0))
     outcome = worker_job.grade(reference_job)
     assert outcome.status == "crashed" and "not valid JSON" in outcome.message
+    forged_alone = "OSError: [Errno 28] No space left on device\n" + log.splitlines()[-1]  # no traceback of nbgrader's
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, forged_alone, 0.0))
+    assert worker_job.grade(reference_job).status == "crashed"

@@ -11,7 +11,7 @@ import builtins
 import re
 import signal
 
-_RAISED = re.compile(r"^\s*(?:builtins\.)?([A-Za-z]\w*)(?::\s*(.*))?$")
+_RAISED = re.compile(r"^\s*(?:builtins\.)?([A-Za-z]\w*)(?::|$)")  # "Name: message", a traceback's last line
 
 
 class GraderFailed(RuntimeError):
@@ -30,15 +30,17 @@ def killed_by(returncode):
 
 
 def grader_side_error(log):
-    """The last exception in an nbgrader process's ``log`` when it is the machine's (an
+    """The exception that ended an nbgrader process, from its ``log``, when it is the machine's (an
     ``OSError``: a socket path too long, a full disk, a file gone from the grader's scratch), as
     "Name: message"; else ''. The student's code runs in the kernel, never in that process: what
     the notebook itself can make it raise (a malformed notebook, a test cell that fails) is no
-    ``OSError``."""
-    last = None
-    for line in log.splitlines():
+    ``OSError``. Only the log's last traceback counts: the kernel's stderr reaches this log too,
+    and a line a student wrote there before nbgrader's own traceback must not decide."""
+    lines = log.splitlines()
+    starts = [index for index, line in enumerate(lines) if "Traceback (most recent call last)" in line]
+    for line in lines[starts[-1] + 1:] if starts else ():
         match = _RAISED.match(line)
         raised = getattr(builtins, match.group(1), None) if match else None
-        if isinstance(raised, type) and issubclass(raised, BaseException):
-            last = line.strip(), raised
-    return last[0][:300] if last and issubclass(last[1], OSError) else ""
+        if isinstance(raised, type) and issubclass(raised, BaseException):  # the traceback's last line
+            return line.strip()[:300] if issubclass(raised, OSError) else ""
+    return ""
