@@ -278,3 +278,26 @@ def test_an_agent_replaced_by_the_notebook_fails_that_test_cell_and_decides_noth
         kernel.execute_interactive("sys.modules['__course_agent__'].serve_socket = saved", timeout=60)
     error, _ = decide(kernel, "tests.test_init_w(wrong_init_w)")
     assert error is not None and "zeros" in error
+
+
+@pytest.mark.parametrize("function", ["busy_optimization", "stubborn_optimization"])
+def test_a_cell_sent_before_a_stopped_test_cell_ends_runs_and_sees_none_of_the_tests_stand_ins(function):
+    """The notebook's next cell, already waiting in the kernel when the stopped test cell ends in
+    an error, is run, not aborted; and the stand-in the test put in place of the student's
+    ``propagate`` is gone from the notebook's names (the student's notebook defines none here)."""
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+    try:
+        kc.execute_interactive(STUDENT, timeout=60)
+        with pytest.raises(trusted.TestTimeout) as stopped:
+            trusted.run_test_cell(kc, f"tests.test_optimization({function})", timeout=5, assignment=A01)
+        waiting = kc.execute("next_cell_ran = True\nleft_behind = 'propagate' in globals()")
+        trusted.stop_test_cell(kc, stopped.value.msg_id)
+        reply = trusted._reply_to(kc.get_shell_msg, waiting, 30)
+        assert reply is not None and reply["content"]["status"] == "ok", reply and reply["content"]
+        printed = []
+        kc.execute_interactive("print(next_cell_ran, left_behind)", timeout=30,
+                               output_hook=lambda m: printed.append(m["content"].get("text", "")))
+        assert "".join(printed).strip() == "True False"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

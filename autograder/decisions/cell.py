@@ -186,7 +186,12 @@ class AgentCell:
         if install:
             _agent_installed.discard(self.kc)
             starter = INSTALL.format(source=_agent_base64(), file=wire.AGENT_FILE) + starter
-        self.msg_id = self.kc.execute(starter, silent=False, store_history=False, allow_stdin=False)
+        # stop_on_error=False: this cell may end in an error (the agent missing, a test stopped by
+        # its time), and ipykernel then aborts the execute requests it receives until it has
+        # handled that error, after it has sent the reply: the notebook's next cell, sent on the
+        # reply, was lost that way ("In [ ]", no output) when the machine was busy.
+        self.msg_id = self.kc.execute(starter, silent=False, store_history=False, allow_stdin=False,
+                                      stop_on_error=False)
         self.connect(server)
         try:
             if self.channel.receive() != "course-agent:ready":

@@ -436,12 +436,26 @@ class Agent:
         self.saved = []  # (namespace, name, old value or missing) of installed stand-ins
 
     def serve(self):
-        request = self.ask("course-agent:ready")
-        while True:
-            message = json.loads(request)
-            if message.get("op") == "end":
-                return
-            request = self.ask(json.dumps(self.answer(message)))
+        try:
+            request = self.ask("course-agent:ready")
+            while True:
+                message = json.loads(request)
+                if message.get("op") == "end":
+                    return
+                request = self.ask(json.dumps(self.answer(message)))
+        finally:
+            # A test stopped before its end (out of time, the grader gone) leaves none of its
+            # stand-ins in the notebook's names: the cells after it see the student's own.
+            self.restore()
+
+    def restore(self):
+        """Put back the names that installed stand-ins replaced (or remove those that were new)."""
+        while self.saved:
+            namespace, name, old = self.saved.pop()
+            if old is self:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = old
 
     def target(self, message):
         target = message.get("target") or {}
@@ -484,12 +498,7 @@ class Agent:
                     namespace[name] = self.stand_in(name, entry.get("methods"))
                 value = None
             elif op == "uninstall":
-                while self.saved:
-                    namespace, name, old = self.saved.pop()
-                    if old is self:
-                        namespace.pop(name, None)
-                    else:
-                        namespace[name] = old
+                self.restore()
                 value = None
             else:
                 raise ValueError(f"unknown request {op!r}")
