@@ -32,29 +32,48 @@ def iopub_setting(assignment):
     return [f"--Execute.iopub_timeout={IOPUB_TIMEOUT[assignment]}"] if assignment in IOPUB_TIMEOUT else []
 
 
-def graded_by_plain_nbgrader(assignment, submitted, work, db_url):
-    """Plain nbgrader autograde from the course root over ``submitted``; {student: (status, score)}."""
+def graded_by_plain_nbgrader(assignment, submitted, work, db_url, processes=2):
+    """Plain nbgrader autograde from the course root over ``submitted``; {student: (status, score)}
+    and nbgrader's log. The students are shared among ``processes`` nbgrader processes that run at
+    once (each grades one at a time, with its own gradebook and autograded folder, the others'
+    students excluded), as many kernels at a time as the harness's two workers."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from nbgrader.api import Gradebook, MissingEntry
 
     from autograder.gradebook.records import record_assignment
     from autograder.worker.nbgrader_cli import run_nbgrader
 
-    record_assignment(assignment, db_url)
+    students = sorted(p.name for p in submitted.iterdir())
+    groups = [students[i::processes] for i in range(processes)]
     limit = [f"--Execute.timeout={CELL_TIMEOUT[assignment]}"] if assignment in CELL_TIMEOUT else []
     limit += iopub_setting(assignment)
-    run = run_nbgrader("autograde", assignment, "--force", *limit,
-                       f"--CourseDirectory.submitted_directory={submitted}",
-                       f"--CourseDirectory.autograded_directory={work / 'autograded'}", timeout=1800)
-    found = {}
-    with Gradebook(db_url) as gradebook:
-        for student in sorted(p.name for p in submitted.iterdir()):
-            graded = (work / "autograded" / student / assignment).is_dir()
-            try:
-                score = gradebook.find_submission(assignment, student).score if graded else 0.0
-            except MissingEntry:
-                score = 0.0
-            found[student] = ("graded" if graded else boundary.REFUSED, float(score))
-    return found, run.stdout + run.stderr
+
+    def grade(index):
+        group_db = f"{db_url}.plain-{index}"
+        record_assignment(assignment, group_db)
+        others = [s for s in students if s not in groups[index]]
+        run = run_nbgrader("autograde", assignment, "--force", *limit,
+                           f"--CourseDirectory.db_url={group_db}",
+                           f"--CourseDirectory.student_id_exclude={','.join(others)}",
+                           f"--CourseDirectory.submitted_directory={submitted}",
+                           f"--CourseDirectory.autograded_directory={work / f'autograded-{index}'}", timeout=1800)
+        found = {}
+        with Gradebook(group_db) as gradebook:
+            for student in groups[index]:
+                graded = (work / f"autograded-{index}" / student / assignment).is_dir()
+                try:
+                    score = gradebook.find_submission(assignment, student).score if graded else 0.0
+                except MissingEntry:
+                    score = 0.0
+                found[student] = ("graded" if graded else boundary.REFUSED, float(score))
+        return found, run.stdout + run.stderr
+
+    with ThreadPoolExecutor(processes) as pool:
+        runs = list(pool.map(grade, range(processes)))
+    found = {student: result for part, _ in runs for student, result in part.items()}
+    assert sorted(found) == students
+    return found, "".join(log for _, log in runs)
 
 
 @pytest.fixture(scope="module")
