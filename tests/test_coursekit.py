@@ -40,3 +40,59 @@ def test_confusion_matrix_counts_true_classes_in_rows_and_predictions_in_columns
 
     counts = confusion_matrix(np.array([[0], [1], [1], [2], [2], [2]]), np.array([0, 1, 2, 2, 0, 2]), 4)
     assert counts.tolist() == [[1, 0, 0, 0], [0, 1, 1, 0], [1, 0, 2, 0], [0, 0, 0, 0]]
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """The figures that plotting helpers show, kept open instead of displayed."""
+    import matplotlib
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: figures.append(plt.gcf()))
+    yield figures
+    plt.close("all")
+
+
+def tile(figure, index, count, ncols, height, width):
+    """The pixels of image ``index`` of ``count`` in the grid drawn by show_images, as stored in its
+    one picture: rows of (title space, image), columns of (image, gap)."""
+    canvas = np.asarray(figure.axes[0].images[0].get_array())
+    nrows = -(-count // ncols)
+    above = canvas.shape[0] // nrows - height
+    gap = canvas.shape[1] // ncols - width
+    row, column = divmod(index, ncols)
+    top, left = row * (height + above) + above, column * (width + gap)
+    return canvas[top:top + height, left:left + width]
+
+
+def test_show_images_draws_one_picture_with_each_title_above_its_image(shown):
+    from coursekit.plotting import show_images
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(7, 8, 8, 3), dtype=np.uint8)
+    show_images(images, titles=[f"image {i}" for i in range(7)], ncols=3)
+    (figure,) = shown
+    assert len(figure.axes) == 1  # one set of axes, not one per image
+    assert [text.get_text() for text in figure.axes[0].texts] == [f"image {i}" for i in range(7)]
+    np.testing.assert_allclose(tile(figure, 4, 7, 3, 8, 8), images[4] / 255)
+
+
+def test_show_images_scales_each_grey_image_and_clips_float_colours_as_imshow_does(shown):
+    from coursekit.plotting import show_images
+
+    grey = np.stack([np.full((6, 6), 3.0), np.arange(36.0).reshape(6, 6) - 10])
+    show_images(grey[..., None])
+    np.testing.assert_allclose(tile(shown[0], 0, 2, 2, 6, 6), 0.0)  # a constant image: no range to stretch
+    second = tile(shown[0], 1, 2, 2, 6, 6)
+    assert second.min() == 0.0 and second.max() == 1.0 and np.allclose(second[..., 0], second[..., 2])
+    show_images(np.array([[[[-0.5, 0.25, 2.0]]]]))
+    np.testing.assert_allclose(tile(shown[1], 0, 1, 1, 1, 1)[0, 0], [0.0, 0.25, 1.0])
+
+
+def test_show_images_of_nothing_says_so_and_draws_nothing(shown, capsys):
+    from coursekit.plotting import show_images
+
+    show_images(np.zeros((0, 4, 4, 3)))
+    assert shown == [] and "No images to show." in capsys.readouterr().out

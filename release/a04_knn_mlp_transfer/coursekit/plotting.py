@@ -9,9 +9,27 @@ import math
 import numpy as np
 
 
+def _as_tile(image):
+    """One image as floats in [0, 1] for the mosaic: uint8 colours divided by 255, float colours
+    clipped (as ``imshow`` clips them), grey ones stretched from their own smallest to largest
+    value (as ``imshow`` scales each grey image)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image.astype(float)
+        low, high = image.min(), image.max()
+        grey = (image - low) / (high - low) if high > low else np.zeros_like(image)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if image.dtype == np.uint8:
+        return image / 255.0
+    return np.clip(image.astype(float), 0.0, 1.0)
+
+
 def show_images(images, titles=None, ncols=6, size=2.0):
     """Show images of shape (m, height, width, 3), or grey (m, height, width[, 1]), in a grid,
-    with an optional title each."""
+    with an optional title each.
+
+    The grid is drawn as one picture (the images side by side, each title written above its
+    image) rather than one set of axes per image: the same figure, several times faster to draw."""
     import matplotlib.pyplot as plt
 
     images = np.asarray(images)
@@ -23,14 +41,30 @@ def show_images(images, titles=None, ncols=6, size=2.0):
         return
     ncols = max(1, min(ncols, count))
     nrows = math.ceil(count / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index < count:
-            ax.imshow(images[index], cmap="gray" if images.ndim == 3 else None)
-            if titles is not None:
-                ax.set_title(str(titles[index]), fontsize=9)
-    fig.tight_layout()
+    height, width = images.shape[1:3]
+    labels = [str(titles[index]).split("\n") for index in range(count)] if titles is not None else None
+    gap = max(2, round(0.08 * width))  # pixels between images
+    inches_per_pixel = size / (width + gap)  # each column of the grid is ``size`` inches wide
+    fontsize = 9.0
+    if labels:  # smaller text where the longest line would run into the next image (about 0.6 em a character)
+        longest = max(len(line) for lines in labels for line in lines)
+        fontsize = max(5.0, min(fontsize, 0.9 * size * 72 / (0.6 * max(longest, 1))))
+    lines = max(len(lines) for lines in labels) if labels else 0
+    above = math.ceil(lines * 1.25 * fontsize / 72 / inches_per_pixel) + gap if lines else gap
+    tile_height = height + above
+    canvas = np.ones((nrows * tile_height, ncols * (width + gap), 3))
+    for index in range(count):
+        row, column = divmod(index, ncols)
+        top, left = row * tile_height + above, column * (width + gap)
+        canvas[top:top + height, left:left + width] = _as_tile(images[index])
+    fig, ax = plt.subplots(figsize=(ncols * (width + gap) * inches_per_pixel, nrows * tile_height * inches_per_pixel))
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    ax.imshow(canvas)
+    ax.axis("off")
+    for index in range(count if labels else 0):
+        row, column = divmod(index, ncols)
+        ax.text(column * (width + gap) + width / 2, row * tile_height + above - gap / 2, "\n".join(labels[index]),
+                ha="center", va="bottom", fontsize=fontsize, linespacing=1.1)
     plt.show()
 
 
