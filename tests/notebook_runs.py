@@ -1,18 +1,25 @@
 """Execute course notebooks in real kernels and read what they printed.
 
 The source notebook of an assignment runs at most once per test session in each mode
-(:func:`source_run`): the tests that read the same run share it.
+(:func:`source_run`): the tests that read the same run share it. Its grading-mode run is
+``nbgrader validate``'s own (``validate_keeping.py``): the validation that the tests check and the
+outputs they read come from one execution.
 """
 import copy
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-FULL, GRADING = "full", "autograde"
+FULL, GRADING = "full", "validate"  # GRADING: nbgrader's validate mode, the budget of autograde
 FULL_RUN_TIMEOUT = 900  # seconds per cell: the longest training cell of a full run
 _source_runs = {}  # (assignment, mode) -> the executed notebook
+_validations = {}  # assignment -> what nbgrader validate printed
 
 
 def execute(path, cwd, env_mode=None, cells=None, monkeypatch=None, timeout=300):
@@ -29,18 +36,43 @@ def execute(path, cwd, env_mode=None, cells=None, monkeypatch=None, timeout=300)
     return notebook
 
 
+def validated_run(course_root, assignment):
+    """``nbgrader validate`` of the source notebook, as the course's command line runs it; returns
+    (the notebook its validator executed, what nbgrader printed)."""
+    from autograder.worker.nbgrader_cli import nbgrader_env
+
+    with tempfile.TemporaryDirectory() as folder:
+        executed = Path(folder) / f"{assignment}.ipynb"
+        done = subprocess.run([sys.executable, str(Path(__file__).with_name("validate_keeping.py")),
+                               f"source/{assignment}/{assignment}.ipynb", str(executed)], cwd=course_root,
+                              capture_output=True, text=True, timeout=1800, env=nbgrader_env())
+        printed = done.stdout + done.stderr
+        assert executed.is_file(), f"nbgrader validate executed nothing: {printed}"
+        return nbformat.read(str(executed), as_version=4), printed
+
+
 def source_run(course_root, assignment, mode):
     """The source notebook of ``assignment`` executed in ``mode`` (FULL: a student's run on the
-    whole data; GRADING: as nbgrader runs it), once per session; returns a copy of it."""
+    whole data; GRADING: nbgrader validate's run, in grading mode), once per session; returns a
+    copy of it."""
     if (assignment, mode) not in _source_runs:
         started = time.monotonic()
-        with pytest.MonkeyPatch.context() as monkeypatch:
-            _source_runs[assignment, mode] = execute(
-                course_root / "source" / assignment / f"{assignment}.ipynb", course_root / "source" / assignment,
-                env_mode=None if mode == FULL else mode, monkeypatch=monkeypatch,
-                timeout=FULL_RUN_TIMEOUT if mode == FULL else 300)
+        if mode == GRADING:
+            _source_runs[assignment, mode], _validations[assignment] = validated_run(course_root, assignment)
+        else:
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                _source_runs[assignment, mode] = execute(
+                    course_root / "source" / assignment / f"{assignment}.ipynb", course_root / "source" / assignment,
+                    env_mode=None if mode == FULL else mode, monkeypatch=monkeypatch,
+                    timeout=FULL_RUN_TIMEOUT if mode == FULL else 300)
         print(f"{mode} run of {assignment}, kernel start included: {time.monotonic() - started:.1f} s")
     return copy.deepcopy(_source_runs[assignment, mode])
+
+
+def validation_of(course_root, assignment):
+    """What ``nbgrader validate`` printed for the source notebook (its run shared as above)."""
+    source_run(course_root, assignment, GRADING)
+    return _validations[assignment]
 
 
 def text_of(notebook):
@@ -59,7 +91,7 @@ def graded_run(course_root, assignment, graded_functions):
     and nothing reaches stderr; returns what it printed."""
     notebook = source_run(course_root, assignment, GRADING)
     printed = text_of(notebook)
-    assert "Grading mode (autograde)" in printed
+    assert f"Grading mode ({GRADING})" in printed
     assert printed.count("hidden tests passed.") == graded_functions
     assert stderr_of(notebook) == []
     return printed

@@ -28,7 +28,7 @@ def test_reference_reaches_75_percent_on_the_validation_images_in_full_mode(cour
 def test_graded_run_of_the_source_writes_nothing_to_stderr(course_root, data_cache):
     notebook = source_run(course_root, ASSIGNMENT, GRADING)
     printed = text_of(notebook)
-    assert "Grading mode (autograde)" in printed
+    assert f"Grading mode ({GRADING})" in printed
     assert "training images: (120, 64, 64, 3)" in printed
     assert stderr_of(notebook) == []
 
