@@ -60,11 +60,11 @@ def source_run(course_root, assignment, mode):
         if mode == GRADING:
             _source_runs[assignment, mode], _validations[assignment] = validated_run(course_root, assignment)
         else:
+            assert mode == FULL, mode
             with pytest.MonkeyPatch.context() as monkeypatch:
                 _source_runs[assignment, mode] = execute(
                     course_root / "source" / assignment / f"{assignment}.ipynb", course_root / "source" / assignment,
-                    env_mode=None if mode == FULL else mode, monkeypatch=monkeypatch,
-                    timeout=FULL_RUN_TIMEOUT if mode == FULL else 300)
+                    monkeypatch=monkeypatch, timeout=FULL_RUN_TIMEOUT)
         print(f"{mode} run of {assignment}, kernel start included: {time.monotonic() - started:.1f} s")
     return copy.deepcopy(_source_runs[assignment, mode])
 

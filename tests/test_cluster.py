@@ -91,10 +91,8 @@ def local_grades():
     with open(ROOT / "tests" / "golden" / f"{ASSIGNMENT}_class.csv", newline="", encoding="utf-8") as handle:
         golden = scores(csv.DictReader(handle))
     demo = demo_class(ASSIGNMENT)
-    found = {}
-    for student, answers in CLASS.items():
-        found[student] = golden[next(ghost for ghost, given in demo.items() if given == answers)]
-    return found
+    return {student: golden[next(ghost for ghost, given in demo.items() if given == answers)]
+            for student, answers in CLASS.items()}
 
 
 def test_a_class_graded_on_a_cluster_started_by_the_dask_commands_scores_as_on_one_machine(
