@@ -13,6 +13,7 @@ from autograder.worker.failures import GraderFailed
 from known_submissions.ghosts import write_class
 from autograder.gradebook.records import template_gradebook
 from autograder.worker.nbgrader_cli import COURSE_ROOT, nbgrader_env, put_scripts_on_path
+from boundary_runs import scratch_entries
 
 ASSIGNMENT = "a01_santa_logreg"
 
@@ -40,7 +41,10 @@ def test_processes_forked_from_several_threads_at_once_each_report_their_own_exi
 
 def test_forked_and_started_nbgrader_grade_alike(reference_job, monkeypatch):
     assert processes._fork_server() is not None  # a test process may have children: the fork path
+    scratch_before = scratch_entries()
     forked = worker_job.grade(reference_job)
+    # The forked process ends past atexit: it removes its own run folder (its kernel's sockets).
+    assert set(scratch_entries()) - set(scratch_before) == set()
     monkeypatch.setattr(processes, "_fork_server", lambda: None)
     started = worker_job.grade(reference_job)
     assert forked.status == started.status == "graded", (forked.message, started.message)

@@ -75,6 +75,9 @@ def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
         peak = max([resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
                    + [kernels_peak_kib()])
         Path(peak_path).write_text(str(peak), encoding="utf-8")
+        # A process of the fork server ends with os._exit, past atexit: its run folder goes now,
+        # not at the next run (which spares folders younger than a few seconds).
+        scratch.remove_run_folder()
 
 
 def _fork_server():
