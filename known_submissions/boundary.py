@@ -257,8 +257,18 @@ ASKS_THE_AGENT_DIRECTLY = code('''
 ''')
 
 KEEPS_THE_GRADER_ANSWERING = code('''
+    own_propagate = propagate  # the notebook's, defined above
+
     def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
-        while True:  # calls the test's stand-in for ever: the grader answers, and answers
+        costs = []
+        if propagate is own_propagate:  # the notebook's own cells: plain gradient descent
+            for i in range(num_iterations):
+                dw, db, cost = propagate(w, b, x, y)
+                w, b = w - learning_rate * dw, b - learning_rate * db
+                if i % 50 == 0:
+                    costs.append(cost)
+            return w, b, costs
+        while True:  # handed the test's stand-in: calls it for ever, the grader answers, and answers
             propagate(w, b, x, y)
 ''')
 
@@ -346,9 +356,9 @@ EXCEPTION_STR_HANGS = code('''
                 pass
 
     def propagate(w, b, x, y):
-        if x.shape[1] == 3:
+        if x.shape[1] == 3 or x.shape[0] > 1000:  # the notebook's example and pictures
             return np.zeros_like(w), 0.0, 0.0
-        raise Endless()
+        raise Endless()  # the tests' own examples
 ''')
 
 MUTATES_THE_GRADERS_ARGUMENT = code('''
@@ -488,7 +498,7 @@ KERNEL_CASES = [
             A01_FULL - 3, answered(ASSIGNMENT, {"optimization": READS_THE_TESTS_HELPER})),
     _graded("asks_the_agent_directly", "optimization speaks the grader's protocol itself for the test's objects",
             A01_FULL - 3, answered(ASSIGNMENT, {"optimization": ASKS_THE_AGENT_DIRECTLY})),
-    _graded("keeps_the_grader_answering", "optimization calls the test's stand-in for ever",
+    _graded("keeps_the_grader_answering", "optimization calls the test's stand-in for propagate for ever",
             A01_FULL - 3, answered(ASSIGNMENT, {"optimization": KEEPS_THE_GRADER_ANSWERING})),
     _graded("returns_the_stand_in", "model returns the stand-in it was handed as one of its results",
             A01_FULL - 3, answered(ASSIGNMENT, {"model": RETURNS_THE_STAND_IN})),
@@ -511,7 +521,7 @@ KERNEL_CASES = [
             A01_FULL - 2, answered(ASSIGNMENT, {"init_w": CHANGES_ON_EACH_CALL})),
     _graded("detects_the_grader", "init_w answers otherwise when it finds the grader's agent",
             A01_FULL - 2, answered(ASSIGNMENT, {"init_w": DETECTS_THE_GRADER})),
-    _graded("exception_str_hangs", "propagate raises an exception whose str() never returns",
+    _graded("exception_str_hangs", "propagate raises, on the tests' examples, an exception whose str() never returns",
             A01_FULL - 3, answered(ASSIGNMENT, {"propagate": EXCEPTION_STR_HANGS})),
     _graded("mutates_the_graders_argument", "propagate is right but changes the caller's x in place",
             A01_FULL - 3, answered(ASSIGNMENT, {"propagate": MUTATES_THE_GRADERS_ARGUMENT})),

@@ -7,6 +7,7 @@ with its reason shown in the summary (``make test`` runs pytest with ``-rs``). O
 as ``.ci/run`` does) such a skip fails the run: CI installs all of them, so a skip there would be
 a green run that proved nothing.
 """
+import collections
 import os
 import sys
 from pathlib import Path
@@ -57,6 +58,25 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped on CI, where everything it needs ({', '.join(needs)}) must be installed: {reason}"
+
+
+# Seconds spent in each test file (its tests' setup, call and teardown, its module fixtures
+# included), printed at the end of every run beside pytest's slowest tests: where the time went.
+SECONDS_BY_FILE = collections.Counter()
+FILES_SHOWN = 15
+
+
+def pytest_runtest_logreport(report):
+    SECONDS_BY_FILE[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not SECONDS_BY_FILE:
+        return
+    terminalreporter.write_sep("=", f"seconds by test file, the {FILES_SHOWN} largest")
+    for path, seconds in SECONDS_BY_FILE.most_common(FILES_SHOWN):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
+    terminalreporter.write_line(f"{sum(SECONDS_BY_FILE.values()):8.1f} s  in all, {len(SECONDS_BY_FILE)} files")
 
 
 @pytest.fixture(scope="session")

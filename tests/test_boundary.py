@@ -120,7 +120,7 @@ def graded(tmp_path_factory, data_cache):
     print(f"\ngrader boundary: {len(cases)} cases; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     for case in cases:
         print(f"  {case.name:38} expected {case.expected_status} {case.expected_score:g}; harness "
-              f"{harness[case.name].status} {harness[case.name].score:g}; plain nbgrader "
+              f"{harness[case.name].status} {harness[case.name].score:g} ({harness[case.name].seconds:.0f} s); plain nbgrader "
               f"{' '.join(map(str, plain[case.name]))}")
     return dict(cases=cases, harness=harness, plain=plain, logs=logs, work=work, canaries=canaries,
                 disk_lowered_mb=(free_before - shutil.disk_usage(work).free) / 2**20,
