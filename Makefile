@@ -33,7 +33,8 @@ check: $(STAMP)
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
+	$(PY) -m compileall -q -j 0 $(VENV)/lib >/dev/null  # the bytecode pip would write, on every core at once
 	touch $(STAMP)
 
 # make hub   a local class on JupyterHub, as root: accounts instructor, student1 and student2 (their
