@@ -97,13 +97,16 @@ def same_values(stored, computed):
     return stored == computed
 
 
+def expected_outputs_path(assignment):
+    return course.load(assignment, ROOT).room / EXPECTED_FILE
+
+
 def expected_outputs_stale(assignment, text=None):
     """Whether assignments/<a>/expected_outputs.json is missing or holds other values than
     ``text`` (by default what hidden_checks.expected_outputs() gives now)."""
-    path = course.load(assignment, ROOT).room / EXPECTED_FILE
     text = expected_outputs_text(assignment) if text is None else text
     try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
+        stored = json.loads(expected_outputs_path(assignment).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return True
     return not same_values(stored, json.loads(text))
@@ -114,7 +117,7 @@ def store_expected_outputs(assignment):
     differ in a float's last bits."""
     text = expected_outputs_text(assignment)
     if expected_outputs_stale(assignment, text):
-        (course.load(assignment, ROOT).room / EXPECTED_FILE).write_text(text, encoding="utf-8")
+        expected_outputs_path(assignment).write_text(text, encoding="utf-8")
 
 
 def vendor(assignment):
@@ -137,9 +140,8 @@ def stale_vendored_copies(assignment):
     """The generated files of the assignment (its stored expected values, the vendored copies in
     source/<assignment>/) that differ from what the build would write."""
     stale = []
-    stored = course.load(assignment, ROOT).room / EXPECTED_FILE
     if expected_outputs_stale(assignment):
-        stale.append(f"{stored.relative_to(ROOT)} (not what hidden_checks.expected_outputs() gives)")
+        stale.append(f"{expected_outputs_path(assignment).relative_to(ROOT)} (not what hidden_checks.expected_outputs() gives)")
     folder = ROOT / "source" / assignment
     for canonical, relative in shared_files(assignment):
         target = folder / relative

@@ -38,12 +38,12 @@ def test_an_interrupted_run_started_again_grades_only_the_rest_and_force_grades_
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     env = {**os.environ, "COURSE_DATA_DIR": str(data_cache), "NBGRADER_DB_URL": db_url}
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(tmp_path / "submitted"),
-               "--out", str(out), "--jobs", "2"]
+    grade = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(tmp_path / "submitted"), "--out", str(out)]
+    command = [*grade, "--jobs", "2"]
     try:
         # The first run, one student at a time, is killed (SIGKILL, the coordinator alone) once it
         # has finished one student.
-        first = subprocess.Popen([*command[:-1], "1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        first = subprocess.Popen([*grade, "--jobs", "1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 300
         while not finished_lines(out):
