@@ -62,8 +62,30 @@ def pytest_runtest_makereport(item, call):
 
 # Seconds spent in each test file (its tests' setup, call and teardown, its module fixtures
 # included), printed at the end of every run beside pytest's slowest tests: where the time went.
+# Beside them, the machine's CPU seconds over the same time (every process, from /proc/stat): a
+# file whose CPU seconds are far below its seconds times the cores waits more than it computes.
 SECONDS_BY_FILE = collections.Counter()
+CPU_SECONDS_BY_FILE = collections.Counter()
 FILES_SHOWN = 15
+
+
+def machine_cpu_seconds():
+    """CPU seconds every process on the machine has used since boot, or None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    before = machine_cpu_seconds()
+    yield
+    after = machine_cpu_seconds()
+    if before is not None and after is not None:
+        CPU_SECONDS_BY_FILE[item.nodeid.split("::")[0]] += after - before
 
 
 def pytest_runtest_logreport(report):
@@ -73,10 +95,13 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter):
     if not SECONDS_BY_FILE:
         return
-    terminalreporter.write_sep("=", f"seconds by test file, the {FILES_SHOWN} largest")
+    cores = os.cpu_count() or 1
+    terminalreporter.write_sep("=", f"seconds by test file, the {FILES_SHOWN} largest, and the machine's CPU "
+                                    f"seconds meanwhile ({cores} cores)")
     for path, seconds in SECONDS_BY_FILE.most_common(FILES_SHOWN):
-        terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
-    terminalreporter.write_line(f"{sum(SECONDS_BY_FILE.values()):8.1f} s  in all, {len(SECONDS_BY_FILE)} files")
+        terminalreporter.write_line(f"{seconds:8.1f} s  {CPU_SECONDS_BY_FILE[path]:8.1f} CPU s  {path}")
+    terminalreporter.write_line(f"{sum(SECONDS_BY_FILE.values()):8.1f} s  "
+                                f"{sum(CPU_SECONDS_BY_FILE.values()):8.1f} CPU s  in all, {len(SECONDS_BY_FILE)} files")
 
 
 @pytest.fixture(scope="session")

@@ -98,14 +98,18 @@ def local_grades():
 def test_a_class_graded_on_a_cluster_started_by_the_dask_commands_scores_as_on_one_machine(
         tmp_path, course_copy, submitted, local_grades, data_cache):
     from autograder.cluster.remote_job import zygote_stats
+    from autograder.worker.processes import fork_server_running
 
     with cluster(course_copy, tmp_path / "logs", data_cache, workers=2) as started:
         done = subprocess.run(grade_command(submitted, tmp_path / "out", "--scheduler", started.address), cwd=ROOT,
                               env=grading_env(tmp_path, data_cache), capture_output=True, text=True, timeout=900)
         worker_log = started.log("worker-0")
         forked = sum(stats["kernels_forked"] for stats in started.client().run(zygote_stats).values())
+        fork_servers = started.client().run(fork_server_running)
     assert done.returncode == 0, done.stdout + done.stderr
     assert forked >= len(CLASS)  # each kernel forked from its worker's zygote (the feedback's too, where it runs one)
+    # each worker (a daemonic process, as its nanny starts it) forks its nbgrader processes from a server
+    assert list(fork_servers.values()) == [True, True]
     assert f"grading worker: course {course_copy}" in worker_log
     graded = scores(read_grades(tmp_path / "out"))
     assert graded == local_grades
@@ -117,6 +121,9 @@ def test_workers_each_a_user_of_their_own_with_their_own_scratch_score_as_on_one
         tmp_path, course_copy, submitted, local_grades, data_cache):
     """Issue 21's workers: each a Unix user of its own (no privileges: its kernels get a user
     namespace and start afresh), with a scratch folder of its own that the other cannot open."""
+    from autograder.sandbox.policy import cache_root
+    from autograder.sandbox.shared_data import FOLDER
+
     with cluster(course_copy, tmp_path / "logs", data_cache, workers=2, worker_users=True,
                  shared=[submitted]) as started:
         done = subprocess.run(grade_command(submitted, tmp_path / "out", "--scheduler", started.address), cwd=ROOT,
@@ -128,10 +135,14 @@ def test_workers_each_a_user_of_their_own_with_their_own_scratch_score_as_on_one
             other = next(folder for where, folder in scratch.items() if where != address)
             with pytest.raises(PermissionError):
                 client.run(os.listdir, str(other), workers=[address])
+        # each worker that graded decoded the class's data once, in its own user's cache folder
+        decoded = {address: client.run(os.listdir, str(Path(cache) / FOLDER), workers=[address])[address]
+                   for address, cache in client.run(cache_root).items() if (Path(cache) / FOLDER).is_dir()}
         logs = [started.log(f"worker-{index}") for index in range(2)]
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(uids.values()) == [WORKER_UID, WORKER_UID + 1]
     assert sorted(scratch.values()) == started.scratch
+    assert decoded and all(any(name.endswith(".npz") for name in names) for names in decoded.values()), decoded
     for index, log in enumerate(logs):
         assert (f"grading worker: course {course_copy}, sandbox bwrap, user grader-{index} "
                 f"(uid {WORKER_UID + index}), scratch {started.scratch[index]}") in log, log

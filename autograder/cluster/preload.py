@@ -48,3 +48,10 @@ def dask_setup(server):
                 _user_name(), os.geteuid(), tempfile.gettempdir(), kernels)
     if mode != "bwrap":
         logger.warning("grading worker: student code runs WITHOUT the sandbox (limits only): %s", bwrap_problem())
+    # The fork server of the worker's nbgrader processes imports nbgrader now, while the worker
+    # waits for its first submission (remote_job.py).
+    from autograder.cluster.remote_job import allow_children
+    from autograder.worker.processes import start_fork_server
+
+    allow_children()
+    start_fork_server()

@@ -9,10 +9,16 @@ its own course folder, in its own scratch folder, and forks its kernels from a k
 its own (``sandbox/zygote.py``; the coordinator's is on another machine, or another user's),
 started on its first submission of an assignment and kept for the worker's life: one per worker
 process, for the assignment it grades last (a zygote with Keras holds hundreds of MB).
+
+As on one machine, the worker forks its nbgrader processes from a fork server that has imported
+nbgrader (``worker/processes.py``), and its kernels read the data decoded once (on this worker's
+machine, in its user's cache folder: ``sandbox/shared_data.py``) unless the command line named
+a folder, or none, with ``--Sandbox.decoded_data=``.
 """
 import atexit
 import dataclasses
 import hashlib
+import multiprocessing
 import os
 import tempfile
 import threading
@@ -20,10 +26,12 @@ import zlib
 
 from .. import course, scratch
 from ..course import COURSE_ROOT
+from ..sandbox import shared_data
 from ..sandbox.zygote import Zygote
 from ..settings import Sandbox, course_config
 from ..worker.failures import GraderFailed
 from ..worker.job import grade, thread_settings
+from ..worker.processes import start_fork_server
 from .course_version import course_version
 
 _zygote = {"key": None, "zygote": None}  # this worker process's kernel zygote, and what it was started for
@@ -63,6 +71,28 @@ def _stop_zygote():
         _zygote.update(key=None, zygote=None)
 
 
+def allow_children():
+    """Let this process have children of multiprocessing's making (a fork server and the
+    nbgrader processes forked from it). A Dask worker that a nanny started is a daemonic process,
+    which multiprocessing forbids them: without this, each of its nbgrader processes would start
+    afresh and import nbgrader again, some 3 s twice a submission. The flag concerns this
+    process's own children only: the nanny still stops the worker as before."""
+    current = multiprocessing.current_process()
+    if current.daemon:
+        current.daemon = False
+
+
+def with_worker_data(job):
+    """``job``, with this worker's decoded data (made here once, kept and checked by
+    ``shared_data.prepare``) unless its settings name a folder, or none, already."""
+    if any(setting.startswith("--Sandbox.decoded_data=") for setting in job.settings):
+        return job
+    decoded = shared_data.prepare(job.assignment, os.environ.get("COURSE_DATA_DIR"))
+    if not decoded:
+        return job
+    return dataclasses.replace(job, settings=(*job.settings, f"--Sandbox.decoded_data={decoded}"))
+
+
 def template_file(content):
     """A file in this worker's run folder holding the template gradebook ``content``, written once
     per content (a worker grades many submissions with the same template)."""
@@ -86,6 +116,9 @@ def grade_on_worker(job, template_db, version):
                            f"for {job.assignment} (fingerprint {mine[:12]}, coordinator's {version[:12]}): "
                            f"update the workers' copy")
     template = template_file(zlib.decompress(template_db))
+    allow_children()
+    start_fork_server(keras=course.load(job.assignment).keras)  # at once after the first submission
+    job = with_worker_data(job)
     local = dataclasses.replace(job, course_root=str(COURSE_ROOT), template_db=str(template),
                                 kernel_zygote=worker_zygote(job))
     return grade(local)

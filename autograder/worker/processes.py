@@ -117,6 +117,13 @@ def start_fork_server(keras=False):
     _server_preload = wanted
 
 
+def fork_server_running():
+    """Whether this process's fork server has started (its nbgrader processes are forked from it)."""
+    from multiprocessing import forkserver
+
+    return forkserver._forkserver._forkserver_pid is not None
+
+
 def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
     """Run ``nbgrader ARGV`` in ``folder`` with ``env`` under the limits; returns (exit status, or
     None when stopped at ``timeout`` seconds; its output; its peak memory in MiB, or 0 unknown)."""
