@@ -182,7 +182,7 @@ def test_a_worker_killed_in_mid_batch_loses_and_doubles_no_student(tmp_path, cou
             busy = [address for address, keys in client.processing().items()
                     if any("grade_on_worker" in str(key) for key in keys)]
             if busy:
-                time.sleep(3)  # well into its submission: nbgrader and the kernel are running
+                time.sleep(1.5)  # into its submission (some 3 s): nbgrader and the kernel are running
                 pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
                 os.kill(pid, signal.SIGKILL)
                 killed = busy[0]
