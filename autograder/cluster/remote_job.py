@@ -117,7 +117,9 @@ def grade_on_worker(job, template_db, version):
                            f"update the workers' copy")
     template = template_file(zlib.decompress(template_db))
     allow_children()
-    start_fork_server(keras=course.load(job.assignment).keras)  # at once after the first submission
+    # Started by the preload already, without Keras: started here where it was not, again with Keras
+    # for an assignment whose tests receive Keras models.
+    start_fork_server(keras=course.load(job.assignment).keras)
     job = with_worker_data(job)
     local = dataclasses.replace(job, course_root=str(COURSE_ROOT), template_db=str(template),
                                 kernel_zygote=worker_zygote(job))
