@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "admin")]
 
 from autograder import course  # noqa: E402
+from autograder.profiling import machine_cpu  # noqa: E402
 
 ASSIGNMENTS = course.assignment_ids(ROOT)  # every assignments/<a>/manifest.toml
 NEEDS = {"needs_bwrap": "bubblewrap (apt-get install bubblewrap)",
@@ -69,23 +70,11 @@ CPU_SECONDS_BY_FILE = collections.Counter()
 FILES_SHOWN = 15
 
 
-def machine_cpu_seconds():
-    """CPU seconds every process on the machine has used since boot, or None off Linux."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return None
-    user, nice, system, idle, iowait, irq, softirq = (int(f) for f in fields[:7])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    before = machine_cpu_seconds()
+    before = machine_cpu()
     yield
-    after = machine_cpu_seconds()
-    if before is not None and after is not None:
-        CPU_SECONDS_BY_FILE[item.nodeid.split("::")[0]] += after - before
+    CPU_SECONDS_BY_FILE[item.nodeid.split("::")[0]] += machine_cpu() - before  # 0 without /proc/stat
 
 
 def pytest_runtest_logreport(report):

@@ -105,7 +105,7 @@ def start_fork_server(keras=False):
     from multiprocessing import forkserver
 
     wanted = list(PRELOAD) + (list(KERAS_PRELOAD) if keras else [])
-    running = forkserver._forkserver._forkserver_pid is not None
+    running = fork_server_running()
     if running and set(wanted) <= set(_server_preload or ()):
         return
     if running and hasattr(forkserver._forkserver, "_stop"):
