@@ -79,6 +79,22 @@ def test_show_images_draws_one_picture_with_each_title_above_its_image(shown):
     np.testing.assert_allclose(tile(figure, 4, 7, 3, 8, 8), images[4] / 255)
 
 
+def test_show_images_draws_each_pixel_as_a_block_of_its_colour(shown):
+    """Not smoothed: the picture drawn holds only the images' own colours (and the white around
+    them), each pixel of an image a block of the screen."""
+    from coursekit.plotting import show_images
+
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(4, 20, 20, 3), dtype=np.uint8)
+    show_images(images, ncols=4, size=0.55)  # 2.5 screen pixels a pixel: matplotlib would smooth
+    (figure,) = shown
+    figure.canvas.draw()
+    drawn = np.asarray(figure.canvas.buffer_rgba())[..., :3].reshape(-1, 3)
+    colours = {tuple(c) for c in drawn}
+    assert colours <= {tuple(c) for c in images.reshape(-1, 3)} | {(255, 255, 255)}
+    assert len(colours) > 200  # the images are there, not a blank figure
+
+
 def test_show_images_scales_each_grey_image_and_clips_float_colours_as_imshow_does(shown):
     from coursekit.plotting import show_images
 

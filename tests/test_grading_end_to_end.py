@@ -128,3 +128,15 @@ def test_written_answers_wait_in_the_gradebook_for_the_formgrader(graded_class, 
              for cell in nbformat.read(str(graded), as_version=4).cells
              if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")}
     assert shown == answers
+
+
+def test_the_references_graded_notebook_keeps_every_output_whole(graded_class, course_root):
+    """The course's own figures and prints fit the grader's limit on a cell's output
+    (SurvivingExecute.max_cell_output): none is cut from the reference's graded notebook."""
+    assignment = graded_class[0]
+    graded = course_root / "autograded" / "ghost-reference" / assignment / f"{assignment}.ipynb"
+    cells = [c for c in nbformat.read(str(graded), as_version=4).cells if c.cell_type == "code"]
+    cut = [index for index, cell in enumerate(cells)
+           if any("[output cut:" in output.get("text", "") for output in cell.outputs)]
+    assert cut == [], f"outputs cut in code cells {cut}"
+    assert any("image/png" in output.get("data", {}) for cell in cells for output in cell.outputs)
