@@ -9,21 +9,27 @@ notebook and catalogued mistakes), then, in one run on this machine:
 1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential);
 2. grades it with the harness (``grade_class``, ``--jobs`` workers);
 3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, with the same share
-   of the cores and the same memory limit per kernel as the harness gives, as a floor: once as
+   of the cores and the same memory limit per kernel as the harness gives, for comparison: once as
    submitted, and once with the test cells as nbgrader runs them, hidden tests in (the tests'
    own work, without the sandbox, the trusted decisions and the gradebook);
 
 and prints seconds per submission, the harness's speed-up over nbgrader, its overhead over
-bare execution, the peak memory of a worker (its nbgrader process or its kernel, whichever is
-larger; the largest and the reference's), how many kernels the harness forked from its kernel
-zygote, and whether every score agrees. Beside each time, the
+bare execution, the floor of any grader that runs these kernels (the notebooks' own cells, the
+data cells and the student's code, as timed in the harness's kernels with ``Grading.profile``,
+packed on ``--jobs`` workers without a gap: their sum over ``--jobs``, or the longest
+submission's) and so the largest speed-up over nbgrader such a grader could reach, the peak
+memory of a worker (its nbgrader process or its kernel, whichever is larger; the largest and
+the reference's), how many kernels the harness forked from its kernel zygote, and whether
+every score agrees. Beside each time, the
 CPU time the whole machine used meanwhile, per submission, and how busy its cores were on
 average (from ``/proc/stat``, where there is one): how much of the machine each way of grading
 can use, and how much work it does. A script, not a
 test: figures on a shared machine are noisy; compare the ratios within one run.
 """
 import argparse
+import collections
 import functools
+import json
 import multiprocessing
 import os
 import resource
@@ -132,6 +138,18 @@ def bare_nbclient(assignment, submissions, scratch, jobs, hidden_tests=False):
     return time.monotonic() - started
 
 
+def notebook_cells_seconds(profile):
+    """{student: wall seconds of the notebook's own cells in the kernel} from a ``Grading.profile``
+    file: the cells that set up and load data and the student's cells, not the kernel's start and
+    stop, nor the test cells (decided by the grader)."""
+    seconds = collections.defaultdict(float)
+    for line in profile.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["stage"] in ("setup and data cells", "student's cells"):
+            seconds[record["student"]] += record["wall_s"]
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-assignment", type=int, default=20, help="ghost students per assignment")
@@ -155,9 +173,12 @@ def main():
 
             os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
             stats = {}
+            profile = scratch / "profile.jsonl"
             results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
                                                                       jobs=args.jobs, show_progress=False,
-                                                                      stats=stats), count)
+                                                                      stats=stats,
+                                                                      settings=(f"--Grading.profile={profile}",)),
+                                                  count)
             print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
                   f"({harness_seconds / count:.2f} s/submission){cpu}")
 
@@ -169,6 +190,12 @@ def main():
             print(f"  bare nbclient, {args.jobs} at a time, hidden tests in: {hidden_seconds:7.1f} s  "
                   f"({hidden_seconds / count:.2f} s/submission){cpu}")
 
+            cells = notebook_cells_seconds(profile)
+            floor = max(sum(cells.values()) / args.jobs, max(cells.values(), default=0.0))
+            print(f"  floor (the notebooks' own cells, {sum(cells.values()) / count:.2f} s/submission, "
+                  f"on {args.jobs} workers without a gap): {floor:7.1f} s")
+            print(f"  harness over its floor:   {harness_seconds / floor:.2f}x")
+            print(f"  largest speed-up over nbgrader at that floor: {plain_seconds / floor:.2f}x")
             agree = all(plain_scores.get(r.student_id) == r.score for r in results)
             largest = max(results, key=lambda r: r.peak_memory_mb)
             reference = next((r for r in results if r.student_id == f"{GHOST_PREFIX}reference"), largest)
