@@ -31,7 +31,7 @@ def show_images(images, titles=None, ncols=6, size=2.0):
     The grid is drawn as one picture (the images side by side, each title written above its
     image) rather than one set of axes per image: the same figure, several times faster to draw.
     Each pixel is drawn as a block of the same colour, not smoothed into its neighbours: the
-    pictures as the network gets them, and a figure about a third as large in the notebook."""
+    pictures as the network gets them, and a figure a quarter to a third as large in the notebook."""
     import matplotlib.pyplot as plt
 
     images = np.asarray(images)
