@@ -192,10 +192,13 @@ def main():
 
             cells = notebook_cells_seconds(profile)
             floor = max(sum(cells.values()) / args.jobs, max(cells.values(), default=0.0))
-            print(f"  floor (the notebooks' own cells, {sum(cells.values()) / count:.2f} s/submission, "
-                  f"on {args.jobs} workers without a gap): {floor:7.1f} s")
-            print(f"  harness over its floor:   {harness_seconds / floor:.2f}x")
-            print(f"  largest speed-up over nbgrader at that floor: {plain_seconds / floor:.2f}x")
+            if floor > 0:
+                print(f"  floor (the notebooks' own cells, {sum(cells.values()) / count:.2f} s/submission, "
+                      f"on {args.jobs} workers without a gap): {floor:7.1f} s")
+                print(f"  harness over its floor:   {harness_seconds / floor:.2f}x")
+                print(f"  largest speed-up over nbgrader at that floor: {plain_seconds / floor:.2f}x")
+            else:
+                print("  floor: no notebook cell was timed (every grading failed before its cells)")
             agree = all(plain_scores.get(r.student_id) == r.score for r in results)
             largest = max(results, key=lambda r: r.peak_memory_mb)
             reference = next((r for r in results if r.student_id == f"{GHOST_PREFIX}reference"), largest)
