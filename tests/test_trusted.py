@@ -92,6 +92,44 @@ def stubborn_optimization(w, b, x, y, num_iterations, learning_rate, print_cost=
         except Exception:
             pass
 
+def net_1(sample_shape, nb_classes):
+    """The reference network, whose weights cannot be read: the tests read its layers only."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=sample_shape)
+    x = layers.RandomTranslation(0.08, 0.08)(inputs)
+    x = layers.Conv2D(32, (3, 3), activation="relu")(x)
+    x = layers.Conv2D(64, (3, 3), activation="relu")(x)
+    x = layers.MaxPooling2D((2, 2))(x)
+    x = layers.Dropout(0.25)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    model = keras.Model(inputs, layers.Dense(nb_classes, activation="softmax")(x), name="net_1")
+    model.get_weights = unreadable
+    return model
+
+def unreadable():
+    raise RuntimeError("the weights were read")
+
+def weightless_transfer_model(trained, cut, nb_classes):
+    """Right, but has the grader's agent send the model it returns without its weights."""
+    import sys
+    import keras
+
+    codec = sys.modules["__course_agent__"].Codec
+    original = codec.encode
+    def encode(self, obj, depth=0):
+        if isinstance(obj, keras.Model):
+            codec.encode = original
+            self.without_weights = True
+        return original(self, obj, depth)
+    codec.encode = encode
+    base = keras.Model(trained.input, trained.get_layer(cut).output)
+    base.trainable = False
+    return keras.Model(base.input, keras.layers.Dense(nb_classes, activation="softmax")(base.output))
+
 class Handle:
     pass
 
@@ -109,7 +147,7 @@ def kernel():
     km.shutdown_kernel(now=True)
 
 
-A01, A04 = "a01_santa_logreg", "a04_knn_mlp_transfer"
+A01, A03, A04 = "a01_santa_logreg", "a03_cnn_mnist_cifar", "a04_knn_mlp_transfer"
 
 
 def decide(kc, source, assignment=A01, timeout=60):
@@ -173,6 +211,17 @@ def test_changes_the_kernel_makes_to_the_graders_arguments_never_reach_the_grade
 def test_an_object_posing_as_a_keras_model_is_not_one(kernel):
     error, _ = decide(kernel, "tests.test_transfer_model(posing_transfer_model)", A04, timeout=120)
     assert error is not None and "GradingError" in error and "where data was expected" in error
+
+
+def test_a_network_builder_is_checked_from_its_layers_without_its_weights_crossing(kernel):
+    error, text = decide(kernel, "tests.test_net_1(net_1)", A03, timeout=120)
+    assert error is None, error
+    assert "net_1: visible tests passed." in text
+
+
+def test_a_model_sent_without_its_weights_where_the_test_needs_them_fails_the_test(kernel):
+    error, _ = decide(kernel, "tests.test_transfer_model(weightless_transfer_model)", A04, timeout=120)
+    assert error is not None and "GradingError" in error and "without its weights" in error, error
 
 
 def test_an_object_of_the_students_own_where_data_is_expected_fails_the_test(kernel):

@@ -121,6 +121,44 @@ def test_a_keras_model_crosses_as_a_new_model_built_from_its_config_and_weights(
         Codec(handles=False).decode({"keras": '{"class_name": "os.system", "config": {}}', "weights": []})
 
 
+def small_keras_model():
+    import keras
+
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(inputs))
+    model.set_weights([np.full((3, 2), 0.5, np.float32), np.ones(2, np.float32)])
+    return model
+
+
+def test_a_keras_model_asked_for_without_weights_crosses_as_its_config_alone():
+    model = small_keras_model()
+    kernel, grader = Codec(handles=True), Codec(handles=False)
+    kernel.without_weights = grader.without_weights = True
+    data = cross(kernel.encode(model))
+    assert set(data) == {"keras", "without_weights"}
+    got = grader.decode(data)
+    assert got.get_layer("head").units == 2 and got.output_shape == (None, 2)
+    assert not np.array_equal(got.get_weights()[0], model.get_weights()[0])  # fresh weights of its own
+    # The two copies differ: neither side sends its copy by reference afterwards.
+    kernel.without_weights = grader.without_weights = False
+    again = cross(kernel.encode(model))
+    assert "weights" in again
+    assert all(np.array_equal(a, b) for a, b in zip(grader.decode(again).get_weights(), model.get_weights()))
+    assert "weights" in grader.encode(got)
+
+
+def test_a_keras_model_without_its_weights_is_refused_where_the_test_needs_them():
+    kernel = Codec(handles=True)
+    kernel.without_weights = True
+    with pytest.raises(WireError, match="came without its weights, where the test needs them"):
+        Codec(handles=False).decode(cross(kernel.encode(small_keras_model())))
+    whole = cross(Codec(handles=True).encode(small_keras_model()))
+    with pytest.raises(WireError, match="a Keras model with 2 weights came with 1"):
+        Codec(handles=False).decode({**whole, "weights": whole["weights"][:1]})
+    with pytest.raises(WireError, match="not a Keras model of the protocol"):
+        Codec(handles=False).decode({"keras": whole["keras"]})
+
+
 def test_pickles_object_arrays_and_unknown_references_are_refused():
     buffer = io.BytesIO()
     np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from check_helpers import (call_quietly, check_array, check_binary, check_close, check_unchanged, fail,
-                           load_expected, passed, snapshot)
+                           load_expected, passed, snapshot, without_weights)
 
 EXPECTED = load_expected(__file__)
 
@@ -550,7 +550,9 @@ def check_keras_model(function, model, sample_shape, nb_classes, expected_layers
 
 
 def check_builder(function, builder, sample_shape, nb_classes, expected_layers):
-    model = call_quietly(builder, sample_shape, nb_classes)
+    """The model ``builder`` returns, checked by :func:`check_keras_model` (its layers and
+    shapes: the tests never read a new model's weights)."""
+    model = call_quietly(without_weights(builder), sample_shape, nb_classes)
     check_keras_model(function, model, sample_shape, nb_classes, expected_layers)
     return model
 

@@ -13,7 +13,8 @@ the result (``wire.py``).
 What comes back is trusted as nothing more than data:
 
 - a call's result must be data (numbers, arrays, containers, a Keras model rebuilt here from its
-  config and weights); an object of the student's own is refused, except where a test
+  config and weights, or from its config alone where the test asked for no weights); an object
+  of the student's own is refused, except where a test
   deliberately makes an instance of a student's class (``check_helpers.construct``) and then
   calls its methods;
 - the arguments the grader sends are copies: the kernel says which of them a call changed in
@@ -90,6 +91,12 @@ class Remote:
     def __call__(self, *args, **kwargs):
         """Call it; the result comes back as data (see the module's docstring)."""
         return self._session.call(self._target, args, kwargs)
+
+    def course_call_without_weights(self, *args, **kwargs):
+        """Call it for a test that reads the layers and shapes of the Keras models it returns,
+        never their weights: the models come back as their config alone, built here with fresh
+        weights of their own (``check_helpers.without_weights``)."""
+        return self._session.call(self._target, args, kwargs, without_weights=True)
 
     def course_construct(self, *args, **kwargs):
         """Make an instance of the student's class: the one call whose result may be an object
@@ -177,9 +184,12 @@ class Session:
         return id(obj) in self.changed_ids
 
     # -- requests ----------------------------------------------------------------------------------
-    def call(self, target, args, kwargs, make_handle=None):
-        return self.request({"op": "call", "target": target, "args": self.codec.encode(list(args)),
-                             "kwargs": self.codec.encode(dict(kwargs))}, make_handle)
+    def call(self, target, args, kwargs, make_handle=None, without_weights=False):
+        message = {"op": "call", "target": target, "args": self.codec.encode(list(args)),
+                   "kwargs": self.codec.encode(dict(kwargs))}
+        if without_weights:
+            message["models"] = "without weights"
+        return self.request(message, make_handle, without_weights)
 
     def set_attribute(self, target, name, value):
         message = {"op": "setattr", "target": target, "name": name}
@@ -206,7 +216,9 @@ class Session:
         self.callbacks[key] = (value, methods)
         return {"callback": key, "methods": list(methods)} if methods else {"callback": key}
 
-    def request(self, message, make_handle=None):
+    def request(self, message, make_handle=None, without_weights=False):
+        """Send ``message``, run the stand-ins the kernel calls meanwhile, and return the answer;
+        ``without_weights``: the request asked for Keras models without their weights."""
         self.check_deadline()
         try:
             reply = self._receive(self.exchange(json.dumps(message)))
@@ -217,7 +229,11 @@ class Session:
             self._note_changes(reply.get("changed", []))
             if "raised" in reply:
                 raise remote_exception(reply["raised"])
-            return self.codec.decode(reply.get("value"), make_handle)
+            self.codec.without_weights = without_weights
+            try:
+                return self.codec.decode(reply.get("value"), make_handle)
+            finally:
+                self.codec.without_weights = False
         except wire.WireError as error:
             raise AnswerRefused(str(error)) from None
 

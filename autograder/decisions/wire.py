@@ -5,7 +5,9 @@ runs in the sandboxed kernel. Between the two only JSON travels, and it carries 
 
 - numbers, strings, lists, tuples, dicts; numpy arrays as their dtype, shape and bytes
   (structured ones as ``.npy``, read with ``allow_pickle=False``); Keras models as their config
-  and weights, which the grader builds into a new model of its own;
+  and weights, which the grader builds into a new model of its own (or as their config alone,
+  where the grader's request says ``"models": "without weights"``: a test that reads layers and
+  shapes, never weights, and need not wait for megabytes of them);
 - *handles*: the number of an object that stays in the kernel (a student's class, an instance of
   it, a method), which the grader accepts only where a test deliberately drives a student's
   class, and only to call it;
@@ -185,6 +187,9 @@ class Codec:
         self.state = {}    # number -> copy as it last crossed, for the mutable objects
         self.received = set()  # numbers of the objects that came from the other side
         self.touched = set()   # numbers received since the last call of take_touched()
+        # Keras models cross as their config alone, while this is set: on the kernel's side for
+        # the answer to a request that says so, on the grader's for reading that answer.
+        self.without_weights = False
 
     def _register(self, obj, received=False):
         number = len(self.table)
@@ -244,7 +249,11 @@ class Codec:
             if isinstance(obj, plain):
                 return self.encode(plain(obj), depth)
         if _is_keras_model(obj):
-            self._register(obj)
+            number = self._register(obj)
+            if self.without_weights:
+                # The other side builds a copy with weights of its own: it is never sent by reference.
+                self.forget(number)
+                return {"keras": obj.to_json(), "without_weights": True}
             return {"keras": obj.to_json(), "weights": [_npy(np.asarray(w)) for w in obj.get_weights()]}
         if self.handles:
             return {"handle": self._register(obj), "type": type(obj).__name__, "callable": callable(obj)}
@@ -310,8 +319,10 @@ class Codec:
             return result
         if "keras" in data:
             number = self._reserve()
-            model = _keras_model(data)
+            model = _keras_model(data, self.without_weights)
             self._fill(number, model)
+            if "weights" not in data:  # its weights are this side's own: never sent back by reference
+                self.forget(number)
             return model
         if "handle" in data:
             if make_handle is None:
@@ -379,16 +390,29 @@ def _same(before, now):
     return True
 
 
-def _keras_model(data):
-    """A new Keras model built from a config and weights (Keras's safe mode: no code runs)."""
+def _keras_model(data, without_weights=False):
+    """A new Keras model built from a config and weights (Keras's safe mode: no code runs).
+
+    A model that came without its weights (``"without_weights": true``, no ``"weights"``) is
+    accepted only where ``without_weights`` says the request asked for that; it keeps the fresh
+    weights its layers start with. One that came with weights must fit them, all of them."""
     import keras
 
-    if not isinstance(data.get("keras"), str) or not isinstance(data.get("weights", []), list):
+    if not isinstance(data.get("keras"), str):
+        raise WireError("not a Keras model of the protocol")
+    if "weights" not in data:
+        if data.get("without_weights") is not True:
+            raise WireError("not a Keras model of the protocol")
+        if not without_weights:
+            raise WireError("a Keras model came without its weights, where the test needs them")
+    elif not isinstance(data["weights"], list):
         raise WireError("not a Keras model of the protocol")
     try:
         model = keras.models.model_from_json(data["keras"])
-        weights = [_from_npy(w) for w in data.get("weights", [])]
-        if weights:
+        if "weights" in data:
+            weights = [_from_npy(w) for w in data["weights"]]
+            if len(weights) != len(model.weights):
+                raise WireError(f"a Keras model with {len(model.weights)} weights came with {len(weights)}")
             model.set_weights(weights)
     except WireError:
         raise
@@ -502,7 +526,12 @@ class Agent:
                 value = None
             else:
                 raise ValueError(f"unknown request {op!r}")
-            return {"value": self.codec.encode(value), "changed": self.codec.changed(received)}
+            self.codec.without_weights = message.get("models") == "without weights"
+            try:
+                encoded = self.codec.encode(value)
+            finally:
+                self.codec.without_weights = False
+            return {"value": encoded, "changed": self.codec.changed(received)}
         except BaseException as error:  # noqa: BLE001 - reported to the grader, which decides
             if isinstance(error, KeyboardInterrupt):
                 raise
