@@ -130,6 +130,15 @@ def weightless_transfer_model(trained, cut, nb_classes):
     base.trainable = False
     return keras.Model(base.input, keras.layers.Dense(nb_classes, activation="softmax")(base.output))
 
+def l1_at_once(X_test, X_train, metric="l1"):
+    return np.sum(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)
+
+def l1_in_blocks(X_test, X_train, metric="l1"):
+    distances = np.empty((len(X_test), len(X_train)))
+    for start in range(0, len(X_test), 4):
+        distances[start:start + 4] = l1_at_once(X_test[start:start + 4], X_train)
+    return distances
+
 class Handle:
     pass
 
@@ -222,6 +231,13 @@ def test_a_network_builder_is_checked_from_its_layers_without_its_weights_crossi
 def test_a_model_sent_without_its_weights_where_the_test_needs_them_fails_the_test(kernel):
     error, _ = decide(kernel, "tests.test_transfer_model(weightless_transfer_model)", A04, timeout=120)
     assert error is not None and "GradingError" in error and "without its weights" in error, error
+
+
+def test_the_memory_a_call_holds_is_measured_in_the_kernel_for_the_graders_check(kernel):
+    error, _ = decide(kernel, "import hidden_checks\nhidden_checks.check_l1_in_blocks(l1_at_once)", A04, timeout=120)
+    assert error is not None and "held 1230 MiB of arrays at once" in error and "a block of test rows" in error, error
+    error, _ = decide(kernel, "import hidden_checks\nhidden_checks.check_l1_in_blocks(l1_in_blocks)", A04, timeout=120)
+    assert error is None, error
 
 
 def test_an_object_of_the_students_own_where_data_is_expected_fails_the_test(kernel):

@@ -7,7 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-from autograder.decisions.wire import MAX_DEPTH, Codec, WireError, read_message
+from autograder.decisions.session import AnswerRefused, Session
+from autograder.decisions.wire import MAX_DEPTH, Agent, Codec, WireError, read_message
 
 
 def cross(data):
@@ -157,6 +158,30 @@ def test_a_keras_model_without_its_weights_is_refused_where_the_test_needs_them(
         Codec(handles=False).decode({**whole, "weights": whole["weights"][:1]})
     with pytest.raises(WireError, match="not a Keras model of the protocol"):
         Codec(handles=False).decode({"keras": whole["keras"]})
+
+
+def test_the_agent_measures_the_memory_a_call_held_at_once_where_the_grader_asks():
+    def builds_8_mb():
+        return float(np.ones(10 ** 6).sum())
+
+    agent = Agent({"f": builds_8_mb}, ask=None)
+    answer = agent.answer({"op": "call", "target": {"name": "f"}, "measure": "peak memory"})
+    assert answer["value"] == 1e6 and 8 * 10 ** 6 <= answer["peak_bytes"] < 9 * 10 ** 6
+    assert "peak_bytes" not in agent.answer({"op": "call", "target": {"name": "f"}})
+
+
+@pytest.mark.parametrize("peak", [None, -1, "0", 2.5, True])
+def test_a_measured_call_whose_peak_memory_does_not_come_back_is_refused(peak):
+    reply = {"value": 1, "changed": [], **({} if peak is None else {"peak_bytes": peak})}
+    session = Session(lambda text: json.dumps(reply))
+    with pytest.raises(AnswerRefused, match="peak memory did not come back"):
+        session.call({"name": "f"}, (), {}, measure=True)
+
+
+def test_a_measured_call_returns_its_result_and_peak_memory():
+    session = Session(lambda text: json.dumps({"value": 1, "changed": [], "peak_bytes": 5}))
+    assert session.call({"name": "f"}, (), {}, measure=True) == (1, 5)
+    assert session.call({"name": "f"}, (), {}) == 1
 
 
 def test_pickles_object_arrays_and_unknown_references_are_refused():

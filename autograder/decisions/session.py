@@ -98,6 +98,11 @@ class Remote:
         weights of their own (``check_helpers.without_weights``)."""
         return self._session.call(self._target, args, kwargs, without_weights=True)
 
+    def course_peak_memory(self, *args, **kwargs):
+        """Call it, measuring in the kernel the memory the call held at once: ``(result, bytes)``
+        (``check_helpers.peak_memory``)."""
+        return self._session.call(self._target, args, kwargs, measure=True)
+
     def course_construct(self, *args, **kwargs):
         """Make an instance of the student's class: the one call whose result may be an object
         of the student's own, which the test then drives through its methods."""
@@ -184,12 +189,16 @@ class Session:
         return id(obj) in self.changed_ids
 
     # -- requests ----------------------------------------------------------------------------------
-    def call(self, target, args, kwargs, make_handle=None, without_weights=False):
+    def call(self, target, args, kwargs, make_handle=None, without_weights=False, measure=False):
+        """The result of calling ``target`` in the kernel; with ``measure``, (result, the bytes
+        the call held at once, as the kernel measured them)."""
         message = {"op": "call", "target": target, "args": self.codec.encode(list(args)),
                    "kwargs": self.codec.encode(dict(kwargs))}
         if without_weights:
             message["models"] = "without weights"
-        return self.request(message, make_handle, without_weights)
+        if measure:
+            message["measure"] = "peak memory"
+        return self.request(message, make_handle, without_weights, measure)
 
     def set_attribute(self, target, name, value):
         message = {"op": "setattr", "target": target, "name": name}
@@ -216,9 +225,10 @@ class Session:
         self.callbacks[key] = (value, methods)
         return {"callback": key, "methods": list(methods)} if methods else {"callback": key}
 
-    def request(self, message, make_handle=None, without_weights=False):
+    def request(self, message, make_handle=None, without_weights=False, measure=False):
         """Send ``message``, run the stand-ins the kernel calls meanwhile, and return the answer;
-        ``without_weights``: the request asked for Keras models without their weights."""
+        ``without_weights``: the request asked for Keras models without their weights;
+        ``measure``: for the call's peak memory, returned with the answer."""
         self.check_deadline()
         try:
             reply = self._receive(self.exchange(json.dumps(message)))
@@ -229,11 +239,16 @@ class Session:
             self._note_changes(reply.get("changed", []))
             if "raised" in reply:
                 raise remote_exception(reply["raised"])
+            if measure:
+                peak = reply.get("peak_bytes")
+                if type(peak) is not int or peak < 0:
+                    raise wire.WireError("the call's peak memory did not come back")
             self.codec.without_weights = without_weights
             try:
-                return self.codec.decode(reply.get("value"), make_handle)
+                value = self.codec.decode(reply.get("value"), make_handle)
             finally:
                 self.codec.without_weights = False
+            return (value, peak) if measure else value
         except wire.WireError as error:
             raise AnswerRefused(str(error)) from None
 

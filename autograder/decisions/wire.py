@@ -11,6 +11,9 @@ runs in the sandboxed kernel. Between the two only JSON travels, and it carries 
 - *handles*: the number of an object that stays in the kernel (a student's class, an instance of
   it, a method), which the grader accepts only where a test deliberately drives a student's
   class, and only to call it;
+- the memory a call held at once, where the grader's request says ``"measure": "peak memory"``:
+  measured in the kernel with ``tracemalloc`` around the call alone, as a test run in the kernel
+  measures it (``check_helpers.peak_memory``);
 - calls from the kernel to the stand-ins a test handed it (by the name it installed them under),
   with data as arguments and data as the answer. Nothing of the grader's process is reachable
   otherwise: no attribute of a stand-in, no object behind a handle.
@@ -34,6 +37,7 @@ import json
 import math
 import re
 import socket
+import tracemalloc
 import traceback
 import warnings
 
@@ -501,10 +505,14 @@ class Agent:
             elif op == "setattr" and "callback" not in message:
                 value = self.codec.decode(message.get("value"))
             received = self.codec.take_touched()
+            measured = {}
             if op == "call":
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore")
-                    value = target(*args, **kwargs)
+                    if message.get("measure") == "peak memory":
+                        value, measured["peak_bytes"] = peak_memory(target, args, kwargs)
+                    else:
+                        value = target(*args, **kwargs)
             elif op == "getattr":
                 value = getattr(target, message["name"])
             elif op == "setattr":
@@ -531,7 +539,7 @@ class Agent:
                 encoded = self.codec.encode(value)
             finally:
                 self.codec.without_weights = False
-            return {"value": encoded, "changed": self.codec.changed(received)}
+            return {"value": encoded, "changed": self.codec.changed(received), **measured}
         except BaseException as error:  # noqa: BLE001 - reported to the grader, which decides
             if isinstance(error, KeyboardInterrupt):
                 raise
@@ -571,6 +579,22 @@ class Agent:
             return call
 
         return type(key, (), {"__init__": new, **{name: method(name) for name in methods}})
+
+
+def peak_memory(function, args, kwargs):
+    """``(function(*args, **kwargs), bytes)``: its result and the most memory the call held at
+    once beyond what was held before it (NumPy reports its arrays to ``tracemalloc``)."""
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        value = function(*args, **kwargs)
+        return value, max(0, tracemalloc.get_traced_memory()[1] - before)
+    finally:
+        if started:
+            tracemalloc.stop()
 
 
 def serve(namespace, ask):

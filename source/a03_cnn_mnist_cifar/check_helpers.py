@@ -253,7 +253,14 @@ def peak_memory(impl, *args, **kwargs):
     cannot measure it."""
     measure = getattr(type(impl), "course_peak_memory", None)
     if measure is not None:  # the grader's view of a function in the student's kernel measures it there
-        return measure(impl, *args, **kwargs)
+        measured = {}
+
+        def measured_call(*a, **k):
+            result, measured["bytes"] = measure(impl, *a, **k)
+            return result
+        measured_call.__name__ = getattr(impl, "__name__", "the function")
+        measured_call.course_target = impl
+        return call_quietly(measured_call, *args, **kwargs), measured["bytes"]
     if _elsewhere(impl):
         return call_quietly(impl, *args, **kwargs), None
     started = not tracemalloc.is_tracing()
