@@ -160,6 +160,20 @@ def test_a_keras_model_without_its_weights_is_refused_where_the_test_needs_them(
         Codec(handles=False).decode({"keras": whole["keras"]})
 
 
+def test_a_keras_model_changed_in_place_since_it_crossed_is_reported_and_sent_again_by_value():
+    grader, kernel = Codec(handles=False), Codec(handles=True)
+    model = small_keras_model()
+    theirs = kernel.decode(cross(grader.encode(model)))
+    number = len(kernel.table) - 1
+    assert kernel.changed([number]) == [] and cross(grader.encode(model)) == {"ref": number}
+    theirs.get_layer("head").set_weights([np.zeros((3, 2), np.float32), np.zeros(2, np.float32)])
+    assert kernel.changed([number]) == [number]  # the kernel tells the grader
+    again = cross(kernel.encode(theirs))  # and sends its copy by value from now on
+    assert "weights" in again and not np.any(grader.decode(again).get_weights()[0])
+    model.get_layer("head").set_weights([np.ones((3, 2), np.float32), np.ones(2, np.float32)])
+    assert "weights" in cross(grader.encode(model))  # the same on the grader's side
+
+
 def test_the_agent_measures_the_memory_a_call_held_at_once_where_the_grader_asks():
     def builds_8_mb():
         return float(np.ones(10 ** 6).sum())

@@ -262,6 +262,11 @@ MISTAKES = catalogue(
     Mistake("transfer_model", "cut_ignored", "always cuts before the old output layer",
             _f(TRANSFER, "base = keras.Model(trained.input, trained.layers[-2].output)", FREEZE, HEAD, MODEL),
             "output of layer 'flat'"),
+    Mistake("transfer_model", "old_output_zeroed", "zeroes the old output layer's weights to be rid of it, "
+                                                   "changing the trained model",
+            _f(TRANSFER, "old_output = trained.layers[-1]",
+               "old_output.set_weights([np.zeros_like(w) for w in old_output.get_weights()])", CUT, FREEZE, HEAD, MODEL),
+            "changed the weights of the trained model"),
     Mistake("transfer_model", "everything_frozen", "freezes the new layer as well",
             _f(TRANSFER, CUT, HEAD, "model = keras.Model(base.input, outputs)", "model.trainable = False", "return model"),
             "nothing is trainable"),

@@ -21,9 +21,10 @@ runs in the sandboxed kernel. Between the two only JSON travels, and it carries 
 Both sides number every array, list, tuple, dict, model and handle that crosses, in the order
 they cross, so that an object sent back unchanged is sent as ``{"ref": n}`` and arrives as the
 very object the other side holds (a test can still check that a function returned its input).
-An object changed in place since it crossed is sent again by value, as a new object: what one
-side does to its copy never reaches the other's. The kernel says which of the grader's objects
-a call changed in place (``"changed"``), so a test can tell the student so.
+An object changed in place since it crossed (an array, a list, a dict, a Keras model's weights)
+is sent again by value, as a new object: what one side does to its copy never reaches the other's.
+The kernel says which of the grader's objects a call changed in place (``"changed"``), so a test
+can tell the student so.
 
 This file is also the agent: its text is executed in the kernel, where :func:`serve_socket`
 connects to a Unix socket the grader listens on and :func:`serve` answers the grader's
@@ -253,12 +254,14 @@ class Codec:
             if isinstance(obj, plain):
                 return self.encode(plain(obj), depth)
         if _is_keras_model(obj):
-            number = self._register(obj)
             if self.without_weights:
                 # The other side builds a copy with weights of its own: it is never sent by reference.
-                self.forget(number)
+                self.forget(self._register(obj))
                 return {"keras": obj.to_json(), "without_weights": True}
-            return {"keras": obj.to_json(), "weights": [_npy(np.asarray(w)) for w in obj.get_weights()]}
+            weights = [np.asarray(w) for w in obj.get_weights()]
+            number = self._register(obj)
+            self.state[number] = _Weights(weights)
+            return {"keras": obj.to_json(), "weights": [_npy(w) for w in weights]}
         if self.handles:
             return {"handle": self._register(obj), "type": type(obj).__name__, "callable": callable(obj)}
         raise WireError(f"a {type(obj).__name__} cannot be sent to the kernel")
@@ -323,10 +326,12 @@ class Codec:
             return result
         if "keras" in data:
             number = self._reserve()
-            model = _keras_model(data, self.without_weights)
+            model, weights = _keras_model(data, self.without_weights)
             self._fill(number, model)
-            if "weights" not in data:  # its weights are this side's own: never sent back by reference
+            if weights is None:  # its weights are this side's own: never sent back by reference
                 self.forget(number)
+            else:
+                self.state[number] = _Weights(weights)
             return model
         if "handle" in data:
             if make_handle is None:
@@ -380,7 +385,28 @@ def _copy(obj):
     return obj
 
 
+class _Weights:
+    """A Keras model's weights as they were when it crossed: a model changed in place since (its
+    weights set, trained) counts as changed, as an array does."""
+
+    __slots__ = ("arrays",)
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+
+    def same_as(self, model):
+        try:
+            now = [np.asarray(w) for w in model.get_weights()]
+        except Exception:  # noqa: BLE001 - a model that cannot say its weights has changed
+            return False
+        return len(now) == len(self.arrays) and all(
+            a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+            for a, b in zip(self.arrays, now))
+
+
 def _same(before, now):
+    if isinstance(before, _Weights):
+        return before.same_as(now)
     if isinstance(now, np.ndarray):
         if not (isinstance(before, np.ndarray) and before.shape == now.shape and before.dtype == now.dtype):
             return False
@@ -395,7 +421,8 @@ def _same(before, now):
 
 
 def _keras_model(data, without_weights=False):
-    """A new Keras model built from a config and weights (Keras's safe mode: no code runs).
+    """(A new Keras model built from a config and weights (Keras's safe mode: no code runs),
+    the weights it was given, or None where it came without).
 
     A model that came without its weights (``"without_weights": true``, no ``"weights"``) is
     accepted only where ``without_weights`` says the request asked for that; it keeps the fresh
@@ -411,6 +438,7 @@ def _keras_model(data, without_weights=False):
             raise WireError("a Keras model came without its weights, where the test needs them")
     elif not isinstance(data["weights"], list):
         raise WireError("not a Keras model of the protocol")
+    weights = None
     try:
         model = keras.models.model_from_json(data["keras"])
         if "weights" in data:
@@ -424,7 +452,7 @@ def _keras_model(data, without_weights=False):
         raise WireError(f"not a Keras model that can be rebuilt: {type(error).__name__}: {str(error)[:200]}") from None
     if not isinstance(model, keras.Model):
         raise WireError("not a Keras model")
-    return model
+    return model, weights
 
 
 def error_message(error):

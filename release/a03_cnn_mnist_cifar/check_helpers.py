@@ -315,6 +315,13 @@ def _changed(value):
     return False
 
 
+def changed_in_place(value):
+    """Whether the process the code under test runs in (the student's kernel, seen from the
+    grader) changed its copy of ``value`` in place; always False where that code runs here,
+    where the test compares ``value`` itself."""
+    return _changed(value)
+
+
 def check_unchanged(function, names, before, after):
     """Fail if a function modified one of its inputs in place."""
     for name, old, new in zip(names, before, after):
