@@ -14,9 +14,8 @@ What comes back is trusted as nothing more than data:
 
 - a call's result must be data (numbers, arrays, containers, a Keras model rebuilt here from its
   config and weights, or from its config alone where the test asked for no weights); an object
-  of the student's own is refused, except where a test
-  deliberately makes an instance of a student's class (``check_helpers.construct``) and then
-  calls its methods;
+  of the student's own is refused, except where a test deliberately makes an instance of a
+  student's class (``check_helpers.construct``) and then calls its methods;
 - the arguments the grader sends are copies: the kernel says which of them a call changed in
   place, and nothing of its changes reaches the grader's objects;
 - the kernel may call back only the stand-ins a test handed it (``check_helpers.stand_ins``,
@@ -24,6 +23,11 @@ What comes back is trusted as nothing more than data:
   a stand-in, no object of the tests, nothing else of this process;
 - every message, and the work this process does for a call from the kernel, counts against the
   cell's time limit.
+
+One thing that comes back is the kernel's word: the memory a call held at once, where a test
+limits it (``check_helpers.peak_memory``), measured in the kernel with ``tracemalloc`` as a test
+run there measures it. A student who tampers with ``tracemalloc`` in the kernel can hide memory
+from it, here as under plain nbgrader.
 
 The hidden tests and their expected values never enter the kernel. ``cell.py`` runs a test cell
 with the kernel's agent and turns what was decided into the cell's outputs: the lines the tests
