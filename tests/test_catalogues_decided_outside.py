@@ -75,5 +75,6 @@ def test_every_catalogued_mistake_fails_when_the_grader_decides_the_test_outside
             reference_kernel.run(reference_kernel.solutions[mistake.function])
         if error is None or mistake.expect not in error or f"{mistake.function}: " not in error \
                 or any(secret in error for secret in secrets):
-            missed.append(f"{mistake.function} {mistake.name}: {error}")
+            missed.append(f"{mistake.function} {mistake.name} (expected {mistake.expect!r}): "
+                          f"{error or 'passed every test'}")
     assert not missed, "\n".join(missed)
