@@ -62,12 +62,18 @@ def reference_namespace(assignment, root=COURSE_ROOT):
         from keras import layers
 
         namespace.update(keras=keras, layers=layers)
-    for source in cells_by_role(notebook, "locked").values():
-        if "def " in source and "import coursekit" not in source:
-            exec(compile(source, f"<{assignment} helper cell>", "exec"), namespace)
-    for grade_id, source in cells_by_role(notebook, "solution").items():
-        exec(compile(source, f"<{assignment} solution {grade_id}>", "exec"), namespace)
+    for label, source in reference_cells(notebook):
+        exec(compile(source, f"<{assignment} {label}>", "exec"), namespace)
     return namespace
+
+
+def reference_cells(notebook):
+    """[(label, source)] of the cells that define the reference solutions, in order: the locked
+    cells that define helpers the solutions use (such as ``sigmoid``), then every solution cell."""
+    helpers = [("helper cell", source) for source in cells_by_role(notebook, "locked").values()
+               if "def " in source and "import coursekit" not in source]
+    solutions = cells_by_role(notebook, "solution").items()
+    return helpers + [(f"solution {grade_id}", source) for grade_id, source in solutions]
 
 
 def run_cell(source, namespace, label="<test cell>"):

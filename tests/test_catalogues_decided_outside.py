@@ -28,11 +28,9 @@ class ReferenceKernel:
         if course.load(assignment).keras:
             setup.append("import os\nos.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')\n"
                          "import keras\nfrom keras import layers")
-        setup += [source for source in notebook_cells.cells_by_role(notebook, "locked").values()
-                  if "def " in source and "import coursekit" not in source]
         self.manager, self.client = start_new_kernel(kernel_name="python3", startup_timeout=60,
                                                      env={**os.environ, "NBGRADER_EXECUTION": "autograde"})
-        for source in [*setup, *self.solutions.values()]:
+        for source in [*setup, *(source for _, source in notebook_cells.reference_cells(notebook))]:
             self.run(source)
 
     def run(self, source):

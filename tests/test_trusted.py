@@ -4,6 +4,7 @@ import time
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from autograder import notebook_cells
 from autograder.decisions import cell as trusted
 
 STUDENT = '''
@@ -91,24 +92,6 @@ def stubborn_optimization(w, b, x, y, num_iterations, learning_rate, print_cost=
             propagate(w, b, x, y)
         except Exception:
             pass
-
-def net_1(sample_shape, nb_classes):
-    """The reference network, whose weights cannot be read: the tests read its layers only."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input(shape=sample_shape)
-    x = layers.RandomTranslation(0.08, 0.08)(inputs)
-    x = layers.Conv2D(32, (3, 3), activation="relu")(x)
-    x = layers.Conv2D(64, (3, 3), activation="relu")(x)
-    x = layers.MaxPooling2D((2, 2))(x)
-    x = layers.Dropout(0.25)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(128, activation="relu")(x)
-    x = layers.Dropout(0.5)(x)
-    model = keras.Model(inputs, layers.Dense(nb_classes, activation="softmax")(x), name="net_1")
-    model.get_weights = unreadable
-    return model
 
 def unreadable():
     raise RuntimeError("the weights were read")
@@ -223,6 +206,15 @@ def test_an_object_posing_as_a_keras_model_is_not_one(kernel):
 
 
 def test_a_network_builder_is_checked_from_its_layers_without_its_weights_crossing(kernel):
+    reference = notebook_cells.cells_by_role(notebook_cells.read(A03), "solution")["net_1"]
+    kernel.execute_interactive("import keras\nfrom keras import layers\n" + reference + """
+reference_net_1 = net_1
+
+def net_1(sample_shape, nb_classes):
+    model = reference_net_1(sample_shape, nb_classes)
+    model.get_weights = unreadable  # the tests read its layers only
+    return model
+""", timeout=60)
     error, text = decide(kernel, "tests.test_net_1(net_1)", A03, timeout=120)
     assert error is None, error
     assert "net_1: visible tests passed." in text

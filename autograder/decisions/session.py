@@ -247,11 +247,8 @@ class Session:
                 peak = reply.get("peak_bytes")
                 if type(peak) is not int or peak < 0:
                     raise wire.WireError("the call's peak memory did not come back")
-            self.codec.without_weights = without_weights
-            try:
+            with self.codec.models_without_weights(without_weights):
                 value = self.codec.decode(reply.get("value"), make_handle)
-            finally:
-                self.codec.without_weights = False
             return (value, peak) if measure else value
         except wire.WireError as error:
             raise AnswerRefused(str(error)) from None

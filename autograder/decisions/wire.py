@@ -196,6 +196,15 @@ class Codec:
         # the answer to a request that says so, on the grader's for reading that answer.
         self.without_weights = False
 
+    @contextlib.contextmanager
+    def models_without_weights(self, on=True):
+        """Keras models cross as their config alone inside this block, where ``on``."""
+        self.without_weights = on
+        try:
+            yield
+        finally:
+            self.without_weights = False
+
     def _register(self, obj, received=False):
         number = len(self.table)
         self.table.append(obj)
@@ -443,9 +452,7 @@ def _keras_model(data, without_weights=False):
         model = keras.models.model_from_json(data["keras"])
         if "weights" in data:
             weights = [_from_npy(w) for w in data["weights"]]
-            if len(weights) != len(model.weights):
-                raise WireError(f"a Keras model with {len(model.weights)} weights came with {len(weights)}")
-            model.set_weights(weights)
+            model.set_weights(weights)  # Keras refuses weights that do not fit, all of them
     except WireError:
         raise
     except Exception as error:  # noqa: BLE001 - whatever the config holds, it is no model of ours
@@ -562,11 +569,8 @@ class Agent:
                 value = None
             else:
                 raise ValueError(f"unknown request {op!r}")
-            self.codec.without_weights = message.get("models") == "without weights"
-            try:
+            with self.codec.models_without_weights(message.get("models") == "without weights"):
                 encoded = self.codec.encode(value)
-            finally:
-                self.codec.without_weights = False
             return {"value": encoded, "changed": self.codec.changed(received), **measured}
         except BaseException as error:  # noqa: BLE001 - reported to the grader, which decides
             if isinstance(error, KeyboardInterrupt):

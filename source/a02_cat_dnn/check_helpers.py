@@ -168,13 +168,17 @@ def call_quietly(impl, *args, **kwargs):
                 _fail_with_error(name, None, error)
 
 
+def _standing_for(impl, call, name):
+    """The function ``call``, named ``name``, that the checks treat as ``impl``: failures are
+    named after ``name`` and point at ``impl``'s lines, never at ``call``'s."""
+    call.__name__ = name
+    call.course_target = impl
+    return call
+
+
 def call_as(function, impl, *args, **kwargs):
     """:func:`call_quietly` for a class or a method, with failures named after ``function``."""
-    def named(*a, **k):
-        return impl(*a, **k)
-    named.__name__ = function
-    named.course_target = impl
-    return call_quietly(named, *args, **kwargs)
+    return call_quietly(_standing_for(impl, lambda *a, **k: impl(*a, **k), function), *args, **kwargs)
 
 
 def construct(function, cls, *args, **kwargs):
@@ -195,12 +199,7 @@ def without_weights(impl):
     call = getattr(type(impl), "course_call_without_weights", None)
     if call is None:
         return impl
-
-    def without(*args, **kwargs):
-        return call(impl, *args, **kwargs)
-    without.__name__ = getattr(impl, "__name__", "the function")
-    without.course_target = impl
-    return without
+    return _standing_for(impl, lambda *a, **k: call(impl, *a, **k), getattr(impl, "__name__", "the function"))
 
 
 def method_of(function, cls, name, signature):
@@ -255,12 +254,11 @@ def peak_memory(impl, *args, **kwargs):
     if measure is not None:  # the grader's view of a function in the student's kernel measures it there
         measured = {}
 
-        def measured_call(*a, **k):
+        def call(*a, **k):
             result, measured["bytes"] = measure(impl, *a, **k)
             return result
-        measured_call.__name__ = getattr(impl, "__name__", "the function")
-        measured_call.course_target = impl
-        return call_quietly(measured_call, *args, **kwargs), measured["bytes"]
+        _standing_for(impl, call, getattr(impl, "__name__", "the function"))
+        return call_quietly(call, *args, **kwargs), measured["bytes"]
     if _elsewhere(impl):
         return call_quietly(impl, *args, **kwargs), None
     started = not tracemalloc.is_tracing()
