@@ -485,6 +485,22 @@ HOSTILE_KERAS_CONFIG = code('''
         return Crafted()
 ''')
 
+HIDES_ITS_MEMORY = code('''
+    import tracemalloc
+
+    # Any measurement of memory in this kernel now says that nothing was held.
+    tracemalloc.get_traced_memory = lambda: (0, 0)
+
+    def compute_distances(X_test, X_train, metric="l2"):
+        if metric == "l2":
+            squared = (np.sum(X_test ** 2, axis=1)[:, None] + np.sum(X_train ** 2, axis=1)[None, :]
+                       - 2 * X_test @ X_train.T)
+            return np.sqrt(np.maximum(squared, 0))
+        if metric == "l1":  # every test row against every training row at once
+            return np.sum(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)
+        raise ValueError(f"unknown metric {metric}")
+''')
+
 
 def _graded(name, description, score, build, message="", assignment=ASSIGNMENT):
     """A case the harness and plain nbgrader both grade, to ``score``."""
@@ -534,6 +550,8 @@ KERNEL_CASES = [
             A03_FULL - 3, answered(A03, {"net_1": HOSTILE_KERAS_CONFIG}), assignment=A03),
     _graded("posing_transfer_model", "transfer_model returns an object that answers as a Keras model would",
             A04_AUTOMATIC - 3, answered(A04, {"transfer_model": POSING_TRANSFER_MODEL}), assignment=A04),
+    _graded("hides_its_memory", "compute_distances holds 1.2 GiB at once for L1, and has tracemalloc say it held nothing",
+            A04_AUTOMATIC - 3, answered(A04, {"compute_distances": HIDES_ITS_MEMORY}), assignment=A04),
     _graded("empties_k_choices", "cross_validation_accuracies empties the grader's list of k and returns {}",
             A04_AUTOMATIC - 2, answered(A04, {"cross_validation_accuracies": EMPTIES_K_CHOICES}), assignment=A04),
     # Outside the calls: the kernel's socket folder, and what its outputs show.

@@ -13,6 +13,7 @@ from jupyter_client.manager import start_new_kernel
 
 from autograder import course, notebook_cells
 from autograder.decisions import cell as trusted
+from autograder.decisions import kernel_memory
 from catalogue_runs import all_mistakes, graded_cells
 from conftest import ASSIGNMENTS
 
@@ -40,7 +41,8 @@ class ReferenceKernel:
     def decide(self, function):
         """(error name and message, or None; printed text) of test_<function>'s cell."""
         outputs = trusted.run_test_cell(self.client, graded_cells(self.assignment)[f"test_{function}"],
-                                        timeout=300, assignment=self.assignment)
+                                        timeout=300, assignment=self.assignment,
+                                        memory=kernel_memory.of_kernel_manager(self.manager))
         errors = [o for o in outputs if o.output_type == "error"]
         text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
         return (f"{errors[0].ename}: {errors[0].evalue}" if errors else None), text

@@ -6,6 +6,7 @@ from jupyter_client.manager import start_new_kernel
 
 from autograder import notebook_cells
 from autograder.decisions import cell as trusted
+from autograder.decisions import kernel_memory
 
 STUDENT = '''
 import numpy as np
@@ -134,6 +135,7 @@ def returns_an_object(n):
 def kernel():
     km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
     kc.execute_interactive(STUDENT, timeout=60)
+    kc.course_memory = kernel_memory.of_kernel_manager(km)  # its processes, as the harness watches them
     yield kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)
@@ -142,8 +144,8 @@ def kernel():
 A01, A03, A04 = "a01_santa_logreg", "a03_cnn_mnist_cifar", "a04_knn_mlp_transfer"
 
 
-def decide(kc, source, assignment=A01, timeout=60):
-    outputs = trusted.run_test_cell(kc, source, timeout=timeout, assignment=assignment)
+def decide(kc, source, assignment=A01, timeout=60, memory=None):
+    outputs = trusted.run_test_cell(kc, source, timeout=timeout, assignment=assignment, memory=memory)
     errors = [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     return (f"{errors[0].ename}: {errors[0].evalue}" if errors else None), text
@@ -230,6 +232,22 @@ def test_the_memory_a_call_holds_is_measured_in_the_kernel_for_the_graders_check
     assert error is not None and "held 1230 MiB of arrays at once" in error and "a block of test rows" in error, error
     error, _ = decide(kernel, "import hidden_checks\nhidden_checks.check_l1_in_blocks(l1_in_blocks)", A04, timeout=120)
     assert error is None, error
+
+
+def test_memory_hidden_from_tracemalloc_in_the_kernel_is_seen_from_outside(kernel):
+    check = "import hidden_checks\nhidden_checks.check_l1_in_blocks(l1_at_once)"
+    kernel.execute_interactive("import tracemalloc\nmeasured = tracemalloc.get_traced_memory\n"
+                               "tracemalloc.get_traced_memory = lambda: (0, 0)", timeout=60)
+    try:
+        error, _ = decide(kernel, check, A04, timeout=120)
+        assert error is None  # the kernel's word alone: it held nothing
+        error, _ = decide(kernel, check, A04, timeout=120, memory=kernel.course_memory)
+        assert error is not None and "MiB of arrays at once" in error and "a block of test rows" in error, error
+        error, _ = decide(kernel, "import hidden_checks\nhidden_checks.check_l1_in_blocks(l1_in_blocks)", A04,
+                          timeout=120, memory=kernel.course_memory)
+        assert error is None, error
+    finally:
+        kernel.execute_interactive("tracemalloc.get_traced_memory = measured", timeout=60)
 
 
 def test_an_object_of_the_students_own_where_data_is_expected_fails_the_test(kernel):

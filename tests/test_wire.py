@@ -2,11 +2,14 @@
 import base64
 import io
 import json
+import os
 import pickle
+import time
 
 import numpy as np
 import pytest
 
+from autograder.decisions.kernel_memory import CROSSING_PER_CHARACTER, CROSSING_SLACK, KernelMemory
 from autograder.decisions.session import AnswerRefused, Session
 from autograder.decisions.wire import MAX_DEPTH, Agent, Codec, WireError, read_message
 
@@ -197,6 +200,26 @@ def test_a_measured_call_returns_its_result_and_peak_memory():
     session = Session(lambda text: json.dumps({"value": 1, "changed": [], "peak_bytes": 5}))
     assert session.call({"name": "f"}, (), {}, measure=True) == (1, 5)
     assert session.call({"name": "f"}, (), {}) == 1
+
+
+def test_a_measured_call_holds_the_larger_of_the_kernels_word_and_what_was_seen_from_outside():
+    # the "kernel" is this process: while it answers, it holds 300 MiB and says it held 5 bytes;
+    # its answer is 4 MB long, which the measurement from outside allows for
+    padding = 4 * 10 ** 6
+
+    def holds_300_mib(text):
+        block = np.ones(300 * 2 ** 20 // 8)
+        time.sleep(0.05)
+        del block
+        return json.dumps({"value": 1, "changed": [], "peak_bytes": 5, "padding": "x" * padding})
+
+    seen = Session(holds_300_mib, memory=KernelMemory(os.getpid())).call({"name": "f"}, (), {}, measure=True)[1]
+    expected = 300 * 2 ** 20 - CROSSING_SLACK - CROSSING_PER_CHARACTER * padding
+    assert expected - 2 ** 12 <= seen < expected + 12 * 2 ** 20
+    assert Session(holds_300_mib).call({"name": "f"}, (), {}, measure=True) == (1, 5)  # nothing watched
+    quiet = Session(lambda text: json.dumps({"value": 1, "changed": [], "peak_bytes": 5}),
+                    memory=KernelMemory(os.getpid()))
+    assert quiet.call({"name": "f"}, (), {}, measure=True) == (1, 5)  # the kernel's word, where it is larger
 
 
 def test_pickles_object_arrays_and_unknown_references_are_refused():

@@ -97,7 +97,7 @@ def _unlink(path):
         os.unlink(path)
 
 
-def run_test_cell(kc, source, timeout, assignment, folder=None):
+def run_test_cell(kc, source, timeout, assignment, folder=None, memory=None):
     """Decide the test cell ``source`` of ``assignment`` with the kernel of the blocking client
     ``kc`` (one that no one else uses); returns the cell's outputs. Raises :class:`KernelGone`
     when the kernel died, :class:`TestTimeout` past ``timeout`` seconds (the kernel is then
@@ -107,6 +107,9 @@ def run_test_cell(kc, source, timeout, assignment, folder=None):
     sees at the same path (the sandbox's socket folder; a new temporary one when None): plain
     frames, none of the Jupyter protocol's signing and parsing for each of the thousands of calls
     a test may make.
+
+    ``memory``: the kernel's processes (``kernel_memory.KernelMemory``), watched from here while
+    a call whose memory a test limits runs; None where they are not known here.
     """
     deadline = time.monotonic() + timeout
     with contextlib.ExitStack() as stack:
@@ -122,7 +125,7 @@ def run_test_cell(kc, source, timeout, assignment, folder=None):
         stack.callback(_unlink, path)
         server.listen(1)
         install = kc not in _agent_installed
-        cell = AgentCell(kc, deadline, stack)
+        cell = AgentCell(kc, deadline, stack, memory)
         try:
             with time_limit(deadline):
                 try:
@@ -130,7 +133,7 @@ def run_test_cell(kc, source, timeout, assignment, folder=None):
                 except AgentMissing:
                     if install:
                         raise
-                    cell = AgentCell(kc, deadline, stack)
+                    cell = AgentCell(kc, deadline, stack, memory)
                     return cell.run(source, assignment, server, path, True)
         except TestTimeout as error:
             error.msg_id = cell.msg_id
@@ -175,8 +178,8 @@ class AgentCell:
     """One test cell decided with the kernel's agent: the small cell that starts the agent runs in
     the kernel while this process asks it the test's calls, then ends."""
 
-    def __init__(self, kc, deadline, stack):
-        self.kc, self.deadline, self.stack = kc, deadline, stack
+    def __init__(self, kc, deadline, stack, memory=None):
+        self.kc, self.deadline, self.stack, self.memory = kc, deadline, stack, memory
         self.msg_id = None
         self.streams = []  # what the kernel printed meanwhile (the student's code may print)
         self.channel = None
@@ -200,7 +203,7 @@ class AgentCell:
                 _agent_installed.add(self.kc)
         except (wire.ChannelClosed, ConnectionError):
             self.closed()
-        printed, failure = decide(source, self.exchange, assignment, self.deadline)
+        printed, failure = decide(source, self.exchange, assignment, self.deadline, self.memory)
         self.end()
         return self.outputs(printed, failure)
 

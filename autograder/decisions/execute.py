@@ -33,6 +33,7 @@ from ..profiling import stage
 from ..sandbox.kernel_manager import SandboxedKernelManager
 from ..settings import Sandbox
 from . import cell as decided_cell
+from . import kernel_memory
 from . import session
 
 KERNEL_DIED = "KernelDied"
@@ -191,7 +192,8 @@ class SurvivingExecute(Execute):
         client = self._trusted_client
         try:
             return decided_cell.run_test_cell(client, cell.source, timeout, self._assignment,
-                                         folder=getattr(self.km, "_ipc_folder", None))
+                                              folder=getattr(self.km, "_ipc_folder", None),
+                                              memory=kernel_memory.of_kernel_manager(self.km))
         except session.AgentStopped as error:
             self._settle(client)
             return [_error("the tests could not call your functions: code in your notebook changed what "

@@ -24,10 +24,12 @@ What comes back is trusted as nothing more than data:
 - every message, and the work this process does for a call from the kernel, counts against the
   cell's time limit.
 
-One thing that comes back is the kernel's word: the memory a call held at once, where a test
-limits it (``check_helpers.peak_memory``), measured in the kernel with ``tracemalloc`` as a test
-run there measures it. A student who tampers with ``tracemalloc`` in the kernel can hide memory
-from it, here as under plain nbgrader.
+The memory a call held at once, where a test limits it (``check_helpers.peak_memory``), is
+measured twice: in the kernel with ``tracemalloc``, as a test run there measures it, and from
+this process, by the resident memory of the kernel's processes while the call runs
+(``kernel_memory.py``). The test gets the larger, so a student who tampers with ``tracemalloc``
+in the kernel no longer hides an array of hundreds of MiB (from a test run in the kernel, as stock
+nbgrader runs it, they would).
 
 The hidden tests and their expected values never enter the kernel. ``cell.py`` runs a test cell
 with the kernel's agent and turns what was decided into the cell's outputs: the lines the tests
@@ -164,9 +166,10 @@ def remote_exception(report):
 class Session:
     """One test cell's conversation with the kernel's agent (see ``wire.Agent``)."""
 
-    def __init__(self, exchange, deadline=None):
+    def __init__(self, exchange, deadline=None, memory=None):
         self.exchange = exchange  # a message for the agent -> the agent's next message
         self.deadline = deadline  # time.monotonic() past which the cell has run out of time
+        self.memory = memory      # kernel_memory.KernelMemory of the kernel's processes, or None
         self.codec = wire.Codec(handles=False)
         self.callbacks = {}   # key -> (stand-in, method names when it makes instances, else None)
         self.instances = []   # (key, object) made by the stand-ins for the kernel
@@ -195,7 +198,7 @@ class Session:
     # -- requests ----------------------------------------------------------------------------------
     def call(self, target, args, kwargs, make_handle=None, without_weights=False, measure=False):
         """The result of calling ``target`` in the kernel; with ``measure``, (result, the bytes
-        the call held at once, as the kernel measured them)."""
+        the call held at once: the larger of the kernel's measurement and this process's)."""
         message = {"op": "call", "target": target, "args": self.codec.encode(list(args)),
                    "kwargs": self.codec.encode(dict(kwargs))}
         if without_weights:
@@ -232,13 +235,24 @@ class Session:
     def request(self, message, make_handle=None, without_weights=False, measure=False):
         """Send ``message``, run the stand-ins the kernel calls meanwhile, and return the answer;
         ``without_weights``: the request asked for Keras models without their weights;
-        ``measure``: for the call's peak memory, returned with the answer."""
+        ``measure``: for the call's peak memory, returned with the answer; where the kernel's
+        processes are known here, they are watched from outside too (``kernel_memory.py``)."""
         self.check_deadline()
+        watching = self.memory.watch() if measure and self.memory is not None else contextlib.nullcontext()
         try:
-            reply = self._receive(self.exchange(json.dumps(message)))
-            while "callback" in reply:
-                self.check_deadline()
-                reply = self._receive(self.exchange(json.dumps(self._run_callback(reply))))
+            with watching as watch:
+                crossed = 0  # characters of the messages, both ways
+
+                def exchange(text):
+                    nonlocal crossed
+                    answer = self.exchange(text)
+                    crossed += len(text) + (len(answer) if isinstance(answer, (str, bytes)) else 0)
+                    return answer
+
+                reply = self._receive(exchange(json.dumps(message)))
+                while "callback" in reply:
+                    self.check_deadline()
+                    reply = self._receive(exchange(json.dumps(self._run_callback(reply))))
             self.check_deadline()
             self._note_changes(reply.get("changed", []))
             if "raised" in reply:
@@ -247,6 +261,8 @@ class Session:
                 peak = reply.get("peak_bytes")
                 if type(peak) is not int or peak < 0:
                     raise wire.WireError("the call's peak memory did not come back")
+                if watch is not None:
+                    peak = max(peak, watch.held_by_call(crossed))
             with self.codec.models_without_weights(without_weights):
                 value = self.codec.decode(reply.get("value"), make_handle)
             return (value, peak) if measure else value
@@ -317,14 +333,15 @@ def notebook_names(source):
     return sorted(read - defined - set(dir(builtins)))
 
 
-def decide(source, exchange, assignment, deadline=None):
+def decide(source, exchange, assignment, deadline=None, memory=None):
     """Run the test cell ``source`` of ``assignment`` here against the kernel reached through
-    ``exchange``, with the assignment's own tests (``autograder/course_checks.py``).
+    ``exchange``, with the assignment's own tests (``autograder/course_checks.py``); ``memory``:
+    the kernel's processes (``kernel_memory.KernelMemory``), where they are known.
 
     Returns (printed text, None) when every test passed, or (printed text, (name, message))
     when one failed.
     """
-    session = Session(exchange, deadline)
+    session = Session(exchange, deadline, memory)
     modules = course_checks.load(assignment)
     modules[course_checks.SHARED].changed_elsewhere = session.changed_elsewhere
     namespace = course_checks.cell_namespace(assignment, modules=modules, np=np)

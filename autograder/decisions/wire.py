@@ -13,7 +13,8 @@ runs in the sandboxed kernel. Between the two only JSON travels, and it carries 
   class, and only to call it;
 - the memory a call held at once, where the grader's request says ``"measure": "peak memory"``:
   measured in the kernel with ``tracemalloc`` around the call alone, as a test run in the kernel
-  measures it (``check_helpers.peak_memory``);
+  measures it (``check_helpers.peak_memory``); the grader also watches the kernel's memory from
+  outside meanwhile (``kernel_memory.py``);
 - calls from the kernel to the stand-ins a test handed it (by the name it installed them under),
   with data as arguments and data as the answer. Nothing of the grader's process is reachable
   otherwise: no attribute of a stand-in, no object behind a handle.

@@ -1,0 +1,126 @@
+"""The memory a student's kernel holds, measured from the grader's process, outside the kernel.
+
+A test that limits the memory a call holds at once (``check_helpers.peak_memory``) gets the
+kernel's own measurement, taken with ``tracemalloc`` as a test run in the kernel takes it. The
+student's code can tamper with ``tracemalloc`` there. So while the kernel runs a measured call,
+this process also samples the resident memory of the kernel's processes (``/proc/<pid>/statm``:
+the kernel, the sandbox around it and every process they started) every few milliseconds, and
+keeps the highest sum over what it was when the request was sent. The session takes the larger
+of the two words, less what any call's crossing costs (``Session.request``).
+
+What this sees and what it does not:
+
+- arrays a call fills are resident (written pages), so an array of hundreds of MiB that lives
+  for even a few milliseconds is seen: filling it takes longer than a sample's gap;
+- memory the kernel freed before the call but kept (the C allocator's free lists) is used again
+  without growing, so a kernel that first grows its heap and then frees it can hide that much;
+- a process the call starts counts whole, pages it shares with the kernel included.
+"""
+import contextlib
+import os
+import threading
+
+import psutil
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+INTERVAL = 0.005    # seconds between two samples
+RESCAN_EVERY = 10   # samples between two looks for the processes the kernel started
+# What a call's crossing costs the kernel beyond the call itself: it reads the request, decodes
+# the arrays in it and encodes its answer, each a few copies of the messages' text (per
+# character), and its interpreter and allocator do some work of their own (bytes).
+CROSSING_PER_CHARACTER = 4
+CROSSING_SLACK = 64 * 2 ** 20
+
+
+class KernelMemory:
+    """The processes of one kernel: the process ``root`` (a pid of this machine: the sandbox's
+    first process, or the kernel itself where it has no sandbox), everything it started, and,
+    where the sandbox has a pid namespace of its own, every process in that namespace (a kernel
+    forked from the zygote is no child of the sandbox's first process, nor is a process the
+    student's code detached)."""
+
+    def __init__(self, root):
+        self.root = int(root)
+        self.namespace = None  # the sandbox's pid namespace, once found
+        self.pids = (self.root,)
+
+    def rescan(self):
+        found = {self.root}
+        try:
+            found.update(child.pid for child in psutil.Process(self.root).children(recursive=True))
+        except psutil.Error:
+            pass
+        if self.namespace is None:
+            own = _pid_namespace("self")
+            self.namespace = next((ns for ns in map(_pid_namespace, found) if ns not in (None, own)), None)
+        if self.namespace is not None:
+            found.update(int(pid) for pid in os.listdir("/proc")
+                         if pid.isdigit() and _pid_namespace(pid) == self.namespace)
+        self.pids = tuple(found)
+
+    def resident(self):
+        """Bytes resident now, summed over the kernel's processes."""
+        total = 0
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/statm", "rb") as statm:
+                    total += int(statm.read().split()[1]) * PAGE
+            except (OSError, ValueError, IndexError):
+                pass  # a process that ended between the look and the read
+        return total
+
+    @contextlib.contextmanager
+    def watch(self):
+        """Sample while the block runs; yields a :class:`Watch` whose ``growth`` is, after the
+        block, the most bytes resident at once beyond those resident when it began."""
+        self.rescan()
+        watch = Watch(self.resident())
+        done = threading.Event()
+
+        def sample():
+            count = 0
+            while not done.wait(INTERVAL):
+                count += 1
+                if count % RESCAN_EVERY == 0:
+                    self.rescan()
+                watch.seen(self.resident())
+
+        sampler = threading.Thread(target=sample, name="kernel-memory", daemon=True)
+        sampler.start()
+        try:
+            yield watch
+        finally:
+            done.set()
+            sampler.join()
+            watch.seen(self.resident())
+
+
+class Watch:
+    def __init__(self, start):
+        self.start = self.highest = start
+
+    def seen(self, resident):
+        self.highest = max(self.highest, resident)
+
+    @property
+    def growth(self):
+        return self.highest - self.start
+
+    def held_by_call(self, crossed):
+        """The growth less what the crossing of messages of ``crossed`` characters costs: the
+        most memory the call itself can have held at once, by this measurement (0 at least)."""
+        return max(0, self.growth - CROSSING_PER_CHARACTER * crossed - CROSSING_SLACK)
+
+
+def _pid_namespace(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def of_kernel_manager(km):
+    """The :class:`KernelMemory` of the kernel that ``km`` (a jupyter_client kernel manager)
+    started, or None where its process is not known here."""
+    pid = getattr(getattr(getattr(km, "provisioner", None), "process", None), "pid", None)
+    return KernelMemory(pid) if isinstance(pid, int) and pid > 0 else None

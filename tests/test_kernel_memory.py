@@ -1,0 +1,104 @@
+"""The memory of a kernel's processes, measured from outside the kernel (autograder/decisions/kernel_memory.py)."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from autograder.decisions import kernel_memory
+from autograder.decisions.kernel_memory import KernelMemory
+
+MiB = 2 ** 20
+# Waits for a line on stdin, then fills MIB MiB, holds them 50 ms, frees them and says "done".
+FILLS = """
+import sys, time
+import numpy as np
+MIB = int(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+block = np.ones(MIB * 2 ** 20 // 8)
+time.sleep(0.05)
+del block
+print("done", flush=True)
+time.sleep(60)
+"""
+
+
+def start(command):
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def growth_while_it_fills(memory, process):
+    with memory.watch() as watch:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        assert process.stdout.readline().strip() == "done"
+    return watch.growth
+
+
+@pytest.fixture
+def processes():
+    started = []
+    yield started
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def test_an_array_the_process_fills_for_50_ms_is_seen_and_an_idle_process_grows_nothing(processes):
+    process = start([sys.executable, "-c", FILLS, "300"])
+    processes.append(process)
+    memory = KernelMemory(process.pid)
+    assert 295 * MiB <= growth_while_it_fills(memory, process) < 330 * MiB
+    with memory.watch() as watch:
+        time.sleep(0.2)
+    assert watch.growth < 8 * MiB
+
+
+def test_the_processes_the_kernel_started_count_too(processes):
+    # the watched process only waits; its child, started before the watch, fills the memory
+    parent = start([sys.executable, "-c", "import subprocess, sys\n"
+                    f"child = subprocess.Popen([sys.executable, '-c', {FILLS!r}, '200'])\n"
+                    "child.wait()"])
+    processes.append(parent)
+    memory = KernelMemory(parent.pid)
+    assert 195 * MiB <= growth_while_it_fills(memory, parent) < 230 * MiB
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("bwrap") or not shutil.which("nsenter"),
+                    reason="needs root, bubblewrap and nsenter")
+def test_a_process_of_the_sandbox_that_is_no_child_of_its_first_process_counts(processes):
+    # as the zygote's kernels are: made in the sandbox's pid namespace from outside it
+    sandbox = subprocess.Popen(["bwrap", "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent",
+                                sys.executable, "-c", "import time; time.sleep(60)"])
+    processes.append(sandbox)
+    memory = KernelMemory(sandbox.pid)
+    deadline = time.monotonic() + 10
+    while memory.namespace is None and time.monotonic() < deadline:
+        memory.rescan()
+        time.sleep(0.05)
+    inner = next(pid for pid in memory.pids if pid != sandbox.pid)
+    joined = start(["nsenter", "--target", str(inner), "--pid", "--", sys.executable, "-c", FILLS, "200"])
+    processes.append(joined)
+    assert sandbox.pid not in {parent.pid for parent in psutil.Process(joined.pid).parents()}
+    assert 195 * MiB <= growth_while_it_fills(memory, joined) < 230 * MiB
+
+
+def test_a_calls_own_memory_is_its_growth_less_what_the_crossing_of_its_messages_costs():
+    watch = kernel_memory.Watch(100 * MiB)
+    watch.seen(900 * MiB)
+    watch.seen(400 * MiB)
+    assert watch.growth == 800 * MiB
+    crossed = 10 * MiB
+    assert watch.held_by_call(crossed) == (800 * MiB - kernel_memory.CROSSING_PER_CHARACTER * crossed
+                                           - kernel_memory.CROSSING_SLACK)
+    assert watch.held_by_call(10 ** 9) == 0
+
+
+def test_a_kernel_manager_without_a_process_gives_nothing_to_watch():
+    assert kernel_memory.of_kernel_manager(object()) is None
