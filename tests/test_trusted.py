@@ -114,6 +114,16 @@ def weightless_transfer_model(trained, cut, nb_classes):
     base.trainable = False
     return keras.Model(base.input, keras.layers.Dense(nb_classes, activation="softmax")(base.output))
 
+def sends_weights_anyway():
+    """Has the grader's agent send Keras models with their weights, whatever the grader asked."""
+    import contextlib
+    import sys
+
+    global models_without_weights
+    codec = sys.modules["__course_agent__"].Codec
+    models_without_weights = codec.models_without_weights
+    codec.models_without_weights = contextlib.contextmanager(lambda self, on=True: (yield))
+
 def l1_at_once(X_test, X_train, metric="l1"):
     return np.sum(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)
 
@@ -220,6 +230,32 @@ def net_1(sample_shape, nb_classes):
     error, text = decide(kernel, "tests.test_net_1(net_1)", A03, timeout=120)
     assert error is None, error
     assert "net_1: visible tests passed." in text
+
+
+def test_a_kernel_that_sends_the_weights_the_grader_did_not_ask_for_is_checked_as_before(kernel):
+    reference = notebook_cells.cells_by_role(notebook_cells.read(A03), "solution")["net_1"]
+    kernel.execute_interactive("import keras\nfrom keras import layers\n" + reference + """
+eager_reference_net_1 = net_1
+
+weights_read = []
+
+def eager_net_1(sample_shape, nb_classes):
+    sends_weights_anyway()
+    model = eager_reference_net_1(sample_shape, nb_classes)
+    read = model.get_weights
+    model.get_weights = lambda: weights_read.append(1) or read()
+    return model
+""", timeout=60)
+    try:
+        error, text = decide(kernel, "tests.test_net_1(eager_net_1)", A03, timeout=120)
+        assert error is None, error
+        assert "net_1: visible tests passed." in text
+        reply = kernel.execute_interactive("assert weights_read", timeout=60)
+        assert reply["content"]["status"] == "ok"  # the weights did cross
+    finally:
+        kernel.execute_interactive("import sys\n"
+                                   "sys.modules['__course_agent__'].Codec.models_without_weights = models_without_weights",
+                                   timeout=60)
 
 
 def test_a_model_sent_without_its_weights_where_the_test_needs_them_fails_the_test(kernel):
