@@ -1,6 +1,5 @@
 """The memory of a kernel's processes, measured from outside the kernel (autograder/decisions/kernel_memory.py)."""
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ import pytest
 
 from autograder.decisions import kernel_memory
 from autograder.decisions.kernel_memory import KernelMemory
+from autograder.sandbox import policy as sandbox
 
 MiB = 2 ** 20
 # Waits for a line on stdin, then fills MIB MiB, holds them 50 ms, frees them and says "done".
@@ -70,22 +70,26 @@ def test_the_processes_the_kernel_started_count_too(processes):
     assert 195 * MiB <= growth_while_it_fills(memory, parent) < 230 * MiB
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("bwrap") or not shutil.which("nsenter"),
-                    reason="needs root, bubblewrap and nsenter")
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
 def test_a_process_of_the_sandbox_that_is_no_child_of_its_first_process_counts(processes):
-    # as the zygote's kernels are: made in the sandbox's pid namespace from outside it
-    sandbox = subprocess.Popen(["bwrap", "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent",
-                                sys.executable, "-c", "import time; time.sleep(60)"])
-    processes.append(sandbox)
-    memory = KernelMemory(sandbox.pid)
+    # as the zygote's kernels are: made in the sandbox's pid namespace from outside it (nsenter)
+    if os.geteuid() != 0:
+        pytest.skip("only root may join another process's pid namespace")
+    if sandbox.sandbox_mode("bwrap") != "bwrap":
+        pytest.skip(f"bubblewrap cannot run here: {sandbox.bwrap_problem()}")
+    bwrap = subprocess.Popen(["bwrap", "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent",
+                              sys.executable, "-c", "import time; time.sleep(60)"])
+    processes.append(bwrap)
+    memory = KernelMemory(bwrap.pid)
     deadline = time.monotonic() + 10
     while memory.namespace is None and time.monotonic() < deadline:
         memory.rescan()
         time.sleep(0.05)
-    inner = next(pid for pid in memory.pids if pid != sandbox.pid)
+    inner = next(pid for pid in memory.pids if pid != bwrap.pid)
     joined = start(["nsenter", "--target", str(inner), "--pid", "--", sys.executable, "-c", FILLS, "200"])
     processes.append(joined)
-    assert sandbox.pid not in {parent.pid for parent in psutil.Process(joined.pid).parents()}
+    assert bwrap.pid not in {parent.pid for parent in psutil.Process(joined.pid).parents()}
     assert 195 * MiB <= growth_while_it_fills(memory, joined) < 230 * MiB
 
 
