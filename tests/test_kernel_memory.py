@@ -70,6 +70,34 @@ def test_the_processes_the_kernel_started_count_too(processes):
     assert 195 * MiB <= growth_while_it_fills(memory, parent) < 230 * MiB
 
 
+# Holds 300 MiB; on a line on stdin, forks a child that fills MIB MiB (0: nothing) for 200 ms.
+FORKS = """
+import os, sys, time
+import numpy as np
+MIB = int(sys.argv[1])
+held = np.ones(300 * 2 ** 20 // 8)
+print("ready", flush=True)
+sys.stdin.readline()
+child = os.fork()
+if child == 0:
+    block = np.ones(MIB * 2 ** 20 // 8) if MIB else None
+    time.sleep(0.2)
+    os._exit(0)
+os.waitpid(child, 0)
+print("done", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("fills", [0, 200])
+def test_a_child_forked_during_the_call_counts_by_the_pages_of_its_own(processes, fills):
+    # the 300 MiB it shares with its parent are the parent's, counted once, before the call
+    process = start([sys.executable, "-c", FORKS, str(fills)])
+    processes.append(process)
+    growth = growth_while_it_fills(KernelMemory(process.pid), process)
+    assert fills * MiB <= growth < (fills + 16) * MiB
+
+
 @pytest.mark.needs_root
 @pytest.mark.needs_bwrap
 def test_a_process_of_the_sandbox_that_is_no_child_of_its_first_process_counts(processes):

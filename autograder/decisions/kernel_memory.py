@@ -6,7 +6,8 @@ student's code can tamper with ``tracemalloc`` there. So while the kernel runs a
 this process also samples the resident memory of the kernel's processes (``/proc/<pid>/statm``:
 the kernel, the sandbox around it and every process they started) every few milliseconds, and
 keeps the highest sum over what it was when the request was sent. The session takes the larger
-of the two words, less what any call's crossing costs (``Session.request``).
+of the kernel's figure and this one, less what the call's messages cost to cross
+(``Session.request``).
 
 What this sees and what it does not:
 
@@ -14,7 +15,8 @@ What this sees and what it does not:
   for even a few milliseconds is seen: filling it takes longer than a sample's gap;
 - memory the kernel freed before the call but kept (the C allocator's free lists) is used again
   without growing, so a kernel that first grows its heap and then frees it can hide that much;
-- a process the call starts counts whole, pages it shares with the kernel included.
+- a process the call starts counts by the pages it alone maps: what it shares with the kernel
+  (a forked child) is counted once, in the kernel.
 """
 import contextlib
 import os
@@ -43,6 +45,7 @@ class KernelMemory:
         self.root = int(root)
         self.namespace = None  # the sandbox's pid namespace, once found
         self.pids = (self.root,)
+        self.older = set(self.pids)  # the processes there when the watch began
 
     def rescan(self):
         found = {self.root}
@@ -59,12 +62,13 @@ class KernelMemory:
         self.pids = tuple(found)
 
     def resident(self):
-        """Bytes resident now, summed over the kernel's processes."""
+        """Bytes resident now, summed over the kernel's processes: all of a process that was
+        there when the watch began, and only the pages of its own for one started since (a
+        child forked from the kernel shares the kernel's pages until either writes them)."""
         total = 0
         for pid in self.pids:
             try:
-                with open(f"/proc/{pid}/statm", "rb") as statm:
-                    total += int(statm.read().split()[1]) * PAGE
+                total += _resident(pid) if pid in self.older else _private(pid)
             except (OSError, ValueError, IndexError):
                 pass  # a process that ended between the look and the read
         return total
@@ -74,6 +78,7 @@ class KernelMemory:
         """Sample while the block runs; yields a :class:`Watch` whose ``growth`` is, after the
         block, the most bytes resident at once beyond those resident when it began."""
         self.rescan()
+        self.older = set(self.pids)
         watch = Watch(self.resident())
         done = threading.Event()
 
@@ -110,6 +115,21 @@ class Watch:
         """The growth less what the crossing of messages of ``crossed`` characters costs: the
         most memory the call itself can have held at once, by this measurement (0 at least)."""
         return max(0, self.growth - CROSSING_PER_CHARACTER * crossed - CROSSING_SLACK)
+
+
+def _resident(pid):
+    with open(f"/proc/{pid}/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+def _private(pid):
+    """Bytes of the resident pages that process ``pid`` alone maps."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+        for line in rollup:
+            if line.startswith((b"Private_Clean:", b"Private_Dirty:")):
+                total += int(line.split()[1]) * 1024
+    return total
 
 
 def _pid_namespace(pid):
