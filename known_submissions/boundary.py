@@ -501,6 +501,29 @@ HIDES_ITS_MEMORY = code('''
         raise ValueError(f"unknown metric {metric}")
 ''')
 
+INFLATED_KERAS_CONFIG = code('''
+    import json
+
+    class Inflated:
+        """Calls itself a Keras model; its config asks whoever rebuilds it for a 6 GB layer."""
+        __module__ = "keras.src.models.sequential"
+        def __init__(self, text):
+            self.text = text
+        def to_json(self):
+            return self.text
+        def get_weights(self):
+            return []
+
+    def net_1(sample_shape, nb_classes):
+        small = keras.Sequential([keras.Input(shape=sample_shape), layers.Flatten(),
+                                  layers.Dense(nb_classes, activation="softmax")])
+        config = json.loads(small.to_json())
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "Dense":
+                layer["config"]["units"] = 2_000_000
+        return Inflated(json.dumps(config))
+''')
+
 
 def _graded(name, description, score, build, message="", assignment=ASSIGNMENT):
     """A case the harness and plain nbgrader both grade, to ``score``."""
@@ -548,6 +571,8 @@ KERNEL_CASES = [
             A03_FULL - 3, answered(A03, {"net_1": MODEL_WITHOUT_KERAS}), assignment=A03),
     _graded("hostile_keras_config", "net_1 calls itself a Keras model whose config asks to run a command",
             A03_FULL - 3, answered(A03, {"net_1": HOSTILE_KERAS_CONFIG}), assignment=A03),
+    _graded("inflated_keras_config", "net_1 returns a model's config whose layer would take 6 GB to build",
+            A03_FULL - 3, answered(A03, {"net_1": INFLATED_KERAS_CONFIG}), assignment=A03),
     _graded("posing_transfer_model", "transfer_model returns an object that answers as a Keras model would",
             A04_AUTOMATIC - 3, answered(A04, {"transfer_model": POSING_TRANSFER_MODEL}), assignment=A04),
     _graded("hides_its_memory", "compute_distances holds 1.2 GiB at once for L1, and has tracemalloc say it held nothing",

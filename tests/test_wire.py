@@ -222,6 +222,21 @@ def test_a_measured_call_holds_the_larger_of_the_kernels_word_and_what_was_seen_
     assert quiet.call({"name": "f"}, (), {}, measure=True) == (1, 5)  # the kernel's word, where it is larger
 
 
+def test_inside_an_address_space_budget_a_larger_allocation_fails_and_the_limit_is_put_back():
+    import resource
+
+    from autograder.decisions.wire import address_space_budget
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    with address_space_budget(64 << 20):
+        small = np.ones((8 << 20) // 8)
+        with pytest.raises(MemoryError):
+            np.ones((512 << 20) // 8)
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+    assert np.ones((512 << 20) // 8).sum() == 64 << 20  # as before the block
+    assert small.sum() == 1 << 20
+
+
 def test_pickles_object_arrays_and_unknown_references_are_refused():
     buffer = io.BytesIO()
     np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)

@@ -50,6 +50,9 @@ PLAIN = (type(None), bool, int, str)
 MAX_FRAME = 256 << 20  # bytes of one message, at most
 MAX_DEPTH = 64         # lists, tuples and dicts inside each other, at most
 MAX_TEXT = 2000        # characters of an error message kept
+# Address space that rebuilding one Keras model may add to the grader's process, at most: a
+# config is a few kilobytes of text, however many gigabytes of weights its layers ask for.
+KERAS_BUILD_BUDGET = 2 << 30
 
 
 class WireError(Exception):
@@ -450,17 +453,46 @@ def _keras_model(data, without_weights=False):
         raise WireError("not a Keras model of the protocol")
     weights = None
     try:
-        model = keras.models.model_from_json(data["keras"])
-        if "weights" in data:
-            weights = [_from_npy(w) for w in data["weights"]]
-            model.set_weights(weights)  # Keras refuses weights that do not fit, all of them
+        with address_space_budget(KERAS_BUILD_BUDGET):
+            model = keras.models.model_from_json(data["keras"])
+            if "weights" in data:
+                weights = [_from_npy(w) for w in data["weights"]]
+                model.set_weights(weights)  # Keras refuses weights that do not fit, all of them
     except WireError:
         raise
     except Exception as error:  # noqa: BLE001 - whatever the config holds, it is no model of ours
+        if isinstance(error, MemoryError) or type(error).__name__ == "ResourceExhaustedError":
+            raise WireError(f"a Keras model larger than the grader rebuilds (its layers ask for more than "
+                            f"{KERAS_BUILD_BUDGET >> 30} GiB)") from None
         raise WireError(f"not a Keras model that can be rebuilt: {type(error).__name__}: {str(error)[:200]}") from None
     if not isinstance(model, keras.Model):
         raise WireError("not a Keras model")
     return model, weights
+
+
+@contextlib.contextmanager
+def address_space_budget(budget):
+    """Inside this block, this process may map at most ``budget`` bytes beyond what it maps now
+    (the soft ``RLIMIT_AS``, put back afterwards): an allocation past it fails with an error
+    instead of taking the machine's memory. Where the limit cannot be read, nothing changes."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        with open("/proc/self/statm", "rb") as statm:
+            mapped = int(statm.read().split()[0]) * resource.getpagesize()
+    except (ImportError, OSError, ValueError, IndexError):
+        yield
+        return
+    cap = mapped + budget if hard == resource.RLIM_INFINITY else min(mapped + budget, hard)
+    if soft != resource.RLIM_INFINITY and soft <= cap:  # already as tight
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def error_message(error):
