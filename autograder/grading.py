@@ -42,7 +42,7 @@ from .gradebook.records import (course_db_url, ensure_assignment_in_gradebook, r
 from .profiling import stage
 from .progress import Progress
 from .cluster.course_version import course_version
-from .resume import FinishedResults, notebooks_hash
+from .resume import FinishedResults, longest_first, notebooks_hash
 from .sandbox.policy import bwrap_problem, sandbox_mode
 from .sandbox import shared_data
 from .sandbox.zygote import Zygote
@@ -293,6 +293,7 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
                     done(_result(assignment, submission.student_id, entry["status"], entry["message"],
                                  entry["seconds"], book), digests[submission.student_id])
         if to_grade:
+            to_grade = longest_first(to_grade, finished)  # by the times of the last run, where known
             executor, close = make_executor(jobs, scheduler)
             try:
                 submit = _submitter(executor, scheduler, assignment, template)

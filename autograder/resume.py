@@ -9,10 +9,15 @@ notebook, a result the gradebook lost, an ``error`` row (the grader failed, so t
 result to keep). ``--force`` grades everyone; students named with ``--student`` are always
 graded. At the end of a run of the whole class the file holds exactly the run's rows, like
 ``grades.csv``.
+
+The file also says how long each submission took. A run that grades them again (``--force``,
+tests changed) starts the longest first (:func:`longest_first`): a long one started last would
+keep one worker busy alone at the end while the others wait.
 """
 import hashlib
 import json
 import os
+import statistics
 from pathlib import Path
 
 from .gate import files as gate
@@ -76,3 +81,19 @@ class FinishedResults:
                 if student_id in self.entries:
                     handle.write(json.dumps(self.entries[student_id]) + "\n")
         os.replace(partial, self.path)
+
+
+def longest_first(submissions, finished):
+    """``submissions`` (each with a ``student_id``) ordered longest first by the seconds
+    ``finished`` (a :class:`FinishedResults`) last noted for them; a submission with no time
+    noted counts as the median of the others. Ties, and a class with no time noted at all,
+    keep the order given."""
+    seconds = {}
+    for submission in submissions:
+        value = (finished.entries.get(submission.student_id) or {}).get("seconds")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            seconds[submission.student_id] = float(value)
+    if not seconds:
+        return list(submissions)
+    typical = statistics.median(seconds.values())
+    return sorted(submissions, key=lambda s: -seconds.get(s.student_id, typical))

@@ -78,8 +78,19 @@ def test_an_interrupted_run_started_again_grades_only_the_rest_and_force_grades_
         after_change = stamps()
         assert {s for s in CLASS if after_change[s] != after_resume[s]} == {changed}
 
-        forced = subprocess.run([*command, "--force"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        # --force grades everyone again, the longest first by the times the file noted: made up
+        # here, so that the order differs from the students' ids and from the real times. One at a
+        # time, the profile's records of the gate come in the order the submissions started.
+        made_up = {"resume-sigmoid-sign": 90.0, "resume-blank": 60.0, "resume-reference": 0.5}
+        (out / "finished.jsonl").write_text("".join(json.dumps({**line, "seconds": made_up[line["student_id"]]}) + "\n"
+                                                    for line in finished_lines(out)), encoding="utf-8")
+        profile = tmp_path / "profile.jsonl"
+        forced = subprocess.run([*grade, "--jobs", "1", "--force", f"--Grading.profile={profile}"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=900)
         assert forced.returncode == 0, forced.stdout + forced.stderr
+        records = [json.loads(line) for line in profile.read_text(encoding="utf-8").splitlines()]
+        started = [r["student"] for r in records if r["stage"] == "the gate's copy of the submission"]
+        assert started == sorted(made_up, key=made_up.get, reverse=True)
         assert all(stamps()[s] != after_change[s] for s in CLASS)
         with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
             final = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
@@ -104,3 +115,18 @@ def test_a_result_graded_by_another_version_of_the_course_is_not_kept(tmp_path):
     assert again.kept("s", "n", True, "v2") is None
     assert again.kept("s", "other notebooks", True, "v1") is None
     assert again.kept("s", "n", False, "v1") is None  # the gradebook lost the submission
+
+
+def test_longest_first_orders_by_the_last_run_and_puts_the_unknown_at_the_median(tmp_path):
+    from types import SimpleNamespace
+
+    from autograder.resume import FinishedResults, longest_first
+
+    finished = FinishedResults(tmp_path)
+    for student, seconds in (("a", 2.0), ("b", 30.0), ("c", 5.0), ("d", "not a number"), ("e", float("nan"))):
+        finished.add(dict(student_id=student, status="graded", seconds=seconds))
+    submissions = [SimpleNamespace(student_id=s) for s in ("a", "b", "c", "d", "e", "new")]
+    # b 30, then c 5 and the three without a usable time at the median (5), in the order given, then a 2.
+    assert [s.student_id for s in longest_first(submissions, finished)] == ["b", "c", "d", "e", "new", "a"]
+    nothing = FinishedResults(tmp_path / "none")
+    assert [s.student_id for s in longest_first(submissions, nothing)] == [s.student_id for s in submissions]
