@@ -115,11 +115,18 @@ def execute_bare(path, cwd, threads, memory_mb, tests=None):
                 cell.source = tests[cell.metadata["nbgrader"]["grade_id"]]
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     os.environ.update(thread_settings(threads))  # the kernels' share of the cores, as the harness gives
-    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,  # as nbgrader's Execute
+    from traitlets.config import Config
+
+    # IPC sockets, as the harness's kernels use: no network, and no kernel's warning that TCP is
+    # unencrypted on every start.
+    sockets = tempfile.mkdtemp(prefix="bare-ipc-")
+    ipc = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True, config=ipc,  # as nbgrader's Execute
                    interrupt_on_timeout=True, error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
                                                                 "traceback": []},
                    shutdown_kernel="immediate",  # as the course's nbgrader_config.py
                    resources={"metadata": {"path": str(cwd)}}).execute()
+    shutil.rmtree(sockets, ignore_errors=True)
 
 
 def bare_nbclient(assignment, submissions, scratch, jobs, hidden_tests=False):
@@ -172,6 +179,13 @@ def main():
             print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission){cpu}")
 
             os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
+            # Like plain nbgrader's above, the harness's course gradebook knows the assignment before
+            # the clock starts, as an instructor's does once the assignment is released.
+            recorded = run_nbgrader("generate_assignment", assignment, "--force",
+                                    f"--CourseDirectory.release_directory={scratch / 'harness-release'}",
+                                    env={"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]})
+            if recorded.returncode != 0:
+                raise SystemExit(f"could not record {assignment} in the harness's gradebook:\n{recorded.stderr[-2000:]}")
             stats = {}
             profile = scratch / "profile.jsonl"
             results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
