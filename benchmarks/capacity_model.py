@@ -23,7 +23,6 @@ import io
 import json
 import math
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -36,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from autograder import course  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from autograder.settings import Grading, course_config  # noqa: E402
-from known_submissions.ghosts import demo_class, write_class  # noqa: E402
+from known_submissions.ghosts import demo_class, remove_merged, write_class  # noqa: E402
 
 STUDENTS, ASSIGNMENTS_PER_STUDENT, HOURS = 10_000, 4, 1.0
 ASSUMPTIONS = dict(
@@ -61,9 +60,7 @@ def measure(assignment, students, zygote):
                 results = grade_class(assignment, work / "submitted", work / "out", jobs=os.cpu_count() or 1,
                                       show_progress=False, force=True, settings=[f"--Sandbox.zygote={zygote}"])
         finally:
-            for student in ids:
-                for kind in ("autograded", "feedback"):
-                    shutil.rmtree(ROOT / kind / student, ignore_errors=True)
+            remove_merged(ids)
     return [r.seconds for r in results if r.status == "graded"]
 
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.cluster.local_cluster import LocalCluster  # noqa: E402
-from known_submissions.ghosts import mixed_class, write_class  # noqa: E402
+from known_submissions.ghosts import mixed_class, remove_merged, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001
 PREFIX = "cluster-bench-"
@@ -89,9 +89,7 @@ def main(argv=None):
         print(f"  kernels forked from the workers' zygotes: {forked} (submissions: {n})")
         print(f"  scores agree: {'yes' if on_cluster == local else 'NO'}")
     finally:
-        for student in students:
-            for kind in ("autograded", "feedback"):
-                shutil.rmtree(ROOT / kind / student, ignore_errors=True)
+        remove_merged(students)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -50,7 +50,7 @@ from autograder.settings import Sandbox  # noqa: E402
 from autograder.worker.job import thread_settings  # noqa: E402
 from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
 from autograder.profiling import machine_cpu  # noqa: E402
-from known_submissions.ghosts import mixed_class, write_class  # noqa: E402
+from known_submissions.ghosts import mixed_class, remove_merged, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
 GHOST_PREFIX = "bench-"  # the ids of the benchmark's ghost students
@@ -228,10 +228,7 @@ def main():
                 for r in results:
                     if plain_scores.get(r.student_id) != r.score:
                         print(f"    {r.student_id}: harness {r.score}, nbgrader {plain_scores.get(r.student_id)}")
-            # The harness merged these ghosts into the course's folders: leave them as they were.
-            for folder in ("autograded", "feedback"):
-                for path in (ROOT / folder).glob(f"{GHOST_PREFIX}*"):
-                    shutil.rmtree(path)
+            remove_merged(students)  # the harness merged these ghosts into the course's folders
 
 
 if __name__ == "__main__":

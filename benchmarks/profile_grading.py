@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from autograder import course  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from autograder.profiling import machine_cpu  # noqa: E402
-from known_submissions.ghosts import mixed_class, write_class  # noqa: E402
+from known_submissions.ghosts import mixed_class, remove_merged, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001
 PREFIX = "profile-"
@@ -76,9 +76,7 @@ def profile(assignment, size, settings=()):
         results = grade_class(assignment, work / "submitted", work / "out", jobs=1, show_progress=False,
                               settings=(*settings, f"--Grading.profile={log}"))
     finally:
-        for student in students:
-            for kind in ("autograded", "feedback"):
-                shutil.rmtree(ROOT / kind / student, ignore_errors=True)
+        remove_merged(students)
     class_wall, class_machine = time.monotonic() - wall, machine_cpu() - machine
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     shutil.rmtree(work, ignore_errors=True)

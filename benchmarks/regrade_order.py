@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder import grading  # noqa: E402
-from known_submissions.ghosts import mixed_class, write_class  # noqa: E402
+from known_submissions.ghosts import mixed_class, remove_merged, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001
 PREFIX = "regrade-"
@@ -68,9 +68,7 @@ def main():
         plain, longest = (sum(times[k]) / len(times[k]) for k in (False, True))
         print(f"  mean: students' order {plain:.1f} s, longest first {longest:.1f} s: {longest / plain:.2f}x")
     finally:
-        for student in students:
-            for kind in ("autograded", "feedback"):
-                shutil.rmtree(ROOT / kind / student, ignore_errors=True)
+        remove_merged(students)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

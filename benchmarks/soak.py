@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from autograder import scratch  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from known_submissions.faults import FAULTS, write_faulty  # noqa: E402
-from known_submissions.ghosts import demo_class, write_class  # noqa: E402
+from known_submissions.ghosts import demo_class, remove_merged, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
 FLAT = 1.10  # the last stretch may be at most 10 % above the first, after the warm-up
@@ -200,9 +200,7 @@ def soak(assignment, submissions, jobs, interval):
     finally:
         sampler.stopped.set()
         sampler.join()
-        for student in kinds:  # what the run merged into the course's folders
-            for kind in ("autograded", "feedback"):
-                shutil.rmtree(ROOT / kind / student, ignore_errors=True)
+        remove_merged(kinds)  # what the run merged into the course's folders
     seconds = time.monotonic() - started
     samples = sampler.samples
     if len(samples) < 10:

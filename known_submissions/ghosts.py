@@ -2,6 +2,7 @@
 mistakes (``assignments/<id>/mistakes.py``), for the demo, the tests and the benchmarks."""
 import functools
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 
@@ -84,3 +85,11 @@ def write_class(assignment, submissions_dir, students, root=course.COURSE_ROOT):
         folder = Path(submissions_dir) / student_id / assignment
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(ghost_notebook(assignment, answers, root), str(folder / f"{assignment}.ipynb"))
+
+
+def remove_merged(students, root=course.COURSE_ROOT):
+    """Remove what grading merged into the course's ``autograded/`` and ``feedback/`` folders for
+    the ghost ``students`` (their ids), leaving those folders as they were before."""
+    for student in students:
+        for kind in ("autograded", "feedback"):
+            shutil.rmtree(Path(root) / kind / student, ignore_errors=True)
