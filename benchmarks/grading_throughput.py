@@ -103,6 +103,7 @@ def execute_bare(path, cwd, threads, memory_mb, tests=None):
     runs them."""
     import nbformat
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     # The kernel's memory limit of the other two gradings (the sandbox's address-space limit):
     # without it, a mistake that builds a 12288 x 12288 matrix swaps until the cell times out.
@@ -115,18 +116,18 @@ def execute_bare(path, cwd, threads, memory_mb, tests=None):
                 cell.source = tests[cell.metadata["nbgrader"]["grade_id"]]
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     os.environ.update(thread_settings(threads))  # the kernels' share of the cores, as the harness gives
-    from traitlets.config import Config
-
     # IPC sockets, as the harness's kernels use: no network, and no kernel's warning that TCP is
     # unencrypted on every start.
     sockets = tempfile.mkdtemp(prefix="bare-ipc-")
     ipc = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
-    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True, config=ipc,  # as nbgrader's Execute
-                   interrupt_on_timeout=True, error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
-                                                                "traceback": []},
-                   shutdown_kernel="immediate",  # as the course's nbgrader_config.py
-                   resources={"metadata": {"path": str(cwd)}}).execute()
-    shutil.rmtree(sockets, ignore_errors=True)
+    try:
+        NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True, config=ipc,  # as nbgrader's Execute
+                       interrupt_on_timeout=True, error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
+                                                                    "traceback": []},
+                       shutdown_kernel="immediate",  # as the course's nbgrader_config.py
+                       resources={"metadata": {"path": str(cwd)}}).execute()
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def bare_nbclient(assignment, submissions, scratch, jobs, hidden_tests=False):
@@ -180,7 +181,9 @@ def main():
 
             os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
             # Like plain nbgrader's above, the harness's course gradebook knows the assignment before
-            # the clock starts, as an instructor's does once the assignment is released.
+            # the clock starts, as an instructor's does once the assignment is released. A command of
+            # its own, as for plain nbgrader: gradebook.records.record_assignment would start the
+            # harness's fork server before the clock, and its start belongs to the harness's time.
             recorded = run_nbgrader("generate_assignment", assignment, "--force",
                                     f"--CourseDirectory.release_directory={scratch / 'harness-release'}",
                                     env={"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]})
