@@ -9,6 +9,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-from-requirements
+UV := uv==0.13.9
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: demo test test-full release check clean-grading hub
@@ -30,10 +31,15 @@ check: $(STAMP)
 	$(PY) admin/build.py --check
 	$(PY) admin/notebook_hygiene.py check source/*/*.ipynb release/*/*.ipynb
 
+# uv (the installer, not a package of the course) installs the same pins as pip, and the same
+# files, in a fraction of pip's time: it unpacks wheels in parallel, from its cache when it has
+# them. pip installs them where uv cannot.
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
+	{ $(PY) -m pip install --quiet --disable-pip-version-check $(UV) \
+	  && $(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt; } \
+	|| $(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
 	$(PY) -m compileall -q -j 0 $(VENV)/lib >/dev/null  # the bytecode pip would write, on every core at once
 	touch $(STAMP)
 
