@@ -10,8 +10,6 @@ a green run that proved nothing.
 import collections
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -32,39 +30,6 @@ NEEDS = {"needs_bwrap": "bubblewrap (apt-get install bubblewrap)",
 
 def on_ci():
     return bool(os.environ.get("CI"))
-
-
-# make test runs the files on two pytest-xdist workers at once (-n 2 --dist loadfile), each file
-# whole on one worker (its module fixtures are built once). The files that grade in the course's
-# own folder (its autograded/ and feedback/, the same ghost students) or count what is left on the
-# machine are one unit of work: they run one after the other on one worker, as they would alone,
-# and every other file runs beside them (pytest_xdist_make_scheduler below). Each worker has a
-# temporary folder of its own, and so a scratch space of its own (autograder/scratch.py): a file
-# that checks that grading left nothing there sees only its own.
-GRADE_IN_THE_COURSE = {"test_adversarial.py", "test_boundary.py", "test_cluster.py", "test_formgrader_safety.py",
-                       "test_gate.py", "test_grader_failures.py", "test_grading_end_to_end.py", "test_harness.py",
-                       "test_resume.py", "test_soak.py", "test_worker.py"}
-WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-if WORKER:
-    _own_temporary = Path("/tmp") / f"course-{WORKER}"  # short: the sandbox's socket paths are made below it
-    _own_temporary.mkdir(mode=0o755, exist_ok=True)
-    os.environ["TMPDIR"] = str(_own_temporary)
-    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
-
-
-def pytest_xdist_make_scheduler(config, log):
-    """xdist's loadfile, with the files of GRADE_IN_THE_COURSE as one unit (xdist's own groups,
-    --dist loadgroup, do not reach this pytest's test ids)."""
-    if config.getvalue("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
-
-    class CourseScheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid):
-            path = nodeid.split("::", 1)[0]
-            return "grading in the course" if Path(path).name in GRADE_IN_THE_COURSE else path
-
-    return CourseScheduling(config, log)
 
 
 def pytest_configure(config):
@@ -98,18 +63,11 @@ def pytest_runtest_makereport(item, call):
 
 # Seconds spent in each test file (its tests' setup, call and teardown, its module fixtures
 # included), printed at the end of every run beside pytest's slowest tests: where the time went.
-# In a run on one process, beside them the machine's CPU seconds over the same time (every
-# process, from /proc/stat): a file whose CPU seconds are far below its seconds times the cores
-# waits more than it computes. On several workers the files share the machine, so only the
-# whole run's CPU seconds are shown, against the seconds the run took.
+# Beside them, the machine's CPU seconds over the same time (every process, from /proc/stat): a
+# file whose CPU seconds are far below its seconds times the cores waits more than it computes.
 SECONDS_BY_FILE = collections.Counter()
 CPU_SECONDS_BY_FILE = collections.Counter()
 FILES_SHOWN = 15
-RUN_STARTED = {}
-
-
-def pytest_sessionstart(session):
-    RUN_STARTED.update(seconds=time.monotonic(), cpu=machine_cpu())
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -127,17 +85,12 @@ def pytest_terminal_summary(terminalreporter):
     if not SECONDS_BY_FILE:
         return
     cores = os.cpu_count() or 1
-    shared = not CPU_SECONDS_BY_FILE  # the tests ran on xdist's workers, not in this process
-    terminalreporter.write_sep("=", f"seconds by test file, the {FILES_SHOWN} largest" + (
-        " (summed over the workers)" if shared else f", and the machine's CPU seconds meanwhile ({cores} cores)"))
+    terminalreporter.write_sep("=", f"seconds by test file, the {FILES_SHOWN} largest, and the machine's CPU "
+                                    f"seconds meanwhile ({cores} cores)")
     for path, seconds in SECONDS_BY_FILE.most_common(FILES_SHOWN):
-        cpu = "" if shared else f"  {CPU_SECONDS_BY_FILE[path]:8.1f} CPU s"
-        terminalreporter.write_line(f"{seconds:8.1f} s{cpu}  {path}")
-    cpu = "" if shared else f"  {sum(CPU_SECONDS_BY_FILE.values()):8.1f} CPU s"
-    terminalreporter.write_line(f"{sum(SECONDS_BY_FILE.values()):8.1f} s{cpu}  in all, {len(SECONDS_BY_FILE)} files")
-    seconds, cpu = time.monotonic() - RUN_STARTED["seconds"], machine_cpu() - RUN_STARTED["cpu"]
-    terminalreporter.write_line(f"the run: {seconds:.0f} s, the machine's CPU {cpu:.0f} s of {seconds * cores:.0f} "
-                                f"({cores} cores, {cpu / (seconds * cores):.0%} busy)")
+        terminalreporter.write_line(f"{seconds:8.1f} s  {CPU_SECONDS_BY_FILE[path]:8.1f} CPU s  {path}")
+    terminalreporter.write_line(f"{sum(SECONDS_BY_FILE.values()):8.1f} s  "
+                                f"{sum(CPU_SECONDS_BY_FILE.values()):8.1f} CPU s  in all, {len(SECONDS_BY_FILE)} files")
 
 
 @pytest.fixture(scope="session")
@@ -163,4 +116,3 @@ def chromium():
     yield chromium
     chromium.close()
     playwright.stop()
-
