@@ -385,9 +385,12 @@ A_MILLION_IMAGES = code('''
 ''')
 
 FILLS_THE_SOCKET_FOLDER = code('''
-    import glob, os
+    import glob, json, os
+    from ipykernel.connect import get_connection_file
+    with open(get_connection_file()) as handle:  # the kernel's sockets: <scratch>/run-*/k-*/kernel-N
+        scratch = os.path.dirname(os.path.dirname(os.path.dirname(json.load(handle)["ip"])))
     written, refused = 0, None
-    folders = {os.path.dirname(p) for p in glob.glob("/tmp/course-autograder*/run-*/k-*/kernel*")}
+    folders = {os.path.dirname(p) for p in glob.glob(os.path.join(scratch, "run-*", "k-*", "kernel*"))}
     for folder in folders:
         try:
             with open(os.path.join(folder, "filler.bin"), "wb") as handle:
@@ -403,18 +406,24 @@ FILLS_THE_SOCKET_FOLDER = code('''
 ''')
 
 SWAPS_THE_AGENT_SOCKET = code('''
-    import glob, os, threading, time
+    import glob, json, os, threading, time
+    from ipykernel.connect import get_connection_file
     canary = "__CANARY__"
+    with open(get_connection_file()) as handle:  # the kernel's sockets: <scratch>/run-*/k-*/kernel-N
+        scratch = os.path.dirname(os.path.dirname(os.path.dirname(json.load(handle)["ip"])))
     def swap():
         end = time.monotonic() + 20
         while time.monotonic() < end:
-            for path in glob.glob("/tmp/course-autograder*/run-*/k-*/agent-*.sock"):
+            for path in glob.glob(os.path.join(scratch, "run-*", "k-*", "agent-*.sock")):
                 try:
                     os.rename(path, path + ".old")
                     os.symlink(canary, path)
                 except OSError:
                     pass
     threading.Thread(target=swap, daemon=True).start()
+    if not glob.glob(os.path.join(scratch, "run-*", "k-*", "kernel*")):  # looking in the wrong place proves nothing:
+        def sigmoid(z):  # the later answers use sigmoid, and their tests then fail
+            return 0 * z
 ''')
 
 SCRIPT_OUTPUTS = code('''
