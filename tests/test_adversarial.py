@@ -59,9 +59,10 @@ def graded(tmp_path_factory, data_cache):
     write_submissions(work / "submitted")
     data_before = fingerprint(data_cache)
     source_before = fingerprint(ROOT / "source" / ASSIGNMENT)
-    # Each cell may run 5 s: a01's longest takes about 1 s here, and the cases that loop wait that
-    # long in each of their cells that calls the looping code (three for a looping model).
-    settings = dict(jobs=2, cell_timeout=5, timeout=300, memory_mb=3072, show_progress=False)
+    # Each cell may run 10 s: a01's longest takes about 1 s here alone, but a test cell took more
+    # than 5 s with other tests running beside this file. The cases that loop wait that long in
+    # each of their cells that calls the looping code (three for a looping model).
+    settings = dict(jobs=2, cell_timeout=10, timeout=300, memory_mb=3072, show_progress=False)
     saved = os.environ.get("NBGRADER_DB_URL")
     os.environ["NBGRADER_DB_URL"] = f"sqlite:///{work / 'gradebook.db'}"
     printed = io.StringIO()

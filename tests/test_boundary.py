@@ -117,13 +117,15 @@ def graded(tmp_path_factory, data_cache):
     deadline = time.monotonic() + 10
     while own_processes(token) and time.monotonic() < deadline:
         time.sleep(0.2)
-    print(f"\ngrader boundary: {len(cases)} cases; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+    disk_lowered_mb = (free_before - shutil.disk_usage(work).free) / 2**20
+    print(f"\ngrader boundary: {len(cases)} cases; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+          + f"; free disk lowered by {disk_lowered_mb:.0f} MB")
     for case in cases:
         print(f"  {case.name:38} expected {case.expected_status} {case.expected_score:g}; harness "
               f"{harness[case.name].status} {harness[case.name].score:g} ({harness[case.name].seconds:.0f} s); plain nbgrader "
               f"{' '.join(map(str, plain[case.name]))}")
     return dict(cases=cases, harness=harness, plain=plain, logs=logs, work=work, canaries=canaries,
-                disk_lowered_mb=(free_before - shutil.disk_usage(work).free) / 2**20,
+                disk_lowered_mb=disk_lowered_mb,
                 leftover_processes=own_processes(token),
                 new_scratch=sorted(set(scratch_entries()) - set(scratch_before)))
 
