@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m autograder.sandbox
-	$(PY) -m pytest -rs --durations=15 -m "not full_mode" tests
+	$(PY) -m pytest -rs --durations=15 -n 2 --dist loadfile -m "not full_mode" tests
 
 test-full: $(STAMP)
 	$(PY) -m pytest -rs --durations=15 -s -m full_mode tests

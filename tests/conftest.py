@@ -10,6 +10,8 @@ a green run that proved nothing.
 import collections
 import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,56 @@ NEEDS = {"needs_bwrap": "bubblewrap (apt-get install bubblewrap)",
 
 def on_ci():
     return bool(os.environ.get("CI"))
+
+
+# make test runs the files on two pytest-xdist workers at once (-n 2 --dist loadfile), each file
+# whole on one worker (its module fixtures are built once). Some files are one unit of work, run
+# one after the other on one worker as they would alone, with other files beside them
+# (pytest_xdist_make_scheduler below):
+# - the files that grade the demo's ghost students (ghost-reference, ghost-blank, ...) through the
+#   harness, which merges them into the course's own autograded/ and feedback/: two of them at
+#   once would grade, merge and remove the same students' folders;
+# - the two hostile catalogues, whose cases turn on time limits and count what is left on the
+#   machine: one at a time, so that at most two gradings share the cores.
+# Each worker has a temporary folder of its own, and so a scratch space of its own
+# (autograder/scratch.py): a file that checks that grading left nothing there sees only its own.
+UNITS = {"the ghost students": {"test_cluster.py", "test_grader_failures.py", "test_grading_end_to_end.py",
+                                "test_harness.py", "test_resume.py", "test_soak.py", "test_worker.py"},
+         "the hostile catalogues": {"test_adversarial.py", "test_boundary.py"}}
+UNIT_OF = {name: unit for unit, names in UNITS.items() for name in names}
+# Seconds of the longest units and files in a run on two workers (fresh-clone CI): the longest are
+# handed out first, so that no worker is left with a long one at the end. Others go by their count
+# of tests.
+SECONDS = {"the ghost students": 500, "the hostile catalogues": 690, "test_class_hub.py": 190,
+           "test_expected_outputs.py": 80, "test_notebooks_validate.py": 50,
+           "test_catalogues_decided_outside.py": 45, "test_trusted.py": 45}
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER:
+    _own_temporary = Path("/tmp") / f"course-{WORKER}"  # short: the sandbox's socket paths are made below it
+    _own_temporary.mkdir(mode=0o755, exist_ok=True)
+    os.environ["TMPDIR"] = str(_own_temporary)
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's loadfile, with the files of each of UNITS as one scope, the longest scopes first
+    (xdist's own groups, --dist loadgroup, do not reach this pytest's test ids)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class CourseScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return UNIT_OF.get(Path(path).name, path)
+
+        def _assign_work_unit(self, node):
+            longest = max(self.workqueue, key=lambda scope: (SECONDS.get(Path(scope).name, 0),
+                                                             len(self.workqueue[scope])))
+            self.workqueue.move_to_end(longest, last=False)
+            super()._assign_work_unit(node)
+
+    return CourseScheduling(config, log)
 
 
 def pytest_configure(config):
@@ -63,11 +115,19 @@ def pytest_runtest_makereport(item, call):
 
 # Seconds spent in each test file (its tests' setup, call and teardown, its module fixtures
 # included), printed at the end of every run beside pytest's slowest tests: where the time went.
-# Beside them, the machine's CPU seconds over the same time (every process, from /proc/stat): a
-# file whose CPU seconds are far below its seconds times the cores waits more than it computes.
+# In a run on one process, beside them the machine's CPU seconds over the same time (every
+# process, from /proc/stat): a file whose CPU seconds are far below its seconds times the cores
+# waits more than it computes. On several workers the files share the machine, so only the
+# whole run's CPU seconds are shown, against the seconds the run took.
 SECONDS_BY_FILE = collections.Counter()
 CPU_SECONDS_BY_FILE = collections.Counter()
+SECONDS_BY_WORKER = collections.Counter()
 FILES_SHOWN = 15
+RUN_STARTED = {}
+
+
+def pytest_sessionstart(session):
+    RUN_STARTED.update(seconds=time.monotonic(), cpu=machine_cpu())
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -79,18 +139,29 @@ def pytest_runtest_protocol(item, nextitem):
 
 def pytest_runtest_logreport(report):
     SECONDS_BY_FILE[report.nodeid.split("::")[0]] += report.duration
+    worker = getattr(getattr(report, "node", None), "gateway", None)  # xdist's worker that ran it
+    if worker is not None:
+        SECONDS_BY_WORKER[worker.id] += report.duration
 
 
 def pytest_terminal_summary(terminalreporter):
     if not SECONDS_BY_FILE:
         return
     cores = os.cpu_count() or 1
-    terminalreporter.write_sep("=", f"seconds by test file, the {FILES_SHOWN} largest, and the machine's CPU "
-                                    f"seconds meanwhile ({cores} cores)")
+    shared = not CPU_SECONDS_BY_FILE  # the tests ran on xdist's workers, not in this process
+    terminalreporter.write_sep("=", f"seconds by test file, the {FILES_SHOWN} largest" + (
+        " (summed over the workers)" if shared else f", and the machine's CPU seconds meanwhile ({cores} cores)"))
     for path, seconds in SECONDS_BY_FILE.most_common(FILES_SHOWN):
-        terminalreporter.write_line(f"{seconds:8.1f} s  {CPU_SECONDS_BY_FILE[path]:8.1f} CPU s  {path}")
-    terminalreporter.write_line(f"{sum(SECONDS_BY_FILE.values()):8.1f} s  "
-                                f"{sum(CPU_SECONDS_BY_FILE.values()):8.1f} CPU s  in all, {len(SECONDS_BY_FILE)} files")
+        cpu = "" if shared else f"  {CPU_SECONDS_BY_FILE[path]:8.1f} CPU s"
+        terminalreporter.write_line(f"{seconds:8.1f} s{cpu}  {path}")
+    cpu = "" if shared else f"  {sum(CPU_SECONDS_BY_FILE.values()):8.1f} CPU s"
+    terminalreporter.write_line(f"{sum(SECONDS_BY_FILE.values()):8.1f} s{cpu}  in all, {len(SECONDS_BY_FILE)} files")
+    seconds, cpu = time.monotonic() - RUN_STARTED["seconds"], machine_cpu() - RUN_STARTED["cpu"]
+    terminalreporter.write_line(f"the run: {seconds:.0f} s, the machine's CPU {cpu:.0f} s of {seconds * cores:.0f} "
+                                f"({cores} cores, {cpu / (seconds * cores):.0%} busy)")
+    if SECONDS_BY_WORKER:
+        terminalreporter.write_line("seconds of tests on each worker: " + ", ".join(
+            f"{worker} {seconds:.0f} s" for worker, seconds in sorted(SECONDS_BY_WORKER.items())))
 
 
 @pytest.fixture(scope="session")
