@@ -42,19 +42,23 @@ def on_ci():
 #   harness, which merges them into the course's own autograded/ and feedback/: two of them at
 #   once would grade, merge and remove the same students' folders;
 # - the two hostile catalogues, whose cases turn on time limits and count what is left on the
-#   machine: one at a time, so that at most two gradings share the cores.
+#   machine: one at a time, so that at most two gradings share the cores;
+# - the files that read the session's one grading-mode run of each source notebook
+#   (tests/notebook_runs.py): on one worker, each notebook runs once, not once on each worker.
 # Each worker has a temporary folder of its own, and so a scratch space of its own
 # (autograder/scratch.py): a file that checks that grading left nothing there sees only its own.
 UNITS = {"the ghost students": {"test_cluster.py", "test_grader_failures.py", "test_grading_end_to_end.py",
                                 "test_harness.py", "test_resume.py", "test_soak.py", "test_worker.py"},
-         "the hostile catalogues": {"test_adversarial.py", "test_boundary.py"}}
+         "the hostile catalogues": {"test_adversarial.py", "test_boundary.py"},
+         "the source notebooks' runs": {"test_a01_notebook.py", "test_a02_notebook.py", "test_a03_notebook.py",
+                                        "test_a04_notebook.py", "test_expected_outputs.py",
+                                        "test_notebooks_validate.py", "test_one_image.py"}}
 UNIT_OF = {name: unit for unit, names in UNITS.items() for name in names}
 # Seconds of the longest units and files in a run on two workers (fresh-clone CI): the longest are
 # handed out first, so that no worker is left with a long one at the end. Others go by their count
 # of tests.
-SECONDS = {"the ghost students": 500, "the hostile catalogues": 690, "test_class_hub.py": 190,
-           "test_expected_outputs.py": 80, "test_notebooks_validate.py": 50,
-           "test_catalogues_decided_outside.py": 45, "test_trusted.py": 45}
+SECONDS = {"the ghost students": 765, "the hostile catalogues": 695, "the source notebooks' runs": 150,
+           "test_class_hub.py": 117, "test_trusted.py": 38, "test_catalogues_decided_outside.py": 31}
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if WORKER:
     _own_temporary = Path("/tmp") / f"course-{WORKER}"  # short: the sandbox's socket paths are made below it
