@@ -1,4 +1,5 @@
 """Test cells decided in the grading process (autograder/decisions/) against a real kernel."""
+import sys
 import time
 
 import pytest
@@ -410,3 +411,27 @@ def test_a_cell_sent_before_a_stopped_test_cell_ends_runs_and_sees_none_of_the_t
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_the_time_limit_rings_again_when_python_drops_its_alarm():
+    """An alarm that rings in a finaliser raises there, and Python drops that exception: the
+    time limit must not be lost with it."""
+    dropped = []
+
+    class SlowFinaliser:
+        def __del__(self):
+            time.sleep(1)  # the alarm rings in here
+
+    previous_hook, sys.unraisablehook = sys.unraisablehook, dropped.append
+    started = time.monotonic()
+    try:
+        with pytest.raises(trusted.TestTimeout):
+            with trusted.time_limit(started + 0.05):
+                SlowFinaliser()  # made and finalised at once
+                while time.monotonic() < started + 5:
+                    pass
+    finally:
+        sys.unraisablehook = previous_hook
+    assert [type(u.exc_value) for u in dropped] == [trusted.TestTimeout]  # the first alarm was dropped
+    assert time.monotonic() - started < 2, "the alarm did not ring again"
+    time.sleep(0.2)  # and no alarm rings after the block (SIGALRM's default would end this process)

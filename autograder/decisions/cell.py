@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -57,7 +58,11 @@ GRACE = 2.0  # seconds a timed-out test cell has to end by itself before it is i
 def time_limit(deadline):
     """Raise :class:`TestTimeout` in this thread at ``deadline`` (time.monotonic()), wherever
     this process is (its own work for the kernel included); where signals cannot be used (not
-    the main thread), the deadline is checked at each message only."""
+    the main thread), the deadline is checked at each message only.
+
+    An alarm that rings while Python runs a finaliser (a weakref callback, ``__del__``) raises
+    there, and Python drops that exception (``sys.unraisablehook``: "Exception ignored in ...",
+    seen in a test run): the alarm then rings again at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -65,6 +70,12 @@ def time_limit(deadline):
     def expired(signum, frame):
         raise TestTimeout()
 
+    def dropped(unraisable):
+        if isinstance(unraisable.exc_value, TestTimeout):
+            signal.setitimer(signal.ITIMER_REAL, 0.001)
+        previous_hook(unraisable)
+
+    previous_hook, sys.unraisablehook = sys.unraisablehook, dropped
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))
     try:
@@ -72,6 +83,7 @@ def time_limit(deadline):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = previous_hook
 
 
 _UMASK = threading.Lock()
