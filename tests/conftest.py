@@ -38,9 +38,10 @@ def on_ci():
 # whole on one worker (its module fixtures are built once). Some files are one unit of work, run
 # one after the other on one worker as they would alone, with other files beside them
 # (pytest_xdist_make_scheduler below):
-# - the files that grade the demo's ghost students (ghost-reference, ghost-blank, ...) through the
-#   harness, which merges them into the course's own autograded/ and feedback/: two of them at
-#   once would grade, merge and remove the same students' folders;
+# - the files that grade whole classes through the harness, which merges them into the course's
+#   own autograded/ and feedback/: the demo's ghost students (ghost-reference, ghost-blank, ...),
+#   which two of them at once would grade, merge and remove at once, and test_cluster's class
+#   (cluster-*), graded by clusters of several workers on this machine;
 # - the two hostile catalogues, whose cases turn on time limits and count what is left on the
 #   machine: one at a time, so that at most two gradings share the cores;
 # - the files that read the session's one grading-mode run of each source notebook
