@@ -428,10 +428,10 @@ def test_the_time_limit_rings_again_when_python_drops_its_alarm():
         with pytest.raises(trusted.TestTimeout):
             with trusted.time_limit(started + 0.05):
                 SlowFinaliser()  # made and finalised at once
-                while time.monotonic() < started + 5:
+                while time.monotonic() < started + 20:  # without a second alarm, to the end
                     pass
     finally:
         sys.unraisablehook = previous_hook
     assert [type(u.exc_value) for u in dropped] == [trusted.TestTimeout]  # the first alarm was dropped
-    assert time.monotonic() - started < 2, "the alarm did not ring again"
+    assert time.monotonic() - started < 10, "the alarm did not ring again"
     time.sleep(0.2)  # and no alarm rings after the block (SIGALRM's default would end this process)
