@@ -71,9 +71,9 @@ def time_limit(deadline):
         raise TestTimeout()
 
     def dropped(unraisable):
+        previous_hook(unraisable)  # first: an alarm must not ring in the hook, which would drop it too
         if isinstance(unraisable.exc_value, TestTimeout):
             signal.setitimer(signal.ITIMER_REAL, 0.001)
-        previous_hook(unraisable)
 
     previous_hook, sys.unraisablehook = sys.unraisablehook, dropped
     previous = signal.signal(signal.SIGALRM, expired)
