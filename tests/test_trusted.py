@@ -413,9 +413,10 @@ def test_a_cell_sent_before_a_stopped_test_cell_ends_runs_and_sees_none_of_the_t
         km.shutdown_kernel(now=True)
 
 
-def test_the_time_limit_rings_again_when_python_drops_its_alarm():
+@pytest.mark.parametrize("hook_fails", [False, True], ids=["hook", "failing hook"])
+def test_the_time_limit_rings_again_when_python_drops_its_alarm(hook_fails):
     """An alarm that rings in a finaliser raises there, and Python drops that exception: the
-    time limit must not be lost with it."""
+    time limit must not be lost with it, even where the unraisable hook before ours fails."""
     dropped = []
 
     class SlowFinaliser:
@@ -425,6 +426,8 @@ def test_the_time_limit_rings_again_when_python_drops_its_alarm():
     def slow_hook(unraisable):  # as pytest's, which formats the traceback
         dropped.append(unraisable)
         time.sleep(0.1)  # an alarm ringing in here would be dropped too
+        if hook_fails:
+            raise RuntimeError("the hook failed")
 
     previous_hook, sys.unraisablehook = sys.unraisablehook, slow_hook
     started = time.monotonic()

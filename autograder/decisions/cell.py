@@ -71,9 +71,11 @@ def time_limit(deadline):
         raise TestTimeout()
 
     def dropped(unraisable):
-        previous_hook(unraisable)  # first: an alarm must not ring in the hook, which would drop it too
-        if isinstance(unraisable.exc_value, TestTimeout):
-            signal.setitimer(signal.ITIMER_REAL, 0.001)
+        try:
+            previous_hook(unraisable)  # first: an alarm must not ring in the hook, which would drop it too
+        finally:  # even where that hook fails (its failure is dropped too)
+            if isinstance(unraisable.exc_value, TestTimeout):
+                signal.setitimer(signal.ITIMER_REAL, 0.001)
 
     previous_hook, sys.unraisablehook = sys.unraisablehook, dropped
     previous = signal.signal(signal.SIGALRM, expired)
