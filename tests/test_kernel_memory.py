@@ -60,6 +60,30 @@ def test_an_array_the_process_fills_for_50_ms_is_seen_and_an_idle_process_grows_
     assert watch.growth < 8 * MiB
 
 
+def test_the_high_water_mark_sees_what_no_sample_saw(processes, monkeypatch):
+    # as on a machine so busy that the sampler never runs while the array lives
+    monkeypatch.setattr(kernel_memory, "INTERVAL", 60)
+    process = start([sys.executable, "-c", FILLS, "300"])
+    processes.append(process)
+    memory = KernelMemory(process.pid)
+    assert 295 * MiB <= growth_while_it_fills(memory, process) < 330 * MiB
+    assert set(memory.marked) == {process.pid}
+    # the mark is reset when a watch begins: the 300 MiB the process held before are not growth
+    with memory.watch() as watch:
+        pass
+    assert watch.growth < 8 * MiB
+
+
+def test_a_process_whose_mark_cannot_be_reset_is_left_to_the_samples(processes, monkeypatch):
+    monkeypatch.setattr(kernel_memory, "INTERVAL", 60)
+    monkeypatch.setattr(kernel_memory, "_reset_high_water_mark", lambda pid: None)
+    process = start([sys.executable, "-c", FILLS, "300"])
+    processes.append(process)
+    memory = KernelMemory(process.pid)
+    assert growth_while_it_fills(memory, process) < 8 * MiB
+    assert memory.marked == {}
+
+
 def test_the_processes_the_kernel_started_count_too(processes):
     # the watched process only waits; its child, started before the watch, fills the memory
     parent = start([sys.executable, "-c", "import subprocess, sys\n"

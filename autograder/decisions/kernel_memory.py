@@ -5,14 +5,21 @@ kernel's own measurement, taken with ``tracemalloc`` as a test run in the kernel
 student's code can tamper with ``tracemalloc`` there. So while the kernel runs a measured call,
 this process also samples the resident memory of the kernel's processes (``/proc/<pid>/statm``:
 the kernel, the sandbox around it and every process they started) every few milliseconds, and
-keeps the highest sum over what it was when the request was sent. The session takes the larger
-of the kernel's figure and this one, less what the call's messages cost to cross
-(``Session.request``).
+keeps the highest sum over what it was when the request was sent. Samples can be late on a
+busy machine, so the watch also asks Linux for each process's own highest resident memory
+(``VmHWM``), which it resets when the watch begins (``/proc/<pid>/clear_refs``); the growth is
+the larger of the two. The session takes the larger of the kernel's figure and this one, less
+what the call's messages cost to cross (``Session.request``).
 
 What this sees and what it does not:
 
-- arrays a call fills are resident (written pages), so an array of hundreds of MiB that lives
-  for even a few milliseconds is seen: filling it takes longer than a sample's gap;
+- arrays a call fills are resident (written pages), so an array the kernel fills is seen however
+  briefly it lives, by the kernel's high-water mark; a kernel that resets its own mark (it may
+  write its ``clear_refs`` too) is left to the samples, which see an array of hundreds of MiB
+  that lives for a few milliseconds where the machine is not busy: filling it takes longer than
+  a sample's gap;
+- the high-water marks are per process: the growth they give is the largest of one process's
+  own, so two processes that peak together are seen together only by the samples;
 - memory the kernel freed before the call but kept (the C allocator's free lists) is used again
   without growing, so a kernel that first grows its heap and then frees it can hide that much;
 - a process the call starts counts by the pages it alone maps: what it shares with the kernel
@@ -46,6 +53,7 @@ class KernelMemory:
         self.namespace = None  # the sandbox's pid namespace, once found
         self.pids = (self.root,)
         self.older = set(self.pids)  # the processes there when the watch began
+        self.marked = {}  # pid: bytes resident when its high-water mark was reset
 
     def rescan(self):
         found = {self.root}
@@ -79,6 +87,8 @@ class KernelMemory:
         block, the most bytes resident at once beyond those resident when it began."""
         self.rescan()
         self.older = set(self.pids)
+        self.marked = {pid: resident for pid in self.pids
+                       if (resident := _reset_high_water_mark(pid)) is not None}
         watch = Watch(self.resident())
         done = threading.Event()
 
@@ -98,6 +108,17 @@ class KernelMemory:
             done.set()
             sampler.join()
             watch.seen(self.resident())
+            watch.grew(self.highest_growth_of_one())
+
+    def highest_growth_of_one(self):
+        """The most one process whose mark was reset grew over what it held then (0 at least)."""
+        growth = 0
+        for pid, then in self.marked.items():
+            try:
+                growth = max(growth, _high_water_mark(pid) - then)
+            except (OSError, ValueError):
+                pass  # a process that has ended
+        return growth
 
 
 class Watch:
@@ -106,6 +127,9 @@ class Watch:
 
     def seen(self, resident):
         self.highest = max(self.highest, resident)
+
+    def grew(self, growth):
+        self.highest = max(self.highest, self.start + growth)
 
     @property
     def growth(self):
@@ -120,6 +144,26 @@ class Watch:
 def _resident(pid):
     with open(f"/proc/{pid}/statm", "rb") as statm:
         return int(statm.read().split()[1]) * PAGE
+
+
+def _reset_high_water_mark(pid):
+    """Resets the highest resident memory Linux keeps for process ``pid`` to what it holds now,
+    and returns that; None where it cannot be reset (another user's process, an old kernel, a
+    process that has ended): its mark then says nothing about the watch."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "wb", buffering=0) as clear_refs:
+            clear_refs.write(b"5")
+        return _resident(pid)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _high_water_mark(pid):
+    with open(f"/proc/{pid}/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise ValueError(f"process {pid} has no VmHWM")
 
 
 def _private(pid):
