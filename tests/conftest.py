@@ -34,7 +34,7 @@ def on_ci():
     return bool(os.environ.get("CI"))
 
 
-# make test-parallel runs the files on two pytest-xdist workers at once (-n 2 --dist loadfile), each file
+# make test runs the files on two pytest-xdist workers at once (-n 2 --dist loadfile), each file
 # whole on one worker (its module fixtures are built once). Some files are one unit of work, run
 # one after the other on one worker as they would alone, with other files beside them
 # (pytest_xdist_make_scheduler below):

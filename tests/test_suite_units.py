@@ -1,4 +1,4 @@
-"""Does make test-parallel's schedule on two workers keep together the files that must not run at once?
+"""Does make test's schedule on two workers keep together the files that must not run at once?
 
 ``conftest.py`` names its units by file name: a file renamed or misspelt there would silently run
 beside the files of its unit, and a unit would silently lose it.
