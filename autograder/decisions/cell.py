@@ -71,11 +71,20 @@ def time_limit(deadline):
         raise TestTimeout()
 
     def dropped(unraisable):
+        # First the hook before ours: an alarm must not ring in a hook, which would drop it too.
         try:
-            previous_hook(unraisable)  # first: an alarm must not ring in the hook, which would drop it too
-        finally:  # even where that hook fails (its failure is dropped too)
-            if isinstance(unraisable.exc_value, TestTimeout):
-                signal.setitimer(signal.ITIMER_REAL, 0.001)
+            previous_hook(unraisable)
+        except BaseException as failure:
+            # Python would report the hook's failure after ours returns, with an alarm that may
+            # ring meanwhile, and drop both: report it here, before the alarm is armed.
+            try:
+                sys.__unraisablehook__(type(unraisable)((type(failure), failure, failure.__traceback__,
+                                                         "Exception ignored in sys.unraisablehook",
+                                                         previous_hook)))
+            except Exception:
+                pass  # nowhere to report it
+        if isinstance(unraisable.exc_value, TestTimeout):
+            signal.setitimer(signal.ITIMER_REAL, 0.001)
 
     previous_hook, sys.unraisablehook = sys.unraisablehook, dropped
     previous = signal.signal(signal.SIGALRM, expired)
