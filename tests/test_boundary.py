@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from boundary_runs import (MARKER, canary_untouched, environment, forget_students, make_canary, own_processes,
-                           scratch_entries, shows_solution)
+from boundary_runs import (MARKER, canary_untouched, environment, forget_students, make_canary,
+                           other_workers_bytes, own_processes, scratch_entries, shows_solution)
 from known_submissions import boundary
 
 pytestmark = pytest.mark.needs_bwrap
-DISK_BUDGET_MB = 200  # grading the catalogue may lower free disk by this much at most
+DISK_BUDGET_MB = 200  # grading the catalogue may lower free disk by this much at most (what the
+# other pytest-xdist workers write meanwhile not counted: boundary_runs.other_workers_bytes)
 # Seconds a cell may run, in both graders: short for a01, whose cases that hang hit it; the
 # course's own for the assignments whose test cells build Keras models. For a01 too, the seconds
 # a cell's last output may take after its end (a kernel stuck after an interrupt is waited for
@@ -89,6 +90,7 @@ def graded(tmp_path_factory, data_cache):
     token = secrets.token_hex(8)
     scratch_before = scratch_entries()
     free_before = shutil.disk_usage(work).free
+    others_before = other_workers_bytes(tmp_path_factory.getbasetemp())
     harness, plain, logs, canaries, timings = {}, {}, {}, [], {}
     for assignment in sorted({c.assignment for c in cases}):
         mine = [c for c in cases if c.assignment == assignment]
@@ -117,9 +119,10 @@ def graded(tmp_path_factory, data_cache):
     deadline = time.monotonic() + 10
     while own_processes(token) and time.monotonic() < deadline:
         time.sleep(0.2)
-    disk_lowered_mb = (free_before - shutil.disk_usage(work).free) / 2**20
+    others_mb = (other_workers_bytes(tmp_path_factory.getbasetemp()) - others_before) / 2**20
+    disk_lowered_mb = (free_before - shutil.disk_usage(work).free) / 2**20 - others_mb
     print(f"\ngrader boundary: {len(cases)} cases; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
-          + f"; free disk lowered by {disk_lowered_mb:.0f} MB")
+          + f"; free disk lowered by {disk_lowered_mb:.0f} MB (and by {others_mb:.0f} MB by the other workers)")
     for case in cases:
         print(f"  {case.name:38} expected {case.expected_status} {case.expected_score:g}; harness "
               f"{harness[case.name].status} {harness[case.name].score:g} ({harness[case.name].seconds:.0f} s); plain nbgrader "
@@ -167,3 +170,16 @@ def test_grading_the_boundary_leaves_the_machine_as_it_was(graded):
     assert graded["leftover_processes"] == []
     assert graded["new_scratch"] == []
     assert not list(Path("/tmp").glob(f"{boundary.MARKER_PREFIX}*"))  # nothing a case tried to make on the host
+
+
+def test_what_the_other_workers_write_meanwhile_is_theirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    own, other = tmp_path / "popen-gw0", tmp_path / "popen-gw1"
+    own.mkdir()
+    before = other_workers_bytes(own)
+    (other / "class").mkdir(parents=True)
+    (other / "class" / "notebook.ipynb").write_bytes(os.urandom(3 * 2**20))
+    (own / "mine.ipynb").write_bytes(os.urandom(5 * 2**20))  # this worker's own: counted against its budget
+    assert 3 * 2**20 <= other_workers_bytes(own) - before < 4 * 2**20
+    monkeypatch.delenv("PYTEST_XDIST_WORKER")
+    assert other_workers_bytes(own) == 0  # one process: no other worker
