@@ -20,6 +20,9 @@ What this sees and what it does not:
   a sample's gap;
 - the high-water marks are per process: the growth they give is the largest of one process's
   own, so two processes that peak together are seen together only by the samples;
+- the mark is Linux's too: the peak it reports for a process that has ended (``ru_maxrss``) counts
+  from the last reset only, so the marks found before each reset are kept here
+  (:func:`highest_mark_reset`) for whoever reports a kernel's peak;
 - memory the kernel freed before the call but kept (the C allocator's free lists) is used again
   without growing, so a kernel that first grows its heap and then frees it can hide that much;
 - a process the call starts counts by the pages it alone maps: what it shares with the kernel
@@ -39,6 +42,17 @@ RESCAN_EVERY = 10   # samples between two looks for the processes the kernel sta
 # character), and its interpreter and allocator do some work of their own (bytes).
 CROSSING_PER_CHARACTER = 4
 CROSSING_SLACK = 64 * 2 ** 20
+
+
+_MARKS = threading.Lock()
+_highest_reset = 0  # bytes: the highest mark found on a process of a kernel before it was reset
+
+
+def highest_mark_reset():
+    """The highest high-water mark (bytes) that a watch in this process found on a kernel's
+    process before resetting it, 0 if none. A kernel's peak is the larger of this and what Linux
+    reports at its end (``ru_maxrss``: since its last reset)."""
+    return _highest_reset
 
 
 class KernelMemory:
@@ -150,9 +164,13 @@ def _reset_high_water_mark(pid):
     """Resets the highest resident memory Linux keeps for process ``pid`` to what it holds now,
     and returns that; None where it cannot be reset (another user's process, an old kernel, a
     process that has ended): its mark then says nothing about the watch."""
+    global _highest_reset
     try:
+        mark = _high_water_mark(pid)
         with open(f"/proc/{pid}/clear_refs", "wb", buffering=0) as clear_refs:
             clear_refs.write(b"5")
+        with _MARKS:
+            _highest_reset = max(_highest_reset, mark)
         return _resident(pid)
     except (OSError, ValueError, IndexError):
         return None

@@ -70,10 +70,11 @@ def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+        from ..decisions.kernel_memory import highest_mark_reset  # the kernels' peaks before a measured call
         from ..sandbox.zygote import kernels_peak_kib  # kernels forked by the zygote are not this process's children
 
         peak = max([resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-                   + [kernels_peak_kib()])
+                   + [kernels_peak_kib(), highest_mark_reset() // 1024])
         Path(peak_path).write_text(str(peak), encoding="utf-8")
         # A process of the fork server ends with os._exit, past atexit: its run folder goes now,
         # not at the next run (which spares folders younger than a few seconds).
