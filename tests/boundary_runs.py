@@ -101,16 +101,20 @@ def scratch_entries():
     return sorted(p.name for p in top.iterdir() if p not in mine)
 
 
-def other_workers_bytes(basetemp):
+def other_workers_bytes(basetemp, own_students):
     """Bytes on disk under the folders of the other pytest-xdist workers of this run (their
-    pytest folders beside ``basetemp``, their temporary folders /tmp/course-gw*: tests/conftest.py),
-    found afresh at each call; 0 in a run on one process. What they write while this file grades
-    is theirs: the free disk that grading lowers is counted without it."""
+    pytest folders beside ``basetemp``, their temporary folders /tmp/course-gw*: tests/conftest.py)
+    and under the course's autograded/ and feedback/ folders of students other than
+    ``own_students``, found afresh at each call; 0 in a run on one process. What the other
+    workers write while this file grades is theirs: the free disk that grading lowers is counted
+    without it."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return 0
     folders = [p for p in Path(basetemp).parent.glob("popen-gw*") if p.name != f"popen-{worker}"]
     folders += [p for p in Path("/tmp").glob("course-gw*") if p.name != f"course-{worker}"]
+    folders += [p for where in ("autograded", "feedback") for p in (ROOT / where).glob("*")
+                if p.name not in own_students]
     seen, total = set(), 0
     for folder in folders:
         for top, dirs, files in os.walk(folder, onerror=lambda error: None):

@@ -90,7 +90,8 @@ def graded(tmp_path_factory, data_cache):
     token = secrets.token_hex(8)
     scratch_before = scratch_entries()
     free_before = shutil.disk_usage(work).free
-    others_before = other_workers_bytes(tmp_path_factory.getbasetemp())
+    own_students = {c.name for c in cases}
+    others_before = other_workers_bytes(tmp_path_factory.getbasetemp(), own_students)
     harness, plain, logs, canaries, timings = {}, {}, {}, [], {}
     for assignment in sorted({c.assignment for c in cases}):
         mine = [c for c in cases if c.assignment == assignment]
@@ -119,7 +120,7 @@ def graded(tmp_path_factory, data_cache):
     deadline = time.monotonic() + 10
     while own_processes(token) and time.monotonic() < deadline:
         time.sleep(0.2)
-    others_mb = (other_workers_bytes(tmp_path_factory.getbasetemp()) - others_before) / 2**20
+    others_mb = (other_workers_bytes(tmp_path_factory.getbasetemp(), own_students) - others_before) / 2**20
     disk_lowered_mb = (free_before - shutil.disk_usage(work).free) / 2**20 - others_mb
     print(f"\ngrader boundary: {len(cases)} cases; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
           + f"; free disk lowered by {disk_lowered_mb:.0f} MB (and by {others_mb:.0f} MB by the other workers)")
@@ -173,13 +174,21 @@ def test_grading_the_boundary_leaves_the_machine_as_it_was(graded):
 
 
 def test_what_the_other_workers_write_meanwhile_is_theirs(tmp_path, monkeypatch):
+    import boundary_runs
+
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    monkeypatch.setattr(boundary_runs, "ROOT", tmp_path / "course")
     own, other = tmp_path / "popen-gw0", tmp_path / "popen-gw1"
     own.mkdir()
-    before = other_workers_bytes(own)
+    before = other_workers_bytes(own, {"case"})
     (other / "class").mkdir(parents=True)
     (other / "class" / "notebook.ipynb").write_bytes(os.urandom(3 * 2**20))
-    (own / "mine.ipynb").write_bytes(os.urandom(5 * 2**20))  # this worker's own: counted against its budget
-    assert 3 * 2**20 <= other_workers_bytes(own) - before < 4 * 2**20
+    (tmp_path / "course" / "feedback" / "ghost").mkdir(parents=True)  # another worker's student
+    (tmp_path / "course" / "feedback" / "ghost" / "page.html").write_bytes(os.urandom(2 * 2**20))
+    # this worker's own, counted against its budget
+    (own / "mine.ipynb").write_bytes(os.urandom(5 * 2**20))
+    (tmp_path / "course" / "autograded" / "case").mkdir(parents=True)
+    (tmp_path / "course" / "autograded" / "case" / "notebook.ipynb").write_bytes(os.urandom(5 * 2**20))
+    assert 5 * 2**20 <= other_workers_bytes(own, {"case"}) - before < 6 * 2**20
     monkeypatch.delenv("PYTEST_XDIST_WORKER")
-    assert other_workers_bytes(own) == 0  # one process: no other worker
+    assert other_workers_bytes(own, {"case"}) == 0  # one process: no other worker

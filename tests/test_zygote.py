@@ -171,7 +171,7 @@ def test_a_zygote_that_refuses_or_is_gone_means_a_fresh_kernel(grader_env, monke
         SETTINGS["zygote_socket"] = ended.socket_path
         started = time.monotonic()
         assert probe(grader_env)["preloaded"] is False
-        assert time.monotonic() - started < 30  # not waiting for a zygote that has ended
+        assert time.monotonic() - started < 90  # not waiting for a zygote that has ended (120 s)
 
 
 def test_a_kernel_asked_for_while_the_zygote_imports_waits_for_it(grader_env, monkeypatch):
@@ -214,14 +214,22 @@ os.kill(os.getpid(), signal.SIGKILL)  # the harness dies without closing anythin
 """
 
 
+def alive(pid):
+    """Whether process ``pid`` runs (a zombie, or a process that ends while it is looked at, does not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_the_zygote_ends_when_the_harness_is_killed(grader_env):
     owner = subprocess.run([sys.executable, "-c", OWNER, str(RELEASED)], capture_output=True, text=True,
                            timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert owner.returncode == -signal.SIGKILL, owner.stderr
     pids = [int(p) for p in owner.stdout.split()]
     assert pids, "the zygote did not start"
-    deadline = time.monotonic() + 10
-    while any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+    deadline = time.monotonic() + 30
+    while any(map(alive, pids)):
         assert time.monotonic() < deadline, "the zygote outlived the harness"
         time.sleep(0.05)
 
@@ -233,5 +241,7 @@ def test_closing_the_zygote_ends_it(grader_env, monkeypatch):
         assert probe(grader_env)["preloaded"]
         pids = [p.pid for p in psutil.Process(started.process.pid).children(recursive=True)]
     assert pids
-    time.sleep(0.2)
-    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+    deadline = time.monotonic() + 30  # its processes in the sandbox end after the sandbox's first
+    while any(map(alive, pids)):
+        assert time.monotonic() < deadline, "the zygote's processes outlived its closing"
+        time.sleep(0.05)
