@@ -167,14 +167,23 @@ def test_the_gradebook_can_be_a_postgresql_database(tmp_path, data_cache, postgr
 
 
 def test_feedback_pages_missing_from_a_worker_are_made_by_nbgrader_in_the_course(tmp_path, data_cache, monkeypatch):
-    """Workers make the feedback pages; when one could not, generate_feedback in the course does."""
+    """Workers make the feedback pages; when they could not, generate_feedback in the course does, for
+    those students only, one at a time: the pages of other students in the course's folders stay as
+    they were."""
     from autograder.worker import job as worker
 
     monkeypatch.setattr(worker, "_feedback", lambda job, folder, env: {})
+    students = ("ghost-feedback-late", "ghost-feedback-later")
+    course_pages = Path(__file__).parent.parent / "feedback"
+    others = {page: page.stat().st_mtime_ns for page in course_pages.glob(f"ghost-*/{ASSIGNMENT}/*.html")
+              if page.parent.parent.name not in students}  # this file's other classes left them there
+    assert others, "no other student's pages in the course's feedback/ to watch"
     submissions = tmp_path / "submitted"
-    write_class(ASSIGNMENT, submissions, {"ghost-feedback-late": {}})
+    write_class(ASSIGNMENT, submissions, {student: {} for student in students})
     with environment(NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}"):
         results = grade_class(ASSIGNMENT, submissions, tmp_path / "out", jobs=1, show_progress=False)
-    assert [r.status for r in results] == ["graded"]
-    page = tmp_path / "out" / "feedback" / "ghost-feedback-late" / ASSIGNMENT / f"{ASSIGNMENT}.html"
-    assert "visible tests passed" in page.read_text(encoding="utf-8")
+    assert [(r.student_id, r.status, r.score) for r in results] == [(s, "graded", MAX) for s in sorted(students)]
+    for student in students:
+        page = tmp_path / "out" / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        assert "visible tests passed" in page.read_text(encoding="utf-8"), student
+    assert {page: page.stat().st_mtime_ns for page in others if page.exists()} == others

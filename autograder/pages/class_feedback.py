@@ -12,21 +12,18 @@ def write_feedback(assignment, results, out):
     """nbgrader's feedback HTML for graded students, a short page explaining the rest.
 
     Workers make each student's feedback pages (see merge.py); nbgrader generate_feedback runs
-    here only for graded students whose pages are missing.
+    here only for graded students whose pages are missing, one student at a time: the course's
+    ``autograded/`` holds other students too (of this class, of earlier runs, of runs going on
+    meanwhile), which a run for every student would make pages for, and a list of them all to
+    leave out can outgrow what one argument of a command may hold (128 KiB on Linux).
     """
-    graded = [r.student_id for r in results if r.status == "graded"
-              and not any((COURSE_ROOT / "feedback" / r.student_id / assignment).glob("*.html"))]
-    if graded:
-        student = graded[0] if len(graded) == 1 else "*"
-        # autograded/ holds other students too (of this class, or of earlier runs that this
-        # gradebook does not know): skip them.
-        others = sorted(p.parent.name for p in (COURSE_ROOT / "autograded").glob(f"*/{assignment}")
-                        if p.parent.name not in graded)
+    missing = [r.student_id for r in results if r.status == "graded"
+               and not any((COURSE_ROOT / "feedback" / r.student_id / assignment).glob("*.html"))]
+    for student in missing:
         outcome = run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN",
-                               f"--CourseDirectory.student_id={student}",
-                               f"--CourseDirectory.student_id_exclude={','.join(others)}")
+                               f"--CourseDirectory.student_id={student}")
         if outcome.returncode != 0:
-            print(f"warning: nbgrader generate_feedback failed:\n{outcome.stderr}", file=sys.stderr)
+            print(f"warning: nbgrader generate_feedback failed for {student}:\n{outcome.stderr}", file=sys.stderr)
     for result in results:
         target = Path(out) / "feedback" / result.student_id / assignment
         if target.exists():
@@ -37,8 +34,9 @@ def write_feedback(assignment, results, out):
             for page in source.glob("*.html"):
                 shutil.copy2(page, target / page.name)
         else:
+            state = "graded, but its feedback page could not be made" if result.status == "graded" else "not graded"
             (target / f"{assignment}.html").write_text(
                 f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{assignment}</title></head>"
-                f"<body><h1>{html.escape(assignment)}: not graded</h1>"
+                f"<body><h1>{html.escape(assignment)}: {state}</h1>"
                 f"<p>Status: <b>{result.status}</b>. Score {result.score:g} / {result.max_score:g}.</p>"
                 f"<p>{html.escape(result.message)}</p></body></html>\n", encoding="utf-8")
