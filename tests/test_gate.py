@@ -311,6 +311,22 @@ def test_does_find_submissions_mark_a_refused_submission_invalid_without_reading
     assert found["linked"].startswith(f"submission refused: {NOTEBOOK} is a symbolic link")
 
 
+@pytest.mark.parametrize("student, why", [("ann[1]", "holds * ? [ or ]"), ("ann]", "holds * ? [ or ]"),
+                                          ("ann*", "holds * ? [ or ]"), ("ann?", "holds * ? [ or ]"),
+                                          ("ann\nlee", "control character")])
+def test_does_find_submissions_refuse_a_student_id_nbgrader_cannot_grade(tmp_path, student, why):
+    """nbgrader looks for a student's notebooks with the id in a file pattern and reads the id back
+    with a regular expression: such a student is refused with a message naming the folder, and a
+    student whose id has a comma, spaces or letters beyond ASCII is not."""
+    from autograder.gate.submissions import find_submissions
+
+    hand_in(tmp_path, student)
+    hand_in(tmp_path, "ann, lée")
+    found = {s.student_id: s.problem for s in find_submissions(ASSIGNMENT, tmp_path / "submitted")}
+    assert found["ann, lée"] == ""
+    assert why in found[student] and gate.shown(student) in found[student] and "rename the folder" in found[student]
+
+
 def test_does_the_worker_refuse_a_submission_changed_after_the_check(tmp_path):
     """find_submissions saw a good submission; by the time the worker copies it, the notebook is a
     link to the instructor's: the worker's copy refuses it, and nbgrader never runs."""

@@ -117,13 +117,31 @@ def cells_problem(path, assignment, within=None):
     return ""
 
 
+def student_id_problem(student_id):
+    """Why nbgrader cannot grade the student whose folder is called ``student_id``, or ''.
+
+    nbgrader finds a student's notebooks with the id inside a file pattern, and then reads the id
+    back from the path with a regular expression: an id with * ? [ or ] matches other students'
+    folders or not its own, one with a line break does not read back.
+    """
+    problem = ""
+    if any(c in student_id for c in "*?[]"):
+        problem = "holds * ? [ or ], which nbgrader reads as a file pattern"
+    elif gate.name_problem(student_id).startswith(("its name is not valid", "its name holds a control")):
+        problem = "is not valid UTF-8 or holds a control character (a newline, a tab ...)"
+    return (f"nbgrader cannot grade a student whose id {problem}: rename the folder "
+            f"'{gate.shown(student_id)}' of the submissions") if problem else ""
+
+
 def find_submissions(assignment, submissions_dir):
     """Every student folder of ``submissions_dir``, sorted by id, with what is wrong with it."""
     found = []
     for student in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir()):
         folder = student / assignment
         submission = Submission(student.name, folder)
-        if not folder.is_dir() and not folder.is_symlink():
+        if student_id_problem(student.name):
+            submission.problem = student_id_problem(student.name)
+        elif not folder.is_dir() and not folder.is_symlink():
             submission.problem = f"no folder {assignment}/ in the submission"
         # --- the gate (gate/files.py): only regular files and folders, nothing followed ---
         elif refused := gate.check_submission(folder, within=submissions_dir):
