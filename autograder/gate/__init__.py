@@ -2,5 +2,7 @@
 
 - ``files``: only regular files and folders, nothing followed, copied as bytes under limits; also
   installed in plain ``nbgrader autograde`` by the course's ``nbgrader_config.py``;
-- ``submissions``: the submissions of a class, each with the reason it cannot be graded, if any.
+- ``submissions``: the submissions of a class, each with the reason it cannot be graded, if any;
+- ``collect``: ``nbgrader collect`` through the gate, taking from the exchange only the folders
+  their owners named after themselves, copied by ``files``.
 """

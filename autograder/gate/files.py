@@ -31,6 +31,7 @@ fixed modes (files 0644, folders 0755): no set-user-id bit or odd mode survives.
 :func:`install_nbgrader_gate`, called from ``nbgrader_config.py``, makes plain
 ``nbgrader autograde`` refuse the same submissions before it reads or copies any of their files.
 """
+import fnmatch
 import functools
 import os
 import stat
@@ -131,7 +132,7 @@ class _Walk:
     """
 
     def __init__(self, limits, dest=None, skip=()):
-        self.limits, self.dest, self.skip = limits, dest, set(skip)
+        self.limits, self.dest, self.skip = limits, dest, tuple(skip)
         self.problems, self.entries, self.total = [], 0, 0
 
     def refuse(self, problem, stop=False):
@@ -167,8 +168,11 @@ class _Walk:
                 self.total += info.st_size
                 if self.total > self.limits.total_bytes:
                     self.refuse(self.too_large(path), stop=True)
-            elif name not in self.skip:
+            elif not self.skipped(name):
                 self.copy_file(fd, name, path, info)
+
+    def skipped(self, name):
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.skip)
 
     def too_large(self, path):
         return f"the files take the submission over {self.limits.total_bytes / MB:g} MB (at {shown(path)})"
@@ -189,7 +193,7 @@ class _Walk:
         return ""
 
     def subfolder(self, fd, name, path, info, depth):
-        if name in self.skip and self.dest is not None:
+        if self.dest is not None and self.skipped(name):
             return
         try:
             child = os.open(name, _OPEN_FOLDER, dir_fd=fd)
@@ -298,8 +302,9 @@ def check_submission(folder, limits=LIMITS, within=None):
 def copy_submission(folder, dest, limits=LIMITS, within=None, skip=()):
     """Copy the submission ``folder`` into the new folder ``dest``, as bytes, checking every entry
     again as it goes (see the module's docstring). Raises :class:`SubmissionRefused` at the first
-    problem, leaving a partial copy in ``dest`` for the caller to remove. Entries named in
-    ``skip`` (``__pycache__``) are checked but neither copied nor walked into."""
+    problem, leaving a partial copy in ``dest`` for the caller to remove. Entries whose name
+    matches a pattern of ``skip`` (``__pycache__``, ``*.pyc``) are checked but neither copied nor
+    walked into."""
     fd = _open_submission(folder, within)
     try:
         os.makedirs(dest, mode=0o755)

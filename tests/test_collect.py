@@ -1,0 +1,104 @@
+"""Does ``nbgrader collect`` take from the exchange only what a student could hand in?
+
+Students write their own folders into the exchange's ``inbound/``. Two students of this machine
+play the class: ``daemon`` submits honestly; ``nobody`` submits once under daemon's name and once
+under its own with a file linked to one of the instructor's (``autograder/gate/collect.py``).
+Each is collected by ``nbgrader collect`` as the course configures it, and once by nbgrader's own
+collect, which shows what the course's stops.
+"""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from autograder.worker.nbgrader_cli import NBGRADER, nbgrader_env
+from known_submissions import boundary
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = boundary.ASSIGNMENT
+COURSE_ID = "collect-test"
+SECRET = "the instructor's answers: 42\n"
+HONEST, HOSTILE = "daemon", "nobody"  # accounts every Debian machine has
+STOCK = "--ExchangeFactory.collect=nbgrader.exchange.default.collect.ExchangeCollect"
+
+
+def submit(inbound, student, owner, timestamp, fill):
+    """A submission folder as nbgrader submit names it, made by ``owner``."""
+    folder = inbound / f"{student}+{ASSIGNMENT}+{timestamp} UTC+{owner}{len(os.listdir(inbound))}"
+    folder.mkdir()
+    fill(folder)
+    (folder / "timestamp.txt").write_text(f"{timestamp} UTC")
+    uid = int(subprocess.run(["id", "-u", owner], capture_output=True, text=True, check=True).stdout)
+    for path in [folder, *folder.iterdir()]:
+        os.lchown(path, uid, uid)
+    return folder
+
+
+def honest_notebook(folder):
+    shutil.copyfile(boundary.SOURCE_NOTEBOOK, folder / boundary.NOTEBOOK_NAME)
+
+
+@pytest.fixture
+def exchange(tmp_path):
+    """(course folder, its environment, the inbound folder, the instructor's secret file)."""
+    course, inbound = tmp_path / "course", tmp_path / "exchange" / COURSE_ID / "inbound"
+    course.mkdir()
+    inbound.mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(COURSE_ROOT / 'nbgrader_config.py')!r})  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n", encoding="utf-8")
+    secret = tmp_path / "instructor-only.txt"
+    secret.write_text(SECRET)
+    secret.chmod(0o600)
+    env = nbgrader_env({"NBGRADER_DB_URL": f"sqlite:///{tmp_path / 'gradebook.db'}",
+                        "NBGRADER_EXCHANGE": str(tmp_path / "exchange"), "NBGRADER_COURSE_ID": COURSE_ID})
+    submit(inbound, HONEST, HONEST, "2026-12-01 10:00:00.000000", honest_notebook)
+    submit(inbound, HONEST, HOSTILE, "2026-12-01 11:00:00.000000", boundary.blank)
+
+    def linked(folder):
+        boundary.blank(folder)
+        os.symlink(secret, folder / "notes.txt")
+    submit(inbound, HOSTILE, HOSTILE, "2026-12-01 12:00:00.000000", linked)
+    return course, env, inbound, secret
+
+
+def collect(course, env, *options):
+    return subprocess.run([*NBGRADER, "collect", ASSIGNMENT, *options], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def texts_under(folder):
+    return [p.read_text(errors="replace") for p in Path(folder).rglob("*") if p.is_file()]
+
+
+@pytest.mark.needs_root
+def test_collect_refuses_a_submission_under_another_name_and_one_with_a_link(exchange):
+    course, env, inbound, secret = exchange
+    before = sorted(os.listdir(inbound))
+    done = collect(course, env)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log
+    submitted = course / "submitted"
+    # daemon's own submission, not the newer one nobody made under daemon's name
+    assert (submitted / HONEST / ASSIGNMENT / boundary.NOTEBOOK_NAME).read_bytes() == boundary.SOURCE_NOTEBOOK.read_bytes()
+    assert f"named after {HONEST} but was made by {HOSTILE}" in log
+    # nobody's submission with a link is not collected, and the instructor's file is nowhere
+    assert not (submitted / HOSTILE).exists()
+    assert "notes.txt is a symbolic link" in log and "stays in the exchange" in log
+    assert not any(SECRET in text for text in texts_under(submitted))
+    assert sorted(os.listdir(inbound)) == before and secret.read_text() == SECRET
+
+
+@pytest.mark.needs_root
+def test_nbgraders_own_collect_follows_the_link_and_takes_the_other_name(exchange):
+    """What the course's collect stops: nbgrader's own copies the instructor's file into the
+    hostile student's submission and lets it replace the honest student's."""
+    course, env, _, _ = exchange
+    done = collect(course, env, STOCK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    submitted = course / "submitted"
+    assert (submitted / HOSTILE / ASSIGNMENT / "notes.txt").read_text() == SECRET
+    assert (submitted / HONEST / ASSIGNMENT / boundary.NOTEBOOK_NAME).read_bytes() == boundary.BLANK_NOTEBOOK.read_bytes()
