@@ -34,7 +34,8 @@ c.CourseDirectory.course_id = os.environ.get("NBGRADER_COURSE_ID", "nn-image-cla
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT / 'gradebook.db'}")
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(ROOT / "exchange"))
 # nbgrader collect takes from the exchange only what the gate lets through, and only folders their
-# owner named after themselves: nbgrader's own copy follows links (autograder/gate/collect.py).
+# owner named after themselves, at the time their files last changed where the time they state is
+# far from it: nbgrader's own copy follows links and trusts the names (autograder/gate/collect.py).
 c.ExchangeFactory.collect = "autograder.gate.collect.GatedCollect"
 # The sandbox of the student's kernel and the harness have settings of their own, documented with
 # their defaults in autograder/settings.py: c.Sandbox.mode, c.Sandbox.memory_mb, c.Grading.timeout...

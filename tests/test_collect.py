@@ -6,6 +6,7 @@ under its own with a file linked to one of the instructor's (``autograder/gate/c
 Each is collected by ``nbgrader collect`` as the course configures it, and once by nbgrader's own
 collect, which shows what the course's stops.
 """
+import datetime
 import os
 import shutil
 import subprocess
@@ -24,12 +25,18 @@ HONEST, HOSTILE = "daemon", "nobody"  # accounts every Debian machine has
 STOCK = "--ExchangeFactory.collect=nbgrader.exchange.default.collect.ExchangeCollect"
 
 
+def minutes_ago(minutes):
+    """A time as nbgrader submit writes it (UTC), ``minutes`` before now."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return f"{now - datetime.timedelta(minutes=minutes):%Y-%m-%d %H:%M:%S.%f} UTC"
+
+
 def submit(inbound, student, owner, timestamp, fill):
     """A submission folder as nbgrader submit names it, made by ``owner``."""
-    folder = inbound / f"{student}+{ASSIGNMENT}+{timestamp} UTC+{owner}{len(os.listdir(inbound))}"
+    folder = inbound / f"{student}+{ASSIGNMENT}+{timestamp}+{owner}{len(os.listdir(inbound))}"
     folder.mkdir()
     fill(folder)
-    (folder / "timestamp.txt").write_text(f"{timestamp} UTC")
+    (folder / "timestamp.txt").write_text(timestamp)
     uid = int(subprocess.run(["id", "-u", owner], capture_output=True, text=True, check=True).stdout)
     for path in [folder, *folder.iterdir()]:
         os.lchown(path, uid, uid)
@@ -55,13 +62,13 @@ def exchange(tmp_path):
     secret.chmod(0o600)
     env = nbgrader_env({"NBGRADER_DB_URL": f"sqlite:///{tmp_path / 'gradebook.db'}",
                         "NBGRADER_EXCHANGE": str(tmp_path / "exchange"), "NBGRADER_COURSE_ID": COURSE_ID})
-    submit(inbound, HONEST, HONEST, "2026-12-01 10:00:00.000000", honest_notebook)
-    submit(inbound, HONEST, HOSTILE, "2026-12-01 11:00:00.000000", boundary.blank)
+    submit(inbound, HONEST, HONEST, minutes_ago(3), honest_notebook)
+    submit(inbound, HONEST, HOSTILE, minutes_ago(2), boundary.blank)
 
     def linked(folder):
         boundary.blank(folder)
         os.symlink(secret, folder / "notes.txt")
-    submit(inbound, HOSTILE, HOSTILE, "2026-12-01 12:00:00.000000", linked)
+    submit(inbound, HOSTILE, HOSTILE, minutes_ago(1), linked)
     return course, env, inbound, secret
 
 
@@ -102,3 +109,36 @@ def test_nbgraders_own_collect_follows_the_link_and_takes_the_other_name(exchang
     submitted = course / "submitted"
     assert (submitted / HOSTILE / ASSIGNMENT / "notes.txt").read_text() == SECRET
     assert (submitted / HONEST / ASSIGNMENT / boundary.NOTEBOOK_NAME).read_bytes() == boundary.BLANK_NOTEBOOK.read_bytes()
+
+
+@pytest.mark.needs_root
+def test_a_time_the_student_set_back_is_replaced_by_when_the_files_changed(exchange):
+    """A folder made now that says it was submitted a week ago, and a timestamp.txt that says
+    another time again: collected as submitted now, with a warning, and timestamp.txt says so."""
+    course, env, inbound, _ = exchange
+    folder = submit(inbound, "bin", "bin", minutes_ago(7 * 24 * 60), honest_notebook)
+    (folder / "timestamp.txt").write_text("2020-01-01 00:00:00.000000 UTC")
+    done = collect(course, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "but its files last changed at" in done.stdout + done.stderr
+    from nbgrader.utils import parse_utc
+
+    stamp = parse_utc((course / "submitted" / "bin" / ASSIGNMENT / "timestamp.txt").read_text())
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    assert now - datetime.timedelta(minutes=5) < stamp <= now
+    honest = parse_utc((course / "submitted" / HONEST / ASSIGNMENT / "timestamp.txt").read_text())
+    assert now - datetime.timedelta(minutes=4) < honest < now - datetime.timedelta(minutes=2)  # its own, kept
+
+
+@pytest.mark.needs_root
+def test_a_time_that_does_not_parse_stops_only_its_own_student(exchange):
+    """nbgrader's own collect stops for the whole class at a folder whose time does not parse; the
+    course's collects everyone, that folder as submitted when its files last changed."""
+    course, env, inbound, _ = exchange
+    submit(inbound, "bin", "bin", "not-a-time", honest_notebook)
+    stock = collect(course, env, STOCK)
+    assert stock.returncode != 0 and "not-a-time" in stock.stdout + stock.stderr
+    done = collect(course, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "says no time it can read" in done.stdout + done.stderr
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["bin", HONEST]

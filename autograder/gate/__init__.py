@@ -4,5 +4,5 @@
   installed in plain ``nbgrader autograde`` by the course's ``nbgrader_config.py``;
 - ``submissions``: the submissions of a class, each with the reason it cannot be graded, if any;
 - ``collect``: ``nbgrader collect`` through the gate, taking from the exchange only the folders
-  their owners named after themselves, copied by ``files``.
+  their owners named after themselves, copied by ``files``, at times their files confirm.
 """

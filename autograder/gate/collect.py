@@ -10,10 +10,14 @@ the instructor, trusts both the name and the content:
   a regular file with that content, which the student's own kernel may then print into the
   graded notebook and its feedback;
 - a folder named after another student only draws a warning ("cheating attempt?") and, being
-  the newest, replaces that student's own submission.
+  the newest, replaces that student's own submission;
+- the time of a submission is the one its folder's name and its ``timestamp.txt`` state, which
+  the student writes: a late submission can say it was on time (nbgrader's late penalties and
+  ``--before-duedate`` read it), and a time that does not parse stops ``nbgrader collect`` for
+  the whole class.
 
 :class:`GatedCollect`, set as nbgrader's collect in ``nbgrader_config.py``, keeps nbgrader's
-collect and changes two things. A submission folder that its owner did not name after
+collect and changes what it trusts. A submission folder that its owner did not name after
 themselves (where nbgrader's ``check_owner`` is on, its default) or that the gate refuses (a
 link, a FIFO, a device, an odd name, over the limits: ``files.py``) is not collected: the error
 names the folder and why, the student's newest submission that passes is collected instead,
@@ -21,7 +25,14 @@ and the refused folder stays in ``inbound/`` for the instructor to look at. The 
 the gate's (``copy_submission``), which follows nothing even if the folder changes meanwhile;
 the gate's limits (``files.LIMITS``) stand in for nbgrader's ``max_file_size`` and
 ``max_dir_size``, and nbgrader's ``CourseDirectory.ignore`` patterns are still left out.
+
+The time of a submission is checked against the one thing of it a student cannot set: the time
+Linux notes when a file or folder last changed (its ``ctime``; ``touch`` and ``utime`` set the
+others). A stated time more than :data:`TOLERANCE` away from the latest change of the folder and
+its entries, or one that does not parse, is replaced by that latest change, with a warning; the
+collected ``timestamp.txt`` holds the time used.
 """
+import datetime
 import os
 import shutil
 
@@ -34,9 +45,34 @@ try:
 except ImportError:  # Windows: nbgrader skips the owner check there too
     pwd = None
 
+# How far the stated time of a submission may be from its files' latest change: nbgrader submit
+# names the folder before it copies the files, a large submission on a shared disk takes a while,
+# and the clocks of the students' servers and of the file server may differ a little.
+TOLERANCE = datetime.timedelta(minutes=5)
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's, in UTC
+
 
 class GatedCollect(ExchangeCollect):
     """nbgrader's collect, with the gate at the exchange's ``inbound/`` folder."""
+
+    def _path_to_record(self, path):
+        name = os.path.basename(path)
+        try:
+            record = super()._path_to_record(path)
+            stated = record["timestamp"]
+        except (ValueError, OverflowError):  # a time dateutil cannot read
+            record, stated = {"username": name.rsplit("+", 3)[0], "filename": name}, None
+        changed = last_change(path)
+        record["timestamp"] = stated
+        if stated is None or not changed - TOLERANCE <= stated <= changed + TOLERANCE:
+            record["timestamp"] = changed
+            said = "no time it can read" if stated is None else f"it was submitted at {stated:{TIMESTAMP_FORMAT}}"
+            self.log.warning("%s says %s, but its files last changed at %s: collected as submitted then.",
+                             path, said, f"{changed:{TIMESTAMP_FORMAT}}")
+        if not hasattr(self, "_times"):
+            self._times = {}
+        self._times[name] = record["timestamp"]
+        return record
 
     def _refusal(self, record):
         """Why the submission folder of ``record`` is not collected, or '' (said once, as an error)."""
@@ -79,4 +115,30 @@ class GatedCollect(ExchangeCollect):
         except SubmissionRefused as refusal:
             shutil.rmtree(dest, ignore_errors=True)
             self.log.error("Not collecting %s: %s", src, refusal)
+            return
+        stamp = os.path.join(dest, "timestamp.txt")
+        if os.path.lexists(stamp):
+            os.remove(stamp)
+        with open(stamp, "w", encoding="utf-8") as handle:
+            handle.write(f"{self._times[os.path.basename(src)]:{TIMESTAMP_FORMAT}}")
+
+
+def last_change(folder, most=LIMITS.entries + 1):
+    """The latest ``ctime`` of ``folder`` and its entries (none followed), as a naive UTC datetime;
+    after ``most`` entries it stops (the gate refuses such a folder anyway)."""
+    latest, seen, folders = os.lstat(folder).st_ctime, 0, [folder]
+    while folders and seen < most:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    seen += 1
+                    info = entry.stat(follow_symlinks=False)
+                    latest = max(latest, info.st_ctime)
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    if seen >= most:
+                        break
+        except OSError:  # changed meanwhile; the gate says what is wrong with it
+            continue
+    return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc).replace(tzinfo=None)
 
