@@ -144,6 +144,11 @@ def unreadable_mode(folder):
     secret.chmod(0o044)
 
 
+def unreadable_timestamp(folder):
+    blank(folder)
+    (Path(folder) / "timestamp.txt").write_text("the night before the deadline")
+
+
 def _refused(name, description, build, message, **options):
     return BoundaryCase(name, description, "invalid", 0.0, message, build, **options)
 
@@ -179,6 +184,8 @@ FILE_CASES = [
              too_deep, "d1/d2/d3/d4/d5/d6/d7/d8/d9 is 9 levels deep"),
     _refused("unreadable_mode", "a file its owner cannot read (mode 0044)",
              unreadable_mode, "secret.txt is a file its owner cannot read"),
+    _refused("unreadable_timestamp", "a timestamp.txt that holds no time (nbgrader failed with an error of its own)",
+             unreadable_timestamp, "timestamp.txt does not hold a time nbgrader can read"),
 ]
 
 

@@ -53,6 +53,27 @@ def notebook_problem(path, within=None):
     return ""
 
 
+def timestamp_problem(folder, within=None):
+    """Why nbgrader cannot read the ``timestamp.txt`` of the submission ``folder``, or '' (one
+    that is absent or empty is read as no time). nbgrader stops grading the student with an
+    error of its own (``'CourseDirectory' object has no attribute 'fail'``) at one it cannot read."""
+    try:
+        data = read_submitted(Path(folder) / "timestamp.txt", within)
+    except FileNotFoundError:
+        return ""
+    except gate.SubmissionRefused as refusal:
+        return str(refusal)
+    from nbgrader.utils import parse_utc
+
+    text = data.decode("utf-8", errors="replace").strip()
+    try:
+        if text:
+            parse_utc(text)
+    except (ValueError, OverflowError, TypeError):
+        return f"timestamp.txt does not hold a time nbgrader can read ('{gate.shown(text[:40])}')"
+    return ""
+
+
 def graded_ids(notebook):
     """grade_id of every cell that carries nbgrader metadata, in order (repeats kept)."""
     return [cell.metadata["nbgrader"].get("grade_id") for cell in notebook.cells
@@ -152,6 +173,8 @@ def find_submissions(assignment, submissions_dir):
                         or cells_problem(folder / name, assignment, submissions_dir)
                         for name in expected_notebooks(assignment)]
             problems = [p for p in problems if p]
+            if not problems and timestamp_problem(folder, submissions_dir):
+                problems = [timestamp_problem(folder, submissions_dir)]
             if problems:
                 others = sorted(p.name for p in folder.glob("*.ipynb")
                                 if p.name not in expected_notebooks(assignment))
