@@ -31,12 +31,15 @@ def minutes_ago(minutes):
     return f"{now - datetime.timedelta(minutes=minutes):%Y-%m-%d %H:%M:%S.%f} UTC"
 
 
-def submit(inbound, student, owner, timestamp, fill):
-    """A submission folder as nbgrader submit names it, made by ``owner``."""
+def submit(inbound, student, owner, timestamp, fill, secret=b"5ec2e7" * 20):
+    """A submission folder as nbgrader submit names and fills it, made by ``owner``; ``secret``:
+    the bytes of its submission_secret.txt, or None for none."""
     folder = inbound / f"{student}+{ASSIGNMENT}+{timestamp}+{owner}{len(os.listdir(inbound))}"
     folder.mkdir()
     fill(folder)
     (folder / "timestamp.txt").write_text(timestamp)
+    if secret is not None:
+        (folder / "submission_secret.txt").write_bytes(secret)
     uid = int(subprocess.run(["id", "-u", owner], capture_output=True, text=True, check=True).stdout)
     for path in [folder, *folder.iterdir()]:
         os.lchown(path, uid, uid)
@@ -47,16 +50,21 @@ def honest_notebook(folder):
     shutil.copyfile(boundary.SOURCE_NOTEBOOK, folder / boundary.NOTEBOOK_NAME)
 
 
+def new_course(folder):
+    """An empty course folder whose configuration is the course's."""
+    folder.mkdir()
+    (folder / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(COURSE_ROOT / 'nbgrader_config.py')!r})  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(folder)!r}\n", encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def exchange(tmp_path):
     """(course folder, its environment, the inbound folder, the instructor's secret file)."""
-    course, inbound = tmp_path / "course", tmp_path / "exchange" / COURSE_ID / "inbound"
-    course.mkdir()
+    course, inbound = new_course(tmp_path / "course"), tmp_path / "exchange" / COURSE_ID / "inbound"
     inbound.mkdir(parents=True)
-    (course / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(COURSE_ROOT / 'nbgrader_config.py')!r})  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(course)!r}\n", encoding="utf-8")
     secret = tmp_path / "instructor-only.txt"
     secret.write_text(SECRET)
     secret.chmod(0o600)
@@ -142,3 +150,36 @@ def test_a_time_that_does_not_parse_stops_only_its_own_student(exchange):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "says no time it can read" in done.stdout + done.stderr
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["bin", HONEST]
+
+
+def release_feedback(course, env, students):
+    """nbgrader release_feedback of a feedback page per collected student, with the records that
+    nbgrader's autograde and generate_feedback carry from submitted/ to feedback/."""
+    for student in students:
+        pages = course / "feedback" / student / ASSIGNMENT
+        pages.mkdir(parents=True)
+        for record in ("timestamp.txt", "submission_secret.txt"):
+            if (course / "submitted" / student / ASSIGNMENT / record).exists():
+                shutil.copy(course / "submitted" / student / ASSIGNMENT / record, pages / record)
+        (pages / f"{ASSIGNMENT}.html").write_text(f"<p>feedback for {student}</p>")
+    return subprocess.run([*NBGRADER, "release_feedback", ASSIGNMENT], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.needs_root
+@pytest.mark.parametrize("secret", [None, b"", b"\xff\xfe"], ids=["missing", "empty", "not-utf-8"])
+def test_a_submission_secret_release_feedback_cannot_use_is_replaced(exchange, secret):
+    """nbgrader's release_feedback names each page by a hash of the submission's secret, which the
+    student writes: after nbgrader's own collect, one student's bad secret stops it for the
+    class; after the course's, every page is released."""
+    course, env, inbound, _ = exchange
+    submit(inbound, "bin", "bin", minutes_ago(1), honest_notebook, secret=secret)
+    stock_course = new_course(course.parent / "stock-course")
+    assert collect(stock_course, env, STOCK).returncode == 0
+    stock = release_feedback(stock_course, env, ["bin", HONEST, HOSTILE])
+    assert stock.returncode != 0, stock.stdout + stock.stderr
+    done = collect(course, env)
+    assert done.returncode == 0 and "submission_secret.txt" in done.stdout + done.stderr, done.stdout + done.stderr
+    released = release_feedback(course, env, ["bin", HONEST])
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert len(list((inbound.parent / "feedback").glob("*.html"))) == 2

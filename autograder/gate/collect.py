@@ -14,7 +14,9 @@ the instructor, trusts both the name and the content:
 - the time of a submission is the one its folder's name and its ``timestamp.txt`` state, which
   the student writes: a late submission can say it was on time (nbgrader's late penalties and
   ``--before-duedate`` read it), and a time that does not parse stops ``nbgrader collect`` for
-  the whole class.
+  the whole class;
+- its ``submission_secret.txt`` (which names the student's released feedback) is the student's
+  too: one missing, empty or not UTF-8 stops ``nbgrader release_feedback`` for the whole class.
 
 :class:`GatedCollect`, set as nbgrader's collect in ``nbgrader_config.py``, keeps nbgrader's
 collect and changes what it trusts. A submission folder that its owner did not name after
@@ -30,10 +32,14 @@ The time of a submission is checked against the one thing of it a student cannot
 Linux notes when a file or folder last changed (its ``ctime``; ``touch`` and ``utime`` set the
 others). A stated time more than :data:`TOLERANCE` away from the latest change of the folder and
 its entries, or one that does not parse, is replaced by that latest change, with a warning; the
-collected ``timestamp.txt`` holds the time used.
+collected ``timestamp.txt`` holds the time used. A ``submission_secret.txt`` that is missing,
+empty, not UTF-8 or over 1 KB is replaced by a new secret, with a warning: that student's
+feedback is released, though ``nbgrader fetch_feedback`` cannot find it (nbgrader submit always
+writes a good one).
 """
 import datetime
 import os
+import secrets
 import shutil
 
 from nbgrader.exchange.default.collect import ExchangeCollect
@@ -121,6 +127,25 @@ class GatedCollect(ExchangeCollect):
             os.remove(stamp)
         with open(stamp, "w", encoding="utf-8") as handle:
             handle.write(f"{self._times[os.path.basename(src)]:{TIMESTAMP_FORMAT}}")
+        secret = os.path.join(dest, "submission_secret.txt")
+        if not usable_secret(secret):
+            self.log.warning("%s has no submission_secret.txt that nbgrader release_feedback can use: collected "
+                             "with a new one (its feedback is released, but fetch_feedback will not find it).", src)
+            if os.path.lexists(secret):
+                os.remove(secret)
+            with open(secret, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_hex(64))
+
+
+def usable_secret(path):
+    """Whether the collected ``submission_secret.txt`` at ``path`` is one nbgrader's
+    release_feedback can read and hash: present, 1 byte to 1 KB, UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(1025)
+        return 0 < len(data) <= 1024 and bool(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def last_change(folder, most=LIMITS.entries + 1):
