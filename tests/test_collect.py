@@ -183,3 +183,21 @@ def test_a_submission_secret_release_feedback_cannot_use_is_replaced(exchange, s
     released = release_feedback(course, env, ["bin", HONEST])
     assert released.returncode == 0, released.stdout + released.stderr
     assert len(list((inbound.parent / "feedback").glob("*.html"))) == 2
+
+
+@pytest.mark.needs_root
+def test_before_the_due_date_a_refused_folder_on_time_does_not_hide_the_students_own(exchange):
+    """collect --before-duedate takes a student's newest submission on time: the folder made
+    under daemon's name on time is refused, so daemon's own, late, is collected."""
+    course, env, inbound, _ = exchange
+    for folder in inbound.glob(f"{HONEST}+*+{HONEST}*"):  # daemon's submission on time is gone
+        shutil.rmtree(folder)
+    submit(inbound, HONEST, HONEST, minutes_ago(0), honest_notebook)
+    due = minutes_ago(1.5)  # after the folder nobody made under daemon's name (2 minutes ago)
+    added = subprocess.run([*NBGRADER, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due}"], cwd=course,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0, added.stdout + added.stderr
+    done = collect(course, env, "--before-duedate")
+    assert done.returncode == 0, done.stdout + done.stderr
+    notebook = course / "submitted" / HONEST / ASSIGNMENT / boundary.NOTEBOOK_NAME
+    assert notebook.read_bytes() == boundary.SOURCE_NOTEBOOK.read_bytes()

@@ -102,10 +102,11 @@ class GatedCollect(ExchangeCollect):
         return self._refusals[name]
 
     def _sort_by_timestamp(self, records):
-        # nbgrader collects the first of each student's submissions in this order: the newest
-        # that the gate lets through, before any it refuses.
+        # nbgrader collects the first of each student's submissions in this order (with
+        # --before-duedate, the first on time): only those the gate lets through are left in it,
+        # unless it refuses them all (copy_files then collects none).
         ordered = super()._sort_by_timestamp(records)
-        return [r for r in ordered if not self._refusal(r)] + [r for r in ordered if self._refusal(r)]
+        return [r for r in ordered if not self._refusal(r)] or ordered
 
     def copy_files(self):
         # a student all of whose submissions are refused is not collected
