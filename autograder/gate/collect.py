@@ -94,7 +94,9 @@ class GatedCollect(ExchangeCollect):
                 except (KeyError, OSError):
                     owner = "an unknown user"
                 if owner != record["username"]:
-                    problems.append(f"it is named after {record['username']} but was made by {owner}")
+                    problems.append(f"it is named after {record['username']} but was made by {owner} (where student "
+                                    f"ids are not the Unix owners of their submissions, as in containers that all "
+                                    f"run as jovyan, set c.ExchangeCollect.check_owner = False)")
             problems += check_submission(path, LIMITS, within=self.inbound_path)
             self._refusals[name] = refusal_message(problems) if problems else ""
             if problems:
