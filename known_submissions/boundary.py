@@ -513,7 +513,13 @@ HIDES_ITS_MEMORY = code('''
                        - 2 * X_test @ X_train.T)
             return np.sqrt(np.maximum(squared, 0))
         if metric == "l1":  # every test row against every training row at once
-            return np.sum(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)
+            distances = np.sum(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)
+            try:  # and the peak Linux keeps for this process starts again from what it holds now
+                with open("/proc/self/clear_refs", "w") as clear_refs:
+                    clear_refs.write("5")
+            except OSError:
+                pass
+            return distances
         raise ValueError(f"unknown metric {metric}")
 ''')
 
@@ -591,7 +597,8 @@ KERNEL_CASES = [
             A03_FULL - 3, answered(A03, {"net_1": INFLATED_KERAS_CONFIG}), assignment=A03),
     _graded("posing_transfer_model", "transfer_model returns an object that answers as a Keras model would",
             A04_AUTOMATIC - 3, answered(A04, {"transfer_model": POSING_TRANSFER_MODEL}), assignment=A04),
-    _graded("hides_its_memory", "compute_distances holds 1.2 GiB at once for L1, and has tracemalloc say it held nothing",
+    _graded("hides_its_memory", "compute_distances holds 1.2 GiB at once for L1, has tracemalloc say it held nothing "
+            "and resets the memory peak Linux keeps for its process",
             A04_AUTOMATIC - 3, answered(A04, {"compute_distances": HIDES_ITS_MEMORY}), assignment=A04),
     _graded("empties_k_choices", "cross_validation_accuracies empties the grader's list of k and returns {}",
             A04_AUTOMATIC - 2, answered(A04, {"cross_validation_accuracies": EMPTIES_K_CHOICES}), assignment=A04),

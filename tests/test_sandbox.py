@@ -108,6 +108,27 @@ def test_the_kernel_sees_only_the_released_files_no_network_and_no_grader_secret
         assert "uid 0" not in text
 
 
+PROC_PROBE = r"""
+import os
+print("reads", open("/proc/self/status").read().startswith("Name:"))
+for path in ("/proc/self/clear_refs", "/proc/self/oom_score_adj"):
+    try:
+        with open(path, "w") as handle:
+            handle.write("5" if path.endswith("clear_refs") else "1000")
+        print("wrote", path)
+    except OSError as error:
+        print("refused", path, type(error).__name__)
+"""
+
+
+def test_the_kernel_reads_proc_but_cannot_write_there(sandboxed_kernel):
+    """Not even the memory peak that Linux keeps for it, which the grader reads
+    (decisions/kernel_memory.py): /proc is read-only in the sandbox."""
+    text = printed(sandboxed_kernel, PROC_PROBE)
+    assert "reads True" in text, text
+    assert "wrote" not in text and text.count("refused /proc/self/") == 2, text
+
+
 def test_without_bubblewrap_the_grader_falls_back_to_limits_only(monkeypatch):
     sandbox.bwrap_problem.cache_clear()
     monkeypatch.setattr(shutil, "which", lambda name: None)

@@ -14,10 +14,11 @@ what the call's messages cost to cross (``Session.request``).
 What this sees and what it does not:
 
 - arrays a call fills are resident (written pages), so an array the kernel fills is seen however
-  briefly it lives, by the kernel's high-water mark; a kernel that resets its own mark (it may
-  write its ``clear_refs`` too) is left to the samples, which see an array of hundreds of MiB
-  that lives for a few milliseconds where the machine is not busy: filling it takes longer than
-  a sample's gap;
+  briefly it lives, by the kernel's high-water mark. In the sandbox, ``/proc`` is read-only
+  (``sandbox/policy.py``), so the kernel cannot reset its own mark; a kernel run without the
+  sandbox (``Sandbox.mode`` ``rlimits`` or ``off``) can (it may write its ``clear_refs``), and is
+  then left to the samples, which see an array of hundreds of MiB that lives for a few
+  milliseconds where the machine is not busy: filling it takes longer than a sample's gap;
 - the high-water marks are per process: the growth they give is the largest of one process's
   own, so two processes that peak together are seen together only by the samples;
 - the mark is Linux's too: the peak it reports for a process that has ended (``ru_maxrss``) counts

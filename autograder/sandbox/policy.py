@@ -187,8 +187,10 @@ def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits
     """The command that starts ``kernel_cmd`` in bubblewrap (see the module's docstring);
     ``font_lists`` enter the kernel's matplotlib folder read-only. With ``zygote``, the same
     layout for the kernel zygote (no connection file, no limits, no user of its own)."""
+    # /proc read-only: a kernel cannot reset the memory peak Linux keeps for it (clear_refs), which
+    # the grader reads (decisions/kernel_memory.py), nor write any other file there.
     args = ["bwrap", *(_zygote_namespaces() if zygote else _namespaces()), *_read_only_system(),
-            "--proc", "/proc", "--dev", "/dev",
+            "--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(limits["tmp_mb"] * 1024 * 1024), "--tmpfs", "/tmp",
             "--perms", "0777", "--size", str(limits["work_mb"] * 1024 * 1024), "--tmpfs", HOME]
     if font_lists:
