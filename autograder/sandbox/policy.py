@@ -8,7 +8,8 @@ that kernel is started by :class:`SandboxedKernelManager` inside Debian's bubble
   Python and its packages enter read-only; nothing else of the machine is there: no ``source/``,
   no gradebook, no other submission, no instructor's home or environment variables;
 - no network (a network namespace of its own: even 127.0.0.1 is another host);
-- its own process namespace: when the kernel ends, every process it started ends with it;
+- its own process namespace: when the kernel ends, every process it started ends with it; its
+  ``/proc`` is read-only (the kernel cannot reset the memory peak the grader reads there);
 - a user without privileges (a uid of its own per kernel when the grader runs as root);
 - limits on memory (address space), processes, file size and open files (``prlimit``); the
   working folder and ``/tmp`` are size-limited tmpfs, so a disk filler fills only them.
