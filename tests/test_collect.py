@@ -201,3 +201,13 @@ def test_before_the_due_date_a_refused_folder_on_time_does_not_hide_the_students
     assert done.returncode == 0, done.stdout + done.stderr
     notebook = course / "submitted" / HONEST / ASSIGNMENT / boundary.NOTEBOOK_NAME
     assert notebook.read_bytes() == boundary.SOURCE_NOTEBOOK.read_bytes()
+
+
+def test_the_time_of_a_folder_that_is_gone_or_a_link_is_now():
+    """A student can remove or replace their folder while collect reads the exchange: its time is
+    then the present (the gate refuses what is not a folder), never an error that stops collect."""
+    from autograder.gate.collect import last_change
+
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    assert abs(last_change("/nonexistent/folder") - now) < datetime.timedelta(seconds=5)
+    assert abs(last_change("/proc/self/exe") - now) < datetime.timedelta(seconds=5)

@@ -41,6 +41,7 @@ import datetime
 import os
 import secrets
 import shutil
+import stat
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 
@@ -153,8 +154,15 @@ def usable_secret(path):
 
 def last_change(folder, most=LIMITS.entries + 1):
     """The latest ``ctime`` of ``folder`` and its entries (none followed), as a naive UTC datetime;
-    after ``most`` entries it stops (the gate refuses such a folder anyway)."""
-    latest, seen, folders = os.lstat(folder).st_ctime, 0, [folder]
+    after ``most`` entries it stops (the gate refuses such a folder anyway). A folder that has
+    gone, or is not a folder, counts as changed now (the gate refuses it)."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISDIR(info.st_mode):
+        return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    latest, seen, folders = info.st_ctime, 0, [folder]
     while folders and seen < most:
         try:
             with os.scandir(folders.pop()) as entries:
