@@ -55,7 +55,7 @@ def bwrap_problem():
         return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
     try:
         probe = subprocess.run([bwrap, *_namespaces(), "--ro-bind", "/", "/", "--proc", "/proc",
-                                "--dev", "/dev", *_drop_privileges(), "true"],
+                                "--remount-ro", "/proc", "--dev", "/dev", *_drop_privileges(), "true"],
                                capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bwrap could not start: {error}"
