@@ -617,3 +617,20 @@ def test_feedback_page_renders_maths_offline(class_hub):
     problems = [str(p) for p in s.recorder.in_area("feedback")]
     assert rendered > 0 and not raw_tex and not problems, (
         f"rendered maths elements: {rendered}; raw TeX shown: {raw_tex[:5]}; problems:\n" + "\n".join(problems))
+
+
+@pytest.mark.needs_root
+def test_the_course_folder_in_the_exchange_is_the_instructors_before_any_release(tmp_path):
+    """Made at set-up for the instructor, so that no student can make it first and own it; one a
+    student made already stops the set-up with a message naming them."""
+    hub = classhub.ClassHub(tmp_path / "class", "daemon", ["nobody"])
+    hub.folder.mkdir()
+    classhub.prepare_exchange(hub)
+    course = hub.exchange / hub.course_id
+    info = os.lstat(course)
+    assert (info.st_uid, oct(info.st_mode & 0o7777)) == (pwd.getpwnam("daemon").pw_uid, "0o755")
+    assert oct(os.lstat(hub.exchange).st_mode & 0o7777) == "0o1777"
+    classhub.prepare_exchange(hub)  # again: the instructor's folder is kept
+    os.chown(course, pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
+    with pytest.raises(SystemExit, match="belongs to nobody, not to the instructor daemon"):
+        classhub.prepare_exchange(hub)

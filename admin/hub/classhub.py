@@ -32,6 +32,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -349,6 +350,36 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def prepare_exchange(hub):
+    """nbgrader's exchange root (1777, as nbgrader documents: everyone may create in it, nobody
+    may remove what others made), and in it the course's own folder, made now for the instructor.
+
+    nbgrader's first release_assignment would make that folder, and in it ``outbound`` (0755),
+    ``inbound`` (2733: students may submit into it but not list it) and, with release_feedback,
+    ``feedback`` (0711). Until then a student could make it first and own it: nbgrader then
+    refuses to release ("You don't own the directory"). A course folder that is not the
+    instructor's stops the set-up with a message instead of being used.
+    """
+    hub.exchange.mkdir(exist_ok=True)
+    hub.exchange.chmod(0o1777)
+    course, owner = hub.exchange / hub.course_id, pwd.getpwnam(hub.instructor)
+    try:
+        course.mkdir(mode=0o755)  # root's until it is the instructor's: nobody else can use it meanwhile
+    except FileExistsError:
+        info = os.lstat(course)
+    else:
+        os.chown(course, owner.pw_uid, owner.pw_gid)
+        course.chmod(0o755)
+        return
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != owner.pw_uid:
+        try:
+            made_by = pwd.getpwuid(info.st_uid).pw_name
+        except KeyError:
+            made_by = f"uid {info.st_uid}"
+        raise SystemExit(f"{course} belongs to {made_by}, not to the instructor {hub.instructor}: another account "
+                         f"made it before the course's first release. Look at it, remove it as root, and run up again.")
+
+
 def set_up(hub, passwords, create=True):
     """Create the class: accounts (with ``passwords``), ~/.jupyter per role, the instructor's
     course directory, the exchange, the runtime and class.json. Returns the runtime prefix."""
@@ -369,11 +400,7 @@ def set_up(hub, passwords, create=True):
         configure_jupyter(student, "student")
     if not hub.course_dir().exists():
         copy_course(hub.instructor)
-    # nbgrader's exchange root: everyone may create in it, nobody may remove what others made.
-    # nbgrader's release_assignment makes <course>/outbound (0755), <course>/inbound (2733: students
-    # may submit into it but not list it) and release_feedback <course>/feedback (0711).
-    hub.exchange.mkdir(exist_ok=True)
-    hub.exchange.chmod(0o1777)
+    prepare_exchange(hub)
     hub.state.mkdir(exist_ok=True)
     hub.state.chmod(0o700)
     runtime = runtime_prefix()
