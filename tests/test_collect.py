@@ -8,6 +8,7 @@ collect, which shows what the course's stops.
 """
 import datetime
 import os
+import pwd
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,9 +41,9 @@ def submit(inbound, student, owner, timestamp, fill, secret=b"5ec2e7" * 20):
     (folder / "timestamp.txt").write_text(timestamp)
     if secret is not None:
         (folder / "submission_secret.txt").write_bytes(secret)
-    uid = int(subprocess.run(["id", "-u", owner], capture_output=True, text=True, check=True).stdout)
+    account = pwd.getpwnam(owner)
     for path in [folder, *folder.iterdir()]:
-        os.lchown(path, uid, uid)
+        os.lchown(path, account.pw_uid, account.pw_gid)
     return folder
 
 
