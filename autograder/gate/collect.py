@@ -37,6 +37,7 @@ empty, not UTF-8 or over 1 KB is replaced by a new secret, with a warning: that 
 feedback is released, though ``nbgrader fetch_feedback`` cannot find it (nbgrader submit always
 writes a good one).
 """
+import contextlib
 import datetime
 import os
 import secrets
@@ -162,19 +163,12 @@ def last_change(folder, most=LIMITS.entries + 1):
         info = None
     if info is None or not stat.S_ISDIR(info.st_mode):
         return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    latest, seen, folders = info.st_ctime, 0, [folder]
-    while folders and seen < most:
-        try:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    seen += 1
-                    info = entry.stat(follow_symlinks=False)
-                    latest = max(latest, info.st_ctime)
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
-                    if seen >= most:
-                        break
-        except OSError:  # changed meanwhile; the gate says what is wrong with it
-            continue
+    latest, seen = info.st_ctime, 0
+    for top, folders, files in os.walk(folder, onerror=lambda error: None):  # links are not walked into
+        for name in folders + files:
+            seen += 1
+            with contextlib.suppress(OSError):  # gone meanwhile; the gate says what is wrong
+                latest = max(latest, os.lstat(os.path.join(top, name)).st_ctime)
+        if seen >= most:
+            break
     return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc).replace(tzinfo=None)
-

@@ -71,14 +71,22 @@ def shown(name):
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def name_problem(name):
-    """Why the gate refuses an entry called ``name``, or ''."""
+def character_problem(name):
+    """Why the characters of ``name`` are refused (not UTF-8, a control character), or ''."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # os.fsdecode turned bytes that are not UTF-8 into surrogates
         return "its name is not valid UTF-8"
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS for c in name):
         return "its name holds a control character (a newline, a tab, a text-direction override ...)"
+    return ""
+
+
+def name_problem(name):
+    """Why the gate refuses an entry called ``name``, or ''."""
+    why = character_problem(name)
+    if why:
+        return why
     normal = unicodedata.normalize("NFKC", name)
     if "/" in normal or "\\" in normal:
         return "its name holds a path separator (/ or \\)"

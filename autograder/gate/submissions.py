@@ -148,7 +148,7 @@ def student_id_problem(student_id):
     problem = ""
     if any(c in student_id for c in "*?[]"):
         problem = "holds * ? [ or ], which nbgrader reads as a file pattern"
-    elif gate.name_problem(student_id).startswith(("its name is not valid", "its name holds a control")):
+    elif gate.character_problem(student_id):
         problem = "is not valid UTF-8 or holds a control character (a newline, a tab ...)"
     return (f"nbgrader cannot grade a student whose id {problem}: rename the folder "
             f"'{gate.shown(student_id)}' of the submissions") if problem else ""
@@ -160,8 +160,8 @@ def find_submissions(assignment, submissions_dir):
     for student in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir()):
         folder = student / assignment
         submission = Submission(student.name, folder)
-        if student_id_problem(student.name):
-            submission.problem = student_id_problem(student.name)
+        if why := student_id_problem(student.name):
+            submission.problem = why
         elif not folder.is_dir() and not folder.is_symlink():
             submission.problem = f"no folder {assignment}/ in the submission"
         # --- the gate (gate/files.py): only regular files and folders, nothing followed ---
@@ -173,8 +173,8 @@ def find_submissions(assignment, submissions_dir):
                         or cells_problem(folder / name, assignment, submissions_dir)
                         for name in expected_notebooks(assignment)]
             problems = [p for p in problems if p]
-            if not problems and timestamp_problem(folder, submissions_dir):
-                problems = [timestamp_problem(folder, submissions_dir)]
+            if not problems:
+                problems = [p for p in [timestamp_problem(folder, submissions_dir)] if p]
             if problems:
                 others = sorted(p.name for p in folder.glob("*.ipynb")
                                 if p.name not in expected_notebooks(assignment))
