@@ -164,3 +164,26 @@ def test_an_nbgrader_process_that_failed_on_an_os_error_is_the_graders_failure_n
     forged_alone = "OSError: [Errno 28] No space left on device\n" + log.splitlines()[-1]  # no traceback of nbgrader's
     monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, forged_alone, 0.0))
     assert worker_job.grade(reference_job).status == "crashed"
+
+
+def test_the_course_processes_validate_notebooks_without_the_iri_grammars():
+    """autograder/__init__.py keeps jsonschema's optional IRI checker out of the course's processes
+    (and so out of each nbgrader process, forked from a server that imports autograder first)."""
+    import subprocess
+    import sys
+
+    check = ("import sys{}\n"
+             "import nbformat\n"
+             "notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+             "nbformat.validate(notebook)\n"
+             "notebook.cells[0]['cell_type'] = 'not a cell type'\n"
+             "try:\n    nbformat.validate(notebook)\nexcept nbformat.ValidationError:\n    print('refused')\n"
+             "print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is not None)\n")
+
+    def run(first=""):
+        return subprocess.run([sys.executable, "-c", check.format(first)], cwd=COURSE_ROOT, capture_output=True,
+                              text=True, check=True).stdout.split()
+
+    assert run(", autograder") == ["refused", "False"]  # still validates, without the grammars
+    assert run() == ["refused", "True"]  # without autograder first, jsonschema imports them here
+    assert processes.PRELOAD[0] == "autograder"

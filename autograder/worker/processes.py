@@ -36,7 +36,8 @@ def _limits(memory_mb):
 
 # Imported once by the fork server, so that each nbgrader process forked from it starts at once
 # (warm.py also does, once, what each process would repeat on its first notebook).
-PRELOAD = ("nbgrader.api", "nbgrader.apps.nbgraderapp", "nbgrader.apps.autogradeapp",
+PRELOAD = ("autograder",  # first: what it sets spares the imports after it (see autograder/__init__.py)
+           "nbgrader.api", "nbgrader.apps.nbgraderapp", "nbgrader.apps.autogradeapp",
            "nbgrader.apps.generatefeedbackapp", "nbgrader.preprocessors", "nbconvert", "jupyter_client",
            "autograder.decisions.execute", "autograder.worker.warm")
 KERAS_PRELOAD = ("autograder.worker.warm_keras",)  # for assignments whose tests receive Keras models
