@@ -37,6 +37,10 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(ROOT / "exchange"))
 # owner named after themselves, at the time their files last changed where the time they state is
 # far from it: nbgrader's own copy follows links and trusts the names (autograder/gate/collect.py).
 c.ExchangeFactory.collect = "autograder.gate.collect.GatedCollect"
+# nbgrader release_feedback releases every student's page it can, and names each folder it cannot
+# (no submission_secret.txt: a submission not handed in through the exchange), where nbgrader's
+# own stops for the whole class at the first such student (autograder/gate/release_feedback.py).
+c.ExchangeFactory.release_feedback = "autograder.gate.release_feedback.CheckedReleaseFeedback"
 # The sandbox of the student's kernel and the harness have settings of their own, documented with
 # their defaults in autograder/settings.py: c.Sandbox.mode, c.Sandbox.memory_mb, c.Grading.timeout...
 # source/<a>/hidden_checks.py (the hidden tests' reference answers, for the instructor's runs of

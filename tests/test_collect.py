@@ -24,6 +24,7 @@ COURSE_ID = "collect-test"
 SECRET = "the instructor's answers: 42\n"
 HONEST, HOSTILE = "daemon", "nobody"  # accounts every Debian machine has
 STOCK = "--ExchangeFactory.collect=nbgrader.exchange.default.collect.ExchangeCollect"
+STOCK_RELEASE = "--ExchangeFactory.release_feedback=nbgrader.exchange.default.release_feedback.ExchangeReleaseFeedback"
 
 
 def minutes_ago(minutes):
@@ -153,7 +154,7 @@ def test_a_time_that_does_not_parse_stops_only_its_own_student(exchange):
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["bin", HONEST]
 
 
-def release_feedback(course, env, students):
+def release_feedback(course, env, students, *options):
     """nbgrader release_feedback of a feedback page per collected student, with the records that
     nbgrader's autograde and generate_feedback carry from submitted/ to feedback/."""
     for student in students:
@@ -163,7 +164,7 @@ def release_feedback(course, env, students):
             if (course / "submitted" / student / ASSIGNMENT / record).exists():
                 shutil.copy(course / "submitted" / student / ASSIGNMENT / record, pages / record)
         (pages / f"{ASSIGNMENT}.html").write_text(f"<p>feedback for {student}</p>")
-    return subprocess.run([*NBGRADER, "release_feedback", ASSIGNMENT], cwd=course, env=env,
+    return subprocess.run([*NBGRADER, "release_feedback", ASSIGNMENT, *options], cwd=course, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -177,7 +178,7 @@ def test_a_submission_secret_release_feedback_cannot_use_is_replaced(exchange, s
     submit(inbound, "bin", "bin", minutes_ago(1), honest_notebook, secret=secret)
     stock_course = new_course(course.parent / "stock-course")
     assert collect(stock_course, env, STOCK).returncode == 0
-    stock = release_feedback(stock_course, env, ["bin", HONEST, HOSTILE])
+    stock = release_feedback(stock_course, env, ["bin", HONEST, HOSTILE], STOCK_RELEASE)
     assert stock.returncode != 0, stock.stdout + stock.stderr
     done = collect(course, env)
     assert done.returncode == 0 and "submission_secret.txt" in done.stdout + done.stderr, done.stdout + done.stderr
