@@ -547,6 +547,16 @@ INFLATED_KERAS_CONFIG = code('''
 ''')
 
 
+def html_beside_the_notebook(folder):
+    """The reference answers, and beside them HTML files of the student's own: one named as
+    nbgrader names the feedback page, one more with a script and a made-up score (nbgrader's
+    generate_feedback copies every file of the submission into the feedback folder)."""
+    answered(ASSIGNMENT)(folder)
+    page = "<script>document.title = 'pwned'</script><h1>Feedback: 100 / 100</h1>"
+    (Path(folder) / f"{ASSIGNMENT}.html").write_text(page, encoding="utf-8")
+    (Path(folder) / "feedback.html").write_text(page, encoding="utf-8")
+
+
 def _graded(name, description, score, build, message="", assignment=ASSIGNMENT):
     """A case the harness and plain nbgrader both grade, to ``score``."""
     return BoundaryCase(name, description, "graded", float(score), message, build, plain_nbgrader="graded",
@@ -611,6 +621,8 @@ KERNEL_CASES = [
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", A_MILLION_IMAGES)])),
     _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
+    _graded("html_beside_the_notebook", "HTML files beside the notebook: one named as its feedback page, one "
+            "with a script and a made-up score", A01_FULL, html_beside_the_notebook),
 ]
 
 CASES = FILE_CASES + KERNEL_CASES

@@ -172,7 +172,7 @@ def test_feedback_pages_missing_from_a_worker_are_made_by_nbgrader_in_the_course
     they were."""
     from autograder.worker import job as worker
 
-    monkeypatch.setattr(worker, "_feedback", lambda job, folder, env: {})
+    monkeypatch.setattr(worker, "_feedback", lambda job, folder, env, notebooks: {})
     students = ("ghost-feedback-late", "ghost-feedback-later")
     course_pages = Path(__file__).parent.parent / "feedback"
     others = {page: page.stat().st_mtime_ns for page in course_pages.glob(f"ghost-*/{ASSIGNMENT}/*.html")

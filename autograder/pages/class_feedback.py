@@ -5,7 +5,18 @@ import sys
 from pathlib import Path
 
 from ..course import COURSE_ROOT
+from ..worker.job import page_of
 from ..worker.nbgrader_cli import run_nbgrader
+
+
+def notebook_pages(student, assignment):
+    """The feedback pages, in the course's ``feedback/``, of the student's graded notebooks (in
+    ``autograded/``). Not the other HTML files there: nbgrader generate_feedback copies every file
+    of a submission beside its pages, the student's own HTML files included."""
+    graded = COURSE_ROOT / "autograded" / student / assignment
+    pages = COURSE_ROOT / "feedback" / student / assignment
+    return [pages / page_of(notebook.name) for notebook in sorted(graded.glob("*.ipynb"))
+            if (pages / page_of(notebook.name)).is_file()]
 
 
 def write_feedback(assignment, results, out):
@@ -17,8 +28,7 @@ def write_feedback(assignment, results, out):
     meanwhile), which a run for every student would make pages for, and a list of them all to
     leave out can outgrow what one argument of a command may hold (128 KiB on Linux).
     """
-    missing = [r.student_id for r in results if r.status == "graded"
-               and not any((COURSE_ROOT / "feedback" / r.student_id / assignment).glob("*.html"))]
+    missing = [r.student_id for r in results if r.status == "graded" and not notebook_pages(r.student_id, assignment)]
     for student in missing:
         outcome = run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN",
                                f"--CourseDirectory.student_id={student}")
@@ -29,9 +39,9 @@ def write_feedback(assignment, results, out):
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
-        source = COURSE_ROOT / "feedback" / result.student_id / assignment
-        if result.status == "graded" and source.is_dir():
-            for page in source.glob("*.html"):
+        pages = notebook_pages(result.student_id, assignment) if result.status == "graded" else []
+        if pages:
+            for page in pages:
                 shutil.copy2(page, target / page.name)
         else:
             state = "graded, but its feedback page could not be made" if result.status == "graded" else "not graded"

@@ -117,14 +117,22 @@ def _read_grades(job, db_url):
     return grades, comments
 
 
-def _feedback(job, folder, env):
-    """nbgrader's feedback pages for the graded submission in ``folder`` ({file name: bytes}), made
-    here so that workers write feedback in parallel; {} if nbgrader could not make them (the main
-    process then tries again with the course gradebook)."""
+def _feedback(job, folder, env, notebooks):
+    """nbgrader's feedback pages of the graded ``notebooks`` (file names) in ``folder`` ({page's
+    file name: bytes}), made here so that workers write feedback in parallel; {} if nbgrader could
+    not make them (the main process then tries again with the course gradebook). Only the pages
+    of the notebooks: generate_feedback also copies every other file of the submission there,
+    HTML files the student wrote included."""
     argv = ["generate_feedback", job.assignment, f"--student={job.student_id}", "--force", "--log-level=WARN"]
     returncode, _, _ = run_nbgrader_limited(argv, folder, env, job.memory_mb, job.timeout)
     pages = folder / "feedback" / job.student_id / job.assignment
-    return {p.name: p.read_bytes() for p in pages.glob("*.html")} if returncode == 0 else {}
+    wanted = {page_of(notebook) for notebook in notebooks}
+    return {p.name: p.read_bytes() for p in pages.glob("*.html") if p.name in wanted} if returncode == 0 else {}
+
+
+def page_of(notebook):
+    """The file name of nbgrader's feedback page of ``notebook`` (a notebook's file name)."""
+    return Path(notebook).stem + ".html"
 
 
 def _kernel_death(notebook_bytes):
@@ -176,7 +184,7 @@ def grade(job):
                 if any(_kernel_death(b) for b in outcome.notebooks.values()):
                     outcome.message = "the kernel died during grading; tests after that point score 0"
                 with stage(job.profile, "nbgrader generate_feedback", job.student_id):
-                    outcome.feedback = _feedback(job, folder, env)
+                    outcome.feedback = _feedback(job, folder, env, outcome.notebooks)
             else:
                 failure = grader_side_error(log)
                 if failure:
