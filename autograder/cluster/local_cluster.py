@@ -8,9 +8,9 @@ own where the course is bound read-only. With ``worker_users``, worker ``i`` run
 ``TMPDIR``, mode 0700.
 """
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,12 +22,6 @@ from ..course import COURSE_ROOT
 DASK = Path(sys.executable).parent / "dask"
 PRELOAD = ["--preload", "autograder.cluster.preload"]
 WORKER_UID = 62000  # the first worker's, when each is a user of its own (no /etc/passwd entry needed)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def read_only(course, command):
@@ -73,7 +67,7 @@ class LocalCluster:
 
     def __init__(self, logs, data, workers=1, course=COURSE_ROOT, harness_importable=True, worker_users=False,
                  shared=(), nanny=True):
-        self.course, self.logs, self.address = Path(course), Path(logs), f"tcp://127.0.0.1:{free_port()}"
+        self.course, self.logs, self.address = Path(course), Path(logs), None  # the scheduler's, once it is up
         self.scratch, self._scratch_top, self.processes, self._client = [], None, [], None
         self.env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "COURSE_DATA_DIR": str(data)}
         if harness_importable:
@@ -82,8 +76,9 @@ class LocalCluster:
         self.logs.mkdir(parents=True, exist_ok=True)
         sandboxed = os.geteuid() == 0
         try:
-            scheduler = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
-                         "--no-dashboard", *preload]
+            # Port 0: the scheduler takes a free port as it binds, and says which in its log (a port
+            # found free here and bound later could be taken by another process meanwhile).
+            scheduler = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", *preload]
             self._start("scheduler", read_only(course, scheduler) if sandboxed else scheduler)
             self._wait_for_scheduler()
             if worker_users:
@@ -113,13 +108,15 @@ class LocalCluster:
                                                    stderr=subprocess.STDOUT, start_new_session=True))
 
     def _wait_for_scheduler(self):
+        """Wait until the scheduler says its address in its log, and keep it (``address``)."""
         deadline = time.monotonic() + 60
-        while "Scheduler at:" not in self.log("scheduler"):
+        while not (found := re.search(r"Scheduler at:\s+(tcp://\S+)", self.log("scheduler"))):
             if self.processes[0].poll() is not None:
                 raise RuntimeError(f"the scheduler stopped:\n{self.log('scheduler')}")
             if time.monotonic() > deadline:
                 raise RuntimeError("the scheduler did not start within 60 s")
             time.sleep(0.2)
+        self.address = found.group(1)
 
     def client(self):
         from distributed import Client
