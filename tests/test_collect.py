@@ -213,3 +213,23 @@ def test_the_time_of_a_folder_that_is_gone_or_a_link_is_now():
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     assert abs(last_change("/nonexistent/folder") - now) < datetime.timedelta(seconds=5)
     assert abs(last_change("/proc/self/exe") - now) < datetime.timedelta(seconds=5)
+
+
+@pytest.mark.needs_root
+@pytest.mark.parametrize("made_by_a_student", ["course folder", "inbound"])
+def test_a_course_folder_a_student_made_in_the_exchange_is_not_collected_from(exchange, made_by_a_student):
+    """Whoever owns the course's folder in the exchange, or its inbound/, may remove and replace
+    every submission in it: nbgrader's own collect takes from it all the same; the course's
+    refuses, naming the owner."""
+    course, env, inbound, _ = exchange
+    squatted = inbound.parent if made_by_a_student == "course folder" else inbound
+    account = pwd.getpwnam(HOSTILE)
+    os.chown(squatted, account.pw_uid, account.pw_gid)
+    stock = collect(course, env, STOCK)
+    assert stock.returncode == 0 and (course / "submitted" / HONEST).is_dir(), stock.stdout + stock.stderr
+    shutil.rmtree(course / "submitted")
+    done = collect(course, env)
+    log = done.stdout + done.stderr
+    assert done.returncode != 0, log
+    assert f"You don't own the directory: {squatted} (its owner, {HOSTILE}, may have removed" in log
+    assert not (course / "submitted").exists()

@@ -26,7 +26,10 @@ names the folder and why, the student's newest submission that passes is collect
 and the refused folder stays in ``inbound/`` for the instructor to look at. The copy itself is
 the gate's (``copy_submission``), which follows nothing even if the folder changes meanwhile;
 the gate's limits (``files.LIMITS``) stand in for nbgrader's ``max_file_size`` and
-``max_dir_size``, and nbgrader's ``CourseDirectory.ignore`` patterns are still left out.
+``max_dir_size``, and nbgrader's ``CourseDirectory.ignore`` patterns are still left out. It
+collects nothing from a course folder in the exchange, or an ``inbound/``, that the instructor
+running it does not own (nbgrader's release refuses to release there; its collect did not look):
+its owner, a student who made it first, may have removed or replaced any submission in it.
 
 The time of a submission is checked against the one thing of it a student cannot set: the time
 Linux notes when a file or folder last changed (its ``ctime``; ``touch`` and ``utime`` set the
@@ -48,6 +51,8 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 
 from .files import LIMITS, SubmissionRefused, check_submission, copy_submission, refusal_message
 
+from nbgrader.utils import self_owned
+
 try:
     import pwd
 except ImportError:  # Windows: nbgrader skips the owner check there too
@@ -62,6 +67,20 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's, in UTC
 
 class GatedCollect(ExchangeCollect):
     """nbgrader's collect, with the gate at the exchange's ``inbound/`` folder."""
+
+    def init_src(self):
+        # nbgrader's release refuses a course folder in the exchange that the instructor does not
+        # own; its collect does not look. Whoever owns the course's folder or its inbound/ may
+        # remove and replace every student's submission in it (the sticky bit spares nothing
+        # from a folder's owner): a student who made them first.
+        course_path = os.path.join(self.root, self.coursedir.course_id)
+        for path in (course_path, os.path.join(course_path, "inbound")):
+            if self.coursedir.course_id and os.path.isdir(path) and not self.coursedir.groupshared \
+                    and not self_owned(path):
+                self.fail(f"You don't own the directory: {path} (its owner, {owner_name(path)}, may have removed or "
+                          "replaced the submissions in it, so nothing is collected from it). Move it away, and make "
+                          "the course's folder in the exchange yourself before students can log in.")
+        super().init_src()
 
     def _path_to_record(self, path):
         name = os.path.basename(path)
@@ -140,6 +159,18 @@ class GatedCollect(ExchangeCollect):
                 os.remove(secret)
             with open(secret, "w", encoding="utf-8") as handle:
                 handle.write(secrets.token_hex(64))
+
+
+def owner_name(path):
+    """The name of the account that owns ``path`` (not followed), or its number."""
+    try:
+        uid = os.lstat(path).st_uid
+    except OSError:
+        return "unknown"
+    try:
+        return pwd.getpwuid(uid).pw_name if pwd is not None else str(uid)
+    except KeyError:
+        return str(uid)
 
 
 def usable_secret(path):
