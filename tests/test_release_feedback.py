@@ -87,7 +87,7 @@ def test_one_student_without_a_secret_is_named_and_nothing_is_released(course):
 
 def test_nbgraders_own_release_feedback_stops_at_the_first_folder_it_cannot_read(course):
     """What the course's release stops: nbgrader's own fails for the class, with a traceback."""
-    folder, env, outbound = course
+    folder, env, _ = course
     returncode, log = release(folder, env, STOCK)
     assert returncode != 0 and "Traceback" in log
-    assert len(list(outbound.iterdir())) < len(RELEASABLE) + 1  # at most the pages walked before it
+    assert "FileNotFoundError" in log or "UnicodeDecodeError" in log, log  # bob's, dee's or cy's folder

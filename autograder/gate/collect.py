@@ -48,10 +48,9 @@ import shutil
 import stat
 
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.utils import self_owned
 
 from .files import LIMITS, SubmissionRefused, check_submission, copy_submission, refusal_message
-
-from nbgrader.utils import self_owned
 
 try:
     import pwd
