@@ -35,7 +35,7 @@ from . import course, scratch
 from .course import COURSE_ROOT
 from .pages.class_feedback import write_feedback
 from .gate import files as gate
-from .gate.submissions import find_submissions
+from .gate.submissions import FORMULA_STARTS, find_submissions
 from .gradebook.merge import record_outcome
 from .gradebook.records import (course_db_url, ensure_assignment_in_gradebook, read_score, students_with_submission,
                                 template_gradebook)
@@ -79,14 +79,23 @@ def by_hand_note(message, points):
     return f"{message}; {note}" if message else note
 
 
+def as_text_cell(text):
+    """``text`` as a CSV cell no spreadsheet runs as a formula: one that would begin with = + - @
+    (or a tab, a carriage return) begins with an apostrophe, which spreadsheets read as "text"."""
+    return "'" + text if text.startswith((*FORMULA_STARTS, "\t", "\r")) else text
+
+
 def write_csv(results, path):
+    """``grades.csv``: the numbers as numbers, the text columns as text even where a student's
+    folder name or a message begins as a formula (the gate refuses such folders, but each still
+    has its row)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for r in results:
-            writer.writerow([r.student_id, r.assignment, f"{r.score:g}", f"{r.max_score:g}",
-                             r.status, r.message, f"{r.seconds:.1f}"])
+            writer.writerow([as_text_cell(r.student_id), r.assignment, f"{r.score:g}", f"{r.max_score:g}",
+                             r.status, as_text_cell(r.message), f"{r.seconds:.1f}"])
 
 
 def make_executor(jobs, scheduler):

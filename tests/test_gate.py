@@ -313,7 +313,9 @@ def test_does_find_submissions_mark_a_refused_submission_invalid_without_reading
 
 @pytest.mark.parametrize("student, why", [("ann[1]", "holds * ? [ or ]"), ("ann]", "holds * ? [ or ]"),
                                           ("ann*", "holds * ? [ or ]"), ("ann?", "holds * ? [ or ]"),
-                                          ("ann\nlee", "control character")])
+                                          ("ann\nlee", "control character"),
+                                          ('=HYPERLINK("example.invalid","grades")', "begins with = + - or @"),
+                                          ("+1", "begins with = + - or @"), ("@ann", "begins with = + - or @")])
 def test_does_find_submissions_refuse_a_student_id_nbgrader_cannot_grade(tmp_path, student, why):
     """nbgrader looks for a student's notebooks with the id in a file pattern and reads the id back
     with a regular expression: such a student is refused with a message naming the folder, and a
@@ -325,6 +327,21 @@ def test_does_find_submissions_refuse_a_student_id_nbgrader_cannot_grade(tmp_pat
     found = {s.student_id: s.problem for s in find_submissions(ASSIGNMENT, tmp_path / "submitted")}
     assert found["ann, lée"] == ""
     assert why in found[student] and gate.shown(student) in found[student] and "rename the folder" in found[student]
+
+
+def test_are_the_text_columns_of_grades_csv_text_to_a_spreadsheet(tmp_path):
+    """A refused folder named as a formula still has its row in grades.csv (one per folder): its
+    id, and a message that would begin as one, begin with an apostrophe there; numbers stay numbers."""
+    import csv
+
+    from autograder.grading import Result, write_csv
+
+    results = [Result('=HYPERLINK("example.invalid","grades")', ASSIGNMENT, 0.0, 13.0, "invalid", "@see", 0.0),
+               Result("ann, lée", ASSIGNMENT, -1.5, 13.0, "graded", "-", 2.0)]
+    write_csv(results, tmp_path / "grades.csv")
+    rows = list(csv.reader(open(tmp_path / "grades.csv", encoding="utf-8")))
+    assert rows[1][:3] == ["'=HYPERLINK(\"example.invalid\",\"grades\")", ASSIGNMENT, "0"] and rows[1][5] == "'@see"
+    assert rows[2][:3] == ["ann, lée", ASSIGNMENT, "-1.5"] and rows[2][5] == "'-"
 
 
 def test_does_the_worker_refuse_a_submission_changed_after_the_check(tmp_path):

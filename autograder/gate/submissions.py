@@ -138,20 +138,29 @@ def cells_problem(path, assignment, within=None):
     return ""
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")  # what makes a spreadsheet read a CSV cell as a formula
+
+
 def student_id_problem(student_id):
     """Why nbgrader cannot grade the student whose folder is called ``student_id``, or ''.
 
     nbgrader finds a student's notebooks with the id inside a file pattern, and then reads the id
     back from the path with a regular expression: an id with * ? [ or ] matches other students'
-    folders or not its own, one with a line break does not read back.
+    folders or not its own, one with a line break does not read back. An id that begins as a
+    spreadsheet formula does (``=HYPERLINK(...)``, from a name a student chose on a learning
+    platform whose download named the folders) would be one in every CSV of grades an instructor
+    opens: the harness's ``grades.csv``, ``nbgrader export``.
     """
     problem = ""
     if any(c in student_id for c in "*?[]"):
-        problem = "holds * ? [ or ], which nbgrader reads as a file pattern"
+        problem = "nbgrader cannot grade a student whose id holds * ? [ or ], which it reads as a file pattern"
     elif gate.character_problem(student_id):
-        problem = "is not valid UTF-8 or holds a control character (a newline, a tab ...)"
-    return (f"nbgrader cannot grade a student whose id {problem}: rename the folder "
-            f"'{gate.shown(student_id)}' of the submissions") if problem else ""
+        problem = ("nbgrader cannot grade a student whose id is not valid UTF-8 or holds a control character "
+                   "(a newline, a tab ...)")
+    elif student_id.startswith(FORMULA_STARTS):
+        problem = ("a student id that begins with = + - or @ is not graded: a spreadsheet opening a CSV of grades "
+                   "(grades.csv, nbgrader export) would run it as a formula")
+    return f"{problem}: rename the folder '{gate.shown(student_id)}' of the submissions" if problem else ""
 
 
 def find_submissions(assignment, submissions_dir):
