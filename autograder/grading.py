@@ -349,14 +349,16 @@ def summary(results):
     return "\n".join([
         f"{len(results)} submissions: {counts}",
         f"mean score {statistics.mean(scores):.2f} / {results[0].max_score:g}",
-        "slowest: " + ", ".join(f"{r.student_id} {r.seconds:.1f} s" for r in slowest),
+        "slowest: " + ", ".join(f"{gate.shown(r.student_id)} {r.seconds:.1f} s" for r in slowest),
     ])
 
 
 def format_table(results):
-    """The grades as an aligned text table."""
+    """The grades as an aligned text table, for a terminal: a student's folder name or a message
+    with control characters (a refused folder named with terminal escapes) shows them escaped."""
     rows = [("student", "score", "status", "message")]
-    rows += [(r.student_id, f"{r.score:g} / {r.max_score:g}", r.status, r.message[:60]) for r in results]
+    rows += [(gate.shown(r.student_id), f"{r.score:g} / {r.max_score:g}", r.status, gate.shown(r.message[:60]))
+             for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip()
                      for a, b, c, d in rows)

@@ -2,6 +2,8 @@
 import sys
 import time
 
+from .gate.files import shown
+
 
 class Progress:
     """One line redrawn in place on a terminal; one line per submission otherwise."""
@@ -28,7 +30,7 @@ class Progress:
         bar = "#" * filled + "." * (self.width - filled)
         left = self.eta()
         line = (f"[{bar}] {self.count}/{self.total}  about {left:.0f} s left  "
-                f"last: {result.student_id} {result.status} {result.score:g}/{result.max_score:g}")
+                f"last: {shown(result.student_id)} {result.status} {result.score:g}/{result.max_score:g}")
         if self.interactive:
             self.stream.write("\r" + line[:150].ljust(150))
         else:

@@ -344,6 +344,27 @@ def test_are_the_text_columns_of_grades_csv_text_to_a_spreadsheet(tmp_path):
     assert rows[2][:3] == ["ann, lée", ASSIGNMENT, "-1.5"] and rows[2][5] == "'-"
 
 
+def test_does_the_terminal_get_no_escape_sequence_from_a_refused_folder_name(tmp_path):
+    """A folder named with terminal escapes is refused, but the grader still prints its row: the
+    table, the summary and the progress line show the escapes as text."""
+    import io
+
+    from autograder.gate.submissions import find_submissions
+    from autograder.grading import Result, format_table, summary
+    from autograder.progress import Progress
+
+    student = "ann\x1b]0;owned\x07\x1b[2J"
+    hand_in(tmp_path, student)
+    hand_in(tmp_path, "bob")
+    refused = {s.student_id: s.problem for s in find_submissions(ASSIGNMENT, tmp_path / "submitted")}[student]
+    assert "rename the folder" in refused
+    results = [Result(student, ASSIGNMENT, 0.0, 13.0, "invalid", refused, 0.0)]
+    progress = io.StringIO()
+    Progress(1, stream=progress).done(results[0])
+    for text in (format_table(results), summary(results), progress.getvalue()):
+        assert "\x1b" not in text and "\x07" not in text and "ann\\x1b]0;owned\\x07\\x1b[2J" in text, text
+
+
 def test_does_the_worker_refuse_a_submission_changed_after_the_check(tmp_path):
     """find_submissions saw a good submission; by the time the worker copies it, the notebook is a
     link to the instructor's: the worker's copy refuses it, and nbgrader never runs."""

@@ -65,8 +65,9 @@ class SubmissionRefused(Exception):
 
 
 def shown(name):
-    """``name`` (a path relative to the submission) as a message can show it: bytes that are not
-    UTF-8 as ``\\xff``, control and other unprintable characters escaped."""
+    """``name`` (a path relative to the submission, a student's folder name, a message) as a
+    message or a terminal can show it: bytes that are not UTF-8 as ``\\xff``, control and other
+    unprintable characters (terminal escapes) escaped."""
     text = os.fsencode(name).decode("utf-8", "backslashreplace")
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
