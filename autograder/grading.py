@@ -35,7 +35,7 @@ from . import course, scratch
 from .course import COURSE_ROOT
 from .pages.class_feedback import write_feedback
 from .gate import files as gate
-from .gate.submissions import FORMULA_STARTS, find_submissions
+from .gate.submissions import FORMULA_STARTS, find_submissions, student_id_problem
 from .gradebook.merge import record_outcome
 from .gradebook.records import (course_db_url, ensure_assignment_in_gradebook, read_score, students_with_submission,
                                 template_gradebook)
@@ -287,7 +287,12 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
             template = template and template.result()
         book = run.enter_context(Gradebook(db_url))  # one for all the merges of the run (gradebook/merge.py)
         for submission in submissions:
-            if submission.problem:
+            if submission.problem and student_id_problem(submission.student_id):
+                # a folder to rename stays out of the gradebook: its name would stay there after
+                # the renaming, and reach nbgrader's formgrader and export as it is
+                done(Result(submission.student_id, assignment, 0.0, book.find_assignment(assignment).max_score,
+                            "invalid", submission.problem))
+            elif submission.problem:
                 finish(submission, Outcome(submission.student_id, "invalid", submission.problem))
         to_grade = gradable
         if not force and students is None:  # resume: keep the results still current

@@ -412,6 +412,7 @@ def two_students(tmp_path_factory, data_cache):
     linked.mkdir(parents=True)
     boundary.symlinked_notebook_to_source(linked)
     hand_in(work, "gate-blank")
+    hand_in(work, "gate-ann[1]")  # a folder to rename
     started = time.monotonic()
     try:
         with environment(NBGRADER_DB_URL=f"sqlite:///{work / 'gradebook.db'}"):
@@ -421,7 +422,20 @@ def two_students(tmp_path_factory, data_cache):
         yield results, work / "out", {s: shows_solution(ROOT / "autograded" / s) + shows_solution(ROOT / "feedback" / s)
                                       for s in results}
     finally:
-        forget_students(["gate-linked", "gate-blank"])
+        forget_students(["gate-linked", "gate-blank", "gate-ann[1]"])
+
+
+def test_is_a_folder_to_rename_invalid_and_kept_out_of_the_gradebook(two_students):
+    """Its name would stay in the gradebook after the renaming, and reach the formgrader and
+    nbgrader export as it is; its row in grades.csv says what to do."""
+    from nbgrader.api import Gradebook
+
+    results, out, _ = two_students
+    refused = results["gate-ann[1]"]
+    assert (refused.status, refused.score, refused.max_score) == ("invalid", 0, 13)
+    assert "rename the folder 'gate-ann[1]'" in refused.message
+    with Gradebook(f"sqlite:///{out.parent / 'gradebook.db'}") as gradebook:
+        assert sorted(student.id for student in gradebook.students) == ["gate-blank", "gate-linked"]
 
 
 def test_does_the_harness_give_a_symlinked_notebook_invalid_and_no_solution(two_students):
