@@ -339,7 +339,8 @@ def test_are_the_text_columns_of_grades_csv_text_to_a_spreadsheet(tmp_path):
     results = [Result('=HYPERLINK("example.invalid","grades")', ASSIGNMENT, 0.0, 13.0, "invalid", "@see", 0.0),
                Result("ann, lée", ASSIGNMENT, -1.5, 13.0, "graded", "-", 2.0)]
     write_csv(results, tmp_path / "grades.csv")
-    rows = list(csv.reader(open(tmp_path / "grades.csv", encoding="utf-8")))
+    with open(tmp_path / "grades.csv", encoding="utf-8", newline="") as table:
+        rows = list(csv.reader(table))
     assert rows[1][:3] == ["'=HYPERLINK(\"example.invalid\",\"grades\")", ASSIGNMENT, "0"] and rows[1][5] == "'@see"
     assert rows[2][:3] == ["ann, lée", ASSIGNMENT, "-1.5"] and rows[2][5] == "'-"
 

@@ -142,7 +142,8 @@ FORMULA_STARTS = ("=", "+", "-", "@")  # what makes a spreadsheet read a CSV cel
 
 
 def student_id_problem(student_id):
-    """Why nbgrader cannot grade the student whose folder is called ``student_id``, or ''.
+    """Why the student whose folder is called ``student_id`` is not graded (until the folder is
+    renamed), or ''.
 
     nbgrader finds a student's notebooks with the id inside a file pattern, and then reads the id
     back from the path with a regular expression: an id with * ? [ or ] matches other students'
