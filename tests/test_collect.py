@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.worker.nbgrader_cli import NBGRADER, nbgrader_env
+from autograder.worker.nbgrader_cli import NBGRADER, configure_course, nbgrader_env
 from known_submissions import boundary
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = boundary.ASSIGNMENT
 COURSE_ID = "collect-test"
 SECRET = "the instructor's answers: 42\n"
@@ -55,10 +54,7 @@ def honest_notebook(folder):
 def new_course(folder):
     """An empty course folder whose configuration is the course's."""
     folder.mkdir()
-    (folder / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(COURSE_ROOT / 'nbgrader_config.py')!r})  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(folder)!r}\n", encoding="utf-8")
+    configure_course(folder)
     return folder
 
 

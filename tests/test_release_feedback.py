@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from nbgrader.utils import notebook_hash
 
-from autograder.worker.nbgrader_cli import COURSE_ROOT, NBGRADER, nbgrader_env
+from autograder.worker.nbgrader_cli import NBGRADER, configure_course, nbgrader_env
 from known_submissions import boundary
 
 ASSIGNMENT = boundary.ASSIGNMENT
@@ -37,10 +37,7 @@ def course(tmp_path):
     feedback folder)."""
     folder = tmp_path / "course"
     folder.mkdir()
-    (folder / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"load_subconfig({str(COURSE_ROOT / 'nbgrader_config.py')!r})  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(folder)!r}\n", encoding="utf-8")
+    configure_course(folder)
     for student, records in CLASS.items():
         pages = folder / "feedback" / student / ASSIGNMENT
         pages.mkdir(parents=True)

@@ -109,10 +109,7 @@ class GatedCollect(ExchangeCollect):
             path = os.path.join(self.inbound_path, name)
             problems = []
             if self.check_owner and pwd is not None:
-                try:
-                    owner = pwd.getpwuid(os.lstat(path).st_uid).pw_name
-                except (KeyError, OSError):
-                    owner = "an unknown user"
+                owner = owner_name(path)
                 if owner != record["username"]:
                     problems.append(f"it is named after {record['username']} but was made by {owner} (where student "
                                     f"ids are not the Unix owners of their submissions, as in containers that all "
@@ -161,15 +158,12 @@ class GatedCollect(ExchangeCollect):
 
 
 def owner_name(path):
-    """The name of the account that owns ``path`` (not followed), or its number."""
+    """The name of the account that owns ``path`` (not followed); "an unknown user" where it has
+    no name here or ``path`` cannot be read."""
     try:
-        uid = os.lstat(path).st_uid
-    except OSError:
-        return "unknown"
-    try:
-        return pwd.getpwuid(uid).pw_name if pwd is not None else str(uid)
-    except KeyError:
-        return str(uid)
+        return pwd.getpwuid(os.lstat(path).st_uid).pw_name if pwd is not None else "an unknown user"
+    except (KeyError, OSError):
+        return "an unknown user"
 
 
 def usable_secret(path):

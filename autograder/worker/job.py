@@ -19,7 +19,7 @@ from ..decisions.execute import KERNEL_DIED
 from ..gate import files as gate
 from ..profiling import stage
 from .failures import GraderFailed, grader_side_error, killed_by
-from .nbgrader_cli import nbgrader_env, put_scripts_on_path
+from .nbgrader_cli import configure_course, nbgrader_env, put_scripts_on_path
 from .processes import run_nbgrader_limited
 
 
@@ -156,10 +156,7 @@ def grade(job):
             outcome.status, outcome.message = "invalid", str(refusal)
             outcome.seconds = time.monotonic() - started
             return outcome
-        (folder / "nbgrader_config.py").write_text(
-            "c = get_config()  # noqa: F821\n"
-            f"load_subconfig({str(Path(job.course_root) / 'nbgrader_config.py')!r})  # noqa: F821\n"
-            f"c.CourseDirectory.root = {str(folder)!r}\n", encoding="utf-8")
+        configure_course(folder, job.course_root)
         db_url = f"sqlite:///{folder / 'gradebook.db'}"
         env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads)})
         argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",

@@ -81,6 +81,15 @@ def put_scripts_on_path():
         nbgrader.api.get_alembic_version = get_alembic_version
 
 
+def configure_course(folder, course_root=COURSE_ROOT):
+    """Make ``folder`` a course directory whose nbgrader configuration is ``course_root``'s, with
+    ``folder`` as its root (a worker's scratch course, a test's course)."""
+    (Path(folder) / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"load_subconfig({str(Path(course_root) / 'nbgrader_config.py')!r})  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(folder)!r}\n", encoding="utf-8")
+
+
 def run_nbgrader(*args, cwd=COURSE_ROOT, timeout=None, env=None):
     """``nbgrader ARGS`` in the course directory; returns the CompletedProcess (never raises on exit code)."""
     command = [*NBGRADER, *map(str, args)]
