@@ -41,6 +41,10 @@ c.ExchangeFactory.collect = "autograder.gate.collect.GatedCollect"
 # (no submission_secret.txt: a submission not handed in through the exchange), where nbgrader's
 # own stops for the whole class at the first such student (autograder/gate/release_feedback.py).
 c.ExchangeFactory.release_feedback = "autograder.gate.release_feedback.CheckedReleaseFeedback"
+# nbgrader zip_collect unpacks a learning platform's download by the gate's rules: regular files and
+# folders only, fixed modes, every file counted as it is written (no zip bomb fills the disk), an
+# archive that breaks a rule refused alone and named (autograder/gate/archives.py).
+c.ZipCollectApp.extractor_plugin = "autograder.gate.archives.CheckedExtractor"
 # The sandbox of the student's kernel and the harness have settings of their own, documented with
 # their defaults in autograder/settings.py: c.Sandbox.mode, c.Sandbox.memory_mb, c.Grading.timeout...
 # source/<a>/hidden_checks.py (the hidden tests' reference answers, for the instructor's runs of

@@ -1,0 +1,298 @@
+"""``nbgrader zip_collect``'s archives unpacked through the gate's rules.
+
+``nbgrader zip_collect`` takes a learning platform's download: the files and archives students
+handed in, in ``downloaded/<assignment>/archive/``. It unpacks every archive there (and the
+archives inside them) into ``extracted/`` before it looks at any name, then copies the notebooks
+it recognises into ``submitted/``. Its own unpacker (setuptools') skips ``..`` and absolute names
+but nothing else:
+
+- it writes every member whatever its size, reading each one whole into memory first: a zip of
+  1 MB holding a gigabyte of zeros writes 1 GB and takes 2.2 GB of memory; archives inside
+  archives multiply that (a zip bomb fills the instructor's disk);
+- it keeps the mode bits a member states: a member of mode 4755, unpacked by root, is a
+  set-user-id program owned by root in the course folder.
+
+:class:`CheckedExtractor`, nbgrader's ``ZipCollectApp.extractor_plugin`` in the course's
+``nbgrader_config.py``, unpacks the same archives into the same folders (each into a folder
+named after it, archives inside archives too), as the gate copies a submission: regular files
+and folders only (a link, a hard link, a device or a FIFO refuses its archive), names the gate
+accepts (``..``, an absolute name, a control character, a separator other than ``/`` refuse it),
+fixed modes (files 0644, folders 0755), each file written as it is read and counted, never
+trusting the sizes an archive states. Limits: one file of at most ``file_bytes``, at most
+``max_bytes`` and ``max_entries`` unpacked in all, folders ``max_depth`` deep, archives
+``max_nesting`` deep. An archive that breaks a rule or cannot be read is refused alone: what
+was unpacked of it is removed, the archive itself stays in ``archive/`` for the instructor to
+look at, and an error names it and says why; the others are unpacked and collected.
+"""
+import gzip
+import os
+import shutil
+import stat
+import tarfile
+import zipfile
+import zlib
+
+from nbgrader.plugins.zipcollect import ExtractorPlugin
+from traitlets import Int
+
+from .files import LIMITS, MB, _CHUNK, _READ_FILE, kind_problem, name_problem, shown
+
+
+class ArchiveRefused(Exception):
+    """One archive is not unpacked; the message says which member and why."""
+
+
+class BudgetSpent(ArchiveRefused):
+    """The limits of the whole unpacking are reached: no further archive is unpacked."""
+
+
+def _stem(filename):
+    """The folder an archive unpacks into: its name less its extension (``.tar.gz`` both)."""
+    stem, _ = os.path.splitext(filename)
+    inner, ext = os.path.splitext(stem)
+    return inner if ext == ".tar" else stem
+
+
+def member_parts(name):
+    """The folders and file name of an archive member called ``name`` (``/`` separates them;
+    ``./`` parts are dropped), or ArchiveRefused where the gate would refuse the name."""
+    if name.startswith("/"):
+        raise ArchiveRefused(f"{shown(name)} is an absolute name")
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if not parts:
+        raise ArchiveRefused(f"{shown(name)} names no file")
+    for part in parts:
+        why = name_problem(part)
+        if why:
+            raise ArchiveRefused(f"{shown(name)}: {why}")
+    return parts
+
+
+class _Unpacking:
+    """What one ``zip_collect`` run has unpacked so far, against the extractor's limits."""
+
+    def __init__(self, extractor):
+        self.extractor = extractor
+        self.bytes = self.entries = 0
+
+    def count_entry(self, name):
+        self.entries += 1
+        if self.entries > self.extractor.max_entries:
+            raise BudgetSpent(f"at {shown(name)}, more than {self.extractor.max_entries} files and folders are unpacked "
+                              f"in all (the limit, CheckedExtractor.max_entries)")
+
+    def folder(self, root, parts, name):
+        """The folder ``root/parts...``, made where it is missing (never through a link)."""
+        if len(parts) > self.extractor.max_depth:
+            raise ArchiveRefused(f"{shown(name)} is {len(parts)} levels deep, more than the limit of "
+                                 f"{self.extractor.max_depth}")
+        path = root
+        for part in parts:
+            path = os.path.join(path, part)
+            try:
+                os.mkdir(path, 0o755)
+                self.count_entry(name)
+            except FileExistsError:
+                if not stat.S_ISDIR(os.lstat(path).st_mode):
+                    raise ArchiveRefused(f"{shown(name)}: {shown(part)} is both a file and a folder") from None
+        return path
+
+    def write(self, source, root, parts, name):
+        """Write the member ``name`` (``parts`` under ``root``), read from the file object
+        ``source``, counting what is written against the limits."""
+        folder = self.folder(root, parts[:-1], name)
+        self.count_entry(name)
+        target = os.path.join(folder, parts[-1])
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            raise ArchiveRefused(f"{shown(name)} is in the archive twice") from None
+        written = 0
+        with open(fd, "wb") as out:
+            while chunk := source.read(_CHUNK):
+                written += len(chunk)
+                if written > self.extractor.file_bytes:
+                    raise ArchiveRefused(f"{shown(name)} unpacks to more than {self.extractor.file_bytes / MB:g} MB "
+                                         f"(the limit of one file, CheckedExtractor.file_bytes)")
+                if self.bytes + written > self.extractor.max_bytes:
+                    raise BudgetSpent(f"at {shown(name)}, more than {self.extractor.max_bytes / MB:g} MB are unpacked in "
+                                      f"all (the limit, CheckedExtractor.max_bytes)")
+                out.write(chunk)
+        self.bytes += written
+        return target
+
+    def zip_members(self, source, root):
+        with zipfile.ZipFile(source) as archive:
+            for info in archive.infolist():
+                parts = member_parts(info.filename)
+                kind = stat.S_IFMT(info.external_attr >> 16)
+                if info.is_dir():
+                    self.folder(root, parts, info.filename)
+                    continue
+                if kind not in (0, stat.S_IFREG):  # 0: made where the mode is not stored (Windows)
+                    raise ArchiveRefused(f"{shown(info.filename)} {_kind_problem(kind)}")
+                if info.flag_bits & 0x1:
+                    raise ArchiveRefused(f"{shown(info.filename)} is encrypted")
+                with archive.open(info) as source:
+                    self.write(source, root, parts, info.filename)
+
+    def tar_members(self, source, root):
+        with tarfile.open(fileobj=source, mode="r:*") as archive:
+            for member in archive:  # read as a stream: a compressed tar is never read twice
+                parts = member_parts(member.name)
+                if member.isdir():
+                    self.folder(root, parts, member.name)
+                elif member.isreg():
+                    self.write(archive.extractfile(member), root, parts, member.name)
+                elif member.issym() or member.islnk():
+                    link = "symbolic link" if member.issym() else "hard link"
+                    raise ArchiveRefused(f"{shown(member.name)} is a {link} (links are not followed)")
+                else:
+                    raise ArchiveRefused(f"{shown(member.name)} is not a regular file or folder")
+
+    def gzip_member(self, source, root, filename):
+        """A ``.gz`` that is not a tar: one file, named as the archive less ``.gz``."""
+        with gzip.open(source) as unzipped:
+            self.write(unzipped, root, member_parts(os.path.splitext(filename)[0]), filename)
+
+    def unpack(self, source, filename, dest, label, nesting):
+        """Unpack the archive ``filename``, open as the binary file ``source``, into
+        ``dest/<its stem>/``, then the archives in it (``nesting``: how deep this one is)."""
+        root = os.path.join(dest, _stem(filename))
+        try:
+            os.mkdir(root, 0o755)
+        except FileExistsError:
+            raise ArchiveRefused(f"{shown(_stem(filename))} is already there, beside the archive") from None
+        try:
+            try:
+                if _is_zip(source):
+                    self.zip_members(source, root)
+                elif _is_tar(source):
+                    self.tar_members(source, root)
+                elif filename.endswith(".gz"):
+                    self.gzip_member(source, root, filename)
+                else:
+                    raise ArchiveRefused("it is not a zip, tar or gzip archive, or it is cut short")
+            except (zipfile.BadZipFile, tarfile.TarError, zlib.error, gzip.BadGzipFile, EOFError, OSError,
+                    NotImplementedError, RuntimeError, ValueError) as error:
+                raise ArchiveRefused(f"it could not be read ({type(error).__name__}: {shown(str(error))})") from None
+            if nesting >= self.extractor.max_nesting:
+                return
+            for inner in sorted(_archives_in(root, self.extractor.zip_ext)):
+                inner_label = f"{label} > {os.path.relpath(inner, root)}"
+                try:
+                    with open(inner, "rb") as inner_source:
+                        self.unpack(inner_source, os.path.basename(inner), os.path.dirname(inner),
+                                    inner_label, nesting + 1)
+                except BudgetSpent:
+                    raise
+                except ArchiveRefused as refusal:
+                    self.extractor.refused(inner_label, refusal)
+        except ArchiveRefused:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+
+
+def _kind_problem(kind):
+    return {stat.S_IFLNK: "is a symbolic link (links are not followed)"}.get(kind, "is not a regular file or folder")
+
+
+def _is_zip(source):
+    try:
+        return zipfile.is_zipfile(source)
+    finally:
+        source.seek(0)
+
+
+def _is_tar(source):
+    try:
+        return tarfile.is_tarfile(source)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
+        return False
+    finally:
+        source.seek(0)
+
+
+def _archives_in(root, extensions):
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if os.path.splitext(name)[1] in extensions:
+                yield os.path.join(folder, name)
+
+
+def _open_regular(path):
+    """An open descriptor of the regular file ``path``, not followed; OSError or ArchiveRefused."""
+    fd = os.open(path, _READ_FILE)
+    info = os.fstat(fd)
+    why = kind_problem(info) if not stat.S_ISDIR(info.st_mode) else "is a folder"
+    if why:
+        os.close(fd)
+        raise ArchiveRefused(f"it {why}")
+    os.set_blocking(fd, True)
+    return fd
+
+
+class CheckedExtractor(ExtractorPlugin):
+    """nbgrader zip_collect's extractor, unpacking by the gate's rules (see the module's docstring)."""
+
+    file_bytes = Int(LIMITS.total_bytes, help="The most one unpacked file may hold, in bytes.").tag(config=True)
+    max_bytes = Int(4096 * MB, help="The most a zip_collect run unpacks in all, in bytes.").tag(config=True)
+    max_entries = Int(100_000, help="The most files and folders a zip_collect run unpacks.").tag(config=True)
+    max_depth = Int(16, help="The most folders within folders inside one archive.").tag(config=True)
+    max_nesting = Int(3, help="Archives within archives unpacked: 1 unpacks only those in archive/.").tag(config=True)
+
+    def refused(self, label, refusal):
+        self.refusals.append(label)
+        self.log.error("Not unpacking %s: %s. Nothing in it is collected; look at it by hand.", shown(label), refusal)
+
+    def extract(self, archive_path, extracted_path):
+        self.refusals = []
+        try:
+            names = os.listdir(archive_path)
+        except OSError as error:
+            self.log.warning("Cannot read %s: %s", shown(archive_path), error.strerror)
+            return
+        if not names:
+            self.log.warning("No files found in directory: %s", shown(archive_path))
+            return
+        unpacking = _Unpacking(self)
+        spent = None
+        for folder, subfolders, files in os.walk(archive_path):  # os.walk follows no link to a folder
+            relative = os.path.relpath(folder, archive_path)
+            for linked in [name for name in subfolders if os.path.islink(os.path.join(folder, name))]:
+                self.refused(os.path.normpath(os.path.join(relative, linked)),
+                             ArchiveRefused("it is a symbolic link (links are not followed)"))
+            subfolders.sort()
+            dest = os.path.normpath(os.path.join(extracted_path, relative))
+            os.makedirs(dest, mode=0o755, exist_ok=True)
+            for name in sorted(files):
+                label = os.path.normpath(os.path.join(relative, name))
+                if spent is not None:
+                    self.refused(label, spent)
+                    continue
+                try:
+                    self.take(unpacking, os.path.join(folder, name), dest, label)
+                except BudgetSpent as refusal:
+                    spent = refusal
+                    self.refused(label, refusal)
+                except ArchiveRefused as refusal:
+                    self.refused(label, refusal)
+        if self.refusals:
+            self.log.error("%d archives or files of %s were not unpacked or copied (named above); every "
+                           "other one was.", len(self.refusals), shown(archive_path))
+
+    def take(self, unpacking, path, dest, label):
+        """Unpack one file of ``archive/`` (an archive) or copy it (any other file) into ``dest``."""
+        try:
+            fd = _open_regular(path)
+        except OSError as error:
+            raise ArchiveRefused(f"it could not be opened without following it ({error.strerror})") from None
+        with open(fd, "rb") as source:
+            if os.path.splitext(path)[1] in self.zip_ext:
+                self.log.info("Extracting from: %s", shown(path))
+                unpacking.unpack(source, os.path.basename(path), dest, label, 1)
+                self.log.info("  Extracting to: %s", shown(os.path.join(dest, _stem(os.path.basename(path)))))
+            else:
+                self.log.info("Copying from: %s", shown(path))
+                target = unpacking.write(source, dest, member_parts(os.path.basename(path)), label)
+                self.log.info("  Copying to: %s", shown(target))

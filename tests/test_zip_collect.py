@@ -1,0 +1,279 @@
+"""Does ``nbgrader zip_collect`` unpack a learning platform's download by the gate's rules
+(``autograder/gate/archives.py``)?
+
+One download holds good archives (a zip, a tar.gz, a zip inside a zip, a gzipped notebook, a plain
+notebook) beside hostile ones (a zip bomb, links, ``..`` names, a set-user-id member, corrupt
+archives ...). The course's extractor unpacks the good ones exactly as nbgrader's own does,
+refuses each hostile one alone and names it, and never writes more than its limits; nbgrader's
+own extractor, on the same download, writes all of the bomb and the set-user-id bit.
+"""
+import gzip
+import io
+import logging
+import os
+import stat
+import subprocess
+import tarfile
+import warnings
+import zipfile
+
+import pytest
+from nbgrader.plugins.zipcollect import ExtractorPlugin
+from setuptools.archive_util import UnrecognizedFormat
+
+from autograder.gate.archives import CheckedExtractor
+from autograder.worker.nbgrader_cli import NBGRADER, configure_course, nbgrader_env
+
+MB = 1024 * 1024
+NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'
+ASSIGNMENT = "ps1"
+SMALL = {"file_bytes": 2 * MB, "max_bytes": 40 * MB, "max_entries": 500, "max_depth": 6, "max_nesting": 3}
+
+
+def zip_bytes(*members):
+    """A zip of ``members``: (name, bytes) or (ZipInfo, bytes); a name may come twice."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Duplicate name"
+        for name, content in members:
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def zeros_zip(name, size):
+    """A zip whose member ``name`` is ``size`` bytes of zeros (about a thousandth of it compressed)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(zipfile.ZipInfo(name), "w", force_zip64=True) as member:
+            for _ in range(size // MB):
+                member.write(bytes(MB))
+    return buffer.getvalue()
+
+
+def with_mode(name, mode):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = mode << 16
+    return info
+
+
+def marked_encrypted(data):
+    """``data`` (a zip of one member) with that member marked encrypted (general purpose flag bit
+    0, in its local and central headers): a reader asks for a password."""
+    data = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.index(signature) + offset
+        data[at] |= 0x1
+    return bytes(data)
+
+
+def tar_bytes(*members):
+    """A tar.gz of ``members``: (TarInfo, bytes or None)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for info, content in members:
+            if content is not None:
+                info.size = len(content)
+            archive.addfile(info, io.BytesIO(content) if content is not None else None)
+    return buffer.getvalue()
+
+
+def tar_entry(name, kind=tarfile.REGTYPE, link=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link
+    return info
+
+
+def corrupt_crc(data):
+    """``data`` (a zip of one stored member) with a byte of that member changed."""
+    at = data.index(b"hand in") + 3
+    return data[:at] + b"X" + data[at + 1:]
+
+
+def stored_zip(name, content):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+# The download's good files: every one is unpacked or copied, as nbgrader's own extractor does.
+GOOD = {
+    "ada_ps1.zip": zip_bytes(("ada_ps1/problem1.ipynb", NOTEBOOK), ("ada_ps1/notes.txt", b"notes")),
+    "bob_ps1.tar.gz": tar_bytes((tar_entry("./problem1.ipynb"), NOTEBOOK)),
+    "cy_ps1.zip": zip_bytes(("inner.zip", zip_bytes(("problem1.ipynb", NOTEBOOK)))),
+    "dee_problem1.ipynb.gz": gzip.compress(NOTEBOOK),
+    "eve_problem1.ipynb": NOTEBOOK,
+    "later/fay_ps1.zip": zip_bytes(("problem1.ipynb", NOTEBOOK)),
+}
+# The hostile ones, each with what the error that names it says.
+HOSTILE = {
+    "bomb.zip": (zeros_zip("zeros.bin", 64 * MB), "zeros.bin unpacks to more than 2 MB"),
+    "link.zip": (zip_bytes((with_mode("passwd", stat.S_IFLNK | 0o777), b"/etc/passwd")), "passwd is a symbolic link"),
+    "dotdot.zip": (zip_bytes(("../escaped.txt", b"x")), "../escaped.txt: its name reads as . or .."),
+    "absolute.zip": (zip_bytes(("/tmp/escaped.txt", b"x")), "/tmp/escaped.txt is an absolute name"),
+    "backslash.zip": (zip_bytes(("..\\escaped.txt", b"x")), "its name holds a path separator"),
+    "control.zip": (zip_bytes(("a\x1b[2Jb.txt", b"x")), "a\\x1b[2Jb.txt: its name holds a control character"),
+    "encrypted.zip": (marked_encrypted(zip_bytes(("answers.ipynb", NOTEBOOK))), "answers.ipynb is encrypted"),
+    "twice.zip": (zip_bytes(("a.txt", b"1"), ("a.txt", b"2")), "a.txt is in the archive twice"),
+    "both.zip": (zip_bytes(("a", b"1"), ("a/b.txt", b"2")), "a is both a file and a folder"),
+    "deep.zip": (zip_bytes(("/".join("abcdefgh") + "/x.txt", b"x")), "is 8 levels deep, more than the limit of 6"),
+    "crc.zip": (corrupt_crc(stored_zip("answer.txt", b"hand in this")), "it could not be read (BadZipFile: Bad CRC-32"),
+    "truncated.zip": (zip_bytes(("a.txt", b"x" * 1000))[:-30], "it is not a zip, tar or gzip archive, or it is cut short"),
+    "not_an_archive.zip": (b"just text", "it is not a zip, tar or gzip archive"),
+    "truncated.tar.gz": (tar_bytes((tar_entry("a.txt"), os.urandom(5000)))[:-2000], "it could not be read"),
+    "tar_link.tar.gz": (tar_bytes((tar_entry("key", tarfile.SYMTYPE, "/root/.ssh/id_rsa"), None)),
+                        "key is a symbolic link"),
+    "tar_hard.tar.gz": (tar_bytes((tar_entry("shadow", tarfile.LNKTYPE, "/etc/shadow"), None)), "shadow is a hard link"),
+    "tar_fifo.tar.gz": (tar_bytes((tar_entry("pipe", tarfile.FIFOTYPE), None)), "pipe is not a regular file or folder"),
+    "tar_device.tar.gz": (tar_bytes((tar_entry("zero", tarfile.CHRTYPE), None)), "zero is not a regular file or folder"),
+    "tar_dotdot.tar.gz": (tar_bytes((tar_entry("a/../../escaped.txt"), b"x")), "its name reads as . or .."),
+    "nested_bad.zip": (zip_bytes(("fine.txt", b"fine"), ("inner.zip", zip_bytes(("../x", b"x")))), None),
+}
+
+
+def make_download(folder, files):
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def tree(folder):
+    """{relative path: bytes or None for a folder} of everything under ``folder``."""
+    found = {}
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            found[os.path.relpath(os.path.join(root, name), folder)] = None
+        for name in files:
+            path = os.path.join(root, name)
+            found[os.path.relpath(path, folder)] = open(path, "rb").read()
+    return found
+
+
+def extract(plugin, archive, extracted, caplog, **limits):
+    extractor = plugin(**limits)
+    extractor.log = logging.getLogger("zip-collect-test")
+    extracted.mkdir()
+    with caplog.at_level(logging.INFO, logger="zip-collect-test"):
+        extractor.extract(str(archive), str(extracted))
+    return caplog.text
+
+
+def test_good_archives_unpack_as_nbgraders_own_extractor_unpacks_them(tmp_path, caplog):
+    make_download(tmp_path / "archive", GOOD)
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "checked", caplog, **SMALL)
+    assert "ERROR" not in log, log
+    unpacked = tree(tmp_path / "checked")
+    for path in ("ada_ps1/ada_ps1/problem1.ipynb", "bob_ps1/problem1.ipynb", "cy_ps1/inner/problem1.ipynb",
+                 "dee_problem1.ipynb/dee_problem1.ipynb", "eve_problem1.ipynb", "later/fay_ps1/problem1.ipynb"):
+        assert unpacked[path] == NOTEBOOK, path
+    for root, folders, files in os.walk(tmp_path / "checked"):
+        for name in folders + files:
+            mode = stat.S_IMODE(os.lstat(os.path.join(root, name)).st_mode)
+            assert mode == (0o755 if name in folders else 0o644), (name, oct(mode))
+    # nbgrader's own extractor: the same folders and files, but for the gzipped notebook, which
+    # stops its whole run (setuptools' unpacker knows no plain gzip file).
+    (tmp_path / "archive" / "dee_problem1.ipynb.gz").unlink()
+    extract(ExtractorPlugin, tmp_path / "archive", tmp_path / "stock", caplog)
+    assert {path: content for path, content in unpacked.items() if not path.startswith("dee_")} == tree(tmp_path / "stock")
+    make_download(tmp_path / "gz", {"dee_problem1.ipynb.gz": GOOD["dee_problem1.ipynb.gz"]})
+    with pytest.raises(UnrecognizedFormat):
+        extract(ExtractorPlugin, tmp_path / "gz", tmp_path / "stock_gz", caplog)
+
+
+def test_each_hostile_archive_is_refused_alone_and_named(tmp_path, caplog):
+    make_download(tmp_path / "archive", {**GOOD, **{name: content for name, (content, _) in HOSTILE.items()}})
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog, **SMALL)
+    unpacked = tree(tmp_path / "extracted")
+    make_download(tmp_path / "good", GOOD)
+    extract(CheckedExtractor, tmp_path / "good", tmp_path / "good_only", caplog, **SMALL)
+    good_only = tree(tmp_path / "good_only")
+    hostile_left = {path for path in unpacked if path not in good_only}
+    # Nothing of a refused archive stays, but the outer part of nested_bad.zip: its inner zip is refused alone.
+    assert hostile_left == {"nested_bad", "nested_bad/fine.txt", "nested_bad/inner.zip"}, hostile_left
+    assert {path: unpacked[path] for path in good_only} == good_only
+    for name, (_, why) in HOSTILE.items():
+        if why:
+            assert f"Not unpacking {name}: " in log and why in log.split(f"Not unpacking {name}: ")[1].split("\n")[0], name
+    assert "Not unpacking nested_bad.zip > inner.zip: ../x: its name reads as . or .." in log
+    assert f"{len(HOSTILE)} archives or files of {tmp_path / 'archive'} were not unpacked or copied" in log
+    assert "\x1b" not in log
+    assert not (tmp_path / "escaped.txt").exists() and not os.path.exists("/tmp/escaped.txt")
+
+
+def test_the_modes_a_member_states_are_not_kept(tmp_path, caplog):
+    make_download(tmp_path / "archive", {"setuid.zip": zip_bytes((with_mode("run", stat.S_IFREG | 0o4755), b"#!/bin/sh\n"))})
+    extract(CheckedExtractor, tmp_path / "archive", tmp_path / "checked", caplog)
+    assert stat.S_IMODE((tmp_path / "checked" / "setuid" / "run").stat().st_mode) == 0o644
+    # nbgrader's own extractor keeps the set-user-id bit (as root: a root-owned set-user-id program).
+    extract(ExtractorPlugin, tmp_path / "archive", tmp_path / "stock", caplog)
+    assert (tmp_path / "stock" / "setuid" / "run").stat().st_mode & stat.S_ISUID
+
+
+def test_a_bomb_of_nested_archives_stops_at_the_runs_limit_and_later_archives_are_named(tmp_path, caplog):
+    # Ten zips of 1.5 MB each (under the limit of one file), twice over: 30 MB from 60 kB.
+    layer = zip_bytes(*((f"part{i}.zip", zeros_zip("zeros.bin", 1 * MB + MB // 2)) for i in range(10)))
+    make_download(tmp_path / "archive", {"a_bomb.zip": zip_bytes(("x.zip", layer), ("y.zip", layer)),
+                                         "b_ps1.zip": zip_bytes(("problem1.ipynb", NOTEBOOK))})
+    assert (tmp_path / "archive" / "a_bomb.zip").stat().st_size < 200_000
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog,
+                  **{**SMALL, "max_bytes": 20 * MB})
+    assert "Not unpacking a_bomb.zip: at " in log and "more than 20 MB are unpacked in all" in log
+    assert "Not unpacking b_ps1.zip: at " in log  # the limit is the run's: nothing after it is unpacked
+    assert tree(tmp_path / "extracted") == {}
+    # nbgrader's own unpacks it all (and would go on for a larger one until the disk is full).
+    extract(ExtractorPlugin, tmp_path / "archive", tmp_path / "stock", caplog)
+    assert sum(len(c) for c in tree(tmp_path / "stock").values() if c) > 30 * MB
+
+
+def test_too_many_entries(tmp_path, caplog):
+    make_download(tmp_path / "archive", {"many.zip": zip_bytes(*((f"f{i}.txt", b"") for i in range(600)))})
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog, **SMALL)
+    assert "Not unpacking many.zip: at f500.txt, more than 500 files and folders are unpacked in all" in log
+    assert tree(tmp_path / "extracted") == {}
+
+
+def test_archives_nested_deeper_than_the_limit_stay_archives(tmp_path, caplog):
+    deepest = zip_bytes(("problem1.ipynb", NOTEBOOK))
+    for _ in range(3):
+        deepest = zip_bytes(("next.zip", deepest))
+    make_download(tmp_path / "archive", {"nested.zip": deepest})
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog, **SMALL)
+    assert "ERROR" not in log
+    unpacked = tree(tmp_path / "extracted")  # three levels unpacked, the fourth archive kept as it is
+    assert "nested/next/next/next.zip" in unpacked and "nested/next/next/next" not in unpacked
+
+
+def test_links_and_pipes_in_the_download_folder_are_not_followed(tmp_path, caplog):
+    make_download(tmp_path / "archive", {"ada_problem1.ipynb": NOTEBOOK})
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the instructor's")
+    (tmp_path / "archive" / "linked.ipynb").symlink_to(secret)
+    (tmp_path / "archive" / "linked_folder").symlink_to(tmp_path)
+    os.mkfifo(tmp_path / "archive" / "pipe.zip")
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog)
+    assert tree(tmp_path / "extracted") == {"ada_problem1.ipynb": NOTEBOOK}
+    assert "Not unpacking linked.ipynb: it could not be opened without following it" in log
+    assert "Not unpacking linked_folder: it is a symbolic link" in log
+    assert "Not unpacking pipe.zip: it is a named pipe (FIFO)" in log
+
+
+def test_nbgrader_zip_collect_uses_it_and_collects_the_good_submissions(tmp_path):
+    course = tmp_path / "course"
+    (course / "release" / ASSIGNMENT).mkdir(parents=True)
+    (course / "release" / ASSIGNMENT / "problem1.ipynb").write_bytes(NOTEBOOK)
+    configure_course(course)
+    make_download(course / "downloaded" / ASSIGNMENT / "archive",
+                  {"ada_problem1.zip": zip_bytes(("ada_problem1.ipynb", NOTEBOOK)),
+                   "bob_problem1.zip": zeros_zip("bob_problem1.ipynb", 300 * MB)})
+    done = subprocess.run([*NBGRADER, "zip_collect", ASSIGNMENT, r"--FileNameCollectorPlugin.named_regexp="
+                           r".*/(?P<student_id>[a-z]+)_(?P<file_id>problem1)\.ipynb$"], cwd=course, capture_output=True, text=True,
+                          env=nbgrader_env({"NBGRADER_DB_URL": f"sqlite:///{tmp_path / 'gradebook.db'}"}), timeout=120)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log
+    assert "Using file extractor: CheckedExtractor" in log
+    assert ("Not unpacking bob_problem1.zip: bob_problem1.ipynb unpacks to more than 200 MB (the limit of one "
+            "file, CheckedExtractor.file_bytes)") in log
+    assert (course / "submitted" / "ada" / ASSIGNMENT / "problem1.ipynb").read_bytes() == NOTEBOOK
+    assert not (course / "submitted" / "bob").exists()
+    assert not (course / "downloaded" / ASSIGNMENT / "extracted" / "bob_problem1").exists()
