@@ -45,6 +45,9 @@ c.ExchangeFactory.release_feedback = "autograder.gate.release_feedback.CheckedRe
 # folders only, fixed modes, every file counted as it is written (no zip bomb fills the disk), an
 # archive that breaks a rule refused alone and named (autograder/gate/archives.py).
 c.ZipCollectApp.extractor_plugin = "autograder.gate.archives.CheckedExtractor"
+# ... and refuses the student ids and notebook names, read from those names, that the gate would
+# refuse (.. copied a file outside submitted/, = made a spreadsheet formula of a student id).
+c.ZipCollectApp.collector_plugin = "autograder.gate.archives.CheckedCollector"
 # The sandbox of the student's kernel and the harness have settings of their own, documented with
 # their defaults in autograder/settings.py: c.Sandbox.mode, c.Sandbox.memory_mb, c.Grading.timeout...
 # source/<a>/hidden_checks.py (the hidden tests' reference answers, for the instructor's runs of

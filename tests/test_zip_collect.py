@@ -258,22 +258,55 @@ def test_links_and_pipes_in_the_download_folder_are_not_followed(tmp_path, caplo
     assert "Not unpacking pipe.zip: it is a named pipe (FIFO)" in log
 
 
-def test_nbgrader_zip_collect_uses_it_and_collects_the_good_submissions(tmp_path):
+REGEXP = r".*/(?P<student_id>[^_/]+)_(?P<file_id>[^/]+)\.ipynb$"  # as an instructor may write it
+
+
+def zip_collect(tmp_path, download, *options):
+    """(course folder, log) of ``nbgrader zip_collect`` with the course's configuration on ``download``."""
     course = tmp_path / "course"
     (course / "release" / ASSIGNMENT).mkdir(parents=True)
     (course / "release" / ASSIGNMENT / "problem1.ipynb").write_bytes(NOTEBOOK)
     configure_course(course)
-    make_download(course / "downloaded" / ASSIGNMENT / "archive",
-                  {"ada_problem1.zip": zip_bytes(("ada_problem1.ipynb", NOTEBOOK)),
-                   "bob_problem1.zip": zeros_zip("bob_problem1.ipynb", 300 * MB)})
-    done = subprocess.run([*NBGRADER, "zip_collect", ASSIGNMENT, r"--FileNameCollectorPlugin.named_regexp="
-                           r".*/(?P<student_id>[a-z]+)_(?P<file_id>problem1)\.ipynb$"], cwd=course, capture_output=True, text=True,
-                          env=nbgrader_env({"NBGRADER_DB_URL": f"sqlite:///{tmp_path / 'gradebook.db'}"}), timeout=120)
+    make_download(course / "downloaded" / ASSIGNMENT / "archive", download)
+    done = subprocess.run([*NBGRADER, "zip_collect", ASSIGNMENT, f"--FileNameCollectorPlugin.named_regexp={REGEXP}",
+                           *options], cwd=course, capture_output=True, text=True, timeout=120,
+                          env=nbgrader_env({"NBGRADER_DB_URL": f"sqlite:///{tmp_path / 'gradebook.db'}"}))
     log = done.stdout + done.stderr
     assert done.returncode == 0, log
-    assert "Using file extractor: CheckedExtractor" in log
+    return course, log
+
+
+def notebooks_written(course):
+    return sorted(str(path.relative_to(course)) for path in course.rglob("*.ipynb")
+                  if path.parts[len(course.parts)] not in ("release", "downloaded"))
+
+
+def test_nbgrader_zip_collect_uses_it_and_collects_the_good_submissions(tmp_path):
+    course, log = zip_collect(tmp_path, {"ada_problem1.zip": zip_bytes(("ada_problem1.ipynb", NOTEBOOK)),
+                                         "bob_problem1.zip": zeros_zip("bob_problem1.ipynb", 300 * MB)})
+    assert "Using file extractor: CheckedExtractor" in log and "Using file collector: CheckedCollector" in log
     assert ("Not unpacking bob_problem1.zip: bob_problem1.ipynb unpacks to more than 200 MB (the limit of one "
             "file, CheckedExtractor.file_bytes)") in log
+    assert notebooks_written(course) == [f"submitted/ada/{ASSIGNMENT}/problem1.ipynb"]
     assert (course / "submitted" / "ada" / ASSIGNMENT / "problem1.ipynb").read_bytes() == NOTEBOOK
-    assert not (course / "submitted" / "bob").exists()
     assert not (course / "downloaded" / ASSIGNMENT / "extracted" / "bob_problem1").exists()
+
+
+# Names inside a student's archive that the instructor's pattern reads as a student id.
+NAMED_INSIDE = {"cy_problem1.zip": zip_bytes((".._problem1.ipynb", NOTEBOOK), ("=cmd_problem1.ipynb", NOTEBOOK),
+                                             ("cy_problem1.ipynb", NOTEBOOK))}
+
+
+def test_student_ids_read_from_names_inside_an_archive_are_checked_by_the_gates_rules(tmp_path):
+    course, log = zip_collect(tmp_path, NAMED_INSIDE)
+    assert notebooks_written(course) == [f"submitted/cy/{ASSIGNMENT}/problem1.ipynb"]
+    extracted = course / "downloaded" / ASSIGNMENT / "extracted" / "cy_problem1"
+    for name, student in ((".._problem1.ipynb", ".."), ("=cmd_problem1.ipynb", "=cmd")):
+        assert f"Not collecting {extracted / name}: the student id '{student}' it gives is refused" in log
+
+
+def test_nbgraders_own_collector_writes_outside_submitted(tmp_path):
+    course, _ = zip_collect(tmp_path, NAMED_INSIDE,
+                            "--ZipCollectApp.collector_plugin=nbgrader.plugins.zipcollect.FileNameCollectorPlugin")
+    assert notebooks_written(course) == [f"{ASSIGNMENT}/problem1.ipynb", f"submitted/=cmd/{ASSIGNMENT}/problem1.ipynb",
+                                         f"submitted/cy/{ASSIGNMENT}/problem1.ipynb"]

@@ -23,6 +23,9 @@ trusting the sizes an archive states. Limits: one file of at most ``file_bytes``
 ``max_nesting`` deep. An archive that breaks a rule or cannot be read is refused alone: what
 was unpacked of it is removed, the archive itself stays in ``archive/`` for the instructor to
 look at, and an error names it and says why; the others are unpacked and collected.
+
+:class:`CheckedCollector` then refuses the student ids and notebook names that nbgrader reads
+from those unpacked names where the gate would refuse them as names.
 """
 import gzip
 import os
@@ -32,10 +35,11 @@ import tarfile
 import zipfile
 import zlib
 
-from nbgrader.plugins.zipcollect import ExtractorPlugin
+from nbgrader.plugins.zipcollect import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Int
 
 from .files import LIMITS, MB, _CHUNK, _READ_FILE, kind_problem, name_problem, shown
+from .submissions import student_id_problem
 
 
 class ArchiveRefused(Exception):
@@ -296,3 +300,37 @@ class CheckedExtractor(ExtractorPlugin):
                 self.log.info("Copying from: %s", shown(path))
                 target = unpacking.write(source, dest, member_parts(os.path.basename(path)), label)
                 self.log.info("  Copying to: %s", shown(target))
+
+
+class CheckedCollector(FileNameCollectorPlugin):
+    """nbgrader zip_collect's file name collector, whose student ids and file ids the gate accepts.
+
+    nbgrader reads the student id and the notebook's name (``file_id``) with the instructor's
+    ``named_regexp`` from the whole path of each unpacked file, and copies the file to
+    ``submitted/<student id>/<assignment>/<file id>``. The end of that path comes from inside a
+    student's archive, named by the student: with a pattern such as
+    ``.*/(?P<student_id>[^_/]+)_(?P<file_id>.+)\\.ipynb``, a file ``.._problem1.ipynb`` in an
+    archive was copied to ``<course>/<assignment>/problem1.ipynb``, outside ``submitted/``, and
+    one ``=cmd_problem1.ipynb`` made a student ``=cmd``. Here a student id the gate would refuse
+    as a folder name (``..``, a separator, a control character, ``* ? [ ]``, a leading
+    ``= + - @``) or a file id with such a part is skipped, with an error naming the file.
+    """
+
+    def collect(self, submitted_file):
+        info = super().collect(submitted_file)
+        if not info:
+            return info
+        student_id, file_id = info.get("student_id"), info.get("file_id")
+        problem = ""
+        if isinstance(student_id, str):
+            problem = (name_problem(student_id) or student_id_problem(student_id)) and \
+                f"the student id {shown(student_id)!r} it gives is refused"
+        if not problem and isinstance(file_id, str):
+            parts = file_id.split("/")
+            if file_id.startswith("/") or any(name_problem(part) for part in parts):
+                problem = f"the file id {shown(file_id)!r} it gives is refused"
+        if problem:
+            self.log.error("Not collecting %s: %s (FileNameCollectorPlugin.named_regexp read it from a name "
+                           "that may come from inside a student's archive)", shown(submitted_file), problem)
+            return None
+        return info
