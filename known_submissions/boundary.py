@@ -18,6 +18,7 @@ For a cheat the expected score is that of the same code without the cheat. Some 
 (see :func:`canary_of`), which the test creates before the cases are built and checks afterwards
 (content and mode unchanged).
 """
+import json
 import os
 import shutil
 import stat
@@ -149,6 +150,15 @@ def unreadable_timestamp(folder):
     (Path(folder) / "timestamp.txt").write_text("the night before the deadline")
 
 
+def deeply_nested_notebook(folder):
+    """The released notebook, its first cell's metadata a list in a list ... 50,000 deep (100 kB):
+    Python's JSON reader stops with a RecursionError, which stopped the harness for the whole class."""
+    notebook = json.loads(Path(BLANK_NOTEBOOK).read_text(encoding="utf-8"))
+    notebook["cells"][0]["metadata"]["deep"] = "__DEEP__"
+    text = json.dumps(notebook).replace('"__DEEP__"', "[" * 50_000 + "]" * 50_000)
+    (Path(folder) / NOTEBOOK_NAME).write_text(text, encoding="utf-8")
+
+
 def _refused(name, description, build, message, **options):
     return BoundaryCase(name, description, "invalid", 0.0, message, build, **options)
 
@@ -186,6 +196,9 @@ FILE_CASES = [
              unreadable_mode, "secret.txt is a file its owner cannot read"),
     _refused("unreadable_timestamp", "a timestamp.txt that holds no time (nbgrader failed with an error of its own)",
              unreadable_timestamp, "timestamp.txt does not hold a time nbgrader can read"),
+    _refused("deeply_nested_notebook", "a notebook whose metadata nests lists 50,000 deep (Python's JSON reader "
+             "recurses once per level)", deeply_nested_notebook,
+             f"{NOTEBOOK_NAME} nests lists and objects 50004 levels deep"),
 ]
 
 

@@ -329,6 +329,64 @@ def test_does_find_submissions_refuse_a_student_id_nbgrader_cannot_grade(tmp_pat
     assert why in found[student] and gate.shown(student) in found[student] and "rename the folder" in found[student]
 
 
+def _edited(text_edit=None, first_answer=None):
+    """build(folder): the blank notebook, the nbgrader metadata of its first answer cell updated
+    with ``first_answer`` ({key: value}, or a value for the whole metadata), then its JSON text
+    edited by ``text_edit`` (a function of the text)."""
+    import json
+
+    def build(folder):
+        notebook = json.loads(Path(boundary.BLANK_NOTEBOOK).read_text(encoding="utf-8"))
+        cell = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
+        if isinstance(first_answer, dict):
+            cell["metadata"]["nbgrader"].update(first_answer)
+        elif first_answer is not None:
+            cell["metadata"]["nbgrader"] = first_answer
+        notebook["cells"][0]["metadata"]["edited"] = "__EDIT__"
+        text = json.dumps(notebook)
+        (folder / NOTEBOOK).write_text(text_edit(text) if text_edit else text, encoding="utf-8")
+    return build
+
+
+@pytest.mark.parametrize("build, why", [
+    (_edited(lambda t: t.replace('"__EDIT__"', "[" * 5000 + "]" * 5000)), "nests lists and objects 5004 levels deep"),
+    (_edited(lambda t: t.replace('"__EDIT__"', "1" * 5000)), "cannot be read as JSON (ValueError)"),
+    (_edited(lambda t: t.replace('"__EDIT__"', '"\\ud800"')), "holds text that is not valid Unicode"),
+    (_edited(first_answer={"grade_id": {"an": "object"}}), "has grade_id of the wrong type"),
+    (_edited(first_answer="solution"), "a cell's nbgrader metadata is not an object"),
+    (_edited(first_answer={"points": "all of them"}), "has points of the wrong type"),
+], ids=["nested_5000_deep", "a_5000_digit_number", "unpaired_surrogate", "grade_id_an_object",
+        "metadata_a_string", "points_a_string"])
+def test_does_find_submissions_refuse_a_notebook_the_grader_cannot_read_and_go_on(tmp_path, build, why):
+    """Notebooks that Python's JSON reader, nbformat or nbgrader stop on with an exception of their
+    own: before, the first two stopped the harness for the whole class (a RecursionError, a
+    ValueError) and the other four failed alone as "crashed" with a traceback's last line."""
+    from autograder.gate.submissions import find_submissions
+
+    build(hand_in(tmp_path, "edited", notebook=False))
+    hand_in(tmp_path, "blank")
+    found = {s.student_id: s.problem for s in find_submissions(ASSIGNMENT, tmp_path / "submitted")}
+    assert found["blank"] == ""
+    assert why in found["edited"], found["edited"]
+
+
+def test_does_a_check_that_fails_refuse_that_student_only(tmp_path, monkeypatch):
+    from autograder.gate import submissions
+
+    hand_in(tmp_path, "ann")
+    hand_in(tmp_path, "bob")
+    checked = submissions.cells_problem
+
+    def failing_for_ann(path, *args):
+        if "ann" in path.parts:
+            raise KeyError("a check that did not foresee this notebook")
+        return checked(path, *args)
+    monkeypatch.setattr(submissions, "cells_problem", failing_for_ann)
+    found = {s.student_id: s.problem for s in submissions.find_submissions(ASSIGNMENT, tmp_path / "submitted")}
+    assert found["bob"] == ""
+    assert found["ann"].startswith("the grader could not check this submission (KeyError: ")
+
+
 def test_are_the_text_columns_of_grades_csv_text_to_a_spreadsheet(tmp_path):
     """A refused folder named as a formula still has its row in grades.csv (one per folder): its
     id, and a message that would begin as one, begin with an apostrophe there; numbers stay numbers."""

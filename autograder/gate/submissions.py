@@ -1,5 +1,7 @@
 """Find the submissions of a class and refuse, with a reason, those nbgrader cannot grade."""
 import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,54 @@ def read_submitted(path, within=None):
 # --- end of the gate ---
 
 
+MAX_NESTING = 100  # arrays and objects inside each other in a notebook's JSON; the format's own nest 5 to 7
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def nesting(data):
+    """How deep the arrays and objects of the JSON text ``data`` (bytes) nest, found without
+    parsing it: Python's parser (and nbformat's, nbconvert's, nbgrader's copies after it) recurses
+    once per level, and text nested a few thousand levels deep (a few kB) stops it with a
+    RecursionError. Text that is not JSON gets a figure too, parsed or refused later."""
+    import numpy as np
+
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    deepest = depth = 0
+    for chunk in range(0, len(brackets), 1 << 20):  # numpy's running sum, a megabyte at a time
+        steps = np.frombuffer(brackets, np.uint8, offset=chunk, count=min(1 << 20, len(brackets) - chunk))
+        levels = depth + np.cumsum(np.where((steps == ord("[")) | (steps == ord("{")), 1, -1), dtype=np.int64)
+        deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+    return deepest
+
+
+def nesting_problem(name, data):
+    """Why the notebook ``name`` whose bytes are ``data`` nests too deep to be read, or ''."""
+    depth = nesting(data)
+    if depth > MAX_NESTING:
+        return (f"{name} nests lists and objects {depth} levels deep (in its metadata or outputs), more than the "
+                f"limit of {MAX_NESTING}: Python's JSON reader, nbformat and nbgrader cannot read it")
+    return ""
+
+
+def notebooks_nesting_problems(folder, within=None):
+    """``nesting_problem`` of every notebook of the submission ``folder``, which the gate has
+    let through (regular files and folders only)."""
+    problems = []
+    for parent, _, names in os.walk(folder):
+        for name in sorted(n for n in names if n.endswith(".ipynb")):
+            relative = os.path.relpath(os.path.join(parent, name), folder)
+            try:
+                data = gate.read_submission_file(parent, name, within=within)
+            except (OSError, gate.SubmissionRefused) as error:
+                problems.append(f"{gate.shown(relative)} could not be read ({error})")
+                continue
+            problem = nesting_problem(gate.shown(relative), data)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
 def notebook_problem(path, within=None):
     """Why ``path`` is not a gradable notebook, or '' when it is."""
     try:
@@ -39,12 +89,19 @@ def notebook_problem(path, within=None):
         return str(refusal)
     if not data:
         return f"{path.name} is empty (0 bytes)"
+    problem = nesting_problem(path.name, data)
+    if problem:
+        return problem
     try:
         raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, ValueError) as error:  # ValueError: JSONDecodeError, a number of over 4300 digits
         return f"{path.name} is not a notebook: it cannot be read as JSON ({error.__class__.__name__})"
     if not isinstance(raw, dict) or raw.get("nbformat") != 4:
         return f"{path.name} is not a version 4 Jupyter notebook"
+    try:  # JSON may escape half of a UTF-16 pair ("\ud800"): read, but no UTF-8 file can hold it
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{path.name} holds text that is not valid Unicode (an unpaired surrogate such as \\ud800)"
     try:
         notebook = nbformat.from_dict(raw)
         nbformat.validate(notebook)
@@ -82,6 +139,9 @@ def graded_ids(notebook):
 
 
 SCHEMA_VERSION = 3  # of the nbgrader cell metadata this course's nbgrader writes
+# The types nbgrader's metadata schema gives the keys it reads (bool is an int: true is 1 point).
+METADATA_TYPES = {"grade_id": str, "grade": bool, "solution": bool, "locked": bool, "task": bool,
+                  "points": (int, float), "schema_version": int, "cell_type": str}
 
 
 def roles(notebook):
@@ -99,6 +159,13 @@ def metadata_problem(path, source, submitted):
     grade (a newer schema, a cell's role changed), or ''."""
     for cell in submitted.cells:
         meta = cell.metadata.get("nbgrader")
+        if "nbgrader" in cell.metadata and not isinstance(meta, dict):
+            return f"{path.name}: a cell's nbgrader metadata is not an object (was the metadata edited?)"
+        wrong = [key for key, kinds in METADATA_TYPES.items()
+                 if isinstance(meta, dict) and key in meta and not isinstance(meta[key], kinds)]
+        if wrong:
+            return (f"{path.name}: a cell's nbgrader metadata has {', '.join(wrong)} of the wrong type "
+                    f"(was the metadata edited?)")
         if isinstance(meta, dict) and not isinstance(meta.get("schema_version", SCHEMA_VERSION), int):
             return f"{path.name}: a cell's nbgrader metadata has schema_version {meta.get('schema_version')!r}"
         if isinstance(meta, dict) and meta.get("schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
@@ -179,17 +246,27 @@ def find_submissions(assignment, submissions_dir):
             submission.problem = gate.refusal_message(refused)
         # --- end of the gate ---
         else:
-            problems = [notebook_problem(folder / name, submissions_dir)
-                        or cells_problem(folder / name, assignment, submissions_dir)
-                        for name in expected_notebooks(assignment)]
-            problems = [p for p in problems if p]
-            if not problems:
-                problems = [p for p in [timestamp_problem(folder, submissions_dir)] if p]
-            if problems:
-                others = sorted(p.name for p in folder.glob("*.ipynb")
-                                if p.name not in expected_notebooks(assignment))
-                if others:
-                    problems.append(f"found {', '.join(others)} instead (was it renamed?)")
-                submission.problem = "; ".join(problems)
+            try:
+                submission.problem = content_problem(folder, assignment, submissions_dir)
+            except Exception as error:  # noqa: BLE001 - one student's files never stop the class
+                submission.problem = (f"the grader could not check this submission ({type(error).__name__}: "
+                                      f"{gate.shown(str(error))[:200]}); hand in the notebook as released, "
+                                      f"with your answers")
         found.append(submission)
     return found
+
+
+def content_problem(folder, assignment, submissions_dir):
+    """Why the notebooks (or timestamp.txt) of the submission ``folder``, which the gate let
+    through, cannot be graded, or ''."""
+    problems = [notebook_problem(folder / name, submissions_dir)
+                or cells_problem(folder / name, assignment, submissions_dir)
+                for name in expected_notebooks(assignment)]
+    problems = [p for p in problems if p]
+    if not problems:
+        problems = [p for p in [timestamp_problem(folder, submissions_dir)] if p]
+    if problems:
+        others = sorted(p.name for p in folder.glob("*.ipynb") if p.name not in expected_notebooks(assignment))
+        if others:
+            problems.append(f"found {', '.join(others)} instead (was it renamed?)")
+    return "; ".join(problems)
