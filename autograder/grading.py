@@ -42,7 +42,7 @@ from .gradebook.records import (course_db_url, ensure_assignment_in_gradebook, r
 from .profiling import stage
 from .progress import Progress
 from .cluster.course_version import course_version
-from .resume import FinishedResults, longest_first, notebooks_hash
+from .resume import FinishedResults, longest_first, submission_hash
 from .sandbox.policy import bwrap_problem, sandbox_mode
 from .sandbox import shared_data
 from .sandbox.zygote import Zygote
@@ -255,13 +255,13 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
     gradable = [s for s in submissions if not s.problem]
     progress = Progress(len(submissions), enabled=show_progress)
     finished = FinishedResults(out)
-    digests = {s.student_id: _notebooks_hash(assignment, s, submissions_dir) for s in gradable}
+    digests = {s.student_id: _submission_hash(s, submissions_dir) for s in gradable}
     version = course_version(assignment)
     results = []
 
     def done(result, digest=""):
         finished.add(dict(student_id=result.student_id, status=result.status, message=result.raw_message,
-                          seconds=result.seconds, notebooks_sha256=digest, course_version=version))
+                          seconds=result.seconds, submission_sha256=digest, course_version=version))
         results.append(result)
         progress.done(result)
 
@@ -326,11 +326,10 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
     return results
 
 
-def _notebooks_hash(assignment, submission, submissions_dir):
-    """The submission's notebooks hash, or "" when the gate refuses them now (the worker's gate then
-    says why)."""
+def _submission_hash(submission, submissions_dir):
+    """The submission's hash, or "" when the gate refuses it now (the worker's gate then says why)."""
     try:
-        return notebooks_hash(assignment, submission.folder, submissions_dir)
+        return submission_hash(submission.folder, submissions_dir)
     except (OSError, gate.SubmissionRefused):
         return ""
 

@@ -1,11 +1,11 @@
 """Resume a class run: what an interrupted run finished is kept, and only the rest is graded.
 
 Each result is appended to ``OUT/finished.jsonl`` as soon as it is merged into the course
-gradebook, with the sha256 of the notebooks it was graded from. A run with the same ``OUT``
-reads it first: a submission keeps its result when its notebooks still hash the same, the course
+gradebook, with the sha256 of the submission it was graded from (every file the grader copies).
+A run with the same ``OUT`` reads it first: a submission keeps its result when it still hashes the same, the course
 (its tests, source, release and the harness) is the one that graded it and, for a graded one, the gradebook still holds its submission (its score is then read from the gradebook,
 so the gradebook and ``grades.csv`` agree). Every other submission is graded: a new or changed
-notebook, a result the gradebook lost, an ``error`` row (the grader failed, so there is no
+notebook or other file, a result the gradebook lost, an ``error`` row (the grader failed, so there is no
 result to keep). ``--force`` grades everyone; students named with ``--student`` are always
 graded. At the end of a run of the whole class the file holds exactly the run's rows, like
 ``grades.csv``.
@@ -21,18 +21,24 @@ import statistics
 from pathlib import Path
 
 from .gate import files as gate
-from .gate.submissions import expected_notebooks
 
 FINISHED = "finished.jsonl"
 KEPT = ("graded", "timeout", "crashed")  # results worth keeping; invalid is decided again at no cost
 
 
-def notebooks_hash(assignment, folder, within):
-    """sha256 (hex) of the notebooks of the submission ``folder``, read through the gate."""
+def submission_hash(folder, within):
+    """sha256 (hex) of the submission ``folder`` as the worker's gate copies it: every file's
+    path and bytes, read through the gate (those the copy skips left out). Not the notebooks
+    alone: ``nbgrader submit`` writes a new ``timestamp.txt`` (late penalties) and
+    ``submission_secret.txt`` (the name ``release_feedback`` gives the student's page, which
+    ``fetch_feedback`` looks for) each time, the same notebook handed in again included."""
     digest = hashlib.sha256()
-    for name in expected_notebooks(assignment):
-        digest.update(name.encode() + b"\0")
-        digest.update(hashlib.sha256(gate.read_submission_file(folder, name, within=within)).digest())
+    for parent, folders, files in os.walk(folder):  # the gate has refused links: nothing to follow
+        folders[:] = sorted(f for f in folders if not gate.skipped(f, gate.NOT_COPIED))
+        for name in sorted(f for f in files if not gate.skipped(f, gate.NOT_COPIED)):
+            relative = os.path.relpath(os.path.join(parent, name), folder)
+            digest.update(os.fsencode(relative) + b"\0")
+            digest.update(hashlib.sha256(gate.read_submission_file(parent, name, within=within)).digest())
     return digest.hexdigest()
 
 
@@ -52,11 +58,11 @@ class FinishedResults:
                     self.entries[entry["student_id"]] = entry
 
     def kept(self, student_id, digest, in_gradebook, version):
-        """The entry of ``student_id`` when it is still current for notebooks hashing ``digest``,
+        """The entry of ``student_id`` when it is still current for a submission hashing ``digest``,
         graded by the course as it is now (``version``: cluster/course_version.py) (``in_gradebook``:
         whether the gradebook holds their submission), else None."""
         entry = self.entries.get(student_id)
-        if not entry or entry.get("notebooks_sha256") != digest or entry.get("status") not in KEPT:
+        if not entry or entry.get("submission_sha256") != digest or entry.get("status") not in KEPT:
             return None
         if entry.get("course_version") != version:
             return None  # the tests, the notebook or the harness changed since: grade again

@@ -108,7 +108,7 @@ def test_a_result_graded_by_another_version_of_the_course_is_not_kept(tmp_path):
     from autograder.resume import FinishedResults
 
     finished = FinishedResults(tmp_path)
-    finished.add(dict(student_id="s", status="graded", message="", seconds=1.0, notebooks_sha256="n",
+    finished.add(dict(student_id="s", status="graded", message="", seconds=1.0, submission_sha256="n",
                       course_version="v1"))
     again = FinishedResults(tmp_path)  # as a new run reads it
     assert again.kept("s", "n", True, "v1")["status"] == "graded"
@@ -130,3 +130,65 @@ def test_longest_first_orders_by_the_last_run_and_puts_the_unknown_at_the_median
     assert [s.student_id for s in longest_first(submissions, finished)] == ["b", "c", "d", "e", "new", "a"]
     nothing = FinishedResults(tmp_path / "none")
     assert [s.student_id for s in longest_first(submissions, nothing)] == [s.student_id for s in submissions]
+
+
+def test_the_submissions_hash_covers_every_file_the_grader_copies(tmp_path):
+    """Not the notebooks alone: every file the grader copies (timestamp.txt, submission_secret.txt,
+    the files beside the notebook), but not what the copy leaves out."""
+    import pytest
+
+    from autograder.gate.files import SubmissionRefused
+    from autograder.resume import submission_hash
+
+    folder = tmp_path / "submitted" / "ann" / ASSIGNMENT
+    (folder / "data").mkdir(parents=True)
+    files = {"a.ipynb": b"{}", "my_answers.py": b"def f(): return 1\n", "data/x.csv": b"1,2\n", "timestamp.txt": b"t1"}
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+
+    def digest():
+        return submission_hash(folder, tmp_path / "submitted")
+    first = digest()
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "my_answers.cpython-311.pyc").write_bytes(b"not copied")
+    (folder / ".ipynb_checkpoints").mkdir()
+    assert digest() == first  # what the worker's copy leaves out changes nothing
+    for name, content in (("my_answers.py", b"def f(): return 2\n"), ("data/x.csv", b"1,3\n"), ("timestamp.txt", b"t2")):
+        (folder / name).write_bytes(content)
+        assert digest() != first, name
+        (folder / name).write_bytes(files[name])
+        assert digest() == first, name
+    (folder / "data" / "x.csv").rename(folder / "data" / "y.csv")  # the same bytes under another name
+    assert digest() != first
+    (folder / "data" / "y.csv").rename(folder / "data" / "x.csv")
+    (folder / "link.py").symlink_to(folder / "my_answers.py")
+    with pytest.raises(SubmissionRefused):
+        digest()
+
+
+def test_a_notebook_handed_in_again_unchanged_is_graded_again_with_its_new_records(tmp_path, data_cache):
+    """nbgrader submit writes a new submission_secret.txt (and timestamp.txt) each time, also for
+    the same notebook; release_feedback names the student's page after that secret and
+    fetch_feedback looks for the newest one. A result kept for the unchanged notebook kept the
+    old secret in feedback/: the student could not fetch their feedback."""
+    from known_submissions.ghosts import write_class
+
+    student = "resume-handed-in-again"
+    write_class(ASSIGNMENT, tmp_path / "submitted", {student: {}})
+    folder = tmp_path / "submitted" / student / ASSIGNMENT
+    env = {**os.environ, "COURSE_DATA_DIR": str(data_cache), "NBGRADER_DB_URL": f"sqlite:///{tmp_path / 'gradebook.db'}"}
+    grade = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(tmp_path / "submitted"), "--out",
+             str(tmp_path / "out"), "--jobs", "1"]
+    released_records = ROOT / "feedback" / student / ASSIGNMENT
+    try:
+        for secret, stamp in (("first-secret", "2026-12-01 10:00:00.000000 UTC"),
+                              ("second-secret", "2026-12-01 11:00:00.000000 UTC")):
+            (folder / "submission_secret.txt").write_text(secret)
+            (folder / "timestamp.txt").write_text(stamp)
+            run = subprocess.run(grade, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+            assert run.returncode == 0, run.stdout + run.stderr
+            assert (released_records / "submission_secret.txt").read_text() == secret
+            assert (released_records / "timestamp.txt").read_text() == stamp
+    finally:
+        for kind in ("autograded", "feedback"):
+            shutil.rmtree(ROOT / kind / student, ignore_errors=True)

@@ -53,6 +53,7 @@ class Limits:
 
 LIMITS = Limits()
 SHOWN_PROBLEMS = 5  # problems listed in a refusal message; the rest are counted
+NOT_COPIED = ("__pycache__", ".ipynb_checkpoints")  # what the worker's copy of a submission leaves out
 
 _READ_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _OPEN_FOLDER = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
@@ -181,7 +182,7 @@ class _Walk:
                 self.copy_file(fd, name, path, info)
 
     def skipped(self, name):
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.skip)
+        return skipped(name, self.skip)
 
     def too_large(self, path):
         return f"the files take the submission over {self.limits.total_bytes / MB:g} MB (at {shown(path)})"
@@ -246,6 +247,11 @@ class _Walk:
             self.total += copied
         finally:
             os.close(source)
+
+
+def skipped(name, patterns):
+    """Whether the entry ``name`` matches one of the file ``patterns``."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def _same(opened, looked_at):

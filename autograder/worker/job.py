@@ -96,7 +96,7 @@ def _scratch_course(job, folder):
         raise gate.SubmissionRefused(f"submission refused: {gate.shown(str(submission))} is not the folder "
                                      f"{job.student_id}/{job.assignment} (was it replaced by a link?)")
     gate.copy_submission(submission, folder / "submitted" / job.student_id / job.assignment,
-                         within=submission.parent.parent, skip=("__pycache__", ".ipynb_checkpoints"))
+                         within=submission.parent.parent, skip=gate.NOT_COPIED)
     # --- end of the gate ---
     shutil.copy(job.template_db, folder / "gradebook.db")
 
