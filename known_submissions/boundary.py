@@ -404,6 +404,22 @@ A_MILLION_IMAGES = code('''
     display(HTML(pixel * 1_000_000))  # one output of about 60 MB
 ''')
 
+A_MEGABYTE_PRINTED = code('''
+    print("x" * 1_100_000)  # a little more than a cell may keep; 60 such cells are about 66 MB
+''')
+
+ONE_UPDATE_SHOWN_TEN_TIMES = code('''
+    from IPython.display import HTML, display, update_display
+    for _ in range(10):
+        display(HTML("<b>shown</b>"), display_id="everywhere")
+    update_display(HTML("y" * 3_000_000), display_id="everywhere")  # 3 MB, given to each of the ten
+''')
+
+HIDES_ITS_ERROR = code('''
+    get_ipython()._showtraceback = lambda *args: None  # no error output: the error is in the reply only
+    raise ValueError("e" * 30_000_000)  # 30 MB, which nbgrader added to the cell as it was
+''')
+
 FILLS_THE_SOCKET_FOLDER = code('''
     import glob, json, os
     from ipykernel.connect import get_connection_file
@@ -632,6 +648,14 @@ KERNEL_CASES = [
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SWAPS_THE_AGENT_SOCKET)])),
     _graded("a_million_images", "a cell shows one output holding a million images",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", A_MILLION_IMAGES)])),
+    _graded("floods_many_cells", "60 cells each print 1.1 MB, a little more than a cell may keep (a 66 MB "
+            "notebook and feedback page before the notebook had a limit of its own)",
+            A01_FULL, answered(ASSIGNMENT, extra=[(None, A_MEGABYTE_PRINTED)] * 60)),
+    _graded("updates_a_display_everywhere", "a cell shows ten outputs under one display id and updates them all "
+            "with 3 MB (30 MB, past every limit, before updates were counted)",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", ONE_UPDATE_SHOWN_TEN_TIMES)])),
+    _graded("hides_its_error", "a cell shows no error output for its exception of 30 MB, which the kernel's "
+            "reply still carries", A01_FULL, answered(ASSIGNMENT, extra=[("init_w", HIDES_ITS_ERROR)])),
     _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
     _graded("html_beside_the_notebook", "HTML files beside the notebook: one named as its feedback page, one "

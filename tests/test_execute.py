@@ -96,3 +96,76 @@ def test_a_kernel_that_does_not_stop_when_interrupted_ends_the_run_without_waiti
     assert stuck.ename == "TimeoutError" and "did not stop when it was interrupted" in stuck.evalue
     for cell in notebook.cells[2:]:
         assert [o.evalue for o in cell.outputs] == ["not run: the kernel did not stop when interrupted in cell 1"]
+
+
+LIMITED = [
+    "from IPython.display import display, HTML\nfor i in range(5):\n    display(HTML('<b>x</b>'), display_id='same')",
+    "from IPython.display import update_display, HTML\nupdate_display(HTML('y' * 5_000), display_id='same')",
+    "from IPython.display import clear_output\nfor i in range(50):\n    clear_output()\n    print('p' * 5_000)",
+    *["print('a' * 8_000)"] * 6,
+    "raise ValueError('e' * 5_000)",
+    "from comm import create_comm\ncreate_comm(target_name='jupyter.widget', data={'state': {'_model_module': 'm', "
+    "'_model_name': 'n', 'x': 'y' * 200_000}, 'buffer_paths': []})",
+]
+
+
+@pytest.fixture(scope="module")
+def within_the_notebooks_limit(tmp_path_factory):
+    notebook = new_notebook(cells=[new_code_cell(text) for text in LIMITED],
+                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    execute = SurvivingExecute(config=OFF, max_cell_output=10_000, max_notebook_output=30_000, timeout=120,
+                               allow_errors=True)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook),
+                                     {"metadata": {"path": str(tmp_path_factory.mktemp("limited"))}})
+    return notebook
+
+
+def test_does_the_notebook_keep_at_most_its_share_of_output_in_all(within_the_notebooks_limit):
+    """Cells under their own limit, many of them: the notebook keeps its limit in all, the cells
+    past it keep a note (before, a thousand cells of 1 MB each made a graded notebook, and a
+    feedback page, of 1 GB)."""
+    cells = within_the_notebooks_limit.cells
+    assert sum(output_size(o) for cell in cells for o in cell.outputs) <= 30_000 + 3 * 200
+    assert [o.text for o in cells[3].outputs] == ["a" * 8_000 + "\n"]  # the first cells of prints whole
+    assert [o.output_type for o in cells[9].outputs] == ["stream"]  # an error outside a test cell goes too
+    for cell in cells[6:10]:
+        assert cell.outputs[-1].text.endswith("[output cut: the notebook's cells printed more than 30,000 characters "
+                                              "in all; the rest of their output was not kept]\n")
+
+
+def test_does_an_update_of_a_display_count_for_every_output_it_updates(within_the_notebooks_limit):
+    """One update of 5,000 characters to five outputs of one cell is 25,000 characters in that
+    cell, past its limit of 10,000: the outputs get a note instead (before, nbclient gave each
+    the update, past every limit)."""
+    shown = within_the_notebooks_limit.cells[0].outputs
+    assert len(shown) == 5
+    for output in shown:
+        assert output.data["text/plain"].startswith("[output cut: an update of this display")
+        assert "y" * 100 not in str(output.data)
+
+
+def test_does_output_cleared_at_once_stop_counting(within_the_notebooks_limit):
+    """A progress display that clears its cell 50 times keeps its last 5,000 characters, and the
+    notebook's count holds only those."""
+    assert [o.text for o in within_the_notebooks_limit.cells[2].outputs] == ["p" * 5_000 + "\n"]
+
+
+def test_is_no_widget_state_kept_in_the_graded_notebook(within_the_notebooks_limit):
+    """A kernel's comm messages are a widget's state to nbclient, which keeps them in the notebook's
+    metadata, outside every limit on output (five of 2 MB made a notebook of 10 MB)."""
+    assert "widgets" not in within_the_notebooks_limit.metadata
+    assert len(nbformat.writes(within_the_notebooks_limit)) < 40_000
+
+
+def test_is_the_error_of_the_kernels_reply_kept_within_the_limit_too(tmp_path):
+    """A kernel that shows no error output for its exception still says it in its reply, which
+    nbgrader adds to the cell as it is (here 10 MB, past a cell's limit of 10,000)."""
+    hides = ("get_ipython()._showtraceback = lambda *args: None  # the error output never leaves the kernel\n"
+             "raise ValueError('e' * 5_000_000)")
+    notebook = new_notebook(cells=[new_code_cell(hides)],
+                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    execute = SurvivingExecute(config=OFF, max_cell_output=10_000, timeout=120, allow_errors=True)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
+    errors = [o for o in notebook.cells[0].outputs if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["ValueError"]  # still there: in a test cell nbgrader scores by it
+    assert output_size(errors[0]) <= 200 + 2000 + 60 * 2000

@@ -14,18 +14,21 @@ outside it, and a kernel that dies costing only the tests after it.
   the kernel is stuck: the later cells are not run either, instead of each waiting out its time
   behind it.
 
-- A cell keeps at most ``max_cell_output`` characters of output; the rest is dropped as it
-  arrives, with a note (an error output always stays, shortened: nbgrader scores by it).
-  nbgrader's ``LimitOutput`` counts lines, so one line of 300 MB would otherwise pass whole into
-  the grader's memory, the graded notebook and the feedback page.
+- A cell keeps at most ``max_cell_output`` characters of output, and all the cells of a notebook
+  together at most ``max_notebook_output``; the rest is dropped as it arrives, with a note (an
+  error output stays, shortened: in a test cell nbgrader scores by it). nbgrader's ``LimitOutput``
+  counts lines, so one line of 300 MB would otherwise pass whole into the grader's memory, the
+  graded notebook and the feedback page, and so would a thousand cells of a megabyte each. The
+  state of widgets (comm messages, any size) is not kept in the graded notebook at all.
 
 ``nbgrader_config.py`` puts it in place of ``Execute`` for autograding.
 """
+import math
 import os
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat.v4 import new_output
+from nbformat.v4 import new_output, output_from_msg
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
@@ -37,6 +40,7 @@ from . import kernel_memory
 from . import session
 
 KERNEL_DIED = "KernelDied"
+NOTES = 100_000  # characters of notes saying output was cut, past the notebook's limit, at most
 
 
 def _error(message, name=KERNEL_DIED):
@@ -44,12 +48,26 @@ def _error(message, name=KERNEL_DIED):
 
 
 def output_size(output):
-    """Characters of one output, as it will be stored."""
+    """Characters of one output, about as it will be stored."""
     if output.get("output_type") == "stream":
         return len(output.get("text", ""))
     if output.get("output_type") == "error":
-        return len(output.get("evalue", "")) + sum(map(len, output.get("traceback", [])))
-    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in output.get("data", {}).values())
+        return len(output.get("ename", "")) + len(output.get("evalue", "")) + sum(map(len, output.get("traceback", [])))
+    return data_size(output.get("data", {}), output.get("metadata"))
+
+
+def shortened_error(out):
+    """The error output ``out``, its name, message and traceback shortened in place."""
+    out["ename"] = str(out.get("ename", ""))[:200]
+    out["evalue"] = str(out.get("evalue", ""))[:2000]
+    out["traceback"] = [str(line)[:2000] for line in list(out.get("traceback") or [])[-60:]]
+    return out
+
+
+def data_size(data, metadata=None):
+    """Characters of a display's data (mime type -> value) and metadata."""
+    return (sum(len(v) if isinstance(v, str) else len(str(v)) for v in data.values())
+            + (len(str(metadata)) if metadata else 0))
 
 
 def assignment_of(resources):
@@ -69,6 +87,16 @@ class SurvivingExecute(Execute):
         1_000_000,
         help="Characters of output a cell keeps while it is graded (text, images, tracebacks); "
              "later output of that cell is dropped, with a note. 0: no limit.").tag(config=True)
+    max_notebook_output = Integer(
+        4_000_000,
+        help="Characters of output all the cells of a notebook keep together while it is graded (the "
+             "course's own notebooks keep under 1,000,000 in grading mode); later output is dropped, with a "
+             "note. 0: no limit.").tag(config=True)
+    store_widget_state = Bool(
+        False,
+        help="Keep the state of widgets the kernel opens in the graded notebook's metadata (nbclient's "
+             "default). Off: the course's notebooks open none, and a kernel's comms could otherwise put any "
+             "amount of data there, past every limit on output.").tag(config=True)
     decide_tests_outside = Bool(
         True,
         help="Decide test cells in the grading process, the student's code only answering calls. False "
@@ -101,7 +129,10 @@ class SurvivingExecute(Execute):
         self._died_in = None  # (cell index, what stopped the kernel) once it has
         self._interrupted = False  # the cell being run ran out of time and was interrupted
         self._assignment = assignment_of(resources)
-        self._output_used = {}  # cell index -> characters of output kept
+        self._output_used = {}  # cell index -> characters of output the cell has sent (kept or not)
+        self._output_kept = {}  # cell index -> characters of output kept
+        self._notebook_kept = 0  # characters of output kept in all the notebook's cells
+        self._noted = set()  # cells whose output got a note saying it was cut
         self._student = ((resources or {}).get("nbgrader") or {}).get("student", "")
         # For the profile: the cells before the first answer set up and load data.
         self._first_answer = next((i for i, c in enumerate(nb.cells)
@@ -109,34 +140,123 @@ class SurvivingExecute(Execute):
         with stage(self.profile, "notebook run in all (kernel start and stop, cells)", self._student):
             return super().preprocess(nb, resources, km)
 
-    def output(self, outs, msg, display_id, cell_index):
-        if self.clear_before_next_output:  # the cell's earlier output goes now: so does its count
-            self._output_used[cell_index] = 0
-        out = super().output(outs, msg, display_id, cell_index)
-        limit = self.max_cell_output
-        if out is None or not limit:
-            return out
-        used = self._output_used.get(cell_index, 0)
-        self._output_used[cell_index] = used + output_size(out)
-        if used + output_size(out) <= limit:
-            return out
-        if out.get("output_type") == "error":  # an error always stays (it is what nbgrader scores), shortened
-            out["evalue"] = out.get("evalue", "")[:2000]
-            out["traceback"] = [line[:2000] for line in out.get("traceback", [])[-60:]]
-            return out
-        kept = out.get("text", "")[:limit - used] if used <= limit and out.get("output_type") == "stream" else ""
-        note = (f"\n[output cut: this cell printed more than {limit:,} characters; the rest was not kept]\n"
-                if used <= limit else "")
-        out.clear()  # in place, so that a display id still finds its output
-        out.update(output_type="stream", name="stdout", text=kept + note)
-        if not note and display_id is None and outs and outs[-1] is out:
-            outs.pop()
-        return out
+    def _forget_output(self, cell_index):
+        """The cell's output is cleared: so is its count."""
+        self._notebook_kept -= self._output_kept.get(cell_index, 0)
+        self._output_used[cell_index] = self._output_kept[cell_index] = 0
+        self._noted.discard(cell_index)
 
     def clear_output(self, outs, msg, cell_index):
         super().clear_output(outs, msg, cell_index)
-        if not self.clear_before_next_output:
-            self._output_used[cell_index] = 0
+        if not self.clear_before_next_output:  # cleared at once (else at its next output, below)
+            self._forget_output(cell_index)
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self.clear_before_next_output:  # the cell's earlier output goes now: so does its count
+            self._forget_output(cell_index)
+        out = super().output(outs, msg, display_id, cell_index)
+        cell_limit, notebook_limit = self.max_cell_output, self.max_notebook_output
+        if out is None or not (cell_limit or notebook_limit):
+            return out
+        used, size = self._output_used.get(cell_index, 0), output_size(out)
+        self._output_used[cell_index] = used + size
+        cell_room = cell_limit - used if cell_limit else math.inf
+        notebook_room = notebook_limit - self._notebook_kept if notebook_limit else math.inf
+        if size <= min(cell_room, notebook_room):
+            return self._kept(cell_index, out)
+        if out.get("output_type") == "error" and (self._graded(cell_index) or notebook_room > 0):
+            # An error stays, shortened: in a test cell it is what nbgrader scores. Elsewhere, once
+            # the notebook's limit is spent, it goes as any output does.
+            return self._kept(cell_index, shortened_error(out))
+        room = max(0, int(min(cell_room, notebook_room)))
+        kept = out.get("text", "")[:room] if out.get("output_type") == "stream" else ""
+        note = ""
+        # One note per cell cut, until the notes themselves would fill the notebook (a notebook of
+        # a hundred thousand cells that each print a character after the limit).
+        if cell_index not in self._noted and (cell_room <= notebook_room or notebook_room > -NOTES):
+            self._noted.add(cell_index)
+            note = (f"\n[output cut: this cell printed more than {cell_limit:,} characters; the rest was not kept]\n"
+                    if cell_room <= notebook_room else
+                    f"\n[output cut: the notebook's cells printed more than {notebook_limit:,} characters in all; "
+                    f"the rest of their output was not kept]\n")
+        out.clear()  # in place, so that a display id still finds its output
+        out.update(output_type="stream", name="stdout", text=kept + note)
+        if not out["text"] and display_id is None and outs and outs[-1] is out:
+            outs.pop()
+            return out
+        return self._kept(cell_index, out)
+
+    def on_cell_executed(self, **kwargs):
+        """nbgrader's: it adds the error of the kernel's reply to a cell that has no error output of
+        that name (the kernel's own error output went missing or was cut), as the reply holds it,
+        whatever its size. Here that error is shortened and counted as any output, and dropped
+        outside a test cell once the notebook's limit is spent."""
+        cell, cell_index = kwargs["cell"], kwargs.get("cell_index")
+        before = len(cell.outputs)
+        super().on_cell_executed(**kwargs)
+        added = cell.outputs[before:]
+        if not added or cell_index is None or not (self.max_cell_output or self.max_notebook_output):
+            return
+        spent = self.max_notebook_output and self._notebook_kept >= self.max_notebook_output
+        if spent and not self._graded(cell_index):
+            del cell.outputs[before:]
+            return
+        for out in added:
+            self._kept(cell_index, shortened_error(out))
+
+    def _graded(self, cell_index):
+        """Whether the cell at ``cell_index`` is a test cell (nbgrader scores its errors)."""
+        return bool(self.nb.cells[cell_index].metadata.get("nbgrader", {}).get("grade"))
+
+    def _update_display_id(self, display_id, msg):
+        """nbclient's update of every output shown under ``display_id`` (``update_display`` or a
+        new display with the same id), each given the new data: counted against the limits as
+        any output is (an update of 3 MB to ten outputs is 30 MB of notebook), replaced by a
+        note where it would pass them, and never given to an output the limits turned into one."""
+        targets = [(c, i) for c, indices in self._display_id_map.get(display_id, {}).items() for i in indices
+                   if i < len(self.nb.cells[c].outputs)
+                   and self.nb.cells[c].outputs[i].get("output_type") in ("display_data", "execute_result")]
+        content = msg["content"]
+        data, metadata = content.get("data") or {}, content.get("metadata") or {}
+        growth = self._growth(targets, data_size(data, metadata))
+        if not self._fits(growth):
+            data, metadata = {"text/plain": "[output cut: an update of this display would have passed the grader's "
+                                            "limit on output; it was not kept]"}, {}
+            growth = self._growth(targets, data_size(data))
+        header = {**msg["header"], "msg_type": "display_data"}
+        try:
+            out = output_from_msg({**msg, "msg_type": "display_data", "header": header,
+                                   "content": {**content, "data": data, "metadata": metadata}})
+        except ValueError:
+            self.log.error("unhandled iopub msg: %s", msg.get("msg_type"))
+            return
+        for cell_index, output_index in targets:
+            output = self.nb.cells[cell_index].outputs[output_index]
+            output["data"], output["metadata"] = out["data"], out["metadata"]
+        for cell_index, added in growth.items():
+            self._output_kept[cell_index] = self._output_kept.get(cell_index, 0) + added
+            self._notebook_kept += added
+
+    def _growth(self, targets, size):
+        """{cell index: characters its kept output grows by} when each output of ``targets`` holds ``size``."""
+        growth = {}
+        for cell_index, output_index in targets:
+            before = output_size(self.nb.cells[cell_index].outputs[output_index])
+            growth[cell_index] = growth.get(cell_index, 0) + size - before
+        return growth
+
+    def _fits(self, growth):
+        cells = not self.max_cell_output or all(self._output_kept.get(c, 0) + added <= self.max_cell_output
+                                                  for c, added in growth.items())
+        notebook = not self.max_notebook_output or self._notebook_kept + sum(growth.values()) <= self.max_notebook_output
+        return cells and notebook
+
+    def _kept(self, cell_index, out):
+        """``out``, counted as kept in its cell and in the notebook."""
+        size = output_size(out)
+        self._output_kept[cell_index] = self._output_kept.get(cell_index, 0) + size
+        self._notebook_kept += size
+        return out
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
