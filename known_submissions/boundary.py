@@ -420,6 +420,16 @@ HIDES_ITS_ERROR = code('''
     raise ValueError("e" * 30_000_000)  # 30 MB, which nbgrader added to the cell as it was
 ''')
 
+OUTPUT_WIDGET_TAKES_THE_OUTPUT = code('''
+    from comm import create_comm
+    widget = create_comm(target_name="jupyter.widget", data={"state": {
+        "_model_module": "@jupyter-widgets/output", "_model_name": "OutputModel", "outputs": []}, "buffer_paths": []})
+    # nbclient's Output widget, asked to take this cell's output into its state (the notebook's metadata)
+    widget.send({"method": "update", "state": {"msg_id": get_ipython().parent_header["msg_id"]}, "buffer_paths": []})
+    for _ in range(20):
+        print("w" * 1_000_000)
+''')
+
 FILLS_THE_SOCKET_FOLDER = code('''
     import glob, json, os
     from ipykernel.connect import get_connection_file
@@ -656,6 +666,9 @@ KERNEL_CASES = [
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", ONE_UPDATE_SHOWN_TEN_TIMES)])),
     _graded("hides_its_error", "a cell shows no error output for its exception of 30 MB, which the kernel's "
             "reply still carries", A01_FULL, answered(ASSIGNMENT, extra=[("init_w", HIDES_ITS_ERROR)])),
+    _graded("output_widget_takes_the_output", "a cell opens an Output widget of nbclient's and has it take 20 MB "
+            "of the cell's output into its state", A01_FULL,
+            answered(ASSIGNMENT, extra=[("init_w", OUTPUT_WIDGET_TAKES_THE_OUTPUT)])),
     _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
     _graded("html_beside_the_notebook", "HTML files beside the notebook: one named as its feedback page, one "

@@ -19,7 +19,8 @@ outside it, and a kernel that dies costing only the tests after it.
   error output stays, shortened: in a test cell nbgrader scores by it). nbgrader's ``LimitOutput``
   counts lines, so one line of 300 MB would otherwise pass whole into the grader's memory, the
   graded notebook and the feedback page, and so would a thousand cells of a megabyte each. The
-  state of widgets (comm messages, any size) is not kept in the graded notebook at all.
+  state of widgets (comm messages, any size) is not kept in the graded notebook at all, and no
+  Output widget is mimicked (one would take the cell's output past the limits).
 
 ``nbgrader_config.py`` puts it in place of ``Execute`` for autograding.
 """
@@ -124,6 +125,11 @@ class SurvivingExecute(Execute):
     # nbclient's synchronous start (which nbconvert's preprocess calls) wraps the base class's
     # coroutine, not this one: wrap this one.
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def on_comm_open_jupyter_widget(self, msg):
+        """No widget is mimicked: nbclient's Output widget takes a cell's output, at the kernel's
+        say-so, past every limit (into the widget's state, or a KeyError without it)."""
+        return None
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None  # (cell index, what stopped the kernel) once it has
