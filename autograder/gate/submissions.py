@@ -179,9 +179,9 @@ def metadata_problem(path, source, submitted):
     return ""
 
 
-def cells_problem(path, assignment, within=None):
-    """Why the graded cells of a submitted notebook do not match the assignment's, or ''."""
-    source = read(assignment)
+def cells_problem(path, source, within=None):
+    """Why the graded cells of a submitted notebook do not match those of the assignment's
+    ``source`` notebook, or ''."""
     expected = set(graded_ids(source))
     try:
         notebook = nbformat.reads(read_submitted(path, within).decode("utf-8"), as_version=4)
@@ -234,6 +234,7 @@ def student_id_problem(student_id):
 def find_submissions(assignment, submissions_dir):
     """Every student folder of ``submissions_dir``, sorted by id, with what is wrong with it."""
     found = []
+    source = read(assignment)  # the instructor's: a failure here is the grader's, not a student's
     for student in sorted(p for p in Path(submissions_dir).iterdir() if p.is_dir()):
         folder = student / assignment
         submission = Submission(student.name, folder)
@@ -247,7 +248,7 @@ def find_submissions(assignment, submissions_dir):
         # --- end of the gate ---
         else:
             try:
-                submission.problem = content_problem(folder, assignment, submissions_dir)
+                submission.problem = content_problem(folder, assignment, source, submissions_dir)
             except Exception as error:  # noqa: BLE001 - one student's files never stop the class
                 submission.problem = (f"the grader could not check this submission ({type(error).__name__}: "
                                       f"{gate.shown(str(error))[:200]}); hand in the notebook as released, "
@@ -256,11 +257,11 @@ def find_submissions(assignment, submissions_dir):
     return found
 
 
-def content_problem(folder, assignment, submissions_dir):
+def content_problem(folder, assignment, source, submissions_dir):
     """Why the notebooks (or timestamp.txt) of the submission ``folder``, which the gate let
-    through, cannot be graded, or ''."""
+    through, cannot be graded, or ''; ``source``: the assignment's source notebook."""
     problems = [notebook_problem(folder / name, submissions_dir)
-                or cells_problem(folder / name, assignment, submissions_dir)
+                or cells_problem(folder / name, source, submissions_dir)
                 for name in expected_notebooks(assignment)]
     problems = [p for p in problems if p]
     if not problems:
