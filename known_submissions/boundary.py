@@ -430,6 +430,12 @@ OUTPUT_WIDGET_TAKES_THE_OUTPUT = code('''
         print("w" * 1_000_000)
 ''')
 
+WRITES_TO_ITS_FILE_DESCRIPTORS = code('''
+    import os
+    for _ in range(20):  # 200 MB past ipykernel's streams, into the output of the grader's own process
+        os.write(2, b"x" * 10_000_000)
+''')
+
 FILLS_THE_SOCKET_FOLDER = code('''
     import glob, json, os
     from ipykernel.connect import get_connection_file
@@ -669,6 +675,9 @@ KERNEL_CASES = [
     _graded("output_widget_takes_the_output", "a cell opens an Output widget of nbclient's and has it take 20 MB "
             "of the cell's output into its state", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", OUTPUT_WIDGET_TAKES_THE_OUTPUT)])),
+    _graded("writes_to_its_file_descriptors", "a cell writes 200 MB to the file descriptor 2, which the grading "
+            "process's output receives (read whole by the worker before: 920 MB of memory for 400 MB written)", A01_FULL,
+            answered(ASSIGNMENT, extra=[("init_w", WRITES_TO_ITS_FILE_DESCRIPTORS)])),
     _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
     _graded("html_beside_the_notebook", "HTML files beside the notebook: one named as its feedback page, one "

@@ -59,6 +59,28 @@ def test_a_forked_nbgrader_reports_its_failure_and_output(tmp_path):
     assert code != 0 and "no_such_assignment" in log
 
 
+def test_nbgrader_started_as_a_command_reports_its_failure_and_output_too(tmp_path, monkeypatch):
+    """Where a process may not fork (a daemonic Dask worker), nbgrader runs as a command, its output
+    into a file as well (read from a pipe whole before, whatever the kernel wrote there)."""
+    monkeypatch.setattr(processes, "_fork_server", lambda: None)
+    code, log, _ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
+                                                  nbgrader_env(), memory_mb=0, timeout=120)
+    assert code != 0 and "no_such_assignment" in log
+
+
+def test_only_the_end_of_an_nbgrader_process_output_is_read(tmp_path, monkeypatch):
+    """The student's kernel writes into that output what its code writes to the file descriptors 1
+    and 2 (up to the sandbox's file size limit, 512 MiB): only the end is read, where nbgrader's errors are."""
+    monkeypatch.setattr(processes, "LOG_KEPT", 1000)
+    log = tmp_path / "log"
+    log.write_bytes(b"x" * 5000 + b"\nTraceback (most recent call last):\nOSError: the end\n")
+    text = processes.read_log(log)
+    assert text.startswith("[the first ") and text.endswith("OSError: the end\n") and len(text) < 1100
+    log.write_bytes(b"short\n")
+    assert processes.read_log(log) == "short\n"
+    assert processes.read_log(tmp_path / "none") == ""
+
+
 def test_a_forked_nbgrader_past_its_time_limit_is_stopped(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("import time\ntime.sleep(30)\n")
     code, _, _ = processes.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),

@@ -128,27 +128,46 @@ def fork_server_running():
 
 def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
     """Run ``nbgrader ARGV`` in ``folder`` with ``env`` under the limits; returns (exit status, or
-    None when stopped at ``timeout`` seconds; its output; its peak memory in MiB, or 0 unknown)."""
+    None when stopped at ``timeout`` seconds; the end of its output (:func:`read_log`); its peak
+    memory in MiB, or 0 unknown)."""
     context = _fork_server()
-    if context is None:
-        process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, preexec_fn=_limits(memory_mb))
-        try:
-            log, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            return None, "", 0.0
-        return process.returncode, log, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     with tempfile.TemporaryDirectory(prefix="nbgrader-run-", dir=scratch.run_folder()) as notes:
         log_path, peak_path = Path(notes) / "log", Path(notes) / "peak-kib"
+        if context is None:
+            with open(log_path, "wb") as log:  # a file, not a pipe: the output is never all in memory
+                process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env=env, stdout=log,
+                                           stderr=subprocess.STDOUT, preexec_fn=_limits(memory_mb))
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return None, "", 0.0
+            return process.returncode, read_log(log_path), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         exitcode = run_forked(context, _forked_nbgrader,
                               (argv, str(folder), env, memory_mb, str(log_path), str(peak_path)), timeout)
         if exitcode is None:
             return None, "", 0.0
-        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else ""
+        log = read_log(log_path)
         peak = int(peak_path.read_text(encoding="utf-8")) / 1024 if peak_path.is_file() else 0.0
         return exitcode, log, peak
+
+
+LOG_KEPT = 1 << 20  # bytes of an nbgrader process's output that are read: its end, where its errors are
+
+
+def read_log(path):
+    """The last ``LOG_KEPT`` bytes of the output at ``path``, as text. The student's kernel writes
+    there too (what its code writes to the file descriptors 1 and 2, up to ``Sandbox.file_mb``):
+    read whole, 400 MB of it took a grading process tree 920 MB of memory at its peak."""
+    try:
+        with open(path, "rb") as log:
+            size = log.seek(0, os.SEEK_END)
+            log.seek(max(0, size - LOG_KEPT))
+            text = log.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    return f"[the first {size - LOG_KEPT} bytes of the output were not read]\n{text}" if size > LOG_KEPT else text
 
 
 def run_forked(context, target, args, timeout):
