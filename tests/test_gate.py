@@ -359,8 +359,9 @@ def _edited(text_edit=None, first_answer=None):
         "metadata_a_string", "points_a_string"])
 def test_does_find_submissions_refuse_a_notebook_the_grader_cannot_read_and_go_on(tmp_path, build, why):
     """Notebooks that Python's JSON reader, nbformat or nbgrader stop on with an exception of their
-    own: before, the first two stopped the harness for the whole class (a RecursionError, a
-    ValueError) and the other four failed alone as "crashed" with a traceback's last line."""
+    own: before, the first two and the grade_id that is an object stopped the harness for the
+    whole class (a RecursionError, a ValueError, a TypeError), and the other three failed alone as
+    "crashed" with a traceback's last line."""
     from autograder.gate.submissions import find_submissions
 
     build(hand_in(tmp_path, "edited", notebook=False))
