@@ -432,7 +432,8 @@ OUTPUT_WIDGET_TAKES_THE_OUTPUT = code('''
 
 WRITES_TO_ITS_FILE_DESCRIPTORS = code('''
     import os
-    for _ in range(20):  # 200 MB past ipykernel's streams, into the output of the grader's own process
+    for _ in range(10):  # 200 MB, which ipykernel also echoes to the kernel's own file descriptors
+        os.write(1, b"y" * 10_000_000)
         os.write(2, b"x" * 10_000_000)
 ''')
 
@@ -675,8 +676,9 @@ KERNEL_CASES = [
     _graded("output_widget_takes_the_output", "a cell opens an Output widget of nbclient's and has it take 20 MB "
             "of the cell's output into its state", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", OUTPUT_WIDGET_TAKES_THE_OUTPUT)])),
-    _graded("writes_to_its_file_descriptors", "a cell writes 200 MB to the file descriptor 2, which the grading "
-            "process's output receives (read whole by the worker before: 920 MB of memory for 400 MB written)", A01_FULL,
+    _graded("writes_to_its_file_descriptors", "a cell writes 200 MB to the file descriptors 1 and 2, which reached "
+            "the grading process's output file (read whole by the worker before: 920 MB of memory for 400 MB written)",
+            A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", WRITES_TO_ITS_FILE_DESCRIPTORS)])),
     _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),

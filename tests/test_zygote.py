@@ -154,6 +154,24 @@ def test_when_the_kernel_dies_its_sandbox_and_processes_end_and_its_memory_is_co
     assert zygote.kernels_peak_kib() > 300 * 1024
 
 
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "fresh"])
+def test_the_grader_keeps_only_the_start_and_end_of_what_a_kernel_writes_to_its_descriptors(
+        running_zygote, grader_env, capfd, forked):
+    """ipykernel echoes what the code writes to the file descriptors 1 and 2 to the kernel's own:
+    they went into the grading process's output file, which grew by all of it (up to the kernel's
+    file size limit, 512 MiB, per submission being graded)."""
+    SETTINGS["zygote"] = forked
+    km, kc = _start(grader_env, **SETTINGS)
+    try:
+        run(kc, "import os\nos.write(1, b'<first>' + b'z' * 3_000_000 + b'<last>')")
+    finally:
+        stop(km, kc)
+    assert running_zygote.stats()["kernels_forked"] == (1 if forked else 0)
+    err = capfd.readouterr().err
+    assert "<first>" in err and "<last>" in err and "bytes of the kernel's output were not kept" in err
+    assert len(err) < 200_000
+
+
 def test_a_zygote_that_refuses_or_is_gone_means_a_fresh_kernel(grader_env, monkeypatch, caplog):
     # Imports read the environment: a zygote started with other thread settings would make
     # kernels that differ from fresh ones, so it refuses to.

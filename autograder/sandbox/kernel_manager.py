@@ -17,6 +17,7 @@ from .. import scratch
 from ..settings import Sandbox
 from . import zygote
 from .kernel_client import PromptKernelClient
+from .kernel_output import KernelOutput
 from .policy import (COURSE_ROOT, WORK, bwrap_command, kernel_environment, kernel_uid, limits_prefix,
                      matplotlib_font_lists, resource_limits, sandbox_mode)
 
@@ -42,6 +43,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.released = self.settings.released
         self._ipc_folder = None
         self._sockets = None
+        self._output = None
         if self.mode == "bwrap":
             scratch.clear_stale_runs()
             self._sockets = scratch.SocketFolder()
@@ -52,6 +54,16 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.kernel_spec.interrupt_mode = "message"
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        # Its standard output and error: a pipe of which this process keeps the start and the end
+        # (kernel_output.py), not this process's own output file, which grew by all of it.
+        self._output = KernelOutput()
+        kw = {**kw, "stdout": self._output.write_fd, "stderr": self._output.write_fd}
+        try:
+            return await self._launch_sandboxed(**kw)
+        finally:
+            self._output.close_writer()  # the kernel (and its sandbox) hold their copies now
+
+    async def _launch_sandboxed(self, **kw):
         kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.realpath(self.connection_file)]
         if not self.released and kw.get("cwd"):
             guess = COURSE_ROOT / "release" / Path(kw["cwd"]).name
@@ -89,7 +101,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         request = {"env": env, "uid": kernel_uid(), "rlimits": resource_limits(self.limits), "cwd": WORK,
                    "connection_file": os.path.realpath(self.connection_file)}
         try:
-            zygote.fork_kernel(socket_path, self.provisioner.process.pid, request)
+            zygote.fork_kernel(socket_path, self.provisioner.process.pid, request,
+                               output=(self._output.write_fd, self._output.write_fd))
         except zygote.ZygoteUnavailable:
             await self.provisioner.kill()
             await self.provisioner.wait()
@@ -106,5 +119,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
+        if self._output is not None:  # the kernel is gone: what is kept of its output is written
+            self._output.finish()
+            self._output = None
         if self._sockets is not None and not restart:
             self._sockets.remove()

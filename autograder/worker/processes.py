@@ -157,9 +157,10 @@ LOG_KEPT = 1 << 20  # bytes of an nbgrader process's output that are read: its e
 
 
 def read_log(path):
-    """The last ``LOG_KEPT`` bytes of the output at ``path``, as text. The student's kernel writes
-    there too (what its code writes to the file descriptors 1 and 2, up to ``Sandbox.file_mb``):
-    read whole, 400 MB of it took a grading process tree 920 MB of memory at its peak."""
+    """The last ``LOG_KEPT`` bytes of the output at ``path``, as text. What the student's kernel
+    writes there is kept to its start and end (``sandbox/kernel_output.py``); before, it was all
+    of what the code wrote to the file descriptors 1 and 2, and read whole, 400 MB of it took a
+    grading process tree 920 MB of memory at its peak."""
     try:
         with open(path, "rb") as log:
             size = log.seek(0, os.SEEK_END)
