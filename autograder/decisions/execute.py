@@ -135,7 +135,6 @@ class SurvivingExecute(Execute):
         self._died_in = None  # (cell index, what stopped the kernel) once it has
         self._interrupted = False  # the cell being run ran out of time and was interrupted
         self._assignment = assignment_of(resources)
-        self._output_used = {}  # cell index -> characters of output the cell has sent (kept or not)
         self._output_kept = {}  # cell index -> characters of output kept
         self._notebook_kept = 0  # characters of output kept in all the notebook's cells
         self._noted = set()  # cells whose output got a note saying it was cut
@@ -149,7 +148,7 @@ class SurvivingExecute(Execute):
     def _forget_output(self, cell_index):
         """The cell's output is cleared: so is its count."""
         self._notebook_kept -= self._output_kept.get(cell_index, 0)
-        self._output_used[cell_index] = self._output_kept[cell_index] = 0
+        self._output_kept[cell_index] = 0
         self._noted.discard(cell_index)
 
     def clear_output(self, outs, msg, cell_index):
@@ -164,9 +163,8 @@ class SurvivingExecute(Execute):
         cell_limit, notebook_limit = self.max_cell_output, self.max_notebook_output
         if out is None or not (cell_limit or notebook_limit):
             return out
-        used, size = self._output_used.get(cell_index, 0), output_size(out)
-        self._output_used[cell_index] = used + size
-        cell_room = cell_limit - used if cell_limit else math.inf
+        size = output_size(out)
+        cell_room = cell_limit - self._output_kept.get(cell_index, 0) if cell_limit else math.inf
         notebook_room = notebook_limit - self._notebook_kept if notebook_limit else math.inf
         if size <= min(cell_room, notebook_room):
             return self._kept(cell_index, out)
