@@ -319,7 +319,7 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
     progress.close()
     results.sort(key=lambda r: r.student_id)
     with stage(job["profile"], "the class's feedback pages"):
-        write_feedback(assignment, results, out)
+        write_feedback(assignment, results, out, timeout=job["timeout"])
     write_csv(results, Path(out) / "grades.csv")
     if students is None:  # a run of some students only leaves the others' results as they were
         finished.keep_only(r.student_id for r in results)

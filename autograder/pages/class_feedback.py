@@ -1,6 +1,7 @@
 """The feedback pages of a graded class, in the harness's output folder."""
 import html
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,19 +20,26 @@ def notebook_pages(student, assignment):
             if (pages / page_of(notebook.name)).is_file()]
 
 
-def write_feedback(assignment, results, out):
+def write_feedback(assignment, results, out, timeout=None):
     """nbgrader's feedback HTML for graded students, a short page explaining the rest.
 
     Workers make each student's feedback pages (see merge.py); nbgrader generate_feedback runs
     here only for graded students whose pages are missing, one student at a time: the course's
     ``autograded/`` holds other students too (of this class, of earlier runs, of runs going on
     meanwhile), which a run for every student would make pages for, and a list of them all to
-    leave out can outgrow what one argument of a command may hold (128 KiB on Linux).
+    leave out can outgrow what one argument of a command may hold (128 KiB on Linux). Each run
+    has ``timeout`` seconds (the time a submission has to be graded): a page the worker could not
+    make in that time, made again here, would hold up every student after it.
     """
     missing = [r.student_id for r in results if r.status == "graded" and not notebook_pages(r.student_id, assignment)]
     for student in missing:
-        outcome = run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN",
-                               f"--CourseDirectory.student_id={student}")
+        try:
+            outcome = run_nbgrader("generate_feedback", assignment, "--force", "--log-level=WARN",
+                                   f"--CourseDirectory.student_id={student}", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            print(f"warning: nbgrader generate_feedback for {student} took more than {timeout:g} s and was stopped",
+                  file=sys.stderr)
+            continue
         if outcome.returncode != 0:
             print(f"warning: nbgrader generate_feedback failed for {student}:\n{outcome.stderr}", file=sys.stderr)
     for result in results:
