@@ -20,7 +20,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 import browser
 import hostile_html
-from autograder.pages import html_safety
+from autograder.pages import html_safety, page_budget
 from autograder.pages.exporter import CONTENT_SECURITY_POLICY, FeedbackHTMLExporter, with_content_security_policy
 from autograder.pages.formgrader import TEMPLATE_BASEDIRS, PagePolicy
 
@@ -172,3 +172,92 @@ def test_does_the_policy_alone_stop_every_script_of_the_stock_page(chromium, cou
     seen, _ = browser.visit(chromium, protected.as_uri())
     assert seen.pwned is None and seen.dialogs == [] and seen.title == "hostile"
     assert seen.blocked_requests == []  # the CDN MathJax is refused by the policy, never requested
+
+
+# -- HTML nested deeper than the sanitiser's parser can afford ----------------------------------------------------
+# Each unit, repeated, nests HTML deeper at each repetition; html5ever (nh3's parser) does work in
+# proportion to its depth for each tag, so 20,000 repetitions took it 1 to 6 s before the guard
+# and the 4 MB an output may keep, an hour.
+DEEP_FORMS = {"div": "<div>", "list in item": "<li><ul>", "definition list": "<dd><dl>", "link around block": "<a><div>",
+              "form": "<form><div>", "span, stray end tag": "<span></div>", "div, stray end tag": "<div></span>",
+              "svg cells": "<svg><td>"}
+
+
+@pytest.mark.parametrize("unit", DEEP_FORMS.values(), ids=DEEP_FORMS.keys())
+def test_is_html_nested_too_deep_for_the_parser_shown_as_text_instead(unit, monkeypatch):
+    parsed = []
+    monkeypatch.setattr(html_safety, "_CLEANER", type("Spy", (), {"clean": lambda self, html: parsed.append(html)})())
+    deep = unit * 30_000
+    shown = html_safety.sanitize(deep)
+    assert parsed == []  # never handed to the parser
+    assert shown.startswith('<pre class="course-shown-as-text"><em>HTML nested more than 256 elements deep: shown as '
+                            f'text ({len(deep) - page_budget.SHOWN_AS_TEXT:,} more characters not shown).</em>\n')
+    assert shown.endswith("</pre>") and shown.count("<") == 4  # the note's tags, and nothing of the student's
+
+
+def test_is_a_markdown_cell_nested_too_deep_shown_as_its_own_text():
+    source = "**Answer**\n\n" + "<div>" * 1000
+    shown = html_safety.markdown_to_html(source)
+    assert "course-shown-as-text" in shown and "**Answer**\n\n&lt;div&gt;&lt;div&gt;" in shown
+
+
+ORDINARY_HTML = {
+    "a table of 20,000 rows": "<table><thead><tr><th>a</th><th>b</th></tr></thead><tbody>"
+                              + "<tr><td>1</td><td>2</td></tr>" * 20_000 + "</tbody></table>",
+    "rows and cells left open": "<table>" + "<tr><td>1<td>2" * 5_000 + "</table>",
+    "paragraphs left open": "<p>one" * 5_000,
+    "list items left open": "<ul>" + "<li>item<li><p>para" * 5_000 + "</ul>",
+    "definitions left open": "<dl>" + "<dt>term<dd>meaning" * 5_000 + "</dl>",
+    "a page nested 200 deep": "<div>" * 200 + "text" + "</div>" * 200,
+    "a script full of comparisons": "<div>plot</div><script>" + "if (a<b && c<d) { e<f; }\n" * 5_000 + "</script>",
+}
+
+
+@pytest.mark.parametrize("html", ORDINARY_HTML.values(), ids=ORDINARY_HTML.keys())
+def test_does_ordinary_html_still_reach_the_sanitiser(html):
+    assert "course-shown-as-text" not in html_safety.sanitize(html)
+
+
+def _tree_depth(html):
+    """The depth of the tree that nh3's parser built, from its (well-formed) serialisation."""
+    depth = deepest = 0
+    for tag in re.finditer(r"<(/?)([A-Za-z][^\s/>]*)", html):
+        if tag.group(1):
+            depth -= 1
+        elif tag.group(2).lower() not in html_safety._VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+TAG_NAMES = ["div", "span", "p", "li", "ul", "ol", "td", "th", "tr", "table", "tbody", "caption", "b", "i", "a", "em",
+             "dd", "dl", "dt", "pre", "blockquote", "h1", "h2", "section", "svg", "math", "mi", "option", "select",
+             "form", "button", "br", "img", "hr", "code", "font", "nobr", "u", "template", "textarea", "title",
+             "noscript", "xmp", "iframe", "plaintext", "foreignObject", "desc", "mtext", "annotation-xml", "html",
+             "body", "head", "colgroup", "col", "thead", "object", "applet", "marquee", "ruby", "rt", "rp"]
+
+
+def _random_fragment(rng, tokens):
+    parts = []
+    for _ in range(tokens):
+        draw, name = rng.random(), rng.choice(TAG_NAMES)
+        parts.append(f"<{name}>" if draw < 0.55 else f"</{name}>" if draw < 0.85 else
+                     rng.choice(["<!--", "-->", "x", "<script>", "</script>", "<style>"]))
+    return "".join(parts)
+
+
+def test_does_the_nesting_bound_bound_the_parsers_depth():
+    """On random fragments, and on random units repeated 150 times (where a wrong rule would
+    compound), the tree nh3's parser builds with every tag allowed is never deeper than twice the
+    bound, plus a few (a table's own tbody and tr): the parser's work grows no faster than the
+    bound says."""
+    import random
+
+    import nh3
+    rng = random.Random(20261205)
+    allowed = set(TAG_NAMES)
+    fragments = [_random_fragment(rng, rng.randint(1, 80)) for _ in range(1500)]
+    fragments += [_random_fragment(rng, rng.randint(1, 8)) * 150 for _ in range(1500)]
+    for fragment in fragments:
+        depth = _tree_depth(nh3.clean(fragment, tags=allowed, clean_content_tags=set(), attributes={}))
+        assert depth <= 2 * html_safety.nesting_bound(fragment, limit=10**9) + 6, fragment[:200]

@@ -29,11 +29,11 @@ import re
 from jinja2 import BytecodeCache, DictLoader
 from markupsafe import Markup
 from nbconvert.exporters import HTMLExporter, TemplateExporter
-from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets import default
 
 from .html_safety import FILTERS, SanitizeNotebook
+from .page_budget import BoundedHighlight
 
 
 class InMemoryBytecodeCache(BytecodeCache):
@@ -113,8 +113,7 @@ class FeedbackHTMLExporter(HTMLExporter):
         # HTMLExporter.from_notebook_node, its BeautifulSoup pass done by text (see above).
         language = nb.metadata.get("language_info", {})
         lexer = language.get("pygments_lexer", language.get("name", None))
-        self.register_filter("highlight_code", self.filters.get(
-            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        self.register_filter("highlight_code", BoundedHighlight(pygments_lexer=lexer, parent=self))
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))

@@ -23,6 +23,9 @@ elements.
   outputs (``text/markdown`` and ``text/latex`` become sanitised ``text/html``; scripts and
   widget views are dropped), image data and metadata, attachments, widget state, and nbgrader
   metadata that would be copied into attributes.
+- HTML nested deeper than :data:`MAX_NESTING` (by :func:`nesting_bound`, one pass) is shown as
+  text and never parsed: the sanitiser's parser spends time in the square of the depth. What else
+  a page may spend on a notebook is ``autograder.pages.page_budget``'s.
 
 ``FeedbackHTMLExporter`` (feedback pages) applies both by itself; the formgrader's exporter gets
 them from ``nbgrader_config.py``. Each page also carries a Content-Security-Policy, so a
@@ -38,6 +41,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 
 from . import mathml
+from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi
 
 ID_PREFIX = "student-"
 
@@ -104,8 +108,76 @@ _CLEANER = nh3.Cleaner(tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attri
                        link_rel="noopener noreferrer nofollow", id_prefix=ID_PREFIX)
 
 
-def sanitize(html):
-    """``html`` (a fragment a student controls) with only the allow-listed markup left."""
+# -- HTML nested deeper than a parser can afford ------------------------------------------------
+# html5ever, the parser inside nh3, does work in proportion to the depth of its stack of open
+# elements for many tags (a <div> looks for an open <p> through the whole stack, an end tag for
+# its element): HTML nested n deep costs it n * n steps. 200 kB of "<div>" took 5 s here, and the
+# 4 MB of HTML one output may keep would take an hour, in the worker's feedback, again in the
+# grading process when that failed, and in the instructor's Jupyter server when the formgrader
+# shows the submission. Browsers cap the depth of their own trees for the same reason (Chromium
+# at 512); no page of the course nests more than a few dozen.
+MAX_NESTING = 256
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
+_VOID = {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input",
+         "keygen", "link", "meta", "param", "source", "track", "wbr"}
+# Start tags that close an open <p> at the top of the stack (HTML's "close a p element").
+_CLOSES_P = {"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl",
+             "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "main", "menu", "nav", "ol", "p",
+             "search", "section", "summary", "ul", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "listing", "form",
+             "plaintext", "table", "hr", "xmp", "li", "dd", "dt"}
+# (element at the top, start tag) pairs where the start tag closes that element first: a list item
+# the next one, a cell the next one...
+_CLOSES_SIBLING = {("li", "li"), ("dt", "dt"), ("dt", "dd"), ("dd", "dd"), ("dd", "dt"), ("td", "td"),
+                   ("td", "th"), ("th", "th"), ("th", "td"), ("td", "tr"), ("th", "tr"), ("tr", "tr"),
+                   ("option", "option")}
+_SCRIPTS = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def nesting_bound(html, limit=MAX_NESTING):
+    """A bound on how deep an HTML parser's stack of open elements gets for ``html``, counted up
+    to a little past ``limit``, in one pass over its tags.
+
+    Every start tag of an element that is not void counts as opened, and is closed only by its
+    own end tag at the top, or by the few start tags that close it at the top for any parser (a
+    block closes a <p>, a list item the one before it...). Anything a parser treats otherwise
+    (text in <script> that looks like a tag, tags in comments or attributes, elements it closes
+    on its own) only makes the bound higher than the parser's depth, or, where a table adds
+    elements of its own (tbody, tr), lower by a constant factor, which is all the cost depends on.
+    After an <svg> or <math> tag, elements nest as written (no implicit closing), so nothing closes
+    but end tags."""
+    if html.count("<") <= limit:
+        return html.count("<")
+    stack, deepest, foreign = [], 0, False
+    for tag in _TAG.finditer(html):
+        name = tag.group(2).lower()
+        if tag.group(1):  # an end tag
+            if stack and stack[-1] == name:
+                stack.pop()
+            continue
+        if name in _VOID:
+            continue
+        foreign = foreign or name in ("svg", "math")
+        while stack and not foreign and ((stack[-1] == "p" and name in _CLOSES_P) or (stack[-1], name) in _CLOSES_SIBLING):
+            stack.pop()
+        stack.append(name)
+        if len(stack) > deepest:
+            deepest = len(stack)
+            if deepest > limit:
+                break
+    return deepest
+
+
+def sanitize(html, source=None):
+    """``html`` (a fragment a student controls) with only the allow-listed markup left.
+
+    HTML nested deeper than :data:`MAX_NESTING` is tried again without its scripts and styles
+    (the sanitiser drops them anyway, and code in them can look like tags); still too deep, it is
+    never handed to the parser: ``source`` (what it was made from, such as markdown), or the HTML
+    itself, is shown as text."""
+    if nesting_bound(html) > MAX_NESTING:
+        html = _SCRIPTS.sub("", html)
+        if nesting_bound(html) > MAX_NESTING:
+            return as_text(html if source is None else source, f"HTML nested more than {MAX_NESTING} elements deep")
     return _CLEANER.clean(html)
 
 
@@ -137,7 +209,7 @@ class _SafeRenderer(IPythonRenderer):
 def markdown_to_html(source, attachments=None):
     """Markdown (a cell, an output, a grader's comment) as sanitised HTML with MathML maths."""
     renderer = _SafeRenderer(escape=False, attachments=attachments or {}, anchor_link_text="¶")
-    return sanitize(MarkdownWithMath(renderer=renderer).render(source))
+    return sanitize(MarkdownWithMath(renderer=renderer).render(source), source)
 
 
 @pass_context
@@ -156,7 +228,8 @@ def strip_files_prefix(html):
 
 # The filters by their Jinja names, as import strings for ``HTMLExporter.filters``.
 FILTERS = {"markdown2html": f"{__name__}.markdown2html",
-           "strip_files_prefix": f"{__name__}.strip_files_prefix"}
+           "strip_files_prefix": f"{__name__}.strip_files_prefix",
+           "highlight_code": "autograder.pages.page_budget.highlight_code"}
 
 # Output data a page may show, once checked; anything else (application/javascript, widget
 # views, text/vnd.mermaid, application/json, PDFs...) is dropped.
@@ -181,26 +254,31 @@ def _number(value):
     return None
 
 
-def sanitize_output(output):
-    """One output of a code cell, in place, as a page may show it."""
+def sanitize_output(output, budget=None):
+    """One output of a code cell, in place, as a page may show it; its markdown is rendered
+    within ``budget`` (the page's :class:`~autograder.pages.page_budget.PageBudget`), its colour
+    codes bounded (``page_budget.bounded_ansi``)."""
+    budget = budget or PageBudget()
+    codes = [ANSI_CODES]
     if output.get("output_type") in ("stream", "error"):
         for key in ("text", "ename", "evalue"):
-            if key in output and _text(output[key]) is None:
-                output[key] = ""
+            if key in output:
+                value = _text(output[key])
+                output[key] = "" if value is None else bounded_ansi(value, codes)
         if output.get("output_type") == "error":
             lines = output.get("traceback")
-            output["traceback"] = [line for line in lines if isinstance(line, str)] if isinstance(lines, list) else []
+            output["traceback"] = ([bounded_ansi(line, codes) for line in lines if isinstance(line, str)]
+                                   if isinstance(lines, list) else [])
         return output
     data, shown = output.get("data") or {}, {}
     text = {mime: _text(value) for mime, value in data.items() if _text(value) is not None}
     if "text/plain" in text:
-        shown["text/plain"] = text["text/plain"]
+        shown["text/plain"] = bounded_ansi(text["text/plain"], codes)
     if "text/html" in text:
         shown["text/html"] = sanitize(text["text/html"])
-    elif "text/markdown" in text:
-        shown["text/html"] = markdown_to_html(text["text/markdown"])
-    elif "text/latex" in text:
-        shown["text/html"] = markdown_to_html(text["text/latex"])
+    elif "text/markdown" in text or "text/latex" in text:
+        markdown = text.get("text/markdown", text.get("text/latex"))
+        shown["text/html"] = markdown_to_html(markdown) if budget.renders(markdown) else as_text(markdown, MARKDOWN_PAST)
     if "text/latex" in text:
         shown["text/latex"] = text["text/latex"]  # escaped by the templates; MathJax reads it
     if "image/svg+xml" in text:
@@ -235,6 +313,7 @@ class SanitizeNotebook(Preprocessor):
         return self.preprocess(nb, resources)  # always on: no ``enabled`` switch to forget
 
     def preprocess(self, nb, resources):
+        self.budget = bound_sources(nb)  # what the page may still spend on its outputs' markdown
         nb.metadata.pop("widgets", None)
         if not isinstance(nb.metadata.get("title", ""), str):
             nb.metadata.pop("title")
@@ -258,6 +337,6 @@ class SanitizeNotebook(Preprocessor):
         elif cell.cell_type == "code":
             if not isinstance(cell.get("execution_count"), (int, type(None))):
                 cell.execution_count = None
-            cell.outputs = [sanitize_output(output) for output in cell.get("outputs", [])
+            cell.outputs = [sanitize_output(output, getattr(self, "budget", None)) for output in cell.get("outputs", [])
                             if isinstance(output, dict)]
         return cell, resources

@@ -1,0 +1,153 @@
+"""What showing a student's cells may cost one page: feedback pages and the formgrader.
+
+A notebook may hold 50 MB (the gate's limit), most of it in the cells' sources, which no output
+limit bounds. Made into a page, each megabyte of code took Pygments 2 to 4 s here and became 4 to
+7 MB of coloured HTML, and each megabyte of markdown took 2 s: a notebook with a code cell of
+3 MB and a markdown cell of 3 MB made a feedback page of 12 MB (the whole grading took 9.5 s,
+against 3.7 s now). A notebook at the gate's limit would take minutes and make a page of hundreds
+of megabytes, in the worker's ``generate_feedback``, again in the grading process when that
+failed, and in the instructor's Jupyter server each time the formgrader showed the submission,
+which would then send it all to the browser.
+
+:func:`bound_sources` (run by :class:`~autograder.pages.html_safety.SanitizeNotebook`, which both
+kinds of page run first) goes through the cells in order and lets each page show, at most:
+
+- :data:`HIGHLIGHTED` characters of code in colour, the rest without (:func:`highlight_code`,
+  the template's filter of that name, told by the cell's metadata);
+- :data:`RENDERED_MARKDOWN` characters of markdown rendered, cells first, then outputs'
+  ``text/markdown`` and ``text/latex`` (:class:`PageBudget`), the rest as text;
+- :data:`SHOWN` characters of sources in all; of a cell past a budget, its first
+  :data:`SHOWN_AS_TEXT` characters; of the cells past this one, a note with their size;
+- :data:`ANSI_CODES` colour codes in one output, of :data:`ANSI_NUMBERS` numbers each
+  (:func:`bounded_ansi`, which ``SanitizeNotebook`` applies to every output).
+
+The course's own notebooks are far inside these (a04, the longest, holds 23,419 characters of
+code and 24,855 of markdown, solutions included). Nothing here changes a grade: the graded
+notebook keeps every cell as it was handed in.
+"""
+import functools
+import html
+import re
+
+from jinja2 import pass_context
+from nbconvert.filters.highlight import Highlight2HTML
+
+
+SHOWN_AS_TEXT = 100_000  # characters of a cell or fragment past a budget that a page shows, as text
+HIGHLIGHTED = 500_000
+RENDERED_MARKDOWN = 1_000_000
+SHOWN = 2_000_000
+ANSI_CODES = 2_000  # colour codes kept in one output (the rest are removed, their text kept)
+ANSI_NUMBERS = 16   # numbers kept of one code (its last)
+# Set by bound_sources on code cells to show without colour (any value a student gave it is
+# replaced): the template hands the cell's metadata to highlight_code.
+PLAIN = "course_plain_source"
+
+
+class PageBudget:
+    """What one page may still spend on markdown (cells, then outputs)."""
+
+    def __init__(self):
+        self.markdown = RENDERED_MARKDOWN
+
+    def renders(self, text):
+        """Whether markdown ``text`` is rendered, within the budget (which it then spends)."""
+        if len(text) > self.markdown:
+            return False
+        self.markdown -= len(text)
+        return True
+
+
+MARKDOWN_PAST = f"markdown past the {RENDERED_MARKDOWN:,} characters a page renders"
+
+
+def bound_sources(nb):
+    """The cells of ``nb``, in order, within the page's budgets (see the module's doc), in place;
+    returns the :class:`PageBudget` left for the outputs."""
+    budget, highlighted, shown = PageBudget(), 0, 0
+    for cell in nb.cells:
+        source, metadata = cell.get("source"), cell.get("metadata")
+        if not isinstance(source, str) or not isinstance(metadata, dict):
+            continue
+        metadata.pop(PLAIN, None)
+        code, markdown = cell.get("cell_type") == "code", cell.get("cell_type") == "markdown"
+        if shown >= SHOWN:
+            note = (f"({len(source):,} characters of this cell are not shown: a page shows at most {SHOWN:,} "
+                    "characters of a notebook's cells)")
+            cell.source = f"<p><em>{html.escape(note)}</em></p>" if markdown else note
+            if code:
+                metadata[PLAIN] = True
+            continue
+        if code and highlighted + len(source) <= HIGHLIGHTED:
+            highlighted += len(source)
+        elif markdown and budget.renders(source):
+            pass
+        elif markdown:
+            cell.source = as_text(source, MARKDOWN_PAST)
+        else:  # code past the colour budget, a raw cell
+            if code:
+                metadata[PLAIN] = True
+            if len(source) > SHOWN_AS_TEXT:
+                cell.source = (source[:SHOWN_AS_TEXT]
+                               + f"\n... ({len(source) - SHOWN_AS_TEXT:,} more characters not shown)")
+        shown += len(source) if cell.source is source else SHOWN_AS_TEXT
+    return budget
+
+
+def as_text(text, why):
+    """``text`` (HTML, markdown) shown as text, cut at :data:`SHOWN_AS_TEXT` characters, after a
+    note saying ``why``."""
+    more = f" ({len(text) - SHOWN_AS_TEXT:,} more characters not shown)" if len(text) > SHOWN_AS_TEXT else ""
+    # One <pre> element: markdown passes it on whole (an HTML block that starts with <pre> ends only
+    # at </pre>, which the escaped text cannot hold).
+    return (f'<pre class="course-shown-as-text"><em>{html.escape(why)}: shown as text{more}.</em>\n'
+            f"{html.escape(text[:SHOWN_AS_TEXT])}</pre>")
+
+
+# nbconvert's ansi2html (the templates' filter for streams, tracebacks and plain text) copies the
+# rest of the text at each colour code, and takes each code's numbers off the front of a list:
+# time in the square of the codes, and of a code's numbers. One output of 1,000,000 characters
+# took it 18 s as a single code of 500,000 numbers, a few as 83,000 codes.
+_ANSI = re.compile(r"\x1b\[(.*?)([@-~])")  # nbconvert's own pattern of a code
+
+
+def bounded_ansi(text, left):
+    """``text`` with at most ``left[0]`` colour codes (``left`` is spent: one list for all the
+    lines of one output), each of at most :data:`ANSI_NUMBERS` numbers."""
+    if "\x1b" not in text:
+        return text
+
+    def one(code):
+        left[0] -= 1
+        if left[0] < 0:
+            return ""
+        numbers = code.group(1)
+        if numbers.count(";") >= ANSI_NUMBERS:
+            numbers = ";".join(numbers.split(";")[-ANSI_NUMBERS:])
+        return f"\x1b[{numbers}{code.group(2)}"
+    return _ANSI.sub(one, text)
+
+
+class BoundedHighlight(Highlight2HTML):
+    """nbconvert's ``highlight_code`` filter, which shows a cell :func:`bound_sources` marked as
+    plain text in the same markup, without Pygments."""
+
+    def __call__(self, source, language=None, metadata=None):
+        if metadata is not None and hasattr(metadata, "get") and metadata.get(PLAIN) is True:
+            return f'<div class="highlight"><pre><span></span>{html.escape(source, quote=False)}</pre></div>'
+        return super().__call__(source, language, metadata)
+
+
+@functools.lru_cache(maxsize=8)
+def _highlighter(lexer):
+    return BoundedHighlight(pygments_lexer=lexer)
+
+
+@pass_context
+def highlight_code(context, source, language=None, metadata=None):
+    """The ``highlight_code`` Jinja filter for an exporter configured with import strings (the
+    formgrader's): the notebook's own lexer, as nbconvert's ``HTMLExporter`` picks it."""
+    nb = context.get("nb")
+    info = nb.get("metadata", {}).get("language_info", {}) if isinstance(nb, dict) else {}
+    lexer = info.get("pygments_lexer", info.get("name")) if isinstance(info, dict) else None
+    return _highlighter(lexer if isinstance(lexer, str) else None)(source, language, metadata)
