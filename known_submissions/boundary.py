@@ -487,6 +487,51 @@ SCRIPT_OUTPUTS = code('''
     display(Markdown("[click](javascript:document.title='pwned') <iframe srcdoc='<script>parent.document.title=1</script>'></iframe>"))
 ''')
 
+# HTML nested deep: the sanitiser's parser spends time in proportion to the depth at each tag.
+DEEP_HTML_OUTPUTS = code('''
+    from IPython.display import HTML, Markdown, display
+    display(HTML("<div>" * 150_000))
+''')
+DEEP_MARKDOWN_OUTPUT = code('''
+    from IPython.display import Markdown, display
+    display(Markdown("<span></div>" * 50_000))
+''')
+
+
+def nests_html_deep(folder):
+    """The reference answers, two cells whose outputs nest HTML deep and a markdown cell that does."""
+    import nbformat
+    from nbformat.v4 import new_markdown_cell
+
+    answered(ASSIGNMENT, extra=[("init_w", DEEP_HTML_OUTPUTS), ("init_w", DEEP_MARKDOWN_OUTPUT)])(folder)
+    path = Path(folder) / NOTEBOOK_NAME
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells.append(new_markdown_cell("My notes:\n\n" + "<dd><dl>" * 60_000))
+    nbformat.write(notebook, str(path))
+
+
+def long_sources(folder):
+    """The reference answers, a code cell of 3 MB (a comment, line after line) and a markdown cell
+    of 3 MB."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    answered(ASSIGNMENT)(folder)
+    path = Path(folder) / NOTEBOOK_NAME
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells.append(new_code_cell("# x = [1, 2, 3]  # it was 'that' long\n" * 80_000 + "pass"))
+    notebook.cells.append(new_markdown_cell("Some *text* with `code` and a [link](https://example.org).\n\n" * 50_000))
+    nbformat.write(notebook, str(path))
+
+
+# Colour codes: nbconvert's ansi2html spends time in the square of a code's numbers, and of the codes.
+ONE_COLOUR_CODE_OF_MANY_NUMBERS = code('''
+    print("\\x1b[" + "1;" * 400_000 + "31mred\\x1b[0m")
+''')
+MANY_COLOUR_CODES = code('''
+    print("\\x1b[31mx\\x1b[0m" * 80_000)
+''')
+
 EMPTIES_K_CHOICES = code('''
     def cross_validation_accuracies(X, y, k_choices, num_folds=5, metric="l2"):
         k_choices.clear()  # the grader's list of k, emptied: nothing left to check?
@@ -682,6 +727,13 @@ KERNEL_CASES = [
             answered(ASSIGNMENT, extra=[("init_w", WRITES_TO_ITS_FILE_DESCRIPTORS)])),
     _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
+    _graded("nests_html_deep", "outputs and a markdown cell nest HTML 50,000 to 150,000 elements deep (the sanitiser's "
+            "parser took minutes for each page that showed them)", A01_FULL, nests_html_deep),
+    _graded("long_sources", "a code cell of 3 MB and a markdown cell of 3 MB (a feedback page of 12 MB before, "
+            "coloured and rendered whole)", A01_FULL, long_sources),
+    _graded("colour_codes", "one output holds a colour code of 400,000 numbers, another 80,000 codes (20 s of "
+            "nbconvert's colouring for each page that showed them)", A01_FULL,
+            answered(ASSIGNMENT, extra=[("init_w", ONE_COLOUR_CODE_OF_MANY_NUMBERS), ("init_w", MANY_COLOUR_CODES)])),
     _graded("html_beside_the_notebook", "HTML files beside the notebook: one named as its feedback page, one "
             "with a script and a made-up score", A01_FULL, html_beside_the_notebook),
 ]

@@ -192,3 +192,23 @@ def test_what_the_other_workers_write_meanwhile_is_theirs(tmp_path, monkeypatch)
     assert 5 * 2**20 <= other_workers_bytes(own, {"case"}) - before < 6 * 2**20
     monkeypatch.delenv("PYTEST_XDIST_WORKER")
     assert other_workers_bytes(own, {"case"}) == 0  # one process: no other worker
+
+
+def test_html_nested_too_deep_reaches_the_feedback_page_as_text(graded):
+    """The case's two outputs and markdown cell are on its page, each as text with a note, never
+    handed to the sanitiser's parser (which took minutes for each)."""
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "nests_html_deep").rglob("*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    assert text.count('class="course-shown-as-text"') == 3
+    assert "My notes:" in text and "&lt;dd&gt;&lt;dl&gt;" in text
+
+
+def test_colour_codes_reach_the_feedback_page_bounded(graded):
+    """The case's colour codes are on its page, at most 2,000 of them, and its text whole."""
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "colour_codes").rglob("*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    assert text.count('<span class="ansi-red-fg">x</span>') == 1_000  # 2,000 codes: one colours each x, one resets
+    assert text.count("x" * 1000) >= 70  # the rest of the 80,000 x's, uncoloured
+    assert '<span class="ansi-red-intense-fg ansi-bold">red</span>' in text
