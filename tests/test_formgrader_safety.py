@@ -81,6 +81,9 @@ def test_which_responses_get_which_policy_header():
                      "/user/t/formgrader/gradebook": None, "/user/t/lab": None, "/formgrader/submissions/abc/": None}
 
 
+DEEP_MARKDOWN = "Notes:\n\n" + "<dd><dl>" * 60_000
+
+
 @pytest.fixture(scope="module")
 def graded(course_root, data_cache, tmp_path_factory):
     """A copy of the course whose gradebook holds the hostile student, graded by the harness."""
@@ -90,7 +93,9 @@ def graded(course_root, data_cache, tmp_path_factory):
     folder = work / "submitted" / STUDENT / ASSIGNMENT
     folder.mkdir(parents=True)
     release = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    nbformat.write(hostile_html.hostile_submission(release), str(folder / f"{ASSIGNMENT}.ipynb"))
+    submission = hostile_html.hostile_submission(release)
+    submission.cells.append(nbformat.v4.new_markdown_cell(DEEP_MARKDOWN))
+    nbformat.write(submission, str(folder / f"{ASSIGNMENT}.ipynb"))
     env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{course / 'gradebook.db'}")
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(work / "submitted"),
                              "--out", str(work / "out"), "--jobs", "1"], cwd=course, env=env,
@@ -239,6 +244,13 @@ def test_does_the_formgrader_render_maths_with_no_internet(formgrader_visit):
 def test_can_the_instructor_still_grade_on_that_page(formgrader_visit):
     _, shown = formgrader_visit
     assert shown["grades"] == shown["scores"] == 5  # a01's five graded tests, each with its score input
+
+
+def test_does_the_formgrader_show_html_nested_too_deep_as_text(formgrader_page):
+    """A markdown cell of 60,000 nested definition lists: the sanitiser's parser took about a
+    minute on it, with the instructor's Jupyter server waiting; shown as text, never parsed."""
+    html, _ = formgrader_page
+    assert html.count('class="course-shown-as-text"') == 1 and "&lt;dd&gt;&lt;dl&gt;" * 100 in html
 
 
 def test_are_a_submissions_files_served_sandboxed(formgrader_page, submission_url):
