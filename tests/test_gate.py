@@ -371,6 +371,25 @@ def test_does_find_submissions_refuse_a_notebook_the_grader_cannot_read_and_go_o
     assert why in found["edited"], found["edited"]
 
 
+def test_is_a_notebook_of_more_cells_than_the_limit_refused(tmp_path):
+    """Each cell costs nbgrader, the feedback page and the formgrader time and memory, whatever it
+    holds: past MAX_CELLS the notebook is not read further. At the limit it is graded."""
+    import json
+
+    from autograder.gate.submissions import MAX_CELLS, find_submissions
+
+    for student, cells in (("at_the_limit", MAX_CELLS), ("past_it", MAX_CELLS + 1)):
+        notebook = json.loads(Path(boundary.BLANK_NOTEBOOK).read_text(encoding="utf-8"))
+        notebook["cells"] += [{"cell_type": "markdown", "id": f"c{i}", "metadata": {}, "source": ""}
+                              for i in range(cells - len(notebook["cells"]))]
+        folder = hand_in(tmp_path, student, notebook=False)
+        (folder / NOTEBOOK).write_text(json.dumps(notebook), encoding="utf-8")
+    found = {s.student_id: s.problem for s in find_submissions(ASSIGNMENT, tmp_path / "submitted")}
+    assert found["at_the_limit"] == ""
+    assert found["past_it"] == (f"{NOTEBOOK} has 2,001 cells, more than the 2,000 a notebook may have; hand in the "
+                                "notebook as released, with your answers")
+
+
 def test_does_a_check_that_fails_refuse_that_student_only(tmp_path, monkeypatch):
     from autograder.gate import submissions
 

@@ -366,7 +366,8 @@ def install_nbgrader_gate(limits=LIMITS):
     wraps ``Autograde.init_destination``, the first step nbgrader takes for each submission,
     before it reads ``timestamp.txt`` or copies any file; a ``timestamp.txt`` nbgrader cannot
     read is refused too (``submissions.timestamp_problem``), and a notebook nested too deep for
-    Python's JSON reader (``submissions.nesting_problem``). A refused submission raises
+    Python's JSON reader (``submissions.nesting_problem``) or with more cells than a notebook may
+    have (``submissions.cells_count_problem``). A refused submission raises
     :class:`SubmissionRefused`: nbgrader logs the message, removes that student's ``autograded/``
     folder, grades the other students and ends with an error. It checks only: nbgrader then reads
     ``submitted/`` by path, which the harness's workers never do (they copy with the gate).
@@ -387,10 +388,10 @@ def install_nbgrader_gate(limits=LIMITS):
             within = submitted if folder.startswith(submitted + os.sep) else None
             problems = check_submission(folder, limits, within)
             if not problems:
-                from .submissions import notebooks_nesting_problems, timestamp_problem
+                from .submissions import notebooks_size_problems, timestamp_problem
 
                 problems = [p for p in [timestamp_problem(folder, within)] if p]
-                problems += notebooks_nesting_problems(folder, within)
+                problems += notebooks_size_problems(folder, within)
             if problems:
                 message = refusal_message(problems)
                 self.log.error("%s/%s: %s", student_id, assignment_id, message)

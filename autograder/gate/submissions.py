@@ -61,9 +61,26 @@ def nesting_problem(name, data):
     return ""
 
 
-def notebooks_nesting_problems(folder, within=None):
-    """``nesting_problem`` of every notebook of the submission ``folder``, which the gate has
-    let through (regular files and folders only)."""
+# Cells of one notebook, at most. The course's notebooks have 49 to 109; each cell costs nbgrader,
+# the feedback page and the formgrader's page time and memory whatever it holds: 20,000 empty
+# markdown cells (a 2 MB notebook) took 12 s and 370 MB to make into a page of 5 MB, and the
+# gate's 50 MB hold 24 times as many.
+MAX_CELLS = 2_000
+
+
+def cells_count_problem(name, raw):
+    """Why the notebook ``name``, read as ``raw`` (JSON), has too many cells, or ''."""
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if isinstance(cells, list) and len(cells) > MAX_CELLS:
+        return (f"{name} has {len(cells):,} cells, more than the {MAX_CELLS:,} a notebook may have; hand in the "
+                f"notebook as released, with your answers")
+    return ""
+
+
+def notebooks_size_problems(folder, within=None):
+    """``nesting_problem`` and ``cells_count_problem`` of every notebook of the submission
+    ``folder``, which the gate has let through (regular files and folders only): what stops
+    nbgrader reading a notebook, or makes it read it for minutes."""
     problems = []
     for parent, _, names in os.walk(folder):
         for name in sorted(n for n in names if n.endswith(".ipynb")):
@@ -74,6 +91,11 @@ def notebooks_nesting_problems(folder, within=None):
                 problems.append(f"{gate.shown(relative)} could not be read ({error})")
                 continue
             problem = nesting_problem(gate.shown(relative), data)
+            if not problem:
+                try:
+                    problem = cells_count_problem(gate.shown(relative), json.loads(data))
+                except (UnicodeDecodeError, ValueError):  # not JSON: nbgrader says so itself
+                    pass
             if problem:
                 problems.append(problem)
     return problems
@@ -98,6 +120,8 @@ def notebook_problem(path, within=None):
         return f"{path.name} is not a notebook: it cannot be read as JSON ({error.__class__.__name__})"
     if not isinstance(raw, dict) or raw.get("nbformat") != 4:
         return f"{path.name} is not a version 4 Jupyter notebook"
+    if problem := cells_count_problem(path.name, raw):
+        return problem
     try:  # JSON may escape half of a UTF-16 pair ("\ud800"): read, but no UTF-8 file can hold it
         json.dumps(raw, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
