@@ -159,6 +159,15 @@ def deeply_nested_notebook(folder):
     (Path(folder) / NOTEBOOK_NAME).write_text(text, encoding="utf-8")
 
 
+def too_many_cells(folder):
+    """The released notebook with 100,000 empty markdown cells after it (a 7 MB notebook): each
+    cell costs nbgrader, the feedback page and the formgrader time and memory."""
+    notebook = json.loads(Path(BLANK_NOTEBOOK).read_text(encoding="utf-8"))
+    notebook["cells"] += [{"cell_type": "markdown", "id": f"c{i}", "metadata": {}, "source": ""}
+                          for i in range(100_000)]
+    (Path(folder) / NOTEBOOK_NAME).write_text(json.dumps(notebook), encoding="utf-8")
+
+
 def _refused(name, description, build, message, **options):
     return BoundaryCase(name, description, "invalid", 0.0, message, build, **options)
 
@@ -199,6 +208,9 @@ FILE_CASES = [
     _refused("deeply_nested_notebook", "a notebook whose metadata nests lists 50,000 deep (Python's JSON reader "
              "recurses once per level)", deeply_nested_notebook,
              f"{NOTEBOOK_NAME} nests lists and objects 50004 levels deep"),
+    _refused("too_many_cells", "a notebook of 100,049 cells, most of them empty (the formgrader's exporter took 59 s "
+             "and 1.3 GB to make a page of 100,000 empty cells)", too_many_cells,
+             f"{NOTEBOOK_NAME} has 100,049 cells, more than the 2,000 a notebook may have"),
 ]
 
 
