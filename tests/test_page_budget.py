@@ -79,7 +79,7 @@ def test_is_markdown_past_its_budget_shown_as_text(course_root):
     second = "# A heading\n\n" + words * 50_000
     page = feedback_page(course_root, notebook(new_markdown_cell(first), new_markdown_cell(second)))
     assert page.count("<em>text</em>") == first.count("*text*")  # the first rendered, whole
-    assert "markdown past the 1,000,000 characters a page renders: shown as text" in page
+    assert "markdown past the 500,000 characters a page renders: shown as text" in page
     assert "# A heading" in page and "<h1" not in page.split("shown as text")[1]
 
 
@@ -146,8 +146,8 @@ def test_does_an_ordinary_coloured_traceback_keep_its_colours():
 
 
 def test_is_markdown_in_outputs_past_the_pages_budget_shown_as_text(course_root):
-    cells = new_markdown_cell("word " * 190_000), new_code_cell("display(Markdown(text))", outputs=[
+    cells = new_markdown_cell("word " * 90_000), new_code_cell("display(Markdown(text))", outputs=[
         new_output("display_data", data={"text/markdown": "*output* " * 30_000, "text/plain": "<Markdown>"})])
     page = feedback_page(course_root, notebook(*cells))
-    assert "markdown past the 1,000,000 characters a page renders: shown as text" in page
+    assert "markdown past the 500,000 characters a page renders: shown as text" in page
     assert "<em>output</em>" not in page and "*output* *output*" in page

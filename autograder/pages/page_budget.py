@@ -35,7 +35,7 @@ from nbconvert.filters.highlight import Highlight2HTML
 
 SHOWN_AS_TEXT = 100_000  # characters of a cell or fragment past a budget that a page shows, as text
 HIGHLIGHTED = 500_000
-RENDERED_MARKDOWN = 1_000_000
+RENDERED_MARKDOWN = 500_000  # markdown: up to about 7 s a megabyte of its slowest forms here
 SHOWN = 2_000_000
 ANSI_CODES = 2_000  # colour codes kept in one output (the rest are removed, their text kept)
 ANSI_NUMBERS = 16   # numbers kept of one code (its last)
