@@ -130,7 +130,8 @@ _CLOSES_P = {"address", "article", "aside", "blockquote", "center", "details", "
 _CLOSES_SIBLING = {("li", "li"), ("dt", "dt"), ("dt", "dd"), ("dd", "dd"), ("dd", "dt"), ("td", "td"),
                    ("td", "th"), ("th", "th"), ("th", "td"), ("td", "tr"), ("th", "tr"), ("tr", "tr"),
                    ("option", "option")}
-_SCRIPTS = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_SCRIPT_START = re.compile(r"<(script|style)\b", re.IGNORECASE)
+_SCRIPT_END = {name: re.compile(rf"</{name}[^>]{{0,64}}>", re.IGNORECASE) for name in ("script", "style")}
 
 
 def nesting_bound(html, limit=MAX_NESTING):
@@ -167,6 +168,22 @@ def nesting_bound(html, limit=MAX_NESTING):
     return deepest
 
 
+def without_scripts(html):
+    """``html`` without its <script> and <style> elements, start tag to end tag, in one pass: an
+    element that is never closed, and what follows it, stay. (A regular expression that looks
+    for the end of each start tag reads the rest of the text for every unclosed one: 8,000
+    "<script>" took one 1.7 s here, and time grows with the square of their number.)"""
+    parts, position = [], 0
+    while (start := _SCRIPT_START.search(html, position)) is not None:
+        end = _SCRIPT_END[start.group(1).lower()].search(html, start.end())
+        if end is None:
+            break
+        parts.append(html[position:start.start()])
+        position = end.end()
+    parts.append(html[position:])
+    return "".join(parts)
+
+
 def sanitize(html, source=None):
     """``html`` (a fragment a student controls) with only the allow-listed markup left.
 
@@ -175,7 +192,7 @@ def sanitize(html, source=None):
     never handed to the parser: ``source`` (what it was made from, such as markdown), or the HTML
     itself, is shown as text."""
     if nesting_bound(html) > MAX_NESTING:
-        html = _SCRIPTS.sub("", html)
+        html = without_scripts(html)
         if nesting_bound(html) > MAX_NESTING:
             return as_text(html if source is None else source, f"HTML nested more than {MAX_NESTING} elements deep")
     return _CLEANER.clean(html)
