@@ -41,7 +41,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 
 from . import mathml
-from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi
+from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi, colours
 
 ID_PREFIX = "student-"
 
@@ -209,6 +209,14 @@ class _SafeRenderer(IPythonRenderer):
 
     def latex_environment(self, name, body):
         return mathml.tex_to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True)
+
+    def block_code(self, code, info=None):
+        # A code block in a language the page does not colour (``page_budget.colours``) is shown
+        # as text (mistune's own markup, escaped), never given to that language's lexer.
+        language = info.strip().split(maxsplit=1)[0] if info and info.strip() else ""
+        if language and not language.startswith("mermaid") and not colours(code, language):
+            return super(IPythonRenderer, self).block_code(code)
+        return super().block_code(code, info)
 
     def _embed_image_or_attachment(self, src):
         # nbconvert raises on a missing attachment (no feedback at all for that student) and

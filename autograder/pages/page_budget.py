@@ -13,7 +13,8 @@ which would then send it all to the browser.
 kinds of page run first) goes through the cells in order and lets each page show, at most:
 
 - :data:`HIGHLIGHTED` characters of code in colour, the rest without (:func:`highlight_code`,
-  the template's filter of that name, told by the cell's metadata);
+  the template's filter of that name, told by the cell's metadata), and only cells that
+  :func:`colours` allows (Python, not too long, for markdown's code blocks too);
 - :data:`RENDERED_MARKDOWN` characters of markdown rendered, cells first, then outputs'
   ``text/markdown`` and ``text/latex`` (:class:`PageBudget`), the rest as text;
 - :data:`SHOWN` characters of sources in all; of a cell past a budget, its first
@@ -34,7 +35,7 @@ from nbconvert.filters.highlight import Highlight2HTML
 
 
 SHOWN_AS_TEXT = 100_000  # characters of a cell or fragment past a budget that a page shows, as text
-HIGHLIGHTED = 500_000
+HIGHLIGHTED = 100_000
 RENDERED_MARKDOWN = 500_000  # markdown: up to about 7 s a megabyte of its slowest forms here
 SHOWN = 2_000_000
 ANSI_CODES = 2_000  # colour codes kept in one output (the rest are removed, their text kept)
@@ -130,13 +131,51 @@ def bounded_ansi(text, left):
     return _ANSI.sub(one, text)
 
 
+# Pygments' lexers are regular expressions, some of them slow on text written for them, and a
+# student names the lexer of a code cell (its metadata's "magics_language") and of a markdown
+# code block (```name). Timed on 2,000 and 8,000 characters of 31 units repeated, 215 of 603
+# lexers took more than 8 times as long (over 0.2 s) for four times the text, on 544 units in
+# all, and three of them more than 5 s (fan, autoit, mcschema). The notebooks' own, IPython's
+# (which hands %%html, %%javascript, %%latex, %%perl, %%ruby and %%! cells to those lexers),
+# is quadratic too: one line of "*" or "a." took it 0.74 s for 8,000 characters and 10.8 s for
+# 32,000; 10,000 characters of lines holding one space, 11 s (its rules start with \s*, which
+# runs on across lines). So a page colours a cell only in Python, of at most LONGEST_CELL
+# characters, in lines of at most LONGEST_LINE, with no run of spaces and line breaks longer
+# than LONGEST_SPACE (the course's cells: 3,096, 131 and a few dozen at most); the slowest such
+# cell found then took 0.19 s. Anything else is shown without colour.
+COLOURED_LANGUAGES = {"python", "python3", "py", "ipython", "ipython3", "pycon"}
+LONGEST_CELL = 10_000
+LONGEST_LINE = 500
+LONGEST_SPACE = 100
+_LONG_SPACE = re.compile(r"\s{%d}" % (LONGEST_SPACE + 1))
+
+
+def colours(source, language):
+    """Whether ``source`` in ``language`` (a lexer's name) is coloured on a page."""
+    return (isinstance(language, str) and language.lower() in COLOURED_LANGUAGES
+            and len(source) <= LONGEST_CELL
+            and max(map(len, source.splitlines()), default=0) <= LONGEST_LINE
+            and not _LONG_SPACE.search(source))
+
+
+def plain_code(source):
+    """A code cell's source in the markup Pygments gives it, without colour."""
+    return f'<div class="highlight"><pre><span></span>{html.escape(source, quote=False)}</pre></div>'
+
+
 class BoundedHighlight(Highlight2HTML):
-    """nbconvert's ``highlight_code`` filter, which shows a cell :func:`bound_sources` marked as
-    plain text in the same markup, without Pygments."""
+    """nbconvert's ``highlight_code`` filter, which shows without Pygments a cell
+    :func:`bound_sources` marked as plain, or one it would not colour (:func:`colours`)."""
 
     def __call__(self, source, language=None, metadata=None):
-        if metadata is not None and hasattr(metadata, "get") and metadata.get(PLAIN) is True:
-            return f'<div class="highlight"><pre><span></span>{html.escape(source, quote=False)}</pre></div>'
+        metadata = metadata if hasattr(metadata, "get") else None
+        if metadata is not None and metadata.get(PLAIN) is True:
+            return plain_code(source)
+        language = language or self.pygments_lexer  # as nbconvert chooses the lexer
+        if language.startswith("ipython") and metadata is not None and "magics_language" in metadata:
+            language = metadata["magics_language"]
+        if not colours(source, language):
+            return plain_code(source)
         return super().__call__(source, language, metadata)
 
 
