@@ -522,6 +522,22 @@ def nests_html_deep(folder):
     nbformat.write(notebook, str(path))
 
 
+def names_slow_lexers(folder):
+    """The reference answers, a markdown cell with a code block for the lexer mcschema (200
+    characters), a code cell that names the lexer fan for 4,000 characters, and a cell of
+    5,000 lines holding one space (for IPython's own lexer)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    answered(ASSIGNMENT)(folder)
+    path = Path(folder) / NOTEBOOK_NAME
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells.append(new_markdown_cell("```mcschema\n" + "<!--" * 50 + "\n```"))
+    notebook.cells.append(new_code_cell("a" * 4000, metadata={"magics_language": "fan"}))
+    notebook.cells.append(new_code_cell(" \n" * 5000))
+    nbformat.write(notebook, str(path))
+
+
 def long_sources(folder):
     """The reference answers, a code cell of 3 MB (a comment, line after line) and a markdown cell
     of 3 MB."""
@@ -741,6 +757,8 @@ KERNEL_CASES = [
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
     _graded("nests_html_deep", "outputs and a markdown cell nest HTML 50,000 to 150,000 elements deep (the sanitiser's "
             "parser took minutes for each page that showed them)", A01_FULL, nests_html_deep),
+    _graded("names_slow_lexers", "cells name Pygments lexers that are slow on what they hold (the page did not come "
+            "within 90 s for 200 characters in a markdown code block for mcschema)", A01_FULL, names_slow_lexers),
     _graded("long_sources", "a code cell of 3 MB and a markdown cell of 3 MB (a feedback page of 12 MB before, "
             "coloured and rendered whole)", A01_FULL, long_sources),
     _graded("colour_codes", "one output holds a colour code of 400,000 numbers, another 80,000 codes (20 s of "

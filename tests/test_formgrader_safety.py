@@ -82,6 +82,7 @@ def test_which_responses_get_which_policy_header():
 
 
 DEEP_MARKDOWN = "Notes:\n\n" + "<dd><dl>" * 60_000
+SLOW_LEXER_MARKDOWN = "```mcschema\n" + "<!--" * 50 + "\n```"  # Pygments' mcschema lexer: over 90 s
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,7 @@ def graded(course_root, data_cache, tmp_path_factory):
     release = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     submission = hostile_html.hostile_submission(release)
     submission.cells.append(nbformat.v4.new_markdown_cell(DEEP_MARKDOWN))
+    submission.cells.append(nbformat.v4.new_markdown_cell(SLOW_LEXER_MARKDOWN))
     nbformat.write(submission, str(folder / f"{ASSIGNMENT}.ipynb"))
     env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{course / 'gradebook.db'}")
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(work / "submitted"),
@@ -251,6 +253,13 @@ def test_does_the_formgrader_show_html_nested_too_deep_as_text(formgrader_page):
     minute on it, with the instructor's Jupyter server waiting; shown as text, never parsed."""
     html, _ = formgrader_page
     assert html.count('class="course-shown-as-text"') == 1 and "&lt;dd&gt;&lt;dl&gt;" * 100 in html
+
+
+def test_does_the_formgrader_show_a_code_block_for_a_slow_lexer_as_text(formgrader_page):
+    """200 characters in a markdown code block that names Pygments' mcschema lexer: the page did
+    not come within 90 s before (the lexer backtracks without end); only Python is coloured."""
+    html, _ = formgrader_page
+    assert "<pre><code>" + "&lt;!--" * 50 in html
 
 
 def test_are_a_submissions_files_served_sandboxed(formgrader_page, submission_url):
