@@ -157,7 +157,7 @@ def test_is_code_in_another_language_or_with_a_long_line_shown_without_colour(co
     """A student names a code cell's lexer (its metadata's magics_language) and a markdown code
     block's (```name): some of Pygments' lexers take seconds on a few kilobytes written for them,
     and IPython's own is quadratic in the length of a line. Only Python is coloured, in lines of
-    at most LONGEST_LINE characters; the rest is shown as text, whole."""
+    at most LONGEST_LINE characters, and no code block of markdown; the rest is shown as text, whole."""
     longest = page_budget.LONGEST_LINE
     cells = [new_code_cell('"\\\\' * 1000, metadata={"magics_language": "actionscript"}),
              new_code_cell("%%bash\necho hello", metadata={"magics_language": "bash"}),
@@ -169,8 +169,8 @@ def test_is_code_in_another_language_or_with_a_long_line_shown_without_colour(co
     page = feedback_page(course_root, notebook(*cells))
     assert highlighted == [longest]  # the Python cell whose longest line is at the limit, alone
     assert "echo hello" in page and "*" * (longest + 1) in page and "x = 1\nx = 1" in page
-    assert '<pre><span></span>"\\\\"\\\\' in page and '<pre><code>"\\\\"\\\\' in page  # the cell, the block
-    assert '<span class="n">b</span>' in page  # the markdown block in Python, coloured by mistune's renderer
+    assert '<pre><span></span>"\\\\"\\\\' in page and '<pre><code class="language-actionscript">"\\\\"\\\\' in page
+    assert '<pre><code class="language-python">b = 2' in page  # markdown's code blocks: never coloured
 
 
 @pytest.mark.parametrize("assignment", course.assignment_ids())

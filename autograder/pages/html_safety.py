@@ -41,7 +41,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 
 from . import mathml
-from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi, colours
+from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi
 
 ID_PREFIX = "student-"
 
@@ -114,8 +114,8 @@ _CLEANER = nh3.Cleaner(tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attri
 # its element): HTML nested n deep costs it n * n steps. 200 kB of "<div>" took it 5.8 s here and
 # 400 kB 25 s; the 4 MB of HTML one output may keep would take 40 minutes at that rate, in the
 # worker's feedback, again in the grading process when that failed, and in the instructor's
-# Jupyter server when the formgrader shows the submission. Browsers cap the depth of their own trees for the same reason (Chromium
-# at 512); no page of the course nests more than a few dozen.
+# Jupyter server when the formgrader shows the submission. Browsers cap the depth of their own
+# trees for the same reason (Chromium at 512); no page of the course nests more than a few dozen.
 MAX_NESTING = 256
 _TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
 _VOID = {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input",
@@ -172,7 +172,7 @@ def without_scripts(html):
     """``html`` without its <script> and <style> elements, start tag to end tag, in one pass: an
     element that is never closed, and what follows it, stay. (A regular expression that looks
     for the end of each start tag reads the rest of the text for every unclosed one: 8,000
-    "<script>" took one 1.7 s here, and time grows with the square of their number.)"""
+    "<script>" took it 1.7 s here, and time grows with the square of their number.)"""
     parts, position = [], 0
     while (start := _SCRIPT_START.search(html, position)) is not None:
         end = _SCRIPT_END[start.group(1).lower()].search(html, start.end())
@@ -211,12 +211,11 @@ class _SafeRenderer(IPythonRenderer):
         return mathml.tex_to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True)
 
     def block_code(self, code, info=None):
-        # A code block in a language the page does not colour (``page_budget.colours``) is shown
-        # as text (mistune's own markup, escaped), never given to that language's lexer.
-        language = info.strip().split(maxsplit=1)[0] if info and info.strip() else ""
-        if language and not language.startswith("mermaid") and not colours(code, language):
-            return super(IPythonRenderer, self).block_code(code)
-        return super().block_code(code, info)
+        # A code block is shown as text (mistune's own markup, escaped), never given to the lexer
+        # its student named: some of Pygments' lexers take minutes on a few hundred characters,
+        # and Python's take 20 us a character on text written for them, which markdown's
+        # 500,000 characters a page would multiply (``page_budget``).
+        return super(IPythonRenderer, self).block_code(code, info)
 
     def _embed_image_or_attachment(self, src):
         # nbconvert raises on a missing attachment (no feedback at all for that student) and

@@ -14,7 +14,7 @@ kinds of page run first) goes through the cells in order and lets each page show
 
 - :data:`HIGHLIGHTED` characters of code in colour, the rest without (:func:`highlight_code`,
   the template's filter of that name, told by the cell's metadata), and only cells that
-  :func:`colours` allows (Python, not too long, for markdown's code blocks too);
+  :func:`colours` allows (Python, not too long; markdown's code blocks are never coloured);
 - :data:`RENDERED_MARKDOWN` characters of markdown rendered, cells first, then outputs'
   ``text/markdown`` and ``text/latex`` (:class:`PageBudget`), the rest as text;
 - :data:`SHOWN` characters of sources in all; of a cell past a budget, its first
@@ -133,7 +133,7 @@ def bounded_ansi(text, left):
 
 # Pygments' lexers are regular expressions, some of them slow on text written for them, and a
 # student names the lexer of a code cell (its metadata's "magics_language") and of a markdown
-# code block (```name). Timed on 2,000 and 8,000 characters of 31 units repeated, 215 of 603
+# code block (```name; shown as text, html_safety._SafeRenderer.block_code). Timed on 2,000 and 8,000 characters of 31 units repeated, 215 of 603
 # lexers took more than 8 times as long (over 0.2 s) for four times the text, on 544 units in
 # all, and three of them more than 5 s (fan, autoit, mcschema). The notebooks' own, IPython's
 # (which hands %%html, %%javascript, %%latex, %%perl, %%ruby and %%! cells to those lexers),
