@@ -83,11 +83,19 @@ def test_is_markdown_past_its_budget_shown_as_text(course_root):
     assert "# A heading" in page and "<h1" not in page.split("shown as text")[1]
 
 
+def test_does_a_page_colour_at_most_its_budget_of_code(course_root, highlighted):
+    size = page_budget.LONGEST_CELL
+    cells = [new_code_cell(code_of(size)) for _ in range(page_budget.HIGHLIGHTED // size + 2)]
+    page = feedback_page(course_root, notebook(*cells))
+    assert highlighted == [size] * (page_budget.HIGHLIGHTED // size)  # the cells past it: without colour
+    assert page.count('<pre><span></span>x = [1, 2, 3]') == 2  # plain_code's markup
+
+
 def test_does_a_page_show_at_most_its_budget_of_sources_then_notes(course_root, highlighted):
     cells = [new_code_cell(code_of(SHOWN_AS_TEXT)) for _ in range(30)] + [new_raw_cell("raw " * 10),
                                                                            new_markdown_cell("*late*")]
     page = feedback_page(course_root, notebook(*cells))
-    assert sum(highlighted) <= page_budget.HIGHLIGHTED
+    assert highlighted == []  # cells past LONGEST_CELL are never coloured
     notes = page.count("characters of this cell are not shown: a page shows at most 2,000,000")
     assert notes == 32 - page_budget.SHOWN // SHOWN_AS_TEXT
     assert "<em>late</em>" not in page and len(page) < 8_000_000
