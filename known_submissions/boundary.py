@@ -218,10 +218,11 @@ FILE_CASES = [
 # What the student's code sends across: calls, values, objects, outputs
 # --------------------------------------------------------------------------------------------
 
-def answered(assignment, replace=None, extra=()):
+def answered(assignment, replace=None, extra=(), cells=None):
     """build(folder): the release notebook with the reference solutions, the solution cells of
-    ``replace`` ({graded function: source}) written as the student wrote them, and ``extra``
-    code cells ((graded function after whose test cell it goes, or None for the end, source)).
+    ``replace`` ({graded function: source}) written as the student wrote them, ``extra`` code
+    cells ((graded function after whose test cell it goes, or None for the end, source)), and
+    last the cells ``cells()`` makes (nbformat cells of any type, made only when built).
     In the sources, ``__CANARY__`` is the canary's path and ``__MARKER__`` a marker file's name."""
     def build(folder):
         def placed(text):
@@ -247,6 +248,7 @@ def answered(assignment, replace=None, extra=()):
                 index = 1 + next(i for i, c in enumerate(notebook.cells)
                                  if c.metadata.get("nbgrader", {}).get("grade_id") == f"test_{after}")
             notebook.cells.insert(index, new_code_cell(textwrap.dedent(source).strip("\n")))
+        notebook.cells.extend(cells() if cells else [])
         nbformat.write(notebook, str(Path(folder) / f"{assignment}.ipynb"))
     return build
 
@@ -501,7 +503,7 @@ SCRIPT_OUTPUTS = code('''
 
 # HTML nested deep: the sanitiser's parser spends time in proportion to the depth at each tag.
 DEEP_HTML_OUTPUTS = code('''
-    from IPython.display import HTML, Markdown, display
+    from IPython.display import HTML, display
     display(HTML("<div>" * 150_000))
 ''')
 DEEP_MARKDOWN_OUTPUT = code('''
@@ -510,46 +512,28 @@ DEEP_MARKDOWN_OUTPUT = code('''
 ''')
 
 
-def nests_html_deep(folder):
-    """The reference answers, two cells whose outputs nest HTML deep and a markdown cell that does."""
-    import nbformat
+def _deep_markdown():
     from nbformat.v4 import new_markdown_cell
 
-    answered(ASSIGNMENT, extra=[("init_w", DEEP_HTML_OUTPUTS), ("init_w", DEEP_MARKDOWN_OUTPUT)])(folder)
-    path = Path(folder) / NOTEBOOK_NAME
-    notebook = nbformat.read(str(path), as_version=4)
-    notebook.cells.append(new_markdown_cell("My notes:\n\n" + "<dd><dl>" * 60_000))
-    nbformat.write(notebook, str(path))
+    return [new_markdown_cell("My notes:\n\n" + "<dd><dl>" * 60_000)]
 
 
-def names_slow_lexers(folder):
-    """The reference answers, a markdown cell with a code block for the lexer mcschema (200
-    characters), a code cell that names the lexer fan for 4,000 characters, and a cell of
-    5,000 lines holding one space (for IPython's own lexer)."""
-    import nbformat
+def _slow_lexers():
+    """A markdown code block for the lexer mcschema (200 characters), a code cell that names the
+    lexer fan for 4,000 characters, and a cell of 5,000 lines holding one space (for IPython's)."""
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
-    answered(ASSIGNMENT)(folder)
-    path = Path(folder) / NOTEBOOK_NAME
-    notebook = nbformat.read(str(path), as_version=4)
-    notebook.cells.append(new_markdown_cell("```mcschema\n" + "<!--" * 50 + "\n```"))
-    notebook.cells.append(new_code_cell("a" * 4000, metadata={"magics_language": "fan"}))
-    notebook.cells.append(new_code_cell(" \n" * 5000))
-    nbformat.write(notebook, str(path))
+    return [new_markdown_cell("```mcschema\n" + "<!--" * 50 + "\n```"),
+            new_code_cell("a" * 4000, metadata={"magics_language": "fan"}),
+            new_code_cell(" \n" * 5000)]
 
 
-def long_sources(folder):
-    """The reference answers, a code cell of 3 MB (a comment, line after line) and a markdown cell
-    of 3 MB."""
-    import nbformat
+def _long_sources():
+    """A code cell of 3 MB (a comment, line after line) and a markdown cell of 3 MB."""
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
-    answered(ASSIGNMENT)(folder)
-    path = Path(folder) / NOTEBOOK_NAME
-    notebook = nbformat.read(str(path), as_version=4)
-    notebook.cells.append(new_code_cell("# x = [1, 2, 3]  # it was 'that' long\n" * 80_000 + "pass"))
-    notebook.cells.append(new_markdown_cell("Some *text* with `code` and a [link](https://example.org).\n\n" * 50_000))
-    nbformat.write(notebook, str(path))
+    return [new_code_cell("# x = [1, 2, 3]  # it was 'that' long\n" * 80_000 + "pass"),
+            new_markdown_cell("Some *text* with `code` and a [link](https://example.org).\n\n" * 50_000)]
 
 
 # Colour codes: nbconvert's ansi2html spends time in the square of a code's numbers, and of the codes.
@@ -756,11 +740,14 @@ KERNEL_CASES = [
     _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
     _graded("nests_html_deep", "outputs and a markdown cell nest HTML 50,000 to 150,000 elements deep (the sanitiser's "
-            "parser took minutes for each page that showed them)", A01_FULL, nests_html_deep),
+            "parser took minutes for each page that showed them)", A01_FULL,
+            answered(ASSIGNMENT, extra=[("init_w", DEEP_HTML_OUTPUTS), ("init_w", DEEP_MARKDOWN_OUTPUT)],
+                     cells=_deep_markdown)),
     _graded("names_slow_lexers", "cells name Pygments lexers that are slow on what they hold (the page did not come "
-            "within 90 s for 200 characters in a markdown code block for mcschema)", A01_FULL, names_slow_lexers),
+            "within 90 s for 200 characters in a markdown code block for mcschema)", A01_FULL,
+            answered(ASSIGNMENT, cells=_slow_lexers)),
     _graded("long_sources", "a code cell of 3 MB and a markdown cell of 3 MB (a feedback page of 12 MB before, "
-            "coloured and rendered whole)", A01_FULL, long_sources),
+            "coloured and rendered whole)", A01_FULL, answered(ASSIGNMENT, cells=_long_sources)),
     _graded("colour_codes", "one output holds a colour code of 400,000 numbers, another 80,000 codes (20 s of "
             "nbconvert's colouring for each page that showed them)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", ONE_COLOUR_CODE_OF_MANY_NUMBERS), ("init_w", MANY_COLOUR_CODES)])),

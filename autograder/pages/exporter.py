@@ -33,7 +33,6 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets import default
 
 from .html_safety import FILTERS, SanitizeNotebook
-from .page_budget import BoundedHighlight
 
 
 class InMemoryBytecodeCache(BytecodeCache):
@@ -110,10 +109,8 @@ class FeedbackHTMLExporter(HTMLExporter):
         return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        # HTMLExporter.from_notebook_node, its BeautifulSoup pass done by text (see above).
-        language = nb.metadata.get("language_info", {})
-        lexer = language.get("pygments_lexer", language.get("name", None))
-        self.register_filter("highlight_code", BoundedHighlight(pygments_lexer=lexer, parent=self))
+        # HTMLExporter.from_notebook_node, its BeautifulSoup pass done by text (see above), and its
+        # highlight_code the course's (html_safety.FILTERS: page_budget.highlight_code).
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))
