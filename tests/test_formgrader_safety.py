@@ -9,6 +9,7 @@ README tells instructors, and Chromium (network cut off) opens the formgrader's 
 submission: no student script may run, maths must render with the local MathJax, and the page
 must still work for grading.
 """
+import html
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -83,6 +85,17 @@ def test_which_responses_get_which_policy_header():
 
 DEEP_MARKDOWN = "Notes:\n\n" + "<dd><dl>" * 60_000
 SLOW_LEXER_MARKDOWN = "```mcschema\n" + "<!--" * 50 + "\n```"  # Pygments' mcschema lexer: over 90 s
+# Maths for the formgrader's MathJax, whose time grows much faster than what it is given. TeX
+# that latex2mathml cannot convert (a double exponent, a formula too deep for it) is left as
+# source for MathJax: nested 60 groups deep, 1,000 deep, 1,600 characters long, defining a macro,
+# and 300 formulas; a formula of 8,000 terms becomes MathML, which MathJax used to draw again.
+# With these, the page's MathJax took 29.9 s before it was done (the page without them: 2.9 s).
+HOSTILE_MATHS = ["$$" + "{" * 60 + "x^a^b" + "}" * 60 + "$$",
+                 "$$" + "{" * 1000 + "x" + "}" * 1000 + "$$",
+                 "$$" + "x^a^b + " * 200 + "$$",
+                 r"$\def\a{b} x^a^b$",
+                 " ".join(f"$x^a^b + {i}$" for i in range(300)),
+                 "$$" + "x+" * 8000 + "y$$"]
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +108,8 @@ def graded(course_root, data_cache, tmp_path_factory):
     folder.mkdir(parents=True)
     release = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     submission = hostile_html.hostile_submission(release)
+    # The maths first: after DEEP_MARKDOWN, the page's 500,000 characters of markdown are spent.
+    submission.cells.extend(nbformat.v4.new_markdown_cell(maths) for maths in HOSTILE_MATHS)
     submission.cells.append(nbformat.v4.new_markdown_cell(DEEP_MARKDOWN))
     submission.cells.append(nbformat.v4.new_markdown_cell(SLOW_LEXER_MARKDOWN))
     nbformat.write(submission, str(folder / f"{ASSIGNMENT}.ipynb"))
@@ -174,7 +189,8 @@ def formgrader_visit(chromium, submission_url):
     """The formgrader's page in Chromium, once its grades and MathJax have loaded."""
     def shown(page):
         ready = ("() => Boolean(window.MathJax && MathJax.loaded === true && window.formgrader"
-                 " && formgrader.grades && formgrader.grades.loaded)")
+                 " && formgrader.grades && formgrader.grades.loaded"
+                 " && document.documentElement.getAttribute('data-course-maths') === 'typeset')")
         # Polled from here: Playwright's wait_for_function would need eval, which the page's policy forbids.
         for _ in range(150):
             if page.evaluate(ready):
@@ -186,7 +202,12 @@ def formgrader_visit(chromium, submission_url):
             return {mathjax: MathJax.version, grades: formgrader.grades.length,
                     scores: document.querySelectorAll('input.score').length,
                     rendered: cell.querySelectorAll('.MathJax, .MathJax_Display, math').length,
-                    text: cell.innerText};
+                    text: cell.innerText,
+                    typeset: document.documentElement.getAttribute('data-course-maths'),
+                    tex: [...document.querySelectorAll('span.tex-source')].map(span => ({
+                        typeset: span.querySelector('.MathJax, .MathJax_Display') !== null,
+                        title: span.title, length: span.textContent.length})),
+                    mathml: [...document.querySelectorAll('math')].map(m => m.textContent.length)};
         }""")
     login = submission_url.split("/formgrader/")[0] + f"/?token={TOKEN}"  # as from JupyterLab: a cookie for the site
     return browser.visit(chromium, submission_url, settle_ms=1500, check=shown, login=login)
@@ -241,6 +262,75 @@ def test_does_the_formgrader_render_maths_with_no_internet(formgrader_visit):
     assert seen.blocked_requests == [] and seen.failed_requests == []  # MathJax came from this server
     assert shown["mathjax"].startswith("2.7")
     assert shown["rendered"] >= 2 and "$" not in shown["text"]
+
+
+def test_does_the_formgrader_give_mathjax_only_bounded_tex(formgrader_visit):
+    """MathJax typesets the TeX left as source within the page's bounds, nothing else: not the
+    formulas too deep, too long or defining macros, not past 200 formulas, and not the MathML
+    (the browser draws it). Before, the page's MathJax typeset all of it and redrew the MathML."""
+    _, shown = formgrader_visit
+    assert shown["typeset"] == "typeset"
+    tex = shown["tex"]
+    typeset = [span for span in tex if span["typeset"]]
+    assert len(typeset) == 200 and all(span["title"] == "" for span in typeset)
+    reasons = [span["title"] for span in tex if not span["typeset"]]
+    assert reasons.count("Not typeset: nested more than 50 groups deep.") == 1
+    assert reasons.count("Not typeset: longer than 1000 characters.") == 2
+    assert reasons.count("Not typeset: it defines macros.") == 1
+    assert reasons.count("Not typeset: the page typesets at most 200 formulas and 10000 characters.") >= 100
+    assert len(reasons) == len(tex) - 200
+    assert max(shown["mathml"]) > 8000  # the long formula is still MathML, drawn by the browser
+
+
+def maths_chosen(chromium, spans):
+    """(id of each span the formgrader's page gives MathJax, {id: title} of the others), by the
+    page's own choosing script (formgrade_macros.html.j2), run on ``spans`` (HTML) alone."""
+    template = (Path(formgrader_safety.TEMPLATE_BASEDIRS[0]) / "formgrade" / "formgrade_macros.html.j2").read_text()
+    script = template[template.index("var course_maths = "):template.index("window.MathJax = {")]
+    page = chromium.new_page()
+    try:
+        page.set_content(f"<body>{spans}</body>")
+        page.add_script_tag(content=script)
+        return page.evaluate("""() => [course_maths_to_typeset().map(span => span.id),
+            Object.fromEntries([...document.querySelectorAll('span.tex-source')]
+                .filter(span => span.title).map(span => [span.id, span.title]))]""")
+    finally:
+        page.close()
+
+
+def tex_span(name, tex):
+    return f'<span class="tex-source" id="{name}">{html.escape(tex, quote=False)}</span>'
+
+
+def test_which_tex_does_the_formgrader_give_mathjax(chromium):
+    """Each formula on its own merits: at most 1,000 characters, 50 groups (braces, \\left,
+    \\begin) deep, no macro defined; escaped braces are no groups."""
+    chosen, refused = maths_chosen(chromium, "".join([
+        tex_span("ordinary", r"$$\left( \frac{a}{b} \right)^2 \begin{matrix} a \\ b \end{matrix}$$"),
+        tex_span("longest", "$" + "x" * 998 + "$"), tex_span("too-long", "$" + "x" * 999 + "$"),
+        tex_span("deepest", "$" + "{" * 50 + "x" + "}" * 50 + "$"), tex_span("too-deep", "$" + "{" * 51 + "x" + "}" * 51 + "$"),
+        tex_span("too-many-lefts", "$" + r"\left(" * 51 + "x" + r"\right)" * 51 + "$"),
+        tex_span("too-many-begins", "$" + r"\begin{a}" * 51 + "x" + r"\end{a}" * 51 + "$"),
+        tex_span("escaped-braces", "$" + r"\{" * 60 + "x" + r"\}" * 60 + "$"),
+        tex_span("def", r"$\def\a{b}\a$"), tex_span("newcommand", r"$\newcommand{\R}{\mathbb{R}}\R$"),
+        tex_span("require", r"$\require{cancel}\cancel{x}$"), tex_span("let", r"$\let\a=b$"),
+        tex_span("left-is-not-let", r"$\left. x \right|$"),
+        '<span class="tex-source" id="not-text"><b>$x$</b></span>']))
+    assert chosen == ["ordinary", "longest", "deepest", "escaped-braces", "left-is-not-let"]
+    assert refused == {"too-long": "Not typeset: longer than 1000 characters.",
+                       "not-text": "Not typeset: it is not text.",
+                       **{name: "Not typeset: nested more than 50 groups deep."
+                          for name in ("too-deep", "too-many-lefts", "too-many-begins")},
+                       **{name: "Not typeset: it defines macros." for name in ("def", "newcommand", "require", "let")}}
+
+
+def test_how_much_tex_does_the_formgrader_give_mathjax_in_all(chromium):
+    """A page gives MathJax at most 200 formulas and 10,000 characters; the rest stays as TeX."""
+    past = "Not typeset: the page typesets at most 200 formulas and 10000 characters."
+    chosen, refused = maths_chosen(chromium, "".join(tex_span(f"f{i}", f"$x_{{{i:03}}}$") for i in range(250)))
+    assert chosen == [f"f{i}" for i in range(200)] and refused == {f"f{i}": past for i in range(200, 250)}
+    chosen, refused = maths_chosen(chromium, "".join(tex_span(f"f{i}", "$" + "x" * 998 + "$") for i in range(12)))
+    assert chosen == [f"f{i}" for i in range(10)] and refused == {"f10": past, "f11": past}
 
 
 def test_can_the_instructor_still_grade_on_that_page(formgrader_visit):

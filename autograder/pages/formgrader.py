@@ -13,7 +13,8 @@ course configures that exporter in ``nbgrader_config.py``, which the formgrader 
 - ``templates/formgrade/`` here, found before nbgrader's folder of the same name (nbconvert
   looks for each file in the template folders in order): the course's copies of two partials,
   ``formgrade_macros.html.j2`` (the policy first, the nonce on every script of the page, MathJax
-  from the local copy ``jupyter-server-mathjax`` serves instead of a CDN) and
+  from the local copy ``jupyter-server-mathjax`` serves instead of a CDN, given only the TeX that
+  could not be made MathML, within bounds: the browser draws MathML itself) and
   ``mathjax.html.j2`` (empty: MathJax is loaded there). nbgrader's own ``index.html.j2`` and
   cell macros are used as they are.
 

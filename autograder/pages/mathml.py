@@ -3,7 +3,8 @@
 Chromium, Firefox and Safari draw MathML themselves (MathML Core), so a feedback page opened from
 disk, offline, shows its formulas without MathJax. ``latex2mathml`` converts the TeX of
 ``$...$``, ``$$...$$``, ``\\(...\\)``, ``\\[...\\]`` and ``\\begin{...}...\\end{...}``; what it
-cannot convert stays as its TeX source, shown as text (the formgrader's MathJax still typesets it).
+cannot convert stays as its TeX source, shown as text (the formgrader's MathJax still typesets it,
+within the bounds its page sets: ``templates/formgrade/formgrade_macros.html.j2``).
 
 Its output is **not** trusted HTML: ``\\text{...}`` passes its text through unescaped, ``\\href``
 and ``\\style`` make attributes. Callers sanitise it with the rest of the page (``html_safety``).
