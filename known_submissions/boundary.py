@@ -536,6 +536,29 @@ def _long_sources():
             new_markdown_cell("Some *text* with `code` and a [link](https://example.org).\n\n" * 50_000)]
 
 
+# Maths: pages show TeX as MathML (latex2mathml); the TeX it cannot convert, the formgrader's
+# MathJax typesets in the instructor's browser, in time that grows much faster than the TeX.
+# Markdown: nested 60 groups deep, 1,000 deep, 1,600 characters long, defining a macro, 300
+# formulas (a double exponent keeps each as TeX), and a formula of 8,000 terms that becomes MathML.
+HOSTILE_MATHS = ["$$" + "{" * 60 + "x^a^b" + "}" * 60 + "$$",
+                 "$$" + "{" * 1000 + "x" + "}" * 1000 + "$$",
+                 "$$" + "x^a^b + " * 200 + "$$",
+                 r"$\def\a{b} x^a^b$",
+                 " ".join(f"$x^a^b + {i}$" for i in range(300)),
+                 "$$" + "x+" * 8000 + "y$$"]
+LATEX_OUTPUT = code('''
+    from IPython.display import Latex, display
+    display(Latex("$$" + "{" * 1000 + "x" + "}" * 1000 + "$$"))
+''')
+
+
+def hostile_maths():
+    """A markdown cell for each of HOSTILE_MATHS."""
+    from nbformat.v4 import new_markdown_cell
+
+    return [new_markdown_cell(maths) for maths in HOSTILE_MATHS]
+
+
 # Colour codes: nbconvert's ansi2html spends time in the square of a code's numbers, and of the codes.
 ONE_COLOUR_CODE_OF_MANY_NUMBERS = code('''
     print("\\x1b[" + "1;" * 400_000 + "31mred\\x1b[0m")
@@ -751,6 +774,9 @@ KERNEL_CASES = [
     _graded("colour_codes", "one output holds a colour code of 400,000 numbers, another 80,000 codes (20 s of "
             "nbconvert's colouring for each page that showed them)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", ONE_COLOUR_CODE_OF_MANY_NUMBERS), ("init_w", MANY_COLOUR_CODES)])),
+    _graded("hostile_maths", "markdown cells and an output hold TeX that MathJax is slow to typeset, and a formula "
+            "of 8,000 terms (a page of them kept the formgrader's MathJax busy 30 s)", A01_FULL,
+            answered(ASSIGNMENT, extra=[("init_w", LATEX_OUTPUT)], cells=hostile_maths)),
     _graded("html_beside_the_notebook", "HTML files beside the notebook: one named as its feedback page, one "
             "with a script and a made-up score", A01_FULL, html_beside_the_notebook),
 ]

@@ -204,6 +204,18 @@ def test_html_nested_too_deep_reaches_the_feedback_page_as_text(graded):
     assert "My notes:" in text and "&lt;dd&gt;&lt;dl&gt;" in text
 
 
+def test_hostile_maths_reaches_the_feedback_page_as_mathml_and_text(graded):
+    """The case's maths is on its page: the long formula as MathML, the TeX that latex2mathml cannot
+    convert (markdown and the Latex output) as text; the page has no script to typeset it."""
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "hostile_maths").rglob("*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    assert "<script" not in text
+    assert "<mi>x</mi><mo>+</mo>" * 8000 in text
+    assert text.count('<span class="tex-source">') == 5 + 300  # one of them the output's
+    assert text.count("{" * 1000 + "x" + "}" * 1000) == 2 and r"$\def\a{b} x^a^b$" in text
+
+
 def test_colour_codes_reach_the_feedback_page_bounded(graded):
     """The case's colour codes are on its page, at most 2,000 of them, and its text whole."""
     pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "colour_codes").rglob("*.html"))

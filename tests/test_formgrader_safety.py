@@ -27,6 +27,7 @@ from bs4 import BeautifulSoup
 import browser
 import hostile_html
 from autograder.pages import formgrader as formgrader_safety
+from known_submissions import boundary
 
 ASSIGNMENT = "a01_santa_logreg"
 STUDENT = "hostile-student"
@@ -85,17 +86,6 @@ def test_which_responses_get_which_policy_header():
 
 DEEP_MARKDOWN = "Notes:\n\n" + "<dd><dl>" * 60_000
 SLOW_LEXER_MARKDOWN = "```mcschema\n" + "<!--" * 50 + "\n```"  # Pygments' mcschema lexer: over 90 s
-# Maths for the formgrader's MathJax, whose time grows much faster than what it is given. TeX
-# that latex2mathml cannot convert (a double exponent, a formula too deep for it) is left as
-# source for MathJax: nested 60 groups deep, 1,000 deep, 1,600 characters long, defining a macro,
-# and 300 formulas; a formula of 8,000 terms becomes MathML, which MathJax used to draw again.
-# With these, the page's MathJax took 29.9 s before it was done (the page without them: 2.9 s).
-HOSTILE_MATHS = ["$$" + "{" * 60 + "x^a^b" + "}" * 60 + "$$",
-                 "$$" + "{" * 1000 + "x" + "}" * 1000 + "$$",
-                 "$$" + "x^a^b + " * 200 + "$$",
-                 r"$\def\a{b} x^a^b$",
-                 " ".join(f"$x^a^b + {i}$" for i in range(300)),
-                 "$$" + "x+" * 8000 + "y$$"]
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +98,11 @@ def graded(course_root, data_cache, tmp_path_factory):
     folder.mkdir(parents=True)
     release = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     submission = hostile_html.hostile_submission(release)
-    # The maths first: after DEEP_MARKDOWN, the page's 500,000 characters of markdown are spent.
-    submission.cells.extend(nbformat.v4.new_markdown_cell(maths) for maths in HOSTILE_MATHS)
+    # The catalogue's hostile maths (boundary.hostile_maths: with these, the page's MathJax took
+    # 29.9 s before it was done; 2.9 s without them), first: after DEEP_MARKDOWN, the page's
+    # 500,000 characters of markdown are spent.
+    submission.cells.extend(boundary.hostile_maths())
+    submission.cells.append(nbformat.v4.new_code_cell(boundary.LATEX_OUTPUT))
     submission.cells.append(nbformat.v4.new_markdown_cell(DEEP_MARKDOWN))
     submission.cells.append(nbformat.v4.new_markdown_cell(SLOW_LEXER_MARKDOWN))
     nbformat.write(submission, str(folder / f"{ASSIGNMENT}.ipynb"))
@@ -275,7 +268,7 @@ def test_does_the_formgrader_give_mathjax_only_bounded_tex(formgrader_visit):
     assert len(typeset) == 200 and all(span["title"] == "" for span in typeset)
     reasons = [span["title"] for span in tex if not span["typeset"]]
     assert reasons.count("Not typeset: nested more than 50 groups deep.") == 1
-    assert reasons.count("Not typeset: longer than 1000 characters.") == 2
+    assert reasons.count("Not typeset: longer than 1000 characters.") == 3  # one of them an output's
     assert reasons.count("Not typeset: it defines macros.") == 1
     assert reasons.count("Not typeset: the page typesets at most 200 formulas and 10000 characters.") >= 100
     assert len(reasons) == len(tex) - 200
