@@ -305,6 +305,7 @@ def test_which_tex_does_the_formgrader_give_mathjax(chromium):
         tex_span("too-many-lefts", "$" + r"\left(" * 51 + "x" + r"\right)" * 51 + "$"),
         tex_span("too-many-begins", "$" + r"\begin{a}" * 51 + "x" + r"\end{a}" * 51 + "$"),
         tex_span("escaped-braces", "$" + r"\{" * 60 + "x" + r"\}" * 60 + "$"),
+        tex_span("closes-first", "$" + "}" * 30 + r"\right)" * 30 + "{" * 51 + "x" + "}" * 51 + "$"),
         tex_span("def", r"$\def\a{b}\a$"), tex_span("newcommand", r"$\newcommand{\R}{\mathbb{R}}\R$"),
         tex_span("require", r"$\require{cancel}\cancel{x}$"), tex_span("let", r"$\let\a=b$"),
         tex_span("left-is-not-let", r"$\left. x \right|$"),
@@ -313,7 +314,7 @@ def test_which_tex_does_the_formgrader_give_mathjax(chromium):
     assert refused == {"too-long": "Not typeset: longer than 1000 characters.",
                        "not-text": "Not typeset: it is not text.",
                        **{name: "Not typeset: nested more than 50 groups deep."
-                          for name in ("too-deep", "too-many-lefts", "too-many-begins")},
+                          for name in ("too-deep", "too-many-lefts", "too-many-begins", "closes-first")},
                        **{name: "Not typeset: it defines macros." for name in ("def", "newcommand", "require", "let")}}
 
 
