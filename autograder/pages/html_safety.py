@@ -14,7 +14,8 @@ limited to harmless properties. Everything else goes, with its attributes: scrip
 text too), event handlers (``onerror=``...), ``javascript:`` and other schemes, relative links
 (the formgrader would open the student's own files in its origin), iframes, forms, ``<meta>``
 (refresh), ``<base>``, ``<style>`` elements, inline SVG, ``url(...)`` and ``expression(...)``
-in styles. Ids get a ``student-`` prefix, so student markup cannot stand in for the page's own
+in styles; and markup whose layout costs a browser far more than its size (ruby annotations,
+``bdo``/``bdi``, ``dir`` and ``lang`` attributes, ``opacity``; table spans are cut to 100). Ids get a ``student-`` prefix, so student markup cannot stand in for the page's own
 elements.
 
 - :func:`markdown2html` and :func:`strip_files_prefix` are the Jinja filters of that name,
@@ -45,14 +46,23 @@ from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_s
 
 ID_PREFIX = "student-"
 
-TAGS = (nh3.ALLOWED_TAGS - {"area", "map"}) | {"tfoot"} | mathml.TAGS
+# Markup that costs the browser time far beyond its size (Chromium, measured on pages of their
+# own): ruby annotations (200,000 in 2.2 MB: 261 s), text direction set element by element
+# (bdo, bdi, and the dir attribute below: 80,000 alternating spans, 3.6 MB, 81 s), each
+# element in a language of its own (the lang attribute: 80,000 spans, 2.2 MB, 72 s), each with
+# an opacity (80,000: 30 s), and table cells or columns spanning many (20,000 <col span=1000>
+# crashed its tab at 80,000; 20,000 cells of colspan=1000 in one row 14 s; rowspan=65534 on
+# 40,000 rows 35 s): the tags go (their text stays), the attributes too, spans are at most 100.
+LAYOUT_COSTLY_TAGS = {"ruby", "rt", "rp", "rtc", "bdo", "bdi"}
+MAX_SPAN = 100
+TAGS = (nh3.ALLOWED_TAGS - {"area", "map"} - LAYOUT_COSTLY_TAGS) | {"tfoot"} | mathml.TAGS
 # Removed with everything inside them (other tags that are not allowed lose the tag, keep the text).
 DROPPED_WITH_CONTENT = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
                         "noscript", "noembed", "noframes", "template", "svg", "textarea", "select",
                         "title", "xmp", "plaintext", "head", "annotation-xml"}
 _TABLE = {"align", "valign", "char", "charoff"}
 ATTRIBUTES = {
-    "*": {"class", "id", "title", "lang", "dir", "style"},
+    "*": {"class", "id", "title", "style"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
     "ol": {"start"},
@@ -64,7 +74,8 @@ ATTRIBUTES = {
     **{tag: set(mathml.ATTRIBUTES) for tag in mathml.TAGS},
 }
 # ``style="..."`` keeps only these properties (nothing that loads a URL or moves the element
-# over the page's own content: no background, position, z-index, content, transform).
+# over the page's own content: no background, position, z-index, content, transform; no opacity,
+# for its cost above).
 STYLE_PROPERTIES = {
     "color", "background-color", "font-weight", "font-style", "font-size", "font-family",
     "font-variant", "text-align", "text-decoration", "text-indent", "text-transform", "vertical-align",
@@ -73,7 +84,7 @@ STYLE_PROPERTIES = {
     "border-left", "border-color", "border-style", "border-width", "border-collapse",
     "border-spacing", "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
     "margin", "margin-top", "margin-right", "margin-bottom", "margin-left", "display", "float",
-    "clear", "list-style-type", "caption-side", "table-layout", "empty-cells", "opacity",
+    "clear", "list-style-type", "caption-side", "table-layout", "empty-cells",
 }
 URL_SCHEMES = {"http", "https", "mailto", "data"}  # data: only for images, see _attribute
 
@@ -99,6 +110,8 @@ def _attribute(tag, attribute, value):
         return value if _IMAGE_DATA.fullmatch(value) else None
     if attribute == "style":
         return None if _STYLE_DANGER.search(value) else value
+    if attribute in ("rowspan", "colspan", "span"):  # 0 spans a rowspan to its group's end
+        return str(min(max(int(value), 1), MAX_SPAN)) if re.fullmatch(r"[0-9]{1,9}", value) else None
     return value
 
 
