@@ -536,6 +536,16 @@ def _long_sources():
             new_markdown_cell("Some *text* with `code` and a [link](https://example.org).\n\n" * 50_000)]
 
 
+# Markup whose layout costs the browser far more than its size (html_safety.LAYOUT_COSTLY_TAGS).
+LAYOUT_COSTLY_OUTPUTS = code('''
+    from IPython.display import HTML, display
+    display(HTML("<p>" + "<ruby>a<rt>b</rt></ruby>" * 10_000 + "</p>"))
+    display(HTML("<table><colgroup>" + "<col span=1000>" * 10_000 + "</colgroup>"
+                 + "<tr><td rowspan=65534 colspan=1000>a</td></tr></table>"))
+    display(HTML("<p>" + "<span dir=rtl lang=he style='opacity:0.5'>a</span><bdo dir=ltr>b</bdo>" * 5_000 + "</p>"))
+''')
+
+
 # Maths: pages show TeX as MathML (latex2mathml); the TeX it cannot convert, the formgrader's
 # MathJax typesets in the instructor's browser, in time that grows much faster than the TeX.
 # Markdown: nested 60 groups deep, 1,000 deep, 1,600 characters long, defining a macro, 300
@@ -774,6 +784,9 @@ KERNEL_CASES = [
     _graded("colour_codes", "one output holds a colour code of 400,000 numbers, another 80,000 codes (20 s of "
             "nbconvert's colouring for each page that showed them)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", ONE_COLOUR_CODE_OF_MANY_NUMBERS), ("init_w", MANY_COLOUR_CODES)])),
+    _graded("layout_costly_markup", "outputs hold ruby annotations, columns and cells spanning 1,000, direction, "
+            "language and opacity set element by element (minutes of the browser's layout, or its tab crashed)",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", LAYOUT_COSTLY_OUTPUTS)])),
     _graded("hostile_maths", "markdown cells and an output hold TeX that MathJax is slow to typeset, and a formula "
             "of 8,000 terms (a page of them kept the formgrader's MathJax busy 30 s)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", LATEX_OUTPUT)], cells=hostile_maths)),

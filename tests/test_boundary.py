@@ -216,6 +216,18 @@ def test_hostile_maths_reaches_the_feedback_page_as_mathml_and_text(graded):
     assert text.count("{" * 1000 + "x" + "}" * 1000) == 2 and r"$\def\a{b} x^a^b$" in text
 
 
+def test_layout_costly_markup_reaches_the_feedback_page_without_its_cost(graded):
+    """The case's outputs are on its page, text and tables, without the markup that made the
+    browser's layout cost far more than its size."""
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "layout_costly_markup").rglob("*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    assert "ab" * 10_000 in text and '<col span="100">' * 10_000 in text and "ab" * 5_000 in text
+    assert '<td rowspan="100" colspan="100">a</td>' in text
+    for gone in ("<ruby", "<rt", "<bdo", ' dir="rtl"', ' lang="he"', 'style="opacity', 'span="1000"', 'rowspan="65534"'):
+        assert gone not in text, gone
+
+
 def test_colour_codes_reach_the_feedback_page_bounded(graded):
     """The case's colour codes are on its page, at most 2,000 of them, and its text whole."""
     pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "colour_codes").rglob("*.html"))
