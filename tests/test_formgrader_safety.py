@@ -301,7 +301,8 @@ def test_which_tex_does_the_formgrader_give_mathjax(chromium):
     chosen, refused = maths_chosen(chromium, "".join([
         tex_span("ordinary", r"$$\left( \frac{a}{b} \right)^2 \begin{matrix} a \\ b \end{matrix}$$"),
         tex_span("longest", "$" + "x" * 998 + "$"), tex_span("too-long", "$" + "x" * 999 + "$"),
-        tex_span("deepest", "$" + "{" * 50 + "x" + "}" * 50 + "$"), tex_span("too-deep", "$" + "{" * 51 + "x" + "}" * 51 + "$"),
+        tex_span("deepest", "$" + "{" * 50 + "x" + "}" * 50 + "$"),
+        tex_span("too-deep", "$" + "{" * 51 + "x" + "}" * 51 + "$"),
         tex_span("too-many-lefts", "$" + r"\left(" * 51 + "x" + r"\right)" * 51 + "$"),
         tex_span("too-many-begins", "$" + r"\begin{a}" * 51 + "x" + r"\end{a}" * 51 + "$"),
         tex_span("escaped-braces", "$" + r"\{" * 60 + "x" + r"\}" * 60 + "$"),

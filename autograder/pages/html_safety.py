@@ -15,8 +15,8 @@ text too), event handlers (``onerror=``...), ``javascript:`` and other schemes, 
 (the formgrader would open the student's own files in its origin), iframes, forms, ``<meta>``
 (refresh), ``<base>``, ``<style>`` elements, inline SVG, ``url(...)`` and ``expression(...)``
 in styles; and markup whose layout costs a browser far more than its size (ruby annotations,
-``bdo``/``bdi``, ``dir`` and ``lang`` attributes, ``opacity``; table spans are cut to 100). Ids get a ``student-`` prefix, so student markup cannot stand in for the page's own
-elements.
+``bdo``/``bdi``, ``dir`` and ``lang`` attributes, ``opacity``; table spans are cut to 100). Ids
+get a ``student-`` prefix, so student markup cannot stand in for the page's own elements.
 
 - :func:`markdown2html` and :func:`strip_files_prefix` are the Jinja filters of that name,
   sanitised; markdown maths becomes MathML (``autograder.pages.mathml``), so pages need no MathJax.
@@ -50,9 +50,9 @@ ID_PREFIX = "student-"
 # own): ruby annotations (200,000 in 2.2 MB: 261 s), text direction set element by element
 # (bdo, bdi, and the dir attribute below: 80,000 alternating spans, 3.6 MB, 81 s), each
 # element in a language of its own (the lang attribute: 80,000 spans, 2.2 MB, 72 s), each with
-# an opacity (80,000: 30 s), and table cells or columns spanning many (20,000 <col span=1000>
-# crashed its tab at 80,000; 20,000 cells of colspan=1000 in one row 14 s; rowspan=65534 on
-# 40,000 rows 35 s): the tags go (their text stays), the attributes too, spans are at most 100.
+# an opacity (80,000: 30 s), and table cells or columns spanning many (80,000 <col span=1000>
+# crashed its tab; 20,000 cells of colspan=1000 in one row took 14 s; rowspan=65534 on 40,000
+# rows 35 s): the tags go (their text stays), the attributes too, spans are at most 100.
 LAYOUT_COSTLY_TAGS = {"ruby", "rt", "rp", "rtc", "bdo", "bdi"}
 MAX_SPAN = 100
 TAGS = (nh3.ALLOWED_TAGS - {"area", "map"} - LAYOUT_COSTLY_TAGS) | {"tfoot"} | mathml.TAGS
