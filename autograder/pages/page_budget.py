@@ -133,9 +133,10 @@ def bounded_ansi(text, left):
 
 # Pygments' lexers are regular expressions, some of them slow on text written for them, and a
 # student names the lexer of a code cell (its metadata's "magics_language") and of a markdown
-# code block (```name; shown as text, html_safety._SafeRenderer.block_code). Timed on 2,000 and 8,000 characters of 31 units repeated, 215 of 603
-# lexers took more than 8 times as long (over 0.2 s) for four times the text, on 544 units in
-# all, and three of them more than 5 s (fan, autoit, mcschema). The notebooks' own, IPython's
+# code block (```name; shown as text, html_safety._SafeRenderer.block_code). Timed on 2,000 and
+# 8,000 characters of 31 units repeated, 215 of 603 lexers took more than 8 times as long (over
+# 0.2 s) for four times the text, on 544 units in all, and three of them more than 5 s (fan,
+# autoit, mcschema). The notebooks' own, IPython's
 # (which hands %%html, %%javascript, %%latex, %%perl, %%ruby and %%! cells to those lexers),
 # is quadratic too: one line of "*" or "a." took it 0.74 s for 8,000 characters and 10.8 s for
 # 32,000; 10,000 characters of lines holding one space, 11 s (its rules start with \s*, which
