@@ -261,18 +261,19 @@ def test_links_and_pipes_in_the_download_folder_are_not_followed(tmp_path, caplo
 REGEXP = r".*/(?P<student_id>[^_/]+)_(?P<file_id>[^/]+)\.ipynb$"  # as an instructor may write it
 
 
-def zip_collect(tmp_path, download, *options):
-    """(course folder, log) of ``nbgrader zip_collect`` with the course's configuration on ``download``."""
+def zip_collect(tmp_path, download, *options, regexp=REGEXP, check=True):
+    """(course folder, log) of ``nbgrader zip_collect`` with the course's configuration on ``download``;
+    with ``check``, the run must succeed."""
     course = tmp_path / "course"
     (course / "release" / ASSIGNMENT).mkdir(parents=True)
     (course / "release" / ASSIGNMENT / "problem1.ipynb").write_bytes(NOTEBOOK)
     configure_course(course)
     make_download(course / "downloaded" / ASSIGNMENT / "archive", download)
-    done = subprocess.run([*NBGRADER, "zip_collect", ASSIGNMENT, f"--FileNameCollectorPlugin.named_regexp={REGEXP}",
+    done = subprocess.run([*NBGRADER, "zip_collect", ASSIGNMENT, f"--FileNameCollectorPlugin.named_regexp={regexp}",
                            *options], cwd=course, capture_output=True, text=True, timeout=120,
                           env=nbgrader_env({"NBGRADER_DB_URL": f"sqlite:///{tmp_path / 'gradebook.db'}"}))
     log = done.stdout + done.stderr
-    assert done.returncode == 0, log
+    assert done.returncode == 0 or not check, log
     return course, log
 
 
@@ -310,3 +311,91 @@ def test_nbgraders_own_collector_writes_outside_submitted(tmp_path):
                             "--ZipCollectApp.collector_plugin=nbgrader.plugins.zipcollect.FileNameCollectorPlugin")
     assert notebooks_written(course) == [f"{ASSIGNMENT}/problem1.ipynb", f"submitted/=cmd/{ASSIGNMENT}/problem1.ipynb",
                                          f"submitted/cy/{ASSIGNMENT}/problem1.ipynb"]
+
+
+NBGRADERS_OWN = "--ZipCollectApp.collector_plugin=nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
+# As nbgrader's documentation writes a pattern with times: the platform names each file handed in
+# <student>_<time>_<name>, and an archive the same way.
+TIMED = r".*/(?P<student_id>[^_/]+)_(?P<timestamp>[0-9-]+)_(?P<file_id>[^/]+)\.ipynb$"
+ADA, BOB, CY = (NOTEBOOK.replace(b"[]", f'[{{"cell_type": "raw", "metadata": {{}}, "source": "{who}"}}]'.encode(), 1)
+                for who in ("ada", "bob", "cy"))
+# Ada's archive also holds a file named as Bob's, at a later time than his; Cy's archive, handed
+# in late, holds his notebook named with an earlier time.
+ANOTHERS_NAME = {
+    "ada_2026-01-10-12-00-00_ps1.zip": zip_bytes(("ada_2026-01-10-12-00-00_problem1.ipynb", ADA),
+                                                 ("bob_2026-01-11-12-00-00_problem1.ipynb", ADA)),
+    "bob_2026-01-10-09-00-00_problem1.ipynb": BOB,
+    "cy_2026-01-20-12-00-00_ps1.zip": zip_bytes(("cy_2026-01-01-00-00-00_problem1.ipynb", CY)),
+}
+
+
+def submitted(course, student):
+    folder = course / "submitted" / student / ASSIGNMENT
+    time = folder / "timestamp.txt"
+    return (folder / "problem1.ipynb").read_bytes(), time.read_text() if time.exists() else None
+
+
+def test_a_name_inside_an_archive_hands_in_for_no_other_student_and_gives_no_other_time(tmp_path):
+    course, log = zip_collect(tmp_path, ANOTHERS_NAME, regexp=TIMED)
+    assert notebooks_written(course) == [f"submitted/{who}/{ASSIGNMENT}/problem1.ipynb" for who in ("ada", "bob")]
+    assert submitted(course, "ada") == (ADA, "2026-01-10 12:00:00")
+    assert submitted(course, "bob") == (BOB, "2026-01-10 09:00:00")
+    extracted = course / "downloaded" / ASSIGNMENT / "extracted"
+    assert (f"Not collecting {extracted}/ada_2026-01-10-12-00-00_ps1/bob_2026-01-11-12-00-00_problem1.ipynb: it "
+            "gives the student id 'bob', and it is inside ada_2026-01-10-12-00-00_ps1, whose own name gives 'ada' "
+            "(FileNameCollectorPlugin.named_regexp): a name inside a student's archive cannot hand in for another "
+            "student or give another time") in log
+    assert (f"Not collecting {extracted}/cy_2026-01-20-12-00-00_ps1/cy_2026-01-01-00-00-00_problem1.ipynb: it "
+            "gives the time '2026-01-01-00-00-00', and it is inside cy_2026-01-20-12-00-00_ps1, whose own name "
+            "gives '2026-01-20-12-00-00'") in log
+
+    # nbgrader's own collector: Bob's notebook is Ada's, and Cy's is on time.
+    course, _ = zip_collect(tmp_path / "own", ANOTHERS_NAME, NBGRADERS_OWN, regexp=TIMED)
+    assert submitted(course, "bob") == (ADA, "2026-01-11 12:00:00")
+    assert submitted(course, "cy") == (CY, "2026-01-01 00:00:00")
+
+
+# Each stopped nbgrader's own run for the whole class: a time it cannot read, and one student's
+# two files of one notebook without times.
+STOPPERS = {
+    "ada_2026-13-45-00-00-00_problem1.ipynb": ADA,
+    "bob_ps1.zip": zip_bytes(("a/bob_problem1.ipynb", BOB), ("b/bob_problem1.ipynb", ADA)),
+    "cy_problem1.ipynb": CY,
+}
+
+
+def test_one_students_files_do_not_stop_the_class(tmp_path):
+    regexp = r".*/(?P<student_id>[^_/]+)_((?P<timestamp>[0-9-]+)_)?(?P<file_id>[^/]+)\.ipynb$"
+    course, log = zip_collect(tmp_path, STOPPERS, regexp=regexp)
+    assert notebooks_written(course) == [f"submitted/{who}/{ASSIGNMENT}/problem1.ipynb" for who in ("bob", "cy")]
+    assert submitted(course, "bob") == (BOB, None) and submitted(course, "cy") == (CY, None)
+    extracted = course / "downloaded" / ASSIGNMENT / "extracted"
+    assert (f"Not collecting {extracted}/ada_2026-13-45-00-00-00_problem1.ipynb: the time '2026-13-45-00-00-00' "
+            "it gives cannot be read as a time") in log
+    assert (f"Not collecting {extracted}/bob_ps1/b/bob_problem1.ipynb: student 'bob' already hands in "
+            f"problem1.ipynb as {extracted}/bob_ps1/a/bob_problem1.ipynb, collected, and no time chooses between "
+            "them; look at both") in log
+
+    for one in STOPPERS:
+        if one != "cy_problem1.ipynb":
+            own = tmp_path / f"own-{one}"
+            course, log = zip_collect(own, {one: STOPPERS[one], "cy_problem1.ipynb": CY}, NBGRADERS_OWN,
+                                      regexp=regexp, check=False)
+            assert notebooks_written(course) == [], log
+            assert "Invalid timestamp string" in log or "Duplicate submission file. No timestamps" in log
+
+
+def test_a_platforms_download_in_one_archive(tmp_path):
+    """The whole class in one zip, as a platform's download: the students' archives inside it are
+    checked as above; a download whose own name reads as a student's refuses every file in it."""
+    inside = {"ada_problem1.zip": zip_bytes(("ada_problem1.ipynb", ADA), ("bob_problem1.ipynb", ADA)),
+              "bob_problem1.ipynb": BOB}
+    course, log = zip_collect(tmp_path, {"submissions.zip": zip_bytes(*inside.items())})
+    assert submitted(course, "ada") == (ADA, None) and submitted(course, "bob") == (BOB, None)
+    assert "it gives the student id 'bob', and it is inside submissions/ada_problem1, whose own name gives 'ada'" in log
+
+    course, log = zip_collect(tmp_path / "named", {"ps1_all.zip": zip_bytes(*inside.items())})
+    assert notebooks_written(course) == []
+    for name in ("ada_problem1/ada_problem1.ipynb", "bob_problem1.ipynb"):
+        assert f"Not collecting {course}/downloaded/{ASSIGNMENT}/extracted/ps1_all/{name}: it gives the student id" in log
+    assert "and it is inside ps1_all, whose own name gives 'ps1'" in log

@@ -24,11 +24,14 @@ trusting the sizes an archive states. Limits: one file of at most ``file_bytes``
 was unpacked of it is removed, the archive itself stays in ``archive/`` for the instructor to
 look at, and an error names it and says why; the others are unpacked and collected.
 
-:class:`CheckedCollector` then refuses the student ids and notebook names that nbgrader reads
-from those unpacked names where the gate would refuse them as names.
+:class:`CheckedCollector` then skips, each with an error, the files whose names nbgrader would read
+as a student id or notebook name the gate refuses, as another student's file or another time
+than the archive that holds them was handed in with, and the ones that would stop nbgrader's
+whole run (a time it cannot read, a second file of one notebook without times to choose by).
 """
 import gzip
 import os
+import re
 import shutil
 import stat
 import tarfile
@@ -36,6 +39,7 @@ import zipfile
 import zlib
 
 from nbgrader.plugins.zipcollect import ExtractorPlugin, FileNameCollectorPlugin
+from nbgrader.utils import parse_utc
 from traitlets import Int
 
 from .files import LIMITS, MB, _CHUNK, _READ_FILE, kind_problem, name_problem, shown
@@ -303,34 +307,108 @@ class CheckedExtractor(ExtractorPlugin):
 
 
 class CheckedCollector(FileNameCollectorPlugin):
-    """nbgrader zip_collect's file name collector, whose student ids and file ids the gate accepts.
+    """nbgrader zip_collect's file name collector, which collects no file on a name that would
+    let one student hand in for another, and stops no class for one student's files.
 
-    nbgrader reads the student id and the notebook's name (``file_id``) with the instructor's
-    ``named_regexp`` from the whole path of each unpacked file, and copies the file to
-    ``submitted/<student id>/<assignment>/<file id>``. The end of that path comes from inside a
-    student's archive, named by the student: with a pattern such as
-    ``.*/(?P<student_id>[^_/]+)_(?P<file_id>.+)\\.ipynb``, a file ``.._problem1.ipynb`` in an
-    archive was copied to ``<course>/<assignment>/problem1.ipynb``, outside ``submitted/``, and
-    one ``=cmd_problem1.ipynb`` made a student ``=cmd``. Here a student id the gate would refuse
-    as a folder name (``..``, a separator, a control character, ``* ? [ ]``, a leading
-    ``= + - @``) or a file id with such a part is skipped, with an error naming the file.
+    nbgrader reads the student id and the notebook's name (``file_id``), and a time where the
+    pattern has one, with the instructor's ``named_regexp`` from the whole path of each unpacked
+    file, and copies the file to ``submitted/<student id>/<assignment>/<file id>``. The end of
+    that path comes from inside a student's archive, named by the student. Skipped here, each with
+    an error naming the file (it stays in ``extracted/`` for the instructor to look at):
+
+    - a student id the gate would refuse as a folder name (``..``, a separator, a control
+      character, ``* ? [ ]``, a leading ``= + - @``) or a file id with such a part: with a
+      pattern such as ``.*/(?P<student_id>[^_/]+)_(?P<file_id>.+)\\.ipynb``, nbgrader's own
+      collector copied a file ``.._problem1.ipynb`` of an archive outside ``submitted/``, and
+      made a student ``=cmd`` of ``=cmd_problem1.ipynb``;
+    - a student id or a time other than the one the pattern reads from a folder that holds the
+      file, that folder's name taken as the name of a handed-in file (the platform names a
+      student's archive as it names their files, and the archive unpacks into a folder of its
+      name): a file ``bob_problem1.ipynb`` inside ``ada_problem1.zip`` was collected as Bob's
+      (replacing his, with a later time), and a time inside an archive could make a late
+      submission early;
+    - a time nbgrader cannot read, and a second file of one notebook for one student where no
+      time chooses between them: each stopped nbgrader's whole run, for every student.
     """
 
     def collect(self, submitted_file):
         info = super().collect(submitted_file)
         if not info:
             return info
-        student_id, file_id = info.get("student_id"), info.get("file_id")
-        problem = ""
-        if isinstance(student_id, str):
-            problem = (name_problem(student_id) or student_id_problem(student_id)) and \
-                f"the student id {shown(student_id)!r} it gives is refused"
-        if not problem and isinstance(file_id, str):
-            parts = file_id.split("/")
-            if file_id.startswith("/") or any(name_problem(part) for part in parts):
-                problem = f"the file id {shown(file_id)!r} it gives is refused"
+        problem = (self._name_problem(info) or self._enclosing_problem(submitted_file, info)
+                   or self._time_problem(info) or self._duplicate_problem(submitted_file, info))
         if problem:
-            self.log.error("Not collecting %s: %s (FileNameCollectorPlugin.named_regexp read it from a name "
-                           "that may come from inside a student's archive)", shown(submitted_file), problem)
+            self.log.error("Not collecting %s: %s", shown(submitted_file), problem)
             return None
         return info
+
+    @staticmethod
+    def _name_problem(info):
+        student_id, file_id = info.get("student_id"), info.get("file_id")
+        hint = " (FileNameCollectorPlugin.named_regexp read it from a name that may come from inside a student's archive)"
+        if isinstance(student_id, str) and (name_problem(student_id) or student_id_problem(student_id)):
+            return f"the student id {shown(student_id)!r} it gives is refused{hint}"
+        if isinstance(file_id, str):
+            if file_id.startswith("/") or any(name_problem(part) for part in file_id.split("/")):
+                return f"the file id {shown(file_id)!r} it gives is refused{hint}"
+        return ""
+
+    def _extracted_folder(self):
+        """The folder nbgrader unpacked the download into (None outside ``nbgrader zip_collect``)."""
+        app = self.parent
+        if not hasattr(app, "_format_collect_path"):
+            return None
+        return os.path.abspath(app._format_collect_path(app.extracted_directory))
+
+    def _enclosing_problem(self, submitted_file, info):
+        """Why the student id or time ``info`` gives differs from one the pattern reads from a
+        folder that holds ``submitted_file`` (below ``extracted/``), or ""."""
+        extracted = self._extracted_folder()
+        if extracted is None:
+            return ""
+        relative = os.path.relpath(os.path.abspath(submitted_file), extracted)
+        if relative.startswith(".."):
+            return ""
+        extension = os.path.splitext(submitted_file)[1]
+        folder = extracted
+        for part in relative.split(os.sep)[:-1]:
+            folder = os.path.join(folder, part)
+            named = re.match(self.named_regexp, folder + extension)
+            if not named:
+                continue
+            for key, what in (("student_id", "student id"), ("timestamp", "time")):
+                outer, own = named.groupdict().get(key), info.get(key)
+                if outer is not None and own is not None and outer != own:
+                    return (f"it gives the {what} {shown(str(own))!r}, and it is inside "
+                            f"{shown(os.path.relpath(folder, extracted))}, whose own name gives "
+                            f"{shown(str(outer))!r} (FileNameCollectorPlugin.named_regexp): a name inside a "
+                            f"student's archive cannot hand in for another student or give another time")
+        return ""
+
+    @staticmethod
+    def _time_problem(info):
+        timestamp = info.get("timestamp")
+        if isinstance(timestamp, str) and timestamp:
+            try:
+                parse_utc(timestamp)
+            except (ValueError, OverflowError):
+                return f"the time {shown(timestamp)!r} it gives cannot be read as a time"
+        return ""
+
+    def _duplicate_problem(self, submitted_file, info):
+        """Why nbgrader would stop at ``submitted_file`` as a second file of one notebook for one
+        student (it keeps the later one only where both it and the student's files so far have a
+        time), or ""; records the file as collected otherwise."""
+        if not hasattr(self, "_collected"):
+            self._collected, self._timed = {}, set()
+        student_id = info["student_id"]
+        notebook = os.path.splitext(info["file_id"])[0] + os.path.splitext(submitted_file)[1]
+        timed = bool(info.get("timestamp"))
+        first = self._collected.get((student_id, notebook))
+        if first is not None and not (timed and student_id in self._timed):
+            return (f"student {shown(student_id)!r} already hands in {shown(notebook)} as {shown(first)}, collected, "
+                    f"and no time chooses between them; look at both")
+        self._collected.setdefault((student_id, notebook), submitted_file)
+        if timed:
+            self._timed.add(student_id)
+        return ""
