@@ -546,6 +546,26 @@ LAYOUT_COSTLY_OUTPUTS = code('''
 ''')
 
 
+
+# Text whose direction changes letter by letter (Latin and Hebrew in turn): the browser lays out one
+# block of it in time that grows with the square of its length (autograder/pages/text_blocks.py).
+MIXED_DIRECTION = "".join("a" if i % 2 else "\u05d0" for i in range(100_000))
+MIXED_DIRECTION_OUTPUTS = code('''
+    text = "".join("a" if i % 2 else "\\u05d0" for i in range(100_000))
+    print(text)
+    text
+''')
+MIXED_DIRECTION_ERROR = code('''
+    raise ValueError("".join("a" if i % 2 else "\\u05d0" for i in range(100_000)))
+''')
+
+
+def _mixed_direction_source():
+    from nbformat.v4 import new_code_cell
+
+    return [new_code_cell("# " + MIXED_DIRECTION + "\npass")]
+
+
 # Maths: pages show TeX as MathML (latex2mathml); the TeX it cannot convert, the formgrader's
 # MathJax typesets in the instructor's browser, in time that grows much faster than the TeX.
 # Markdown: nested 60 groups deep, 1,000 deep, 1,600 characters long, defining a macro, 300
@@ -787,6 +807,10 @@ KERNEL_CASES = [
     _graded("layout_costly_markup", "outputs hold ruby annotations, columns and cells spanning 1,000, direction, "
             "language and opacity set element by element (minutes of the browser's layout, or its tab crashed)",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", LAYOUT_COSTLY_OUTPUTS)])),
+    _graded("mixed_direction_text", "a code cell, a printed text, a value and an error hold 100,000 letters of Latin "
+            "and Hebrew in turn (13 s of the browser's layout for its page)", A01_FULL,
+            answered(ASSIGNMENT, extra=[("init_w", MIXED_DIRECTION_OUTPUTS), ("init_w", MIXED_DIRECTION_ERROR)],
+                     cells=_mixed_direction_source)),
     _graded("hostile_maths", "markdown cells and an output hold TeX that MathJax is slow to typeset, and a formula "
             "of 8,000 terms (a page of them kept the formgrader's MathJax busy 30 s)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", LATEX_OUTPUT)], cells=hostile_maths)),

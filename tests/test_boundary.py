@@ -16,6 +16,7 @@ import pytest
 
 from boundary_runs import (MARKER, canary_untouched, environment, forget_students, make_canary,
                            other_workers_bytes, own_processes, scratch_entries, shows_solution)
+from autograder.pages import text_blocks
 from known_submissions import boundary
 
 pytestmark = pytest.mark.needs_bwrap
@@ -227,6 +228,19 @@ def test_layout_costly_markup_reaches_the_feedback_page_without_its_cost(graded)
     for gone in ("<ruby", "<rt", "<bdo", ' dir="rtl"', ' lang="he"', 'style="opacity', 'span="1000"', 'rowspan="65534"'):
         assert gone not in text, gone
 
+
+
+def test_mixed_direction_text_reaches_the_feedback_page_in_blocks(graded):
+    """The case's code cell, printed text, value and error are on its page whole, each in lines
+    and pieces of blocks the browser lays out one by one (autograder/pages/text_blocks.py)."""
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "mixed_direction_text").rglob("*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    assert text_blocks.STYLE in text
+    piece = f'<span class="{text_blocks.PIECE_CLASS}">'
+    pieces = [part.partition("</span>")[0] for part in text.split(piece)[1:]]
+    whole = [piece for piece in pieces if len(piece) == text_blocks.PIECE and piece in boundary.MIXED_DIRECTION]
+    assert len(whole) >= 4 * 49  # four texts of 50 pieces, the first of each after "# ", "'" or "ValueError: "
 
 def test_colour_codes_reach_the_feedback_page_bounded(graded):
     """The case's colour codes are on its page, at most 2,000 of them, and its text whole."""

@@ -27,6 +27,7 @@ from bs4 import BeautifulSoup
 import browser
 import hostile_html
 from autograder.pages import formgrader as formgrader_safety
+from autograder.pages import text_blocks
 from known_submissions import boundary
 
 ASSIGNMENT = "a01_santa_logreg"
@@ -338,6 +339,9 @@ def test_does_the_formgrader_show_html_nested_too_deep_as_text(formgrader_page):
     minute on it, with the instructor's Jupyter server waiting; shown as text, never parsed."""
     html, _ = formgrader_page
     assert html.count('class="course-shown-as-text"') == 1 and "&lt;dd&gt;&lt;dl&gt;" * 100 in html
+    # ... its 100,000 characters in blocks (autograder/pages/text_blocks.py), with their style
+    assert text_blocks.STYLE in html
+    assert re.search(f'class="course-shown-as-text"><span class="{text_blocks.LINE}"><em>', html)
 
 
 def test_does_the_formgrader_show_a_code_block_for_a_slow_lexer_as_text(formgrader_page):

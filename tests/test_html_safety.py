@@ -21,7 +21,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 import browser
 import hostile_html
-from autograder.pages import html_safety, page_budget
+from autograder.pages import html_safety, page_budget, text_blocks
 from autograder.pages.exporter import CONTENT_SECURITY_POLICY, FeedbackHTMLExporter, with_content_security_policy
 from autograder.pages.formgrader import TEMPLATE_BASEDIRS, PagePolicy
 
@@ -191,9 +191,12 @@ def test_is_html_nested_too_deep_for_the_parser_shown_as_text_instead(unit, monk
     deep = unit * 30_000
     shown = html_safety.sanitize(deep)
     assert parsed == []  # never handed to the parser
-    assert shown.startswith('<pre class="course-shown-as-text"><em>HTML nested more than 256 elements deep: shown as '
-                            f'text ({len(deep) - page_budget.SHOWN_AS_TEXT:,} more characters not shown).</em>\n')
-    assert shown.endswith("</pre>") and shown.count("<") == 4  # the note's tags, and nothing of the student's
+    line = f'<span class="{text_blocks.LINE}">'  # the text is long: its lines are blocks
+    assert shown.startswith(f'<pre class="course-shown-as-text">{line}<em>HTML nested more than 256 elements deep: '
+                            f'shown as text ({len(deep) - page_budget.SHOWN_AS_TEXT:,} more characters not shown).</em>'
+                            f'</span>{line}')
+    ours = re.compile(f'<span class="({text_blocks.LINE}|{text_blocks.PIECE_CLASS})">|</span>')
+    assert shown.endswith("</pre>") and ours.sub("", shown).count("<") == 4  # the note's tags, nothing of the student's
 
 
 @pytest.mark.parametrize("html, kept", [

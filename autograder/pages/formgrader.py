@@ -34,6 +34,8 @@ import nbgrader
 from nbconvert.preprocessors import Preprocessor
 from tornado.web import OutputTransform
 
+from . import text_blocks
+
 # Template folders for HTMLExporter.extra_template_basedirs: the course's partials first, then
 # nbgrader's ("formgrade" for the formgrader, "feedback" for generate_feedback).
 TEMPLATE_BASEDIRS = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"),
@@ -51,13 +53,16 @@ def page_policy(nonce):
 
 
 class PagePolicy(Preprocessor):
-    """A fresh nonce (``resources['csp_nonce']``) and the page's policy
-    (``resources['content_security_policy']``) for the course's formgrade partials."""
+    """A fresh nonce (``resources['csp_nonce']``), the page's policy
+    (``resources['content_security_policy']``) and the CSS of long text's blocks
+    (``resources['text_blocks_style']``, ``autograder.pages.text_blocks``) for the course's
+    formgrade partials."""
 
     def __call__(self, nb, resources):
         nonce = secrets.token_urlsafe(18)
         resources["csp_nonce"] = nonce
         resources["content_security_policy"] = page_policy(nonce)
+        resources["text_blocks_style"] = text_blocks.STYLE
         return nb, resources
 
 

@@ -41,7 +41,7 @@ from nbconvert.filters import strip_files_prefix as _nbconvert_strip_files_prefi
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 
-from . import mathml
+from . import mathml, text_blocks
 from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi
 
 ID_PREFIX = "student-"
@@ -228,7 +228,7 @@ class _SafeRenderer(IPythonRenderer):
         # its student named: some of Pygments' lexers take minutes on a few hundred characters,
         # and Python's take 20 us a character on text written for them, which markdown's
         # 500,000 characters a page would multiply (``page_budget``).
-        return super(IPythonRenderer, self).block_code(code, info)
+        return text_blocks.pre_in_blocks(super(IPythonRenderer, self).block_code(code, info))
 
     def _embed_image_or_attachment(self, src):
         # nbconvert raises on a missing attachment (no feedback at all for that student) and
@@ -266,7 +266,8 @@ def strip_files_prefix(html):
 # The filters by their Jinja names, as import strings for ``HTMLExporter.filters``.
 FILTERS = {"markdown2html": f"{__name__}.markdown2html",
            "strip_files_prefix": f"{__name__}.strip_files_prefix",
-           "highlight_code": "autograder.pages.page_budget.highlight_code"}
+           "highlight_code": "autograder.pages.page_budget.highlight_code",
+           "ansi2html": "autograder.pages.text_blocks.ansi2html"}
 
 # Output data a page may show, once checked; anything else (application/javascript, widget
 # views, text/vnd.mermaid, application/json, PDFs...) is dropped.
@@ -304,8 +305,10 @@ def sanitize_output(output, budget=None):
                 output[key] = "" if value is None else bounded_ansi(value, codes)
         if output.get("output_type") == "error":
             lines = output.get("traceback")
-            output["traceback"] = ([bounded_ansi(line, codes) for line in lines if isinstance(line, str)]
-                                   if isinstance(lines, list) else [])
+            lines = [bounded_ansi(line, codes) for line in lines if isinstance(line, str)] if isinstance(lines, list) else []
+            # The template colours each line alone: one long traceback in one piece, to be cut into
+            # blocks (text_blocks) as a whole.
+            output["traceback"] = ["\n".join(lines)] if sum(map(len, lines)) > text_blocks.LARGE else lines
         return output
     data, shown = output.get("data") or {}, {}
     text = {mime: _text(value) for mime, value in data.items() if _text(value) is not None}

@@ -33,6 +33,8 @@ import re
 from jinja2 import pass_context
 from nbconvert.filters.highlight import Highlight2HTML
 
+from . import text_blocks
+
 
 SHOWN_AS_TEXT = 100_000  # characters of a cell or fragment past a budget that a page shows, as text
 HIGHLIGHTED = 100_000
@@ -101,8 +103,8 @@ def as_text(text, why):
     more = f" ({len(text) - SHOWN_AS_TEXT:,} more characters not shown)" if len(text) > SHOWN_AS_TEXT else ""
     # One <pre> element: markdown passes it on whole (an HTML block that starts with <pre> ends only
     # at </pre>, which the escaped text cannot hold).
-    return (f'<pre class="course-shown-as-text"><em>{html.escape(why)}: shown as text{more}.</em>\n'
-            f"{html.escape(text[:SHOWN_AS_TEXT])}</pre>")
+    inside = f"<em>{html.escape(why)}: shown as text{more}.</em>\n{html.escape(text[:SHOWN_AS_TEXT])}"
+    return f'<pre class="course-shown-as-text">{text_blocks.in_blocks(inside)}</pre>'
 
 
 # nbconvert's ansi2html (the templates' filter for streams, tracebacks and plain text) copies the
@@ -170,6 +172,9 @@ class BoundedHighlight(Highlight2HTML):
 
     def __call__(self, source, language=None, metadata=None):
         metadata = metadata if hasattr(metadata, "get") else None
+        return text_blocks.pre_in_blocks(self._coloured_or_plain(source, language, metadata))
+
+    def _coloured_or_plain(self, source, language, metadata):
         if metadata is not None and metadata.get(PLAIN) is True:
             return plain_code(source)
         language = language or self.pygments_lexer  # as nbconvert chooses the lexer

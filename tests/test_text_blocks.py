@@ -1,0 +1,150 @@
+"""Does a page show long preformatted text in blocks, as it looked, on both kinds of page?
+(autograder/pages/text_blocks.py)
+
+Chromium lays out one block of text in time that grows with the square of its changes of
+direction or script: the module's docstring has the figures, and the boundary case
+``mixed_direction_text`` a page of it. Here: what the blocks hold (the text, every line, tags
+closed and opened again across cuts), that the markup they are not for is left as it is, that
+every place a page writes long text uses them, and, in Chromium, that a page looks the same with
+every ``<pre>`` in blocks as without.
+"""
+import html
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
+
+from autograder.pages import text_blocks
+from autograder.pages.text_blocks import LARGE, PIECE, in_blocks
+from test_page_budget import feedback_page, formgrader_page, notebook
+
+MIXED = "".join("a" if i % 2 else "\u05d0" for i in range(LARGE + 5000))  # Latin and Hebrew letters in turn
+
+
+def blocks(markup):
+    """[(text of each line block, [text of each of its pieces])] of ``markup`` made by in_blocks."""
+    soup = BeautifulSoup(f"<pre>{markup}</pre>", "html.parser")
+    lines = soup.pre.find_all("span", class_=text_blocks.LINE, recursive=False)
+    assert "".join(map(str, lines)) == markup.removeprefix("\n") or lines, "nothing outside the line blocks"
+    return [(line.get_text(), [piece.get_text() for piece in line.find_all("span", class_=text_blocks.PIECE_CLASS)])
+            for line in lines]
+
+
+def test_small_text_is_left_as_it_is():
+    small = html.escape("x < 1\n" * (LARGE // 9))  # LARGE characters of markup at most
+    assert in_blocks(small) == small
+
+
+def test_each_line_is_a_block_and_the_text_is_the_same():
+    text = "first line\n\n  indented & <escaped>\n" + "a line\n" * (LARGE // 7) + "no line break at the end"
+    made = in_blocks("\n" + html.escape(text))  # a <pre>'s first line break is the parser's: no line
+    lines = blocks(made)
+    assert [line for line, _ in lines] == [line or "\n" for line in text.split("\n")]  # an empty line keeps its break
+    assert made.count(f'<span class="{text_blocks.LINE}">') == text.count("\n") + 1
+    assert all(pieces == [] for _, pieces in lines)
+
+
+def test_a_long_line_is_cut_into_pieces_and_no_character_is_cut():
+    line = ("&amp;" + "\u05d0b") * (LARGE // 2)  # an entity is one character: never cut
+    made = in_blocks(line)
+    [(text, pieces)] = blocks(made)
+    assert text == html.unescape(line)
+    assert "".join(pieces) == text and all(len(piece) <= PIECE for piece in pieces)
+    assert len(pieces) == -(-len(text) // PIECE)
+    assert all(piece.startswith(("&", "\u05d0", "b")) for piece in pieces)
+
+
+def test_a_tag_across_a_cut_is_closed_before_it_and_opened_again_after_it():
+    coloured = '<span class="ansi-red-fg">' + "red\n" * (LARGE // 4) + "red</span>\nplain\n"
+    made = in_blocks(coloured)
+    soup = BeautifulSoup(made, "html.parser")
+    lines = soup.find_all("span", class_=text_blocks.LINE)
+    assert len(lines) == LARGE // 4 + 2
+    for line in lines[:-1]:
+        [red] = line.find_all("span", class_="ansi-red-fg")
+        assert red.get_text() == "red"
+    assert lines[-1].get_text() == "plain" and not lines[-1].find("span", class_="ansi-red-fg")
+    long = '<span class="k">' + "x" * (3 * PIECE) + "</span>"
+    pieces = BeautifulSoup(in_blocks(long * (LARGE // len(long) + 1)), "html.parser").find_all(
+        "span", class_=text_blocks.PIECE_CLASS)
+    assert all(piece.find("span", class_="k") for piece in pieces)  # the colour goes on in every piece
+
+
+@pytest.mark.parametrize("markup", [
+    "a < b\n" * LARGE,                              # a "<" that starts no tag
+    "<span>open\n" * (LARGE // 10),                 # a tag never closed
+    "<span>a</b>\n" * (LARGE // 10),                # closed by another
+], ids=["bare <", "unclosed", "crossed"])
+def test_markup_it_is_not_for_is_left_as_it_is(markup):
+    assert in_blocks(markup) == markup
+
+
+def long_text_notebook():
+    return notebook(
+        new_code_cell("x = '" + MIXED + "'"),
+        new_code_cell("print(x)", outputs=[new_output("stream", name="stdout", text=MIXED)]),
+        new_code_cell("x", outputs=[new_output("execute_result", data={"text/plain": MIXED}, execution_count=1)]),
+        new_code_cell("raise", outputs=[new_output("error", ename="E", evalue="v",
+                                                   traceback=[MIXED[i:i + 100] for i in range(0, len(MIXED), 100)])]),
+        new_markdown_cell("```\n" + MIXED + "\n```"),
+        new_markdown_cell("x" * 600_000),  # past the markdown a page renders: shown as text
+    )
+
+
+@pytest.mark.parametrize("make_page", [feedback_page, formgrader_page], ids=["feedback", "formgrader"])
+def test_every_long_text_of_a_page_is_in_blocks(course_root, make_page):
+    page = make_page(course_root, long_text_notebook())
+    soup = BeautifulSoup(page, "html.parser")
+    for pre in soup.find_all("pre"):
+        if len(pre.get_text()) > LARGE:
+            assert pre.find("span", class_=text_blocks.LINE, recursive=False), pre.get_text()[:80]
+            assert max(len(piece.get_text()) for piece in pre.find_all("span", class_=[
+                text_blocks.LINE, text_blocks.PIECE_CLASS]) if not piece.find("span", class_=text_blocks.PIECE_CLASS)) <= PIECE
+    long = [pre for pre in soup.find_all("pre") if len(pre.get_text()) > LARGE]
+    assert len(long) == 6  # the code, the three outputs, the code block, the markdown shown as text
+    assert sum(MIXED in pre.get_text().replace("\n", "") for pre in long) == 5
+    if make_page is feedback_page:  # the formgrader's own template carries the style (test_formgrader_safety)
+        assert page.count(text_blocks.STYLE) == 1
+
+
+def test_the_formgrader_template_writes_the_style():
+    from autograder.pages import formgrader
+
+    _, resources = formgrader.PagePolicy()(None, {})
+    assert resources["text_blocks_style"] == text_blocks.STYLE
+    template = (formgrader.TEMPLATE_BASEDIRS[0] + "/formgrade/formgrade_macros.html.j2")
+    assert "{{ resources.get('text_blocks_style') or '' }}" in open(template, encoding="utf-8").read()
+
+
+BOXES = "Array.from(document.querySelectorAll('pre, p, h1, table')).map(e => JSON.stringify(e.getBoundingClientRect()))"
+
+
+def test_a_page_looks_the_same_with_every_pre_in_blocks(course_root, chromium, monkeypatch):
+    """The course's reference notebook of a01 with coloured tracebacks, empty lines, a colour
+    across lines and a long line: every element where it was, whether its <pre>s are blocks."""
+    from autograder import notebook_cells
+
+    nb = notebook_cells.read("a01_santa_logreg")
+    for cell in nb.cells:  # as graded: the feedback template shows each grade cell's score
+        if "points" in cell.metadata.get("nbgrader", {}):
+            cell.metadata.nbgrader["score"] = 0
+    coloured = "\x1b[31mred\nstill red\x1b[0m\n\n  after an empty line\n" + "long " * 1000 + "\n"
+    nb.cells.insert(3, new_code_cell("print(1)", outputs=[
+        new_output("stream", name="stdout", text="\nleading line break\n" + coloured),
+        new_output("error", ename="ValueError", evalue="v", traceback=[
+            "\x1b[0;31m---------\x1b[0m", "\x1b[0;31mValueError\x1b[0m: v\nsecond line", ""])]))
+    seen = {}
+    for large in (10 ** 12, 0):
+        monkeypatch.setattr(text_blocks, "LARGE", large)
+        page = feedback_page(course_root, nb)
+        assert (large == 0) == (f'class="{text_blocks.LINE}"' in page)
+        tab = chromium.new_page(viewport={"width": 1100, "height": 800})
+        try:
+            tab.set_content(page)
+            seen[large] = (tab.evaluate("document.documentElement.scrollHeight"), tab.evaluate(BOXES))
+        finally:
+            tab.close()
+    assert seen[0] == seen[10 ** 12]
+    assert len(seen[0][1]) > 50
+    assert len(re.findall(text_blocks.LINE, page)) > 100
