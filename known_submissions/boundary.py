@@ -551,8 +551,10 @@ LAYOUT_COSTLY_OUTPUTS = code('''
 # block of it in time that grows with the square of its length (autograder/pages/text_blocks.py).
 MIXED_DIRECTION = "".join("a" if i % 2 else "\u05d0" for i in range(100_000))
 MIXED_DIRECTION_OUTPUTS = code('''
+    from IPython.display import HTML, display
     text = "".join("a" if i % 2 else "\\u05d0" for i in range(100_000))
     print(text)
+    display(HTML(f"<p><b>{text}</b></p>"))
     text
 ''')
 MIXED_DIRECTION_ERROR = code('''
@@ -561,9 +563,9 @@ MIXED_DIRECTION_ERROR = code('''
 
 
 def _mixed_direction_source():
-    from nbformat.v4 import new_code_cell
+    from nbformat.v4 import new_code_cell, new_markdown_cell
 
-    return [new_code_cell("# " + MIXED_DIRECTION + "\npass")]
+    return [new_code_cell("# " + MIXED_DIRECTION + "\npass"), new_markdown_cell("*" + MIXED_DIRECTION + "*")]
 
 
 # Maths: pages show TeX as MathML (latex2mathml); the TeX it cannot convert, the formgrader's
@@ -807,8 +809,8 @@ KERNEL_CASES = [
     _graded("layout_costly_markup", "outputs hold ruby annotations, columns and cells spanning 1,000, direction, "
             "language and opacity set element by element (minutes of the browser's layout, or its tab crashed)",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", LAYOUT_COSTLY_OUTPUTS)])),
-    _graded("mixed_direction_text", "a code cell, a printed text, a value and an error hold 100,000 letters of Latin "
-            "and Hebrew in turn (13 s of the browser's layout for its page)", A01_FULL,
+    _graded("mixed_direction_text", "a code cell, a markdown cell, a printed text, HTML, a value and an error hold "
+            "100,000 letters of Latin and Hebrew in turn (their page took 21 s of the browser's layout)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", MIXED_DIRECTION_OUTPUTS), ("init_w", MIXED_DIRECTION_ERROR)],
                      cells=_mixed_direction_source)),
     _graded("hostile_maths", "markdown cells and an output hold TeX that MathJax is slow to typeset, and a formula "

@@ -148,3 +148,43 @@ def test_a_page_looks_the_same_with_every_pre_in_blocks(course_root, chromium, m
     assert seen[0] == seen[10 ** 12]
     assert len(seen[0][1]) > 50
     assert len(re.findall(text_blocks.LINE, page)) > 100
+
+
+RIGHT_TO_LEFT = "\u05d0"
+
+
+def test_html_is_cut_where_its_text_has_turned_too_often_in_one_block():
+    turn = "a" + RIGHT_TO_LEFT
+    paragraph = f'<p>{turn * 600}<b class="x">{turn * 600}</b>{turn * 100}</p><div>{turn * 900}</div>'
+    made = text_blocks.html_in_blocks(paragraph * 20)
+    cut = f'<span class="{text_blocks.CUT_CLASS}"></span>'
+    # The 1,001st turn of a paragraph is inside <b>: closed before the cut, opened again after it;
+    # the <div> starts a block of its own and turns 900 times only.
+    assert made.count(cut) == 20
+    assert made.count(f'a</b>{cut}<b class="x">{RIGHT_TO_LEFT}') == 20
+    assert made.replace(f"</b>{cut}<b class=\"x\">", "") == paragraph * 20
+    assert text_blocks.html_in_blocks(made) == made  # sanitised twice, cut once
+    assert BeautifulSoup(made, "html.parser").get_text() == BeautifulSoup(paragraph * 20, "html.parser").get_text()
+
+
+@pytest.mark.parametrize("markup", [
+    "<p>" + "a" * (LARGE + 1) + "</p>",                                       # one direction
+    "<p>" + ("a" + RIGHT_TO_LEFT) * 900 + "</p>" * 20,                        # unbalanced
+    "<p>" + ("a" + RIGHT_TO_LEFT) * 2000 + "</p>",                            # small
+    "<math>" + ("<mi>a</mi><mi>" + RIGHT_TO_LEFT + "</mi>") * 2000 + "</math>",  # MathML
+    "<p>" + ("a" + RIGHT_TO_LEFT) * 9000 + "</p><p>a < b</p>",              # not as the sanitiser writes
+], ids=["one direction", "unbalanced", "small", "mathml", "bare <"])
+def test_html_it_need_not_or_cannot_cut_is_left_as_it_is(markup):
+    assert text_blocks.html_in_blocks(markup) == markup
+
+
+@pytest.mark.parametrize("make_page", [feedback_page, formgrader_page], ids=["feedback", "formgrader"])
+def test_student_html_and_markdown_are_cut_on_a_page(course_root, make_page):
+    turns = ("a" + RIGHT_TO_LEFT) * 20_000
+    page = make_page(course_root, notebook(
+        new_markdown_cell("Some *" + turns + "* text."),
+        new_code_cell("display(HTML(text))", outputs=[new_output("display_data", data={
+            "text/html": f"<p><span>{turns}</span></p>", "text/plain": "<HTML>"})])))
+    cut = f'<span class="{text_blocks.CUT_CLASS}"></span>'
+    assert page.count(f"a</em>{cut}<em>{RIGHT_TO_LEFT}") == 19
+    assert page.count(f"a</span>{cut}<span>{RIGHT_TO_LEFT}") == 19

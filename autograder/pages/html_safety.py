@@ -203,12 +203,13 @@ def sanitize(html, source=None):
     HTML nested deeper than :data:`MAX_NESTING` is tried again without its scripts and styles
     (the sanitiser drops them anyway, and code in them can look like tags); still too deep, it is
     never handed to the parser: ``source`` (what it was made from, such as markdown), or the HTML
-    itself, is shown as text."""
+    itself, is shown as text. Text that changes direction too often in one block is cut
+    (``text_blocks.html_in_blocks``)."""
     if nesting_bound(html) > MAX_NESTING:
         html = without_scripts(html)
         if nesting_bound(html) > MAX_NESTING:
             return as_text(html if source is None else source, f"HTML nested more than {MAX_NESTING} elements deep")
-    return _CLEANER.clean(html)
+    return text_blocks.html_in_blocks(_CLEANER.clean(html))
 
 
 class _SafeRenderer(IPythonRenderer):
