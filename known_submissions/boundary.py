@@ -547,22 +547,24 @@ LAYOUT_COSTLY_OUTPUTS = code('''
 
 
 
-# Text whose direction changes letter by letter (Latin and Hebrew in turn): the browser lays out one
-# block of it in time that grows with the square of its length (autograder/pages/text_blocks.py).
+# Text whose direction changes letter by letter (Latin and Hebrew in turn), and a letter with 50,000
+# accents: the browser lays out one block of such text in time that grows with the square of its
+# length (autograder/pages/text_blocks.py).
 MIXED_DIRECTION = "".join("a" if i % 2 else "\u05d0" for i in range(100_000))
-MIXED_DIRECTION_OUTPUTS = code('''
+COSTLY_TEXT_OUTPUTS = code('''
     from IPython.display import HTML, display
     text = "".join("a" if i % 2 else "\\u05d0" for i in range(100_000))
     print(text)
     display(HTML(f"<p><b>{text}</b></p>"))
+    display(HTML("<p>a" + "\\u0301" * 50_000 + "</p>"))
     text
 ''')
-MIXED_DIRECTION_ERROR = code('''
+COSTLY_TEXT_ERROR = code('''
     raise ValueError("".join("a" if i % 2 else "\\u05d0" for i in range(100_000)))
 ''')
 
 
-def _mixed_direction_source():
+def _costly_text_sources():
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
     return [new_code_cell("# " + MIXED_DIRECTION + "\npass"), new_markdown_cell("*" + MIXED_DIRECTION + "*")]
@@ -809,10 +811,11 @@ KERNEL_CASES = [
     _graded("layout_costly_markup", "outputs hold ruby annotations, columns and cells spanning 1,000, direction, "
             "language and opacity set element by element (minutes of the browser's layout, or its tab crashed)",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", LAYOUT_COSTLY_OUTPUTS)])),
-    _graded("mixed_direction_text", "a code cell, a markdown cell, a printed text, HTML, a value and an error hold "
-            "100,000 letters of Latin and Hebrew in turn (their page took 21 s of the browser's layout)", A01_FULL,
-            answered(ASSIGNMENT, extra=[("init_w", MIXED_DIRECTION_OUTPUTS), ("init_w", MIXED_DIRECTION_ERROR)],
-                     cells=_mixed_direction_source)),
+    _graded("text_costly_to_lay_out", "a code cell, a markdown cell, a printed text, HTML, a value and an error hold "
+            "100,000 letters of Latin and Hebrew in turn, and HTML one letter with 50,000 accents (their page took "
+            "XX s of the browser's layout)", A01_FULL,
+            answered(ASSIGNMENT, extra=[("init_w", COSTLY_TEXT_OUTPUTS), ("init_w", COSTLY_TEXT_ERROR)],
+                     cells=_costly_text_sources)),
     _graded("hostile_maths", "markdown cells and an output hold TeX that MathJax is slow to typeset, and a formula "
             "of 8,000 terms (a page of them kept the formgrader's MathJax busy 30 s)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", LATEX_OUTPUT)], cells=hostile_maths)),

@@ -230,11 +230,11 @@ def test_layout_costly_markup_reaches_the_feedback_page_without_its_cost(graded)
 
 
 
-def test_mixed_direction_text_reaches_the_feedback_page_in_blocks(graded):
+def test_text_costly_to_lay_out_reaches_the_feedback_page_in_blocks(graded):
     """The case's code cell, printed text, value and error are on its page whole, each in lines
     and pieces of blocks the browser lays out one by one, and its HTML and markdown are cut
-    into blocks of 1,000 turns of direction (autograder/pages/text_blocks.py)."""
-    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "mixed_direction_text").rglob("*.html"))
+    into blocks of 1,000 turns of direction or 1,000 accents (autograder/pages/text_blocks.py)."""
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "text_costly_to_lay_out").rglob("*.html"))
     assert len(pages) == 1
     text = pages[0].read_text(encoding="utf-8")
     assert text_blocks.STYLE in text
@@ -245,6 +245,8 @@ def test_mixed_direction_text_reaches_the_feedback_page_in_blocks(graded):
     # The HTML and the markdown, in 50,000 turns of direction each, cut every 1,000 (in <b>, <em>)
     for tag in ("b", "em"):
         assert text.count(f'</{tag}><span class="{text_blocks.CUT_CLASS}"></span><{tag}>') == 49
+    # ... and the letter's 50,000 accents every 1,000
+    assert text.count("\u0301" * 1000 + f'<span class="{text_blocks.CUT_CLASS}"></span>') == 49
 
 def test_colour_codes_reach_the_feedback_page_bounded(graded):
     """The case's colour codes are on its page, at most 2,000 of them, and its text whole."""

@@ -3,7 +3,7 @@
 
 Chromium lays out one block of text in time that grows with the square of its changes of
 direction or script: the module's docstring has the figures, and the boundary case
-``mixed_direction_text`` a page of it. Here: what the blocks hold (the text, every line, tags
+``text_costly_to_lay_out`` a page of it. Here: what the blocks hold (the text, every line, tags
 closed and opened again across cuts), that the markup they are not for is left as it is, that
 every place a page writes long text uses them, and, in Chromium, that a page looks the same with
 every ``<pre>`` in blocks as without.
@@ -166,6 +166,15 @@ def test_html_is_cut_where_its_text_has_turned_too_often_in_one_block():
     assert text_blocks.html_in_blocks(made) == made  # sanitised twice, cut once
     assert BeautifulSoup(made, "html.parser").get_text() == BeautifulSoup(paragraph * 20, "html.parser").get_text()
 
+
+
+def test_html_is_cut_in_a_long_run_of_combining_marks():
+    accents = "\u0301" * 2500 + "\u05b0" * 500  # an acute accent, then a Hebrew point: one run of marks
+    made = text_blocks.html_in_blocks(f"<p><i>a{accents}</i> b</p>" + "x" * LARGE)
+    cut = f'<span class="{text_blocks.CUT_CLASS}"></span>'
+    assert made == f"<p><i>a{accents[:1000]}</i>{cut}<i>{accents[1000:2000]}</i>{cut}<i>{accents[2000:]}</i> b</p>" + "x" * LARGE
+    few = "<p>a" + "\u0301" * 1000 + "</p>" + "x" * LARGE  # 1,000 in a row: not cut
+    assert text_blocks.html_in_blocks(few) == few
 
 @pytest.mark.parametrize("markup", [
     "<p>" + "a" * (LARGE + 1) + "</p>",                                       # one direction
