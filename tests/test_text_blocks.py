@@ -15,7 +15,8 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
-from autograder.pages import text_blocks
+import hostile_html
+from autograder.pages import html_safety, text_blocks
 from autograder.pages.text_blocks import LARGE, PIECE, in_blocks
 from test_page_budget import feedback_page, formgrader_page, notebook
 
@@ -197,3 +198,18 @@ def test_student_html_and_markdown_are_cut_on_a_page(course_root, make_page):
     cut = f'<span class="{text_blocks.CUT_CLASS}"></span>'
     assert page.count(f"a</em>{cut}<em>{RIGHT_TO_LEFT}") == 19
     assert page.count(f"a</span>{cut}<span>{RIGHT_TO_LEFT}") == 19
+
+
+@pytest.mark.parametrize("form", sorted([*hostile_html.MARKDOWN, *hostile_html.RAW]))
+def test_cuts_in_hostile_html_add_only_their_own_blocks(form):
+    """Each hostile form of the safety tests, between long runs of turning text inside inline
+    elements that carry attributes: what the cuts make is what the sanitiser would leave as it is
+    (the elements they open again are copies of tags it wrote), and runs nothing."""
+    turns = ("a" + RIGHT_TO_LEFT) * 12_000  # 12,000 turns: cut 11 times
+    source = {**hostile_html.MARKDOWN, **hostile_html.RAW}[form]
+    made = html_safety.sanitize(f'<p><a href="https://example.org" title="t" style="color: red"><b>{turns}</b></a></p>'
+                                f"{source}<div><i>{turns}</i></div>")
+    # (a form that leaves an element open, as md-mutation, takes the <div> after it into it)
+    assert made.count(f'<span class="{text_blocks.CUT_CLASS}"></span>') in (11, 22)
+    assert html_safety._CLEANER.clean(made) == made
+    assert hostile_html.active_content(made) == []
