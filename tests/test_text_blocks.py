@@ -46,6 +46,13 @@ def test_each_line_is_a_block_and_the_text_is_the_same():
     assert all(pieces == [] for _, pieces in lines)
 
 
+
+def test_a_carriage_return_breaks_a_line_as_the_parser_reads_it():
+    """A progress bar's carriage returns: the HTML parser reads CR and CR LF as a line feed."""
+    made = in_blocks("\r\n" + "a\rb\r\nc\n" * (LARGE // 7))
+    assert [line for line, _ in blocks(made)] == ["a", "b", "c"] * (LARGE // 7)
+    assert "\r" not in made
+
 def test_a_long_line_is_cut_into_pieces_and_no_character_is_cut():
     line = ("&amp;" + "\u05d0b") * (LARGE // 2)  # an entity is one character: never cut
     made = in_blocks(line)
@@ -130,7 +137,8 @@ def test_a_page_looks_the_same_with_every_pre_in_blocks(course_root, chromium, m
     for cell in nb.cells:  # as graded: the feedback template shows each grade cell's score
         if "points" in cell.metadata.get("nbgrader", {}):
             cell.metadata.nbgrader["score"] = 0
-    coloured = "\x1b[31mred\nstill red\x1b[0m\n\n  after an empty line\n" + "long " * 1000 + "\n"
+    coloured = ("\x1b[31mred\nstill red\x1b[0m\n\n  after an empty line\n" + "long " * 1000 + "\n"
+                + "progress 1/3\rprogress 2/3\r\nprogress 3/3\r\r\n" + "\r".join(["step"] * 600) + "\n")
     nb.cells.insert(3, new_code_cell("print(1)", outputs=[
         new_output("stream", name="stdout", text="\nleading line break\n" + coloured),
         new_output("error", ename="ValueError", evalue="v", traceback=[

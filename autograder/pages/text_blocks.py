@@ -43,8 +43,9 @@ MARKS = 1_000  # combining marks in a row in student HTML, at most
 LINE, PIECE_CLASS, CUT_CLASS = "course-line", "course-piece", "course-cut"
 STYLE = f"<style>.{LINE},.{CUT_CLASS}{{display:block}}.{PIECE_CLASS}{{display:inline-block}}</style>"
 
-# A tag, a line break, or up to PIECE characters of text (an entity is one).
-_PART = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^<>]*>|(\n)|((?:&#?\w+;|[^<\n&]|&){1,%d})" % PIECE)
+# A tag, a line break (the HTML parser reads a carriage return, with a line feed after it or
+# alone, as a line feed), or up to PIECE characters of text (an entity is one).
+_PART = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^<>]*>|(\r\n?|\n)|((?:&#?\w+;|[^<\r\n&]|&){1,%d})" % PIECE)
 _ENTITY = re.compile(r"&#?\w+;")
 _PRE = re.compile(r"(<pre\b[^<>]*>)(.*)(</pre>)", re.DOTALL)
 _VOID = {"br", "wbr", "img", "hr"}
@@ -56,7 +57,7 @@ def in_blocks(markup):
     if len(markup) <= LARGE:
         return markup
     # The parser drops a line break that starts a <pre>: it starts no line.
-    position = 1 if markup.startswith("\n") else 0
+    position = 2 if markup.startswith("\r\n") else 1 if markup.startswith(("\n", "\r")) else 0
     blocks = []
     opened = []  # the open tags: (name, tag as written)
     pieces, piece, length, line_length = [], [], 0, 0
