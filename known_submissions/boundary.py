@@ -813,7 +813,7 @@ KERNEL_CASES = [
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", LAYOUT_COSTLY_OUTPUTS)])),
     _graded("text_costly_to_lay_out", "a code cell, a markdown cell, a printed text, HTML, a value and an error hold "
             "100,000 letters of Latin and Hebrew in turn, and HTML one letter with 50,000 accents (their page took "
-            "XX s of the browser's layout)", A01_FULL,
+            "25 s of the browser's layout)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", COSTLY_TEXT_OUTPUTS), ("init_w", COSTLY_TEXT_ERROR)],
                      cells=_costly_text_sources)),
     _graded("hostile_maths", "markdown cells and an output hold TeX that MathJax is slow to typeset, and a formula "

@@ -26,7 +26,7 @@ Chromium divides a block so only where no inline element is open (a cut inside `
 time as it was): the inline elements open there are closed before the cut and opened again
 after it. A paragraph of 160,000 letters of Latin and Hebrew in turn took 8.3 s, in spans of a
 letter each 9.3 s; cut every 2,000 letters, 0.7 and 1.6 s. One letter with 20,000 and 80,000
-acute accents took 1.0 and 9.4 s; cut every 1,000, 0.06 and 0.4 s. Text in one direction, and
+acute accents took 0.7 and 9.4 s; cut every 1,000, 0.04 and 0.13 s. Text in one direction, and
 text that mixes other scripts (Latin and Chinese or Cyrillic letters in turn, emoji: 0.3 to
 1.6 s for 160,000), is not cut.
 """
