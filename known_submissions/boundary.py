@@ -570,6 +570,34 @@ def _costly_text_sources():
     return [new_code_cell("# " + MIXED_DIRECTION + "\npass"), new_markdown_cell("*" + MIXED_DIRECTION + "*")]
 
 
+
+# Images that cost the browser far more than their size (autograder/pages/image_budget.py): an SVG
+# whose <use> elements repeat ten of the level below, eight levels deep (10^8 rectangles: a page
+# with six levels did not come within 120 s), the same inside student HTML, and a PNG of 20,000 x
+# 20,000 pixels in one bit (49 kB, 3 GB of the browser's memory to draw).
+COSTLY_IMAGES = code('''
+    import base64, struct, zlib
+    from IPython.display import HTML, SVG, Image, display
+
+    def use_bomb(depth):
+        levels = "".join(f'<g id="a{i}">' + f'<use xlink:href="#a{i - 1}"/>' * 10 + "</g>" for i in range(1, depth + 1))
+        return ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="99" '
+                f'height="99"><defs><g id="a0"><rect width="1" height="1"/></g>{levels}</defs>'
+                f'<use xlink:href="#a{depth}"/></svg>')
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    rows = b"".join(packer.compress(bytes(2501)) for _ in range(20_000)) + packer.flush()
+    display(SVG(use_bomb(8)))
+    display(Image(data=b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20_000, 20_000, 1, 0, 0, 0, 0))
+                  + chunk(b"IDAT", rows) + chunk(b"IEND", b""), format="png"))
+    display(HTML('<p>HTML: <img alt="bomb" src="data:image/svg+xml;base64,'
+                 + base64.b64encode(use_bomb(8).encode()).decode() + '"></p>'))
+''')
+
+
 # Maths: pages show TeX as MathML (latex2mathml); the TeX it cannot convert, the formgrader's
 # MathJax typesets in the instructor's browser, in time that grows much faster than the TeX.
 # Markdown: nested 60 groups deep, 1,000 deep, 1,600 characters long, defining a macro, 300
@@ -816,6 +844,9 @@ KERNEL_CASES = [
             "25 s of the browser's layout)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", COSTLY_TEXT_OUTPUTS), ("init_w", COSTLY_TEXT_ERROR)],
                      cells=_costly_text_sources)),
+    _graded("images_costly_to_draw", "outputs hold an SVG whose <use> elements repeat 10^8 rectangles, the same in "
+            "HTML, and a PNG of 20,000 x 20,000 pixels (a page with 10^6 such rectangles did not come within 120 s)",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", COSTLY_IMAGES)])),
     _graded("hostile_maths", "markdown cells and an output hold TeX that MathJax is slow to typeset, and a formula "
             "of 8,000 terms (a page of them kept the formgrader's MathJax busy 30 s)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", LATEX_OUTPUT)], cells=hostile_maths)),

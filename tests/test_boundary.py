@@ -7,6 +7,7 @@ score under both, and the machine must stay as it was: a canary file's mode and 
 disk (within a stated budget), no process left running and nothing left in the scratch space.
 """
 import os
+import re
 import secrets
 import shutil
 import time
@@ -247,6 +248,19 @@ def test_text_costly_to_lay_out_reaches_the_feedback_page_in_blocks(graded):
         assert text.count(f'</{tag}><span class="{text_blocks.CUT_CLASS}"></span><{tag}>') == 49
     # ... and the letter's 50,000 accents every 1,000
     assert text.count("\u0301" * 1000 + f'<span class="{text_blocks.CUT_CLASS}"></span>') == 49
+
+
+def test_images_costly_to_draw_are_left_out_of_the_feedback_page_with_a_note(graded):
+    """The case's SVG of 10^8 rectangles (an output and in HTML) and its PNG of 20,000 x 20,000
+    pixels are not on its page; notes say why (autograder/pages/image_budget.py)."""
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "images_costly_to_draw").rglob("*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    assert "(an SVG image is not shown: it draws more than 20,000 elements" in text
+    assert "(an image is not shown: it has far more than 25,000,000 pixels" in text
+    assert 'HTML: <img alt="bomb">' in text
+    assert not re.search(r'<img[^<>]*src="data:image/svg', text)  # (the cell's code that made them shows it)
+    assert "iVBORw0KGgoAAAANSUhEUgAATiAAAE4g" not in text  # a PNG of 20,000 x 20,000
 
 def test_colour_codes_reach_the_feedback_page_bounded(graded):
     """The case's colour codes are on its page, at most 2,000 of them, and its text whole."""

@@ -15,8 +15,10 @@ text too), event handlers (``onerror=``...), ``javascript:`` and other schemes, 
 (the formgrader would open the student's own files in its origin), iframes, forms, ``<meta>``
 (refresh), ``<base>``, ``<style>`` elements, inline SVG, ``url(...)`` and ``expression(...)``
 in styles; and markup whose layout costs a browser far more than its size (ruby annotations,
-``bdo``/``bdi``, ``dir`` and ``lang`` attributes, ``opacity``; table spans are cut to 100). Ids
-get a ``student-`` prefix, so student markup cannot stand in for the page's own elements.
+``bdo``/``bdi``, ``dir`` and ``lang`` attributes, ``opacity``; table spans are cut to 100), and
+images that would (``autograder.pages.image_budget``: SVG whose ``<use>`` elements multiply,
+images of more than 25 million pixels). Ids get a ``student-`` prefix, so student markup cannot
+stand in for the page's own elements.
 
 - :func:`markdown2html` and :func:`strip_files_prefix` are the Jinja filters of that name,
   sanitised; markdown maths becomes MathML (``autograder.pages.mathml``), so pages need no MathJax.
@@ -41,7 +43,7 @@ from nbconvert.filters import strip_files_prefix as _nbconvert_strip_files_prefi
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 
-from . import mathml, text_blocks
+from . import image_budget, mathml, text_blocks
 from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi
 
 ID_PREFIX = "student-"
@@ -107,7 +109,9 @@ def _attribute(tag, attribute, value):
     if attribute == "src":
         # Images embedded as data only (pasted images are attachments, embedded so): a feedback
         # page opened from disk has no other file, and the network is not the page's to use.
-        return value if _IMAGE_DATA.fullmatch(value) else None
+        # An image that would cost the browser far more than its size is not shown either
+        # (``image_budget``).
+        return value if _IMAGE_DATA.fullmatch(value) and not image_budget.data_url_problem(value) else None
     if attribute == "style":
         return None if _STYLE_DANGER.search(value) else value
     if attribute in ("rowspan", "colspan", "span"):  # 0 spans a rowspan to its group's end
@@ -322,11 +326,20 @@ def sanitize_output(output, budget=None):
         shown["text/html"] = markdown_to_html(markdown) if budget.renders(markdown) else as_text(markdown, MARKDOWN_PAST)
     if "text/latex" in text:
         shown["text/latex"] = text["text/latex"]  # escaped by the templates; MathJax reads it
-    if "image/svg+xml" in text:
-        shown["image/svg+xml"] = text["image/svg+xml"]  # shown as <img src="data:...">: inert
+    refused = []  # images that would cost the browser far more than their size (image_budget)
+    if "image/svg+xml" in text:  # shown as <img src="data:...">: inert
+        why = image_budget.svg_problem(text["image/svg+xml"])
+        refused += [f"an SVG image is not shown: {why}"] if why else []
+        if not why:
+            shown["image/svg+xml"] = text["image/svg+xml"]
     for mime in _IMAGES:
         if mime in text and _BASE64.fullmatch(text[mime]):
-            shown[mime] = text[mime]
+            why = image_budget.data_url_problem(f"data:{mime};base64,{text[mime]}")
+            refused += [f"an image is not shown: {why}"] if why else []
+            if not why:
+                shown[mime] = text[mime]
+    if refused:
+        shown["text/plain"] = "".join(f"({note})\n" for note in refused) + shown.get("text/plain", "")
     metadata = {}
     for mime in _IMAGES & shown.keys():
         given = (output.get("metadata") or {}).get(mime)

@@ -1,0 +1,137 @@
+"""What an image a student embeds may cost the browser that shows its page.
+
+A page shows a student's images as ``<img src="data:...">``: outputs (``image/png``,
+``image/jpeg``, ``image/svg+xml``), markdown attachments, and ``<img>`` in student HTML. No
+script runs in them, but drawing them is the browser's work, and some cost far more than their
+size. Timed in Chromium here:
+
+- an SVG image whose ``<use>`` elements each repeat a group of ten others, six levels deep
+  (1,674 bytes, a million rectangles once expanded), did not come within 120 s (five levels:
+  5.9 s): every level multiplies the work;
+- a PNG of 20,000 x 20,000 pixels in one bit (49 kB) took about a second and 3 GB of the
+  browser's memory to decode for each view of it (40,000 x 40,000: not drawn at all).
+
+So a page shows an SVG image only where it draws at most :data:`MAX_SVG_ELEMENTS` elements with
+every ``<use>`` counted as what it repeats (:func:`svg_problem`), declares no XML entity, and uses
+nothing outside itself, and the images inside it pass these checks too (:data:`MAX_DEPTH` deep);
+and a raster image only of at most :data:`MAX_PIXELS` pixels, as its header states
+(:func:`raster_problem`, Pillow's reading of the header alone). Other SVG features timed were
+cheap: nested patterns, blur and turbulence filters, a 100,000 x 100,000 size, 100,000
+rectangles (0.1 to 1.4 s). A figure matplotlib draws is far inside both.
+"""
+import base64
+import binascii
+import io
+import re
+import warnings
+import xml.etree.ElementTree as ElementTree
+
+MAX_SVG_ELEMENTS = 20_000
+MAX_PIXELS = 25_000_000  # 5,000 x 5,000; a matplotlib figure of 10 x 8 inches at 300 dpi has 7,200,000
+MAX_DEPTH = 3  # images within images
+_XLINK = "{http://www.w3.org/1999/xlink}href"
+_DATA = re.compile(r"data:(image/[A-Za-z0-9.+-]+);base64,([A-Za-z0-9+/=\s]*)", re.IGNORECASE)
+
+
+def _local(tag):
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _href(element):
+    return (element.get(_XLINK) or element.get("href") or "").strip()
+
+
+def data_url_problem(url, depth=0):
+    """Why the image at ``url`` (a ``data:image/...;base64,`` URL) is not shown, or ""."""
+    found = _DATA.fullmatch(url.strip())
+    if found is None:
+        return "it is not an image embedded as base64 data"
+    try:
+        data = base64.b64decode("".join(found.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return "its data is not base64"
+    return image_problem(found.group(1).lower(), data, depth)
+
+
+def image_problem(mime, data, depth=0):
+    """Why an image of type ``mime`` made of ``data`` (bytes) is not shown, or ""."""
+    if mime == "image/svg+xml":
+        return svg_problem(data, depth)
+    return raster_problem(data)
+
+
+def raster_problem(data):
+    """Why a PNG, JPEG, GIF or WebP image made of ``data`` (bytes) is not shown, or "": too many
+    pixels (as its header states; nothing is decoded), or no header an image reader knows."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return "its data is not an image"
+    except Image.DecompressionBombError:  # Pillow's own limit (179 million pixels) says no more
+        return f"it has far more than {MAX_PIXELS:,} pixels (a page shows images of at most {MAX_PIXELS:,})"
+    if width * height > MAX_PIXELS:
+        return f"it has {width:,} x {height:,} pixels (a page shows images of at most {MAX_PIXELS:,})"
+    return ""
+
+
+def svg_problem(data, depth=0):
+    """Why an SVG image made of ``data`` (bytes or text) is not shown, or "" (see the module's doc)."""
+    if depth >= MAX_DEPTH:
+        return f"it holds images nested more than {MAX_DEPTH} deep"
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    if "<!ENTITY" in text:
+        return "it declares XML entities"
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return "it is not well-formed XML"
+    if _local(root.tag) != "svg":
+        return "it is not SVG"
+    ids = {}
+    for element in root.iter():
+        name = element.get("id")
+        if name is not None:
+            ids.setdefault(name, element)
+    for element in root.iter():
+        kind = _local(element.tag)
+        if kind == "use" and not _href(element).startswith("#"):
+            return "a <use> in it refers to something outside it"
+        if kind in ("image", "feImage") and _href(element) and not _href(element).startswith("#"):
+            inner = data_url_problem(_href(element), depth + 1)
+            if inner:
+                return f"an image inside it is not shown: {inner}"
+    drawn = expanded_size(root, ids)
+    if drawn > MAX_SVG_ELEMENTS:
+        return (f"it draws more than {MAX_SVG_ELEMENTS:,} elements once each <use> is counted as what it "
+                "repeats")
+    return ""
+
+
+def expanded_size(root, ids):
+    """Elements under ``root`` (itself included), each ``<use>`` counted with what it repeats
+    (``ids``: its targets by id), without recursion (an SVG may nest deep); a ``<use>`` that
+    would repeat itself counts as none more (browsers draw nothing for it)."""
+    size, state = {}, {}  # state: 1 while its parts are counted, 2 once counted
+    stack = [(root, False)]
+    while stack:
+        element, parts_counted = stack.pop()
+        target = ids.get(_href(element)[1:]) if _local(element.tag) == "use" else None
+        if parts_counted:
+            total = 1 + sum(size.get(child, 0) for child in element)
+            if target is not None:
+                total += size.get(target, 0)  # 0 where target is still being counted: a cycle
+            size[element], state[element] = min(total, MAX_SVG_ELEMENTS + 1), 2
+            continue
+        if element in state:
+            continue
+        state[element] = 1
+        stack.append((element, True))
+        for part in [*element, *([target] if target is not None else [])]:
+            if part not in state:
+                stack.append((part, False))
+    return size[root]
