@@ -107,8 +107,9 @@ def test_every_long_text_of_a_page_is_in_blocks(course_root, make_page):
     for pre in soup.find_all("pre"):
         if len(pre.get_text()) > LARGE:
             assert pre.find("span", class_=text_blocks.LINE, recursive=False), pre.get_text()[:80]
-            assert max(len(piece.get_text()) for piece in pre.find_all("span", class_=[
-                text_blocks.LINE, text_blocks.PIECE_CLASS]) if not piece.find("span", class_=text_blocks.PIECE_CLASS)) <= PIECE
+            innermost = [block for block in pre.find_all("span", class_=[text_blocks.LINE, text_blocks.PIECE_CLASS])
+                         if not block.find("span", class_=text_blocks.PIECE_CLASS)]
+            assert max(len(block.get_text()) for block in innermost) <= PIECE
     long = [pre for pre in soup.find_all("pre") if len(pre.get_text()) > LARGE]
     assert len(long) == 6  # the code, the three outputs, the code block, the markdown shown as text
     assert sum(MIXED in pre.get_text().replace("\n", "") for pre in long) == 5
@@ -181,7 +182,8 @@ def test_html_is_cut_in_a_long_run_of_combining_marks():
     accents = "\u0301" * 2500 + "\u05b0" * 500  # an acute accent, then a Hebrew point: one run of marks
     made = text_blocks.html_in_blocks(f"<p><i>a{accents}</i> b</p>" + "x" * LARGE)
     cut = f'<span class="{text_blocks.CUT_CLASS}"></span>'
-    assert made == f"<p><i>a{accents[:1000]}</i>{cut}<i>{accents[1000:2000]}</i>{cut}<i>{accents[2000:]}</i> b</p>" + "x" * LARGE
+    assert made == (f"<p><i>a{accents[:1000]}</i>{cut}<i>{accents[1000:2000]}</i>{cut}<i>{accents[2000:]}</i> b</p>"
+                    + "x" * LARGE)
     few = "<p>a" + "\u0301" * 1000 + "</p>" + "x" * LARGE  # 1,000 in a row: not cut
     assert text_blocks.html_in_blocks(few) == few
 

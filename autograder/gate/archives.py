@@ -345,7 +345,8 @@ class CheckedCollector(FileNameCollectorPlugin):
     @staticmethod
     def _name_problem(info):
         student_id, file_id = info.get("student_id"), info.get("file_id")
-        hint = " (FileNameCollectorPlugin.named_regexp read it from a name that may come from inside a student's archive)"
+        hint = (" (FileNameCollectorPlugin.named_regexp read it from a name that may come from inside a "
+                "student's archive)")
         if isinstance(student_id, str) and (name_problem(student_id) or student_id_problem(student_id)):
             return f"the student id {shown(student_id)!r} it gives is refused{hint}"
         if isinstance(file_id, str):

@@ -207,8 +207,8 @@ def sanitize(html, source=None):
     HTML nested deeper than :data:`MAX_NESTING` is tried again without its scripts and styles
     (the sanitiser drops them anyway, and code in them can look like tags); still too deep, it is
     never handed to the parser: ``source`` (what it was made from, such as markdown), or the HTML
-    itself, is shown as text. Text that changes direction too often in one block is cut
-    (``text_blocks.html_in_blocks``)."""
+    itself, is shown as text. Text that changes direction too often in one block, or holds a long
+    run of combining marks, is cut into blocks (``text_blocks.html_in_blocks``)."""
     if nesting_bound(html) > MAX_NESTING:
         html = without_scripts(html)
         if nesting_bound(html) > MAX_NESTING:
@@ -310,7 +310,8 @@ def sanitize_output(output, budget=None):
                 output[key] = "" if value is None else bounded_ansi(value, codes)
         if output.get("output_type") == "error":
             lines = output.get("traceback")
-            lines = [bounded_ansi(line, codes) for line in lines if isinstance(line, str)] if isinstance(lines, list) else []
+            lines = [bounded_ansi(line, codes) for line in (lines if isinstance(lines, list) else [])
+                     if isinstance(line, str)]
             # The template colours each line alone: one long traceback in one piece, to be cut into
             # blocks (text_blocks) as a whole.
             output["traceback"] = ["\n".join(lines)] if sum(map(len, lines)) > text_blocks.LARGE else lines
@@ -329,14 +330,16 @@ def sanitize_output(output, budget=None):
     refused = []  # images that would cost the browser far more than their size (image_budget)
     if "image/svg+xml" in text:  # shown as <img src="data:...">: inert
         why = image_budget.svg_problem(text["image/svg+xml"])
-        refused += [f"an SVG image is not shown: {why}"] if why else []
-        if not why:
+        if why:
+            refused.append(f"an SVG image is not shown: {why}")
+        else:
             shown["image/svg+xml"] = text["image/svg+xml"]
     for mime in _IMAGES:
         if mime in text and _BASE64.fullmatch(text[mime]):
             why = image_budget.data_url_problem(f"data:{mime};base64,{text[mime]}")
-            refused += [f"an image is not shown: {why}"] if why else []
-            if not why:
+            if why:
+                refused.append(f"an image is not shown: {why}")
+            else:
                 shown[mime] = text[mime]
     if refused:
         shown["text/plain"] = "".join(f"({note})\n" for note in refused) + shown.get("text/plain", "")
