@@ -256,7 +256,7 @@ def test_images_costly_to_draw_are_left_out_of_the_feedback_page_with_a_note(gra
     pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "images_costly_to_draw").rglob("*.html"))
     assert len(pages) == 1
     text = pages[0].read_text(encoding="utf-8")
-    assert "(an SVG image is not shown: it draws more than 20,000 elements" in text
+    assert "(an SVG image is not shown: it draws more than 100,000 elements" in text
     assert "(an image is not shown: it has far more than 25,000,000 pixels" in text
     assert 'HTML: <img alt="bomb">' in text
     assert not re.search(r'<img[^<>]*src="data:image/svg', text)  # (the cell's code that made them shows it)

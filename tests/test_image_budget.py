@@ -59,20 +59,20 @@ def test_a_matplotlib_figure_is_shown():
 
 
 @pytest.mark.parametrize("svg, why", [
-    (use_bomb(6), "it draws more than 20,000 elements once each <use> is counted as what it repeats"),
-    (use_bomb(15, fan=2), "it draws more than 20,000 elements"),
-    (f"<svg {SVG}>" + "<g>" * 30_000 + "</g>" * 30_000 + "</svg>", "it draws more than 20,000 elements"),
+    (use_bomb(6), "it draws more than 100,000 elements once each <use> is counted as what it repeats"),
+    (use_bomb(17, fan=2), "it draws more than 100,000 elements"),
+    (f"<svg {SVG}>" + "<g>" * 120_000 + "</g>" * 120_000 + "</svg>", "it draws more than 100,000 elements"),
     (f'<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg {SVG}><text>&a;</text></svg>', "it declares XML entities"),
     (f'<svg {SVG}><use xlink:href="data:image/svg+xml;base64,AAAA#a"/></svg>',
      "a <use> in it refers to something outside it"),
     (f'<svg {SVG}><image xlink:href="data:image/svg+xml;base64,{b64(use_bomb(6))}"/></svg>',
-     "an image inside it is not shown: it draws more than 20,000 elements"),
+     "an image inside it is not shown: it draws more than 100,000 elements"),
     (f'<svg {SVG}><image href="data:image/png;base64,{b64(png(20_000, 20_000))}"/></svg>',
      "an image inside it is not shown: it has far more than 25,000,000 pixels (a page shows images of at most "
      "25,000,000)"),
     ("<svg", "it is not well-formed XML"),
     ("<html><body/></html>", "it is not SVG"),
-], ids=["use 10^6", "use 2^15", "nested 30,000", "entity", "outside", "inner svg", "inner png", "broken", "not svg"])
+], ids=["use 10^6", "use 2^17", "nested 120,000", "entity", "outside", "inner svg", "inner png", "broken", "not svg"])
 def test_an_svg_too_costly_to_draw_is_not_shown_and_says_why(svg, why):
     assert image_budget.svg_problem(svg).startswith(why)
 
@@ -125,7 +125,7 @@ def test_a_page_leaves_out_costly_images_and_shows_the_others(course_root, make_
     assert bomb not in page and big not in page
     assert figure in page and "data:image/svg+xml;base64," in page  # the figure's SVG, encoded by the template
     assert page.count("data:image/svg+xml;base64,") == 1
-    assert ("(an SVG image is not shown: it draws more than 20,000 elements once each &lt;use&gt; is counted as "
+    assert ("(an SVG image is not shown: it draws more than 100,000 elements once each &lt;use&gt; is counted as "
             "what it repeats)") in page
     assert ("(an image is not shown: it has far more than 25,000,000 pixels (a page shows images of at most "
             "25,000,000))") in page
@@ -136,3 +136,23 @@ def test_student_html_keeps_its_image_only_when_it_may_be_shown():
     costly = f'<img src="data:image/png;base64,{b64(png(6_000, 6_000))}" alt="costly">'
     made = html_safety.sanitize(fine + costly)
     assert made.count("src=") == 1 and 'alt="costly"' in made and b64(png(10, 10)) in made
+
+
+def test_a_page_of_many_images_each_within_its_limits_spends_the_pages_budget(course_root, monkeypatch):
+    """Images a page shows spend its budget, each once however often the page sanitises or shows
+    it; past the budget, a note replaces the image."""
+    from autograder.pages import page_budget
+
+    monkeypatch.setattr(page_budget, "PAGE_SVG_ELEMENTS", 15_000)  # two SVGs of 6,799 elements
+    monkeypatch.setattr(page_budget, "PAGE_PIXELS", 250)            # two PNGs of 10 x 10
+    svgs = [use_bomb(3).replace('width="200"', f'width="{200 + i}"') for i in range(3)]
+    pngs = [b64(png(10, 10 + i)) for i in range(3)]
+    cell = new_markdown_cell(" ".join(f'<img src="data:image/png;base64,{one}" alt="png {i}">'
+                                      for i, one in enumerate(pngs[:2])))  # shown again: spent once
+    outputs = [new_output("display_data", data={"image/svg+xml": svg, "text/plain": "<SVG>"}) for svg in svgs]
+    outputs += [new_output("display_data", data={"image/png": one, "text/plain": "<PNG>"}) for one in pngs]
+    page = feedback_page(course_root, notebook(cell, new_code_cell("show()", outputs=outputs)))
+    assert [svg in page for svg in map(b64, svgs)] == [True, True, False]
+    assert [page.count(one) for one in pngs] == [2, 2, 0]
+    assert "(an SVG image is not shown: the page has drawn 15,000 elements of SVG images, all it draws)" in page
+    assert "(an image is not shown: the page has shown 250 pixels of images, all it shows)" in page

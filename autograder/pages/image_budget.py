@@ -15,7 +15,9 @@ So a page shows an SVG image only where it draws at most :data:`MAX_SVG_ELEMENTS
 every ``<use>`` counted as what it repeats (:func:`svg_problem`), declares no XML entity, and uses
 nothing outside itself, and the images inside it pass these checks too (:data:`MAX_DEPTH` deep);
 and a raster image only of at most :data:`MAX_PIXELS` pixels, as its header states
-(:func:`raster_problem`, Pillow's reading of the header alone). Other SVG features timed were
+(:func:`raster_problem`, Pillow's reading of the header alone). Each image spends of its page's
+budget (``page_budget.PAGE_SVG_ELEMENTS`` and ``PAGE_PIXELS``): a page of many images, each
+within its own limits, is bounded too. Other SVG features timed were
 cheap: nested patterns, blur and turbulence filters, a 100,000 x 100,000 size, 100,000
 rectangles (0.1 to 1.4 s). A figure matplotlib draws is far inside both.
 """
@@ -26,7 +28,9 @@ import re
 import warnings
 import xml.etree.ElementTree as ElementTree
 
-MAX_SVG_ELEMENTS = 20_000
+from . import page_budget
+
+MAX_SVG_ELEMENTS = 100_000  # 100,000 rectangles: 1.4 s
 MAX_PIXELS = 25_000_000  # 5,000 x 5,000; a matplotlib figure of 10 x 8 inches at 300 dpi has 7,200,000
 MAX_DEPTH = 3  # images within images
 _XLINK = "{http://www.w3.org/1999/xlink}href"
@@ -76,7 +80,8 @@ def raster_problem(data):
         return f"it has far more than {MAX_PIXELS:,} pixels (a page shows images of at most {MAX_PIXELS:,})"
     if width * height > MAX_PIXELS:
         return f"it has {width:,} x {height:,} pixels (a page shows images of at most {MAX_PIXELS:,})"
-    return ""
+    return _spend(data, "pixels", width * height,
+                  f"the page has shown {page_budget.PAGE_PIXELS:,} pixels of images, all it shows")
 
 
 def svg_problem(data, depth=0):
@@ -109,6 +114,23 @@ def svg_problem(data, depth=0):
     if drawn > MAX_SVG_ELEMENTS:
         return (f"it draws more than {MAX_SVG_ELEMENTS:,} elements once each <use> is counted as what it "
                 "repeats")
+    return _spend(data, "svg_elements", drawn,
+                  f"the page has drawn {page_budget.PAGE_SVG_ELEMENTS:,} elements of SVG images, all it draws")
+
+
+def _spend(data, what, cost, past):
+    """"" where the page being made (if any) has ``cost`` left of its budget ``what`` (which it
+    then spends, once for each image however often it is seen), else ``past``."""
+    page = page_budget.current_page()
+    if page is None:
+        return ""
+    key = (what, hash(data))
+    if key in page.images:
+        return ""
+    if cost > getattr(page, what):
+        return past
+    setattr(page, what, getattr(page, what) - cost)
+    page.images.add(key)
     return ""
 
 

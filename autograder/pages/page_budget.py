@@ -26,6 +26,7 @@ The course's own notebooks are far inside these (a04, the longest, holds 23,419 
 code and 24,855 of markdown, solutions included). Nothing here changes a grade: the graded
 notebook keeps every cell as it was handed in.
 """
+import contextvars
 import functools
 import html
 import re
@@ -47,11 +48,19 @@ ANSI_NUMBERS = 16   # numbers kept of one code (its last)
 PLAIN = "course_plain_source"
 
 
+PAGE_SVG_ELEMENTS = 300_000  # elements of SVG images drawn on one page (image_budget): about 4 s
+PAGE_PIXELS = 250_000_000  # pixels of raster images on one page: ten of the largest one may have
+
+
 class PageBudget:
-    """What one page may still spend on markdown (cells, then outputs)."""
+    """What one page may still spend on markdown (cells, then outputs), and on images
+    (``autograder.pages.image_budget``)."""
 
     def __init__(self):
         self.markdown = RENDERED_MARKDOWN
+        self.svg_elements = PAGE_SVG_ELEMENTS
+        self.pixels = PAGE_PIXELS
+        self.images = set()  # the images counted already (a page may sanitise an image twice, show it twice)
 
     def renders(self, text):
         """Whether markdown ``text`` is rendered, within the budget (which it then spends)."""
@@ -61,13 +70,31 @@ class PageBudget:
         return True
 
 
+# The budget of the page being made: set as a page starts (bound_sources, run first by
+# SanitizeNotebook), read by what the page's template calls later (images in markdown). None
+# outside a page: only each image's own limits apply.
+_PAGE = contextvars.ContextVar("course_page_budget", default=None)
+
+
+def start_page():
+    """A fresh :class:`PageBudget`, the budget of the page being made from now on."""
+    budget = PageBudget()
+    _PAGE.set(budget)
+    return budget
+
+
+def current_page():
+    """The :class:`PageBudget` of the page being made, or None."""
+    return _PAGE.get()
+
+
 MARKDOWN_PAST = f"markdown past the {RENDERED_MARKDOWN:,} characters a page renders"
 
 
 def bound_sources(nb):
     """The cells of ``nb``, in order, within the page's budgets (see the module's doc), in place;
     returns the :class:`PageBudget` left for the outputs."""
-    budget, highlighted, shown = PageBudget(), 0, 0
+    budget, highlighted, shown = start_page(), 0, 0
     for cell in nb.cells:
         source, metadata = cell.get("source"), cell.get("metadata")
         if not isinstance(source, str) or not isinstance(metadata, dict):
