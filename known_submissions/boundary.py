@@ -546,7 +546,6 @@ LAYOUT_COSTLY_OUTPUTS = code('''
 ''')
 
 
-
 # Text whose direction changes letter by letter (Latin and Hebrew in turn), and a letter with 50,000
 # accents: the browser lays out one block of such text in time that grows with the square of its
 # length (autograder/pages/text_blocks.py).
@@ -570,7 +569,6 @@ def _costly_text_sources():
     return [new_code_cell("# " + MIXED_DIRECTION + "\npass"), new_markdown_cell("*" + MIXED_DIRECTION + "*")]
 
 
-
 # Images that cost the browser far more than their size (autograder/pages/image_budget.py): an SVG
 # whose <use> elements repeat ten of the level below, eight levels deep (10^8 rectangles: a page
 # with six levels did not come within 120 s), the same inside student HTML, and a PNG of 20,000 x
@@ -580,7 +578,8 @@ COSTLY_IMAGES = code('''
     from IPython.display import HTML, SVG, Image, display
 
     def use_bomb(depth):
-        levels = "".join(f'<g id="a{i}">' + f'<use xlink:href="#a{i - 1}"/>' * 10 + "</g>" for i in range(1, depth + 1))
+        levels = "".join(f'<g id="a{i}">' + f'<use xlink:href="#a{i - 1}"/>' * 10 + "</g>"
+                         for i in range(1, depth + 1))
         return ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="99" '
                 f'height="99"><defs><g id="a0"><rect width="1" height="1"/></g>{levels}</defs>'
                 f'<use xlink:href="#a{depth}"/></svg>')
