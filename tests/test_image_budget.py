@@ -156,3 +156,23 @@ def test_a_page_of_many_images_each_within_its_limits_spends_the_pages_budget(co
     assert [page.count(one) for one in pngs] == [2, 2, 0]
     assert "(an SVG image is not shown: the page has drawn 15,000 elements of SVG images, all it draws)" in page
     assert "(an image is not shown: the page has shown 250 pixels of images, all it shows)" in page
+    # A markdown cell's images spend of its page's budget too (the third: 120 pixels past 250)
+    markdown = new_markdown_cell(" ".join(f'<img src="data:image/png;base64,{one}" alt="png {i}">'
+                                          for i, one in enumerate(pngs)))
+    page = feedback_page(course_root, notebook(markdown))
+    assert [page.count(one) for one in pngs] == [1, 1, 0] and 'alt="png 2"' in page
+
+
+def test_an_animation_counts_the_pixels_of_all_its_frames():
+    from PIL import Image
+
+    def gif(frames, side):
+        images = [Image.new("P", (side, side), i % 2) for i in range(frames)]
+        buffer = io.BytesIO()
+        images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=0, loop=0)
+        return buffer.getvalue()
+
+    assert image_budget.raster_problem(gif(4, 2_500)) == ""  # 4 x 6,250,000 pixels
+    assert image_budget.raster_problem(gif(5, 2_500)) == (
+        "it has 5 frames of 2,500 x 2,500 pixels (a page shows images of at most 25,000,000 pixels, all their "
+        "frames together)")

@@ -43,10 +43,11 @@ from nbconvert.filters import strip_files_prefix as _nbconvert_strip_files_prefi
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 
-from . import image_budget, mathml, text_blocks
+from . import image_budget, mathml, page_budget, text_blocks
 from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi
 
 ID_PREFIX = "student-"
+PAGE_BUDGET = "course_page_budget"  # SanitizeNotebook's PageBudget in the page's resources
 
 # Markup that costs the browser time far beyond its size (Chromium, measured on pages of their
 # own): ruby annotations (200,000 in 2.2 MB: 261 s), text direction set element by element
@@ -111,7 +112,8 @@ def _attribute(tag, attribute, value):
         # page opened from disk has no other file, and the network is not the page's to use.
         # An image that would cost the browser far more than its size is not shown either
         # (``image_budget``).
-        return value if _IMAGE_DATA.fullmatch(value) and not image_budget.data_url_problem(value) else None
+        return (value if _IMAGE_DATA.fullmatch(value)
+                and not image_budget.data_url_problem(value, budget=page_budget.current_page()) else None)
     if attribute == "style":
         return None if _STYLE_DANGER.search(value) else value
     if attribute in ("rowspan", "colspan", "span"):  # 0 spans a rowspan to its group's end
@@ -201,19 +203,21 @@ def without_scripts(html):
     return "".join(parts)
 
 
-def sanitize(html, source=None):
+def sanitize(html, source=None, budget=None):
     """``html`` (a fragment a student controls) with only the allow-listed markup left.
 
     HTML nested deeper than :data:`MAX_NESTING` is tried again without its scripts and styles
     (the sanitiser drops them anyway, and code in them can look like tags); still too deep, it is
     never handed to the parser: ``source`` (what it was made from, such as markdown), or the HTML
     itself, is shown as text. Text that changes direction too often in one block, or holds a long
-    run of combining marks, is cut into blocks (``text_blocks.html_in_blocks``)."""
+    run of combining marks, is cut into blocks (``text_blocks.html_in_blocks``). Its images spend
+    of ``budget``, its page's :class:`~autograder.pages.page_budget.PageBudget`, where given."""
     if nesting_bound(html) > MAX_NESTING:
         html = without_scripts(html)
         if nesting_bound(html) > MAX_NESTING:
             return as_text(html if source is None else source, f"HTML nested more than {MAX_NESTING} elements deep")
-    return text_blocks.html_in_blocks(_CLEANER.clean(html))
+    with page_budget.spending(budget):
+        return text_blocks.html_in_blocks(_CLEANER.clean(html))
 
 
 class _SafeRenderer(IPythonRenderer):
@@ -248,18 +252,23 @@ class _SafeRenderer(IPythonRenderer):
         return src  # never read from disk (embed_images stays off)
 
 
-def markdown_to_html(source, attachments=None):
-    """Markdown (a cell, an output, a grader's comment) as sanitised HTML with MathML maths."""
+def markdown_to_html(source, attachments=None, budget=None):
+    """Markdown (a cell, an output, a grader's comment) as sanitised HTML with MathML maths; its
+    images spend of ``budget`` (its page's), where given."""
     renderer = _SafeRenderer(escape=False, attachments=attachments or {}, anchor_link_text="¶")
-    return sanitize(MarkdownWithMath(renderer=renderer).render(source), source)
+    return sanitize(MarkdownWithMath(renderer=renderer).render(source), source, budget)
 
 
 @pass_context
 def markdown2html(context, source):
-    """The ``markdown2html`` Jinja filter, sanitised (the cell's attachments are its images)."""
+    """The ``markdown2html`` Jinja filter, sanitised (the cell's attachments are its images, which
+    spend of the page's budget that SanitizeNotebook left in its resources)."""
     cell = context.get("cell") or {}
     attachments = cell.get("attachments") if hasattr(cell, "get") else None
-    return markdown_to_html(source, attachments if isinstance(attachments, dict) else None)
+    resources = context.get("resources")
+    budget = resources.get(PAGE_BUDGET) if isinstance(resources, dict) else None
+    return markdown_to_html(source, attachments if isinstance(attachments, dict) else None,
+                            budget if isinstance(budget, PageBudget) else None)
 
 
 def strip_files_prefix(html):
@@ -321,22 +330,23 @@ def sanitize_output(output, budget=None):
     if "text/plain" in text:
         shown["text/plain"] = bounded_ansi(text["text/plain"], codes)
     if "text/html" in text:
-        shown["text/html"] = sanitize(text["text/html"])
+        shown["text/html"] = sanitize(text["text/html"], budget=budget)
     elif "text/markdown" in text or "text/latex" in text:
         markdown = text.get("text/markdown", text.get("text/latex"))
-        shown["text/html"] = markdown_to_html(markdown) if budget.renders(markdown) else as_text(markdown, MARKDOWN_PAST)
+        shown["text/html"] = (markdown_to_html(markdown, budget=budget) if budget.renders(markdown)
+                              else as_text(markdown, MARKDOWN_PAST))
     if "text/latex" in text:
         shown["text/latex"] = text["text/latex"]  # escaped by the templates; MathJax reads it
     refused = []  # images that would cost the browser far more than their size (image_budget)
     if "image/svg+xml" in text:  # shown as <img src="data:...">: inert
-        why = image_budget.svg_problem(text["image/svg+xml"])
+        why = image_budget.svg_problem(text["image/svg+xml"], budget=budget)
         if why:
             refused.append(f"an SVG image is not shown: {why}")
         else:
             shown["image/svg+xml"] = text["image/svg+xml"]
     for mime in _IMAGES:
         if mime in text and _BASE64.fullmatch(text[mime]):
-            why = image_budget.data_url_problem(f"data:{mime};base64,{text[mime]}")
+            why = image_budget.data_url_problem(f"data:{mime};base64,{text[mime]}", budget=budget)
             if why:
                 refused.append(f"an image is not shown: {why}")
             else:
@@ -370,7 +380,8 @@ class SanitizeNotebook(Preprocessor):
         return self.preprocess(nb, resources)  # always on: no ``enabled`` switch to forget
 
     def preprocess(self, nb, resources):
-        self.budget = bound_sources(nb)  # what the page may still spend on its outputs' markdown
+        self.budget = bound_sources(nb)  # what the page may still spend on its outputs' markdown, images
+        resources[PAGE_BUDGET] = self.budget  # and on its markdown cells' images (markdown2html)
         nb.metadata.pop("widgets", None)
         if not isinstance(nb.metadata.get("title", ""), str):
             nb.metadata.pop("title")

@@ -9,12 +9,15 @@ size. Timed in Chromium here:
   (1,674 bytes, a million rectangles once expanded), did not come within 120 s (five levels:
   5.9 s): every level multiplies the work;
 - a PNG of 20,000 x 20,000 pixels in one bit (49 kB) took about a second and 3 GB of the
-  browser's memory to decode for each view of it (40,000 x 40,000: not drawn at all).
+  browser's memory to decode for each view of it (40,000 x 40,000: not drawn at all);
+- an animated GIF of 20 frames of 5,000 x 5,000 pixels (392 kB) kept 0.9 of a core busy for as
+  long as its page was open.
 
 So a page shows an SVG image only where it draws at most :data:`MAX_SVG_ELEMENTS` elements with
 every ``<use>`` counted as what it repeats (:func:`svg_problem`), declares no XML entity, and uses
 nothing outside itself, and the images inside it pass these checks too (:data:`MAX_DEPTH` deep);
-and a raster image only of at most :data:`MAX_PIXELS` pixels, as its header states
+and a raster image only of at most :data:`MAX_PIXELS` pixels, all its frames together, as its
+header states
 (:func:`raster_problem`, Pillow's reading of the header alone). Each image spends of its page's
 budget (``page_budget.PAGE_SVG_ELEMENTS`` and ``PAGE_PIXELS``): a page of many images, each
 within its own limits, is bounded too. Other SVG features timed were
@@ -45,7 +48,7 @@ def _href(element):
     return (element.get(_XLINK) or element.get("href") or "").strip()
 
 
-def data_url_problem(url, depth=0):
+def data_url_problem(url, depth=0, budget=None):
     """Why the image at ``url`` (a ``data:image/...;base64,`` URL) is not shown, or ""."""
     found = _DATA.fullmatch(url.strip())
     if found is None:
@@ -54,17 +57,18 @@ def data_url_problem(url, depth=0):
         data = base64.b64decode("".join(found.group(2).split()), validate=True)
     except (binascii.Error, ValueError):
         return "its data is not base64"
-    return image_problem(found.group(1).lower(), data, depth)
+    return image_problem(found.group(1).lower(), data, depth, budget)
 
 
-def image_problem(mime, data, depth=0):
-    """Why an image of type ``mime`` made of ``data`` (bytes) is not shown, or ""."""
+def image_problem(mime, data, depth=0, budget=None):
+    """Why an image of type ``mime`` made of ``data`` (bytes) is not shown, or ""; it spends of
+    ``budget`` (its page's :class:`~autograder.pages.page_budget.PageBudget`), where given."""
     if mime == "image/svg+xml":
-        return svg_problem(data, depth)
-    return raster_problem(data)
+        return svg_problem(data, depth, budget)
+    return raster_problem(data, budget)
 
 
-def raster_problem(data):
+def raster_problem(data, budget=None):
     """Why a PNG, JPEG, GIF or WebP image made of ``data`` (bytes) is not shown, or "": too many
     pixels (as its header states; nothing is decoded), or no header an image reader knows."""
     from PIL import Image, UnidentifiedImageError
@@ -73,18 +77,21 @@ def raster_problem(data):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
+                (width, height), frames = image.size, getattr(image, "n_frames", 1)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return "its data is not an image"
     except Image.DecompressionBombError:  # Pillow's own limit (179 million pixels) says no more
         return f"it has far more than {MAX_PIXELS:,} pixels (a page shows images of at most {MAX_PIXELS:,})"
+    if frames > 1 and width * height * frames > MAX_PIXELS:  # an animation: every frame is drawn, again and again
+        return (f"it has {frames:,} frames of {width:,} x {height:,} pixels (a page shows images of at most "
+                f"{MAX_PIXELS:,} pixels, all their frames together)")
     if width * height > MAX_PIXELS:
         return f"it has {width:,} x {height:,} pixels (a page shows images of at most {MAX_PIXELS:,})"
-    return _spend(data, "pixels", width * height,
+    return _spend(budget, data, "pixels", width * height * frames,
                   f"the page has shown {page_budget.PAGE_PIXELS:,} pixels of images, all it shows")
 
 
-def svg_problem(data, depth=0):
+def svg_problem(data, depth=0, budget=None):
     """Why an SVG image made of ``data`` (bytes or text) is not shown, or "" (see the module's doc)."""
     if depth >= MAX_DEPTH:
         return f"it holds images nested more than {MAX_DEPTH} deep"
@@ -107,21 +114,20 @@ def svg_problem(data, depth=0):
         if kind == "use" and not _href(element).startswith("#"):
             return "a <use> in it refers to something outside it"
         if kind in ("image", "feImage") and _href(element) and not _href(element).startswith("#"):
-            inner = data_url_problem(_href(element), depth + 1)
+            inner = data_url_problem(_href(element), depth + 1, budget)
             if inner:
                 return f"an image inside it is not shown: {inner}"
     drawn = expanded_size(root, ids)
     if drawn > MAX_SVG_ELEMENTS:
         return (f"it draws more than {MAX_SVG_ELEMENTS:,} elements once each <use> is counted as what it "
                 "repeats")
-    return _spend(data, "svg_elements", drawn,
+    return _spend(budget, data, "svg_elements", drawn,
                   f"the page has drawn {page_budget.PAGE_SVG_ELEMENTS:,} elements of SVG images, all it draws")
 
 
-def _spend(data, what, cost, past):
-    """"" where the page being made (if any) has ``cost`` left of its budget ``what`` (which it
+def _spend(page, data, what, cost, past):
+    """"" where ``page`` (a page's budget, or None) has ``cost`` left of its ``what`` (which it
     then spends, once for each image however often it is seen), else ``past``."""
-    page = page_budget.current_page()
     if page is None:
         return ""
     key = (what, hash(data))

@@ -26,6 +26,7 @@ The course's own notebooks are far inside these (a04, the longest, holds 23,419 
 code and 24,855 of markdown, solutions included). Nothing here changes a grade: the graded
 notebook keeps every cell as it was handed in.
 """
+import contextlib
 import contextvars
 import functools
 import html
@@ -70,21 +71,23 @@ class PageBudget:
         return True
 
 
-# The budget of the page being made: set as a page starts (bound_sources, run first by
-# SanitizeNotebook), read by what the page's template calls later (images in markdown). None
-# outside a page: only each image's own limits apply.
+# The budget of the page whose HTML the sanitiser is cleaning, for its callbacks (images in
+# attributes), set only while it runs (:func:`spending`). None: only each image's own limits apply.
 _PAGE = contextvars.ContextVar("course_page_budget", default=None)
 
 
-def start_page():
-    """A fresh :class:`PageBudget`, the budget of the page being made from now on."""
-    budget = PageBudget()
-    _PAGE.set(budget)
-    return budget
+@contextlib.contextmanager
+def spending(budget):
+    """Within the block, :func:`current_page` is ``budget`` (a :class:`PageBudget` or None)."""
+    token = _PAGE.set(budget)
+    try:
+        yield budget
+    finally:
+        _PAGE.reset(token)
 
 
 def current_page():
-    """The :class:`PageBudget` of the page being made, or None."""
+    """The :class:`PageBudget` set by :func:`spending`, or None."""
     return _PAGE.get()
 
 
@@ -94,7 +97,7 @@ MARKDOWN_PAST = f"markdown past the {RENDERED_MARKDOWN:,} characters a page rend
 def bound_sources(nb):
     """The cells of ``nb``, in order, within the page's budgets (see the module's doc), in place;
     returns the :class:`PageBudget` left for the outputs."""
-    budget, highlighted, shown = start_page(), 0, 0
+    budget, highlighted, shown = PageBudget(), 0, 0
     for cell in nb.cells:
         source, metadata = cell.get("source"), cell.get("metadata")
         if not isinstance(source, str) or not isinstance(metadata, dict):
