@@ -543,6 +543,7 @@ LAYOUT_COSTLY_OUTPUTS = code('''
     display(HTML("<table><colgroup>" + "<col span=1000>" * 10_000 + "</colgroup>"
                  + "<tr><td rowspan=65534 colspan=1000>a</td></tr></table>"))
     display(HTML("<p>" + "<span dir=rtl lang=he style='opacity:0.5'>a</span><bdo dir=ltr>b</bdo>" * 5_000 + "</p>"))
+    display(HTML("<p>" + ("<math>" + "<mpadded>" * 250 + "<mi>x</mi>" + "</mpadded>" * 250 + "</math>") * 20 + "</p>"))
 ''')
 
 
@@ -836,7 +837,8 @@ KERNEL_CASES = [
             "nbconvert's colouring for each page that showed them)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", ONE_COLOUR_CODE_OF_MANY_NUMBERS), ("init_w", MANY_COLOUR_CODES)])),
     _graded("layout_costly_markup", "outputs hold ruby annotations, columns and cells spanning 1,000, direction, "
-            "language and opacity set element by element (minutes of the browser's layout, or its tab crashed)",
+            "language and opacity set element by element, MathML nested 250 deep (minutes of the browser's layout, "
+            "or its tab crashed)",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", LAYOUT_COSTLY_OUTPUTS)])),
     _graded("text_costly_to_lay_out", "a code cell, a markdown cell, a printed text, HTML, a value and an error hold "
             "100,000 letters of Latin and Hebrew in turn, and HTML one letter with 50,000 accents (their page took "

@@ -228,6 +228,7 @@ def test_layout_costly_markup_reaches_the_feedback_page_without_its_cost(graded)
     assert '<td rowspan="100" colspan="100">a</td>' in text
     for gone in ("<ruby", "<rt", "<bdo", ' dir="rtl"', ' lang="he"', 'style="opacity', 'span="1000"', 'rowspan="65534"'):
         assert gone not in text, gone
+    assert text.count('<span class="course-maths-as-text"') == 20 and "<mpadded>" not in text
 
 
 

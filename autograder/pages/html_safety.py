@@ -17,7 +17,8 @@ text too), event handlers (``onerror=``...), ``javascript:`` and other schemes, 
 in styles; and markup whose layout costs a browser far more than its size (ruby annotations,
 ``bdo``/``bdi``, ``dir`` and ``lang`` attributes, ``opacity``; table spans are cut to 100), and
 images that would (``autograder.pages.image_budget``: SVG whose ``<use>`` elements multiply,
-images of more than 25 million pixels). Ids get a ``student-`` prefix, so student markup cannot
+images of more than 25 million pixels), and MathML nested more than 32 deep is shown as its text
+(``autograder.pages.mathml.bounded``). Ids get a ``student-`` prefix, so student markup cannot
 stand in for the page's own elements.
 
 - :func:`markdown2html` and :func:`strip_files_prefix` are the Jinja filters of that name,
@@ -217,7 +218,7 @@ def sanitize(html, source=None, budget=None):
         if nesting_bound(html) > MAX_NESTING:
             return as_text(html if source is None else source, f"HTML nested more than {MAX_NESTING} elements deep")
     with page_budget.spending(budget):
-        return text_blocks.html_in_blocks(_CLEANER.clean(html))
+        return text_blocks.html_in_blocks(mathml.bounded(_CLEANER.clean(html)))
 
 
 class _SafeRenderer(IPythonRenderer):
