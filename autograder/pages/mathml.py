@@ -15,7 +15,7 @@ megabyte; ``<mpadded>`` 250 deep, 1 s a formula), where HTML as deep (``<div>``,
 took 0.16 s for 40 of 250. So a formula is drawn as MathML only at most :data:`MAX_DEPTH`
 elements deep: TeX that converts deeper stays TeX (:func:`tex_to_mathml`), and MathML a student
 wrote deeper is shown as its text (:func:`bounded`, which the sanitiser applies to all student
-HTML).
+HTML). The course's notebooks' maths nests at most 11 deep, its markdown cells included.
 """
 import functools
 import html
