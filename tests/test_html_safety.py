@@ -21,7 +21,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 import browser
 import hostile_html
-from autograder.pages import html_safety, page_budget, text_blocks
+from autograder.pages import html_safety, markup, page_budget, text_blocks
 from autograder.pages.exporter import CONTENT_SECURITY_POLICY, FeedbackHTMLExporter, with_content_security_policy
 from autograder.pages.formgrader import TEMPLATE_BASEDIRS, PagePolicy
 
@@ -271,7 +271,7 @@ def _tree_depth(html):
     for tag in re.finditer(r"<(/?)([A-Za-z][^\s/>]*)", html):
         if tag.group(1):
             depth -= 1
-        elif tag.group(2).lower() not in html_safety._VOID:
+        elif tag.group(2).lower() not in markup.VOID_ELEMENTS:
             depth += 1
             deepest = max(deepest, depth)
     return deepest

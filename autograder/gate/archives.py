@@ -331,6 +331,11 @@ class CheckedCollector(FileNameCollectorPlugin):
       time chooses between them: each stopped nbgrader's whole run, for every student.
     """
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._collected = {}  # (student id, notebook) -> the file collected for it
+        self._timed = set()   # the students a collected file gave a time
+
     def collect(self, submitted_file):
         info = super().collect(submitted_file)
         if not info:
@@ -400,8 +405,6 @@ class CheckedCollector(FileNameCollectorPlugin):
         """Why nbgrader would stop at ``submitted_file`` as a second file of one notebook for one
         student (it keeps the later one only where both it and the student's files so far have a
         time), or ""; records the file as collected otherwise."""
-        if not hasattr(self, "_collected"):
-            self._collected, self._timed = {}, set()
         student_id = info["student_id"]
         notebook = os.path.splitext(info["file_id"])[0] + os.path.splitext(submitted_file)[1]
         timed = bool(info.get("timestamp"))

@@ -44,7 +44,7 @@ from nbconvert.filters import strip_files_prefix as _nbconvert_strip_files_prefi
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 
-from . import image_budget, mathml, page_budget, text_blocks
+from . import image_budget, markup, mathml, page_budget, text_blocks
 from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi
 
 ID_PREFIX = "student-"
@@ -138,8 +138,6 @@ _CLEANER = nh3.Cleaner(tags=TAGS, clean_content_tags=DROPPED_WITH_CONTENT, attri
 # trees for the same reason (Chromium at 512); no page of the course nests more than a few dozen.
 MAX_NESTING = 256
 _TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
-_VOID = {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input",
-         "keygen", "link", "meta", "param", "source", "track", "wbr"}
 # Start tags that close an open <p> at the top of the stack (HTML's "close a p element").
 _CLOSES_P = {"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl",
              "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "main", "menu", "nav", "ol", "p",
@@ -175,7 +173,7 @@ def nesting_bound(html, limit=MAX_NESTING):
             if stack and stack[-1] == name:
                 stack.pop()
             continue
-        if name in _VOID:
+        if name in markup.VOID_ELEMENTS:
             continue
         foreign = foreign or name in ("svg", "math")
         while stack and not foreign and ((stack[-1] == "p" and name in _CLOSES_P) or (stack[-1], name) in _CLOSES_SIBLING):

@@ -23,6 +23,8 @@ import re
 
 from latex2mathml.converter import convert
 
+from . import markup
+
 # The MathML Core elements (and the attributes of each) that latex2mathml writes and browsers draw.
 # Not here on purpose: annotation-xml (it can hold HTML), maction, mglyph, malignmark.
 TAGS = {"math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace",
@@ -38,9 +40,6 @@ ATTRIBUTES = {"display", "displaystyle", "scriptlevel", "mathvariant", "mathsize
 
 
 MAX_DEPTH = 32  # elements within a <math>, at most
-# A tag as the sanitiser (and latex2mathml) writes one: attribute values hold no "<" or ">".
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)[^<>]*?(/?)>")
-_VOID = {"area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr"}
 
 
 @functools.lru_cache(maxsize=4096)  # the same notebook text comes back for every student
@@ -57,42 +56,34 @@ def tex_to_mathml(tex, display=False):
     return f'<span class="tex-source">{html.escape(opening + tex + closing, quote=False)}</span>'
 
 
-def _deepest(markup):
-    """How deep the elements of ``markup`` (well-formed, as a sanitiser writes it) nest."""
+def _deepest(made):
+    """How deep the elements of ``made`` (well-formed, as latex2mathml writes it) nest."""
     depth = deepest = 0
-    for tag in _TAG.finditer(markup):
-        closing, name, self_closing = tag.groups()
-        if closing:
-            depth -= 1
-        elif not self_closing and name.lower() not in _VOID:
-            depth += 1
-            deepest = max(deepest, depth)
+    for tag in markup.TAG.finditer(made):
+        depth += markup.depth_change(tag)
+        deepest = max(deepest, depth)
     return deepest
 
 
-def bounded(markup):
-    """Sanitised HTML ``markup`` with each ``<math>`` element that nests more than
+def bounded(html_text):
+    """Sanitised HTML ``html_text`` with each ``<math>`` element that nests more than
     :data:`MAX_DEPTH` elements deep within it replaced by its text."""
-    if "<math" not in markup:
-        return markup
+    if "<math" not in html_text:
+        return html_text
     parts, position, start, depth, deepest = [], 0, None, 0, 0
-    for tag in _TAG.finditer(markup):
-        closing, name, self_closing = tag.groups()
+    for tag in markup.TAG.finditer(html_text):
         if start is None:
-            if not closing and name.lower() == "math" and not self_closing:
+            if tag.group(2).lower() == "math" and markup.depth_change(tag) == 1:
                 start, depth, deepest = tag.start(), 1, 1
             continue
-        if closing:
-            depth -= 1
-        elif not self_closing and name.lower() not in _VOID:
-            depth += 1
-            deepest = max(deepest, depth)
+        depth += markup.depth_change(tag)
+        deepest = max(deepest, depth)
         if depth == 0:  # the end of this <math>
             if deepest > MAX_DEPTH + 1:
-                text = re.sub(r"<[^<>]*>", " ", markup[start:tag.end()]).split()
-                parts.append(markup[position:start] + '<span class="course-maths-as-text" title="MathML nested more '
-                             f'than {MAX_DEPTH} deep: shown as its text">{" ".join(text)}</span>')
+                text = re.sub(r"<[^<>]*>", " ", html_text[start:tag.end()]).split()
+                parts.append(html_text[position:start] + '<span class="course-maths-as-text" title="MathML nested '
+                             f'more than {MAX_DEPTH} deep: shown as its text">{" ".join(text)}</span>')
                 position = tag.end()
             start = None
-    parts.append(markup[position:])
+    parts.append(html_text[position:])
     return "".join(parts)

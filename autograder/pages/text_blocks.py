@@ -36,6 +36,8 @@ import unicodedata
 
 from nbconvert.filters.ansi import ansi2html as _ansi2html
 
+from .markup import TAG, VOID_ELEMENTS, depth_change
+
 LARGE = 20_000  # characters of markup in a <pre> or of student HTML left as they are, at most
 PIECE = 2_000  # characters of a line in one inline block, at most
 TURNS = 1_000  # runs of right-to-left letters in one block of student HTML, at most
@@ -48,7 +50,6 @@ STYLE = f"<style>.{LINE},.{CUT_CLASS}{{display:block}}.{PIECE_CLASS}{{display:in
 _PART = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^<>]*>|(\r\n?|\n)|((?:&#?\w+;|[^<\r\n&]|&){1,%d})" % PIECE)
 _ENTITY = re.compile(r"&#?\w+;")
 _PRE = re.compile(r"(<pre\b[^<>]*>)(.*)(</pre>)", re.DOTALL)
-_VOID = {"br", "wbr", "img", "hr"}
 
 
 def in_blocks(markup):
@@ -100,7 +101,7 @@ def in_blocks(markup):
                 if not opened or opened[-1][0] != name:
                     return markup
                 opened.pop()
-            elif name not in _VOID and not part.group(0).endswith("/>"):
+            elif name not in VOID_ELEMENTS and not part.group(0).endswith("/>"):
                 opened.append((name, part.group(0)))
             piece.append(part.group(0))
     if position != len(markup) or opened:
@@ -137,12 +138,9 @@ def _mark_runs():
     return re.compile("[%s]{%d,}" % (re.escape("".join(marks)), MARKS + 1))
 
 
-# A tag as the sanitiser writes one (its attribute values hold no "<" or ">").
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)[^<>]*>")
 # Elements laid out inline within a block's text: the cut closes them and opens them again.
 INLINE = {"a", "abbr", "acronym", "b", "big", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins",
           "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var"}
-_VOID_HTML = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # This module's own blocks, which a sanitised page's HTML may hold already (sanitised twice).
 _OWN_BLOCK = re.compile(f'<span class="({LINE}|{PIECE_CLASS}|{CUT_CLASS})">')
 
@@ -186,17 +184,17 @@ def html_in_blocks(markup):
             start = point
         parts.append(text[start:])
 
-    for tag in _TAG.finditer(markup):
+    for tag in TAG.finditer(markup):
         text = markup[position:tag.start()]
         if "<" in text:
             return markup
         cut_text(text)
-        closing, name, written = tag.group(1), tag.group(2).lower(), tag.group(0)
-        if closing:
+        name, written, change = tag.group(2).lower(), tag.group(0), depth_change(tag)
+        if change < 0:
             if not opened or opened[-1][0] != name:
                 return markup
             _, written = opened.pop()  # the element's start tag says whether it is inline
-        elif name not in _VOID_HTML and not written.endswith("/>"):
+        elif change > 0:
             opened.append((name, written))
         if not (_inline(name, written) or name in ("br", "wbr", "img")):
             runs = 0  # a block begins or ends
