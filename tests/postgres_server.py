@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+ATTEMPTS = 3  # starts, each on a port chosen afresh
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -32,12 +35,19 @@ def temporary_postgres(bin_dir):
     folder = Path(tempfile.mkdtemp(prefix="course-postgres-"))  # reachable by the postgres user
     folder.chmod(0o777)
     run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data, port = folder / "data", free_port()
+    data = folder / "data"
     subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres"],
                    check=True, capture_output=True)
-    subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
-                    "-o", f"-p {port} -c listen_addresses=127.0.0.1 -k {folder}", "start"],
-                   check=True, capture_output=True)
+    for attempt in range(1, ATTEMPTS + 1):
+        port = free_port()  # nothing holds it until the server binds it: another may take it meanwhile
+        started = subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
+                                  "-o", f"-p {port} -c listen_addresses=127.0.0.1 -k {folder}", "start"],
+                                 capture_output=True)
+        if started.returncode == 0:
+            break
+        if attempt == ATTEMPTS or "Address already in use" not in (folder / "log").read_text(errors="replace"):
+            shutil.rmtree(folder, ignore_errors=True)
+            started.check_returncode()
     try:
         subprocess.run([*run_as, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
                         "-U", "postgres", "gradebook"], check=True, capture_output=True)

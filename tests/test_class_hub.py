@@ -20,6 +20,9 @@ import pwd
 import re
 import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -163,8 +166,7 @@ def class_hub(request, tmp_path_factory):
     users = [f"nnh{token}-teacher", f"nnh{token}-alice", f"nnh{token}-bob"]
     passwords = {user: secrets.token_urlsafe(12) for user in users}
     folder = Path(tempfile.mkdtemp(prefix="nn-class-hub-"))
-    hub = classhub.ClassHub(folder, users[0], users[1:], port=classhub.free_port(),
-                            hub_port=classhub.free_port(), proxy_api_port=classhub.free_port(),
+    hub = classhub.ClassHub(folder, users[0], users[1:], port=0,  # each port chosen free as the hub starts
                             data_dir=str(Path(os.environ["COURSE_DATA_DIR"]).resolve()))
     timings = []
     process = playwright = browser = summary = scenario = None
@@ -174,10 +176,9 @@ def class_hub(request, tmp_path_factory):
         runtime = classhub.set_up(hub, passwords)
         timings.append(("0 accounts, course copy, exchange, runtime, proxy (classhub.set_up)", time.monotonic() - t0))
         t0 = time.monotonic()
-        process = classhub.start(hub, log)
         playwright = sync_playwright().start()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        classhub.wait_until_up(hub, process, timeout=120)
+        process = classhub.start_until_up(hub, log, timeout=120)
         timings.append(("0 hub and proxy started, browser started", time.monotonic() - t0))
         scenario = Scenario(hub, passwords, Recorder(browser, screenshots), runtime, timings)
         summary = _Summary(scenario, started)
@@ -634,3 +635,65 @@ def test_the_course_folder_in_the_exchange_is_the_instructors_before_any_release
     os.chown(course, pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
     with pytest.raises(SystemExit, match="belongs to nobody, not to the instructor daemon"):
         classhub.prepare_exchange(hub)
+
+
+# A stand-in for JupyterHub in the test below: it binds the class's three ports as the hub and its
+# proxy do, stops as they do when one is taken, else answers the API's root as the hub does.
+STAND_IN = r"""
+import http.server, json, os, socket, sys
+settings = json.load(open(os.environ["CLASS_HUB_SETTINGS"]))
+held = []
+for name in ("port", "hub_port", "proxy_api_port"):
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", settings[name]))
+    except OSError as error:
+        print(f"[E] Failed to bind {name} {settings[name]}: {error}", flush=True)
+        sys.exit(1)
+    held.append(sock)
+held[0].close()
+class Root(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/hub/api/" else 404)
+        self.end_headers()
+http.server.HTTPServer(("127.0.0.1", settings["port"]), Root).serve_forever()
+"""
+
+
+def test_a_port_taken_before_the_hub_binds_it_is_chosen_again(tmp_path, monkeypatch):
+    """Nothing holds the ports the class hub chose until it binds them: one another program took
+    meanwhile (here, the first choice of the hub's own port) makes the hub stop; it starts again
+    on ports chosen afresh. A port given (``--port``) is kept, and its being in use said."""
+    hub = classhub.ClassHub(tmp_path / "class", "teacher", ["alice"], port=0)
+    hub.state.mkdir(parents=True)
+    hub.settings_file.write_text(json.dumps({"state": str(hub.state)}))
+    monkeypatch.setattr(classhub, "start", lambda hub, log: subprocess.Popen(
+        [sys.executable, "-c", STAND_IN], env=dict(os.environ, CLASS_HUB_SETTINGS=str(hub.settings_file)),
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    taker = socket.socket()
+    taker.bind(("127.0.0.1", 0))
+    taker.listen()
+    choices, real = [], classhub.free_ports
+
+    def first_taken(count):
+        ports = real(count)
+        if not choices:
+            ports[1] = taker.getsockname()[1]  # the hub's own port, in use already
+        choices.append(ports)
+        return ports
+
+    monkeypatch.setattr(classhub, "free_ports", first_taken)
+    with taker, open(hub.state / "jupyterhub.log", "w") as log:
+        process = classhub.start_until_up(hub, log, timeout=30)
+        try:
+            assert len(choices) == 2 and process.poll() is None
+            assert [hub.port, hub.hub_port, hub.proxy_api_port] == choices[1]
+            assert json.loads(hub.settings_file.read_text())["hub_port"] == choices[1][1]
+            said = (hub.state / "jupyterhub.log").read_text()
+            assert f"Failed to bind hub_port {choices[0][1]}" in said and "Address already in use" in said
+        finally:
+            classhub.stop(process)
+        given = classhub.ClassHub(hub.folder, "teacher", ["alice"], port=taker.getsockname()[1])
+        with pytest.raises(classhub.HubExited, match=rf"in use \(port {given.port}, .*choose another with --port"):
+            classhub.start_until_up(given, log, timeout=30)
+        assert len(choices) == 5 and all(len(ports) == 2 for ports in choices[2:])  # tried 3 times, --port kept

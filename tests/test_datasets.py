@@ -136,12 +136,6 @@ def local_cache(tmp_path, entries, **options):
     return DataCache(registry=registry, cache_dir=tmp_path / "cache", **options)
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 # --- loaders, on the pre-filled cache ---------------------------------------------------------
 
 @needs_prefilled
@@ -380,10 +374,12 @@ def test_a_corrupt_file_in_the_download_cache_is_reported_not_replaced(tmp_path,
 
 
 def test_an_unreachable_server_fails_within_seconds_with_a_clear_error(tmp_path):
-    url = f"http://127.0.0.1:{free_port()}/file.bin"
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: the port refuses connections, and is ours
+    url = f"http://127.0.0.1:{closed.getsockname()[1]}/file.bin"
     cache = local_cache(tmp_path, {"demo/file.bin": (sha256(b"x"), url)})
     start = time.monotonic()
-    with pytest.raises(DataError) as unreachable:
+    with closed, pytest.raises(DataError) as unreachable:
         cache.fetch("demo/file.bin")
     assert time.monotonic() - start < 10
     message = str(unreachable.value)

@@ -10,10 +10,10 @@ submission: no student script may run, maths must render with the local MathJax,
 must still work for grading.
 """
 import html
+import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -116,30 +116,26 @@ def graded(course_root, data_cache, tmp_path_factory):
     return course, work / "out", env
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def formgrader(graded, tmp_path_factory):
     """``jupyter server`` in the graded course, configured as instructors start it; its URL."""
     course, _, env = graded
-    port, jupyter = _free_port(), tmp_path_factory.mktemp("jupyter")
+    jupyter = tmp_path_factory.mktemp("jupyter")
     env = dict(env, JUPYTER_CONFIG_DIR=str(jupyter / "config"), JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"))
     log = open(jupyter / "server.log", "w+")
+    # Port 0: the server binds a port the system chooses, and says which in its runtime file.
     server = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--config=admin/jupyter_server_config.py",
-                               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--no-browser",
+                               "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--no-browser",
                                f"--IdentityProvider.token={TOKEN}", "--allow-root", f"--ServerApp.root_dir={course}"],
                               cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    runtime_file, url = jupyter / "runtime" / f"jpserver-{server.pid}.json", None
     try:
         for _ in range(240):
             try:
+                url = url or f"http://127.0.0.1:{json.loads(runtime_file.read_text())['port']}"
                 urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
                 break
-            except OSError:
+            except (OSError, ValueError, KeyError):  # no runtime file yet, or no answer yet
                 if server.poll() is not None:
                     break
                 time.sleep(0.25)

@@ -23,6 +23,7 @@ says how the hub is set up):
   enable|disable --user`` write, plus the role's ``nbgrader_config.py``.
 """
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -50,14 +51,16 @@ NOT_COURSE = ("tests/", "benchmarks/", "admin/hub/", ".ci/")
 
 @dataclass
 class ClassHub:
-    """One class: its accounts, its folder and the ports of its hub."""
+    """One class: its accounts, its folder and the ports of its hub on 127.0.0.1: the public one
+    (the proxy's), the hub's own and the proxy's API. A port 0 is chosen free at each start
+    (:func:`start_until_up`)."""
 
     folder: Path
     instructor: str
     students: list
     port: int = 8000
-    hub_port: int = 8081
-    proxy_api_port: int = 8001
+    hub_port: int = 0
+    proxy_api_port: int = 0
     course_id: str = COURSE_ID
     data_dir: str = field(default_factory=lambda: os.environ.get("COURSE_DATA_DIR", ""))
 
@@ -344,10 +347,13 @@ def ensure_proxy():
     return PROXY
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count):
+    """``count`` different ports free on 127.0.0.1 now (nothing holds them once returned)."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:  # all bound at once, so no two are the same
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
 
 
 def prepare_exchange(hub):
@@ -420,13 +426,59 @@ def start(hub, log):
                             start_new_session=True)
 
 
+PORTS = ("port", "hub_port", "proxy_api_port")  # ClassHub's, in class.json too
+
+
+class HubExited(RuntimeError):
+    """The hub stopped while it started."""
+
+
+def start_until_up(hub, log, timeout=60, attempts=3):
+    """Start the hub and wait until it answers; returns its process.
+
+    Each port of ``hub`` that is 0 is chosen free just before the start. Nothing holds a port so
+    chosen until the hub binds it, and another program may take it meanwhile: the hub then stops
+    at once, saying the address is in use, and starts again on ports chosen afresh, ``attempts``
+    times in all. A port given is kept; when it is in use the error says so.
+    """
+    chosen = [name for name in PORTS if not getattr(hub, name)]
+    for attempt in range(1, attempts + 1):
+        for name, port in zip(chosen, free_ports(len(chosen))):
+            setattr(hub, name, port)
+        settings = json.loads(hub.settings_file.read_text())
+        settings.update({name: getattr(hub, name) for name in PORTS})
+        hub.settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+        log.flush()
+        written = os.fstat(log.fileno()).st_size
+        process = start(hub, log)
+        try:
+            wait_until_up(hub, process, timeout)
+            return process
+        except HubExited as exited:
+            with contextlib.suppress(ProcessLookupError):  # the proxy it may have started
+                os.killpg(process.pid, signal.SIGKILL)
+            with open(log.name, "rb") as said:
+                said.seek(written)
+                text = said.read().decode("utf-8", "replace").lower()
+            if "address already in use" not in text and "eaddrinuse" not in text:
+                raise
+            if not chosen or attempt == attempts:
+                ports = ", ".join(f"{name} {getattr(hub, name)}" for name in PORTS)
+                hint = "" if "port" in chosen else "; if it is the one given, choose another with --port"
+                raise HubExited(f"{exited}: a port it needs on 127.0.0.1 is in use ({ports}; see {log.name}){hint}"
+                                ) from None
+        except BaseException:  # Ctrl-C or a hub that does not answer: it stops
+            stop(process)
+            raise
+
+
 def wait_until_up(hub, process, timeout=60):
     import urllib.request
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the hub exited with status {process.returncode}")
+            raise HubExited(f"the hub exited with status {process.returncode}")
         try:
             with urllib.request.urlopen(f"{hub.url}/hub/api/", timeout=2) as reply:
                 if reply.status == 200:
@@ -438,7 +490,7 @@ def wait_until_up(hub, process, timeout=60):
 
 def stop(process, timeout=20):
     """Stop the hub started by :func:`start` (it stops the users' servers and its proxy)."""
-    if process.poll() is None:
+    if process is not None and process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout)
@@ -488,8 +540,7 @@ def up(args):
     os.fchmod(handle, 0o600)
     with os.fdopen(handle, "w") as out:
         out.write(json.dumps(accounts, indent=2) + "\n")
-    hub = ClassHub(folder, args.instructor, list(args.students), port=args.port,
-                   hub_port=free_port(), proxy_api_port=free_port())
+    hub = ClassHub(folder, args.instructor, list(args.students), port=args.port)
     set_up(hub, accounts)
     print(f"class hub: {hub.url}  (course directory {hub.course_dir()}, exchange {hub.exchange})")
     for user in users:
@@ -504,9 +555,9 @@ def up(args):
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # Ctrl-C, kill, a closed terminal
         signal.signal(sig, interrupt)
     with open(hub.state / "jupyterhub.log", "a") as log:
-        process = start(hub, log)
+        process = None
         try:
-            wait_until_up(hub, process)
+            process = start_until_up(hub, log)
             print("the hub is up")
             process.wait()
         except KeyboardInterrupt:
