@@ -15,7 +15,7 @@ import numpy as np
 
 from check_helpers import (call_quietly, check_array, check_binary, check_close, check_float_array,
                            check_scalar, check_unchanged, fail, load_expected, passed, snapshot,
-                           stand_ins)
+                           stand_ins, times)
 
 EXPECTED = load_expected(__file__)
 
@@ -139,8 +139,8 @@ def check_optimization(optimization, w, b, x, y, num_iterations, learning_rate, 
         fail("optimization", f"the cost grows from {costs[0]:.4g} to {costs[-1]:.4g} instead of "
                              f"falling. Did you step up the gradient (+) instead of down (-)?")
     if bowl.calls != num_iterations:
-        fail("optimization", f"should call propagate once per iteration: {num_iterations} times "
-                             f"for num_iterations={num_iterations}, called it {bowl.calls} times.")
+        fail("optimization", f"should call propagate once per iteration: {times(num_iterations)} "
+                             f"for num_iterations={num_iterations}, called it {times(bowl.calls)}.")
     check_close("optimization", "the recorded costs", costs, expected_costs)
     check_close("optimization", "the returned w", new_w, expected_w)
     check_close("optimization", "the returned b", new_b, expected_b,
@@ -243,7 +243,7 @@ def check_model(model, x_train, y_train, x_test, y_test, num_iterations, learnin
         fail("model", f"should call init_w(n) with n={n}, the number of features (rows of x_train); "
                       f"called it with {fakes.init_calls}.")
     if len(fakes.optimization_calls) != 1:
-        fail("model", f"should call optimization once, called it {len(fakes.optimization_calls)} times.")
+        fail("model", f"should call optimization once, called it {times(len(fakes.optimization_calls))}.")
     call = fakes.optimization_calls[0]
     start_w = np.asarray(call["w"])
     if start_w.shape != (n, 1) or np.any(start_w != 0) or np.ndim(call["b"]) != 0 or call["b"] != 0:

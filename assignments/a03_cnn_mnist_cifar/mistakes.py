@@ -164,6 +164,9 @@ MISTAKES = catalogue(
     Mistake("one_hot", "rank_of_label", "numbers the labels present (np.unique) instead of using them",
             _f(ONE_HOT, "labels = np.ravel(vector)",
                "return np.eye(number_classes)[np.searchsorted(np.unique(labels), labels)]"), "rows are wrong"),
+    Mistake("one_hot", "label_as_value", "writes each label, not 1, in its label's column",
+            _f(ONE_HOT, "labels = np.ravel(vector)", "encoding = np.zeros((labels.size, number_classes))",
+               "encoding[np.arange(labels.size), labels] = labels", "return encoding"), "one 1, in its label's column"),
 
     # net_1(sample_shape, nb_classes)
     Mistake("net_1", "same_padding", "pads the convolutions",

@@ -19,7 +19,7 @@ import numpy as np
 
 from check_helpers import (Lookup, call_as, call_noting_return, call_quietly, changed_in_place, check_array, check_close,
                            check_float_array, check_returns, check_scalar, check_unchanged, construct, fail, fixed_array,
-                           load_expected, method_of, off_by, passed, snapshot, stand_ins, worst_entry)
+                           load_expected, method_of, off_by, passed, snapshot, stand_ins, times, worst_entry)
 
 EXPECTED = load_expected(__file__)
 
@@ -442,7 +442,7 @@ def check_mlp_fit(MLP, X, y, epochs, minibatch_size, expected, loss_and_gradient
     if len(batches) != epochs * steps:
         fail(function, f"with {m} rows, minibatch_size={minibatch_size} and epochs={epochs}, fit should take "
                        f"{epochs * steps} steps ({steps} minibatches an epoch, the last may be smaller), each with "
-                       f"self.loss_and_gradients on one minibatch; it called it {len(batches)} times.")
+                       f"self.loss_and_gradients on one minibatch; it called it {times(len(batches))}.")
     row_of = {row.tobytes(): i for i, row in enumerate(np.asarray(X, dtype=float))}
     for step, ((X_batch, y_batch), wanted) in enumerate(zip(batches, expected["minibatches"])):
         rows = [row_of.get(np.asarray(row, dtype=float).tobytes(), -1) for row in X_batch]

@@ -18,7 +18,7 @@ import numpy as np
 
 from check_helpers import (Lookup, Recorder, call_quietly, check_array, check_binary, check_close,
                            check_float_array, check_returns, check_scalar, check_unchanged, fail,
-                           fixed_array, load_expected, passed, snapshot, stand_ins)
+                           fixed_array, load_expected, passed, snapshot, stand_ins, times)
 
 EXPECTED = load_expected(__file__)
 
@@ -213,7 +213,7 @@ def check_linear_activation_forward(function_impl, A_prev, W, b, activation):
     A, cache = check_returns(function, result, ("A", "cache"))
     linear_calls = rec.called("linear_forward")
     if len(linear_calls) != 1:
-        fail(function, f"should call linear_forward(A_prev, W, b) once, called it {len(linear_calls)} times.")
+        fail(function, f"should call linear_forward(A_prev, W, b) once, called it {times(len(linear_calls))}.")
     args = linear_calls[0][1]
     if len(args) != 3 or not all(x is y for x, y in zip(args, (A_prev, W, b))):
         fail(function, "should call linear_forward(A_prev, W, b) with its own A_prev, W and b.")
@@ -222,8 +222,8 @@ def check_linear_activation_forward(function_impl, A_prev, W, b, activation):
     used = rec.called(activation)
     if rec.called(other) or len(used) != 1:
         fail(function, f"with activation={activation!r} it should call {activation}(Z) once "
-                       f"(and not {other}); called {activation} {len(used)} and {other} "
-                       f"{len(rec.called(other))} times.")
+                       f"(and not {other}); called {activation} {times(len(used))} and {other} "
+                       f"{times(len(rec.called(other)))}.")
     if used[0][1][0] is not Z:
         fail(function, f"should apply {activation} to Z, the output of linear_forward.")
     activation_A, activation_cache = used[0][3]
@@ -269,8 +269,8 @@ def check_L_model_forward(L_model_forward, X, parameters):
     L = len(parameters) // 2
     calls = rec.called("linear_activation_forward")
     if len(calls) != L:
-        fail(function, f"with {L} layers it should call linear_activation_forward {L} times, "
-                       f"called it {len(calls)} times.")
+        fail(function, f"with {L} layers it should call linear_activation_forward {times(L)}, "
+                       f"called it {times(len(calls))}.")
     A = X
     for l, (_, args, kwargs, produced) in enumerate(calls, start=1):
         values = list(args) + [kwargs[k] for k in ("W", "b", "activation") if k in kwargs]
@@ -395,8 +395,8 @@ def check_linear_activation_backward(function_impl, dA, cache, activation):
     used = rec.called(derivative)
     if rec.called(other) or len(used) != 1:
         fail(function, f"with activation={activation!r} it should call {derivative}(dA, activation_cache) "
-                       f"once (and not {other}); called {derivative} {len(used)} and {other} "
-                       f"{len(rec.called(other))} times.")
+                       f"once (and not {other}); called {derivative} {times(len(used))} and {other} "
+                       f"{times(len(rec.called(other)))}.")
     args = used[0][1]
     if len(args) != 2 or args[0] is not dA or args[1] is not activation_cache:
         fail(function, f"should call {derivative}(dA, activation_cache), with the second part of the "
@@ -433,8 +433,8 @@ def layer_caches(layer_dims, m, phase=0.0):
 
 
 def check_L_model_backward(L_model_backward, AL, Y, caches, dAL):
-    """How L_model_backward starts from ``dAL``, the derivative of the cost with respect to AL,
-    and chains linear_activation_backward back to layer 1."""
+    """How L_model_backward starts from ``dAL``, the derivative of the summed losses mJ (not of
+    the cost J) with respect to AL, and chains linear_activation_backward back to layer 1."""
     function = "L_model_backward"
     rec = Recorder()
     fake = rec.named("linear_activation_backward",
@@ -449,8 +449,8 @@ def check_L_model_backward(L_model_backward, AL, Y, caches, dAL):
     L = len(caches)
     calls = rec.called("linear_activation_backward")
     if len(calls) != L:
-        fail(function, f"with {L} layers it should call linear_activation_backward {L} times, "
-                       f"called it {len(calls)} times.")
+        fail(function, f"with {L} layers it should call linear_activation_backward {times(L)}, "
+                       f"called it {times(len(calls))}.")
     wanted = {f"dA{l - 1}" for l in range(1, L + 1)} | {f"d{kind}{l}" for l in range(1, L + 1) for kind in "Wb"}
     if set(grads) != wanted:
         fail(function, f"for {L} layers expected the keys dA0..dA{L - 1}, dW1..dW{L} and db1..db{L}; "
@@ -470,8 +470,11 @@ def check_L_model_backward(L_model_backward, AL, Y, caches, dAL):
             fail(function, f"layer {l} of {L} should go back through {want!r}, used {activation!r}.")
         if l == L:
             check_float_array(function, "the dA passed to the output layer (dAL)", np.asarray(dA), AL.shape)
-            check_close(function, "dAL, the derivative of the cost with respect to AL", dA, dAL,
-                        hints=((lambda e: -e, "Check the sign of dAL."),))
+            check_close(function, "dAL, the derivative of the summed losses mJ with respect to AL "
+                                  "(section 2)", dA, dAL,
+                        hints=((lambda e: -e, "Check the sign of dAL."),
+                               (lambda e: e / AL.shape[1], "dAL is the derivative of the summed losses mJ, "
+                                                           "not of their mean J: leave out the 1/m.")))
         elif dA is not grads.get(f"dA{l}"):
             fail(function, f"layer {l} should go back from dA{l}, the dA_prev returned by layer {l + 1}.")
         for name, value in zip((f"dA{l - 1}", f"dW{l}", f"db{l}"), produced):
@@ -593,14 +596,17 @@ def check_L_layer_model(L_layer_model, X, Y, layers_dims, learning_rate, num_ite
     check_unchanged(function, ("X", "Y", "layers_dims"), before, (X, Y, layers_dims))
     parameters, costs = check_returns(function, result, ("parameters", "costs"))
     inits = fakes.named("initialize_parameters_deep")
-    if len(inits) != 1 or inits[0][1] != list(layers_dims):
+    if len(inits) != 1:
         fail(function, f"should call initialize_parameters_deep(layers_dims) once, before the loop; "
-                       f"called it {len(inits)} times.")
+                       f"called it {times(len(inits))}.")
+    if inits[0][1] != list(layers_dims):
+        fail(function, f"should call initialize_parameters_deep with its own layers_dims, "
+                       f"{list(layers_dims)}; called it with {inits[0][1]}.")
     for name in ("L_model_forward", "compute_cost", "L_model_backward", "update_parameters"):
         count = len(fakes.named(name))
         if count != num_iterations:
-            fail(function, f"should call {name} once per iteration: {num_iterations} times for "
-                           f"num_iterations={num_iterations}, called it {count} times.")
+            fail(function, f"should call {name} once per iteration: {times(num_iterations)} for "
+                           f"num_iterations={num_iterations}, called it {times(count)}.")
     for step, call in enumerate(fakes.named("L_model_forward")):
         if call[1] is not X:
             fail(function, "should run the forward pass on X, the training examples.")

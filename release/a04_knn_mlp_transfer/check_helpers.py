@@ -6,7 +6,7 @@ Each assignment's ``problem_unittests.py`` builds its tests from these. A failin
 what was expected and what came back; nothing here knows the answer to any graded function.
 
 Messages never print an expected value: a wrong number is shown as the value received, where it
-is and how far it is from the expected one (two significant digits). The expected values of the
+is and how far it is from the expected one (the nearest power of ten). The expected values of the
 visible examples are public (``expected_outputs.json``), those of the hidden tests are not, and
 the same checks serve both.
 """
@@ -393,9 +393,18 @@ def _hint(got, expected, hints):
 
 
 def off_by(got, expected):
-    """How far ``got`` is from ``expected``, to two significant digits: enough to tell a rounding
-    slip from a wrong formula, too little to give the expected value away."""
-    return f"{abs(float(got) - float(expected)):.2g}"
+    """How far ``got`` is from ``expected``, as the nearest power of ten ("about 0.01"): enough to
+    tell a rounding slip from a wrong formula, too little to give the expected value away (a
+    distance to two digits would leave two candidates for it, ``got`` plus or minus that)."""
+    distance = abs(float(got) - float(expected))
+    if not math.isfinite(distance) or distance == 0:
+        return f"{distance:g}"
+    return f"about {10.0 ** round(math.log10(distance)):g}"
+
+
+def times(n):
+    """How often a function was called, for the messages: "1 time", "2 times"."""
+    return f"{n} time" if n == 1 else f"{n} times"
 
 
 def entry_name(index):
@@ -433,13 +442,13 @@ def check_close(function, what, got, expected, hints=()):
                    f"{off_by(got_arr[index], expected_arr[index])}." + _hint(got_arr, expected_arr, hints))
 
 
-def check_binary(function, what, got):
-    """Every value must be 0 or 1 (predicted labels, not probabilities)."""
+def check_binary(function, what, got, hint="Turn probabilities into labels with the 0.5 threshold."):
+    """Every value must be 0 or 1 (predicted labels, not probabilities; a one-hot encoding):
+    ``hint`` says how such values are made."""
     values = np.unique(np.asarray(got, dtype=float))
     if not np.all(np.isin(values, [0.0, 1.0])):
         fail(function, f"{what} should contain only 0 and 1, got values such as "
-                       f"{values[~np.isin(values, [0.0, 1.0])][:3].round(3).tolist()}. "
-                       f"Turn probabilities into labels with the 0.5 threshold.")
+                       f"{values[~np.isin(values, [0.0, 1.0])][:3].round(3).tolist()}. {hint}")
 
 
 def fixed_array(shape, phase=0.0, scale=1.0):

@@ -441,7 +441,7 @@ def check_one_hot(one_hot, vector, number_classes, expected):
         fail(function, f"expected shape {shape}, got {got.shape}: labels shaped (N, 1), like "
                        f"CIFAR-10's, must be flattened first (np.ravel).")
     check_array(function, "the encoding", got, shape)
-    check_binary(function, "the encoding", got)
+    check_binary(function, "the encoding", got, "Each row holds one 1, in its label's column, and zeros elsewhere.")
     rows_right = np.all(np.asarray(got, dtype=float) == expected, axis=1)
     if not np.all(rows_right):
         first = int(np.flatnonzero(~rows_right)[0])
