@@ -112,6 +112,12 @@ def test_source_notebook_defines_the_graded_functions_of_its_manifest(course_roo
         assert meta["solution"] and meta["points"] > 0
         # The model answer and the rubric sit in the solution region, which the release replaces.
         assert cell.source.startswith("### BEGIN SOLUTION") and "**Rubric" in cell.source
+    # Each answer cell follows the markdown cell that asks its question, numbered in order.
+    for number, cell in enumerate(written, start=1):
+        before = notebook.cells[notebook.cells.index(cell) - 1]
+        asked = re.findall(r"\*\*Question (\d+)\.\*\*", before.source) if before.cell_type == "markdown" else []
+        assert asked == [str(number)], (f"{cell.metadata['nbgrader']['grade_id']} should follow the cell that asks "
+                                        f"**Question {number}.**; the cell before it asks {asked or 'nothing'}")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
