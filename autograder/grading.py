@@ -65,10 +65,11 @@ class Result:
     message: str = ""
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
-    raw_message: str = ""  # the outcome's message, without the note on points to grade by hand
+    raw_message: str = None  # the outcome's message, without the note on points to grade by hand
 
     def __post_init__(self):
-        self.raw_message = self.raw_message or self.message
+        if self.raw_message is None:  # "" is a message too: a graded notebook's, which the note may follow
+            self.raw_message = self.message
 
 
 def by_hand_note(message, points):
@@ -316,11 +317,16 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
                                    tries, finish)
             finally:
                 close()
+        # A run of some students only: grades.csv keeps the rows of the others that earlier runs
+        # into this folder graded, with their scores as the gradebook holds them now.
+        regraded = {r.student_id for r in results}
+        others = [] if students is None else [_kept_row(assignment, entry, book) for student, entry
+                                              in finished.entries.items() if student not in regraded]
     progress.close()
     results.sort(key=lambda r: r.student_id)
     with stage(job["profile"], "the class's feedback pages"):
         write_feedback(assignment, results, out, timeout=job["timeout"])
-    write_csv(results, Path(out) / "grades.csv")
+    write_csv(sorted(results + others, key=lambda r: r.student_id), Path(out) / "grades.csv")
     if students is None:  # a run of some students only leaves the others' results as they were
         finished.keep_only(r.student_id for r in results)
     return results
@@ -332,6 +338,19 @@ def _submission_hash(submission, submissions_dir):
         return submission_hash(submission.folder, submissions_dir)
     except (OSError, gate.SubmissionRefused):
         return ""
+
+
+def _kept_row(assignment, entry, gradebook):
+    """The row of a student an earlier run graded (``entry``, its line of ``finished.jsonl``)."""
+    student_id = entry["student_id"]
+    status = entry.get("status") if entry.get("status") in STATUSES else "error"
+    message = entry.get("message") if isinstance(entry.get("message"), str) else ""
+    seconds = entry.get("seconds")
+    seconds = float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else 0.0
+    if student_id_problem(student_id):  # never in the gradebook (see _grade_class)
+        return Result(student_id, assignment, 0.0, gradebook.find_assignment(assignment).max_score,
+                      status, message, seconds)
+    return _result(assignment, student_id, status, message, seconds, gradebook)
 
 
 def _result(assignment, student_id, status, message, seconds, gradebook, peak_memory_mb=0.0):

@@ -4,6 +4,7 @@ Also: the Dask path (a local cluster on 127.0.0.1) and the PostgreSQL path (a re
 these tests start on 127.0.0.1).
 """
 import contextlib
+import csv
 import io
 import os
 import shutil
@@ -47,14 +48,17 @@ def faulty_class(tmp_path_factory, data_cache):
                         for r in second if r.status == "graded"}
         stamps = {s: (Path(__file__).parent.parent / p).stat().st_mtime_ns for s, p in graded_files.items()}
         time.sleep(0.05)
-        regraded = grade_class(ASSIGNMENT, submissions, work / "out3", jobs=2, show_progress=False,
+        rows_before = (work / "out2" / "grades.csv").read_text(encoding="utf-8")
+        regraded = grade_class(ASSIGNMENT, submissions, work / "out2", jobs=2, show_progress=False,
                                students={"ghost-blank"})
+        rows_after = (work / "out2" / "grades.csv").read_text(encoding="utf-8")
         after = {s: (Path(__file__).parent.parent / p).stat().st_mtime_ns for s, p in graded_files.items()}
         from autograder.gradebook.records import course_db_url, read_score
         scores_after = {r.student_id: read_score(ASSIGNMENT, r.student_id, course_db_url())[0] for r in second}
     shutil.rmtree(stale)
     return dict(first=first, second=second, regraded=regraded, stamps=stamps, after=after,
-                scores_after=scores_after, stderr=printed.getvalue(), stats=stats)
+                scores_after=scores_after, stderr=printed.getvalue(), stats=stats,
+                rows_before=rows_before, rows_after=rows_after)
 
 
 def test_students_of_other_gradebooks_in_autograded_do_not_break_feedback(faulty_class):
@@ -107,6 +111,10 @@ def test_regrading_one_student_leaves_the_others_untouched(faulty_class):
     assert faulty_class["after"]["ghost-blank"] != faulty_class["stamps"]["ghost-blank"]
     second = by_student(faulty_class["second"])
     assert all(faulty_class["scores_after"][s] == second[s].score for s in second)
+    # grades.csv of the folder regraded into keeps every other row as it was (seconds aside)
+    before, after = ({row["student_id"]: {k: v for k, v in row.items() if k != "seconds"}
+                      for row in csv.DictReader(io.StringIO(faulty_class[name]))} for name in ("rows_before", "rows_after"))
+    assert len(before) == len(second) > 1 and after == before
 
 
 def test_a_notebook_over_its_time_limit_is_stopped_and_marked_timeout(tmp_path, data_cache):
