@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(PY) -m autograder.sandbox
 	$(PY) -m pytest -rs --durations=15 -n 2 --dist loadfile -m "not full_mode" tests
 
-# The same tests in one process: slower (about 21 minutes here against 17), for a failure that
+# The same tests in one process: slower (about 21 minutes here against 14), for a failure that
 # only shows with another test file running beside it.
 test-serial: $(STAMP)
 	$(PY) -m autograder.sandbox
