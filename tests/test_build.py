@@ -138,6 +138,13 @@ def test_the_readme_lists_every_assignment_as_its_manifest_describes_it(course_r
         assert f"| `{assignment}` | {course.load(assignment).summary} |" in readme, assignment
 
 
+def test_the_readme_counts_the_boundary_catalogue_as_it_is(course_root):
+    from known_submissions.boundary import CASES
+
+    said = re.findall(r"catalogues\s+(\d+) such submissions", (course_root / "README.md").read_text())
+    assert said == [str(len(CASES))], f"README says {said}, known_submissions/boundary.py has {len(CASES)} cases"
+
+
 def test_a_broken_manifest_is_a_clear_error(tmp_path):
     room = tmp_path / "assignments" / "a09_broken"
     room.mkdir(parents=True)
