@@ -91,11 +91,12 @@ def write_csv(results, path):
     folder name or a message begins as a formula (the gate refuses such folders, but each still
     has its row)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    # A folder name that is not UTF-8 (refused) is shown as the terminal shows it (\xe9)
+    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for r in results:
-            writer.writerow([as_text_cell(r.student_id), r.assignment, f"{r.score:g}", f"{r.max_score:g}",
+            writer.writerow([as_text_cell(gate.shown(r.student_id)), r.assignment, f"{r.score:g}", f"{r.max_score:g}",
                              r.status, as_text_cell(r.message), f"{r.seconds:.1f}"])
 
 

@@ -315,18 +315,49 @@ def test_does_find_submissions_mark_a_refused_submission_invalid_without_reading
                                           ("ann*", "holds * ? [ or ]"), ("ann?", "holds * ? [ or ]"),
                                           ("ann\nlee", "control character"),
                                           ('=HYPERLINK("example.invalid","grades")', "begins with = + - or @"),
-                                          ("+1", "begins with = + - or @"), ("@ann", "begins with = + - or @")])
+                                          ("+1", "begins with = + - or @"), ("@ann", "begins with = + - or @"),
+                                          ("rt-<img src=x onerror=alert(1)>", "holds < > &"),
+                                          ('ann"', "holds < > &"), ("o'brien", "holds < > &"), ("a\\b", "holds < > &"),
+                                          ("eve,,,,0.0,0.0,0.0,13.0", "holds < > &"), ("ann#2", "holds < > &"),
+                                          ("ann%2e", "holds < > &"), ("x" * 129, "at most 128 characters")])
 def test_does_find_submissions_refuse_a_student_id_nbgrader_cannot_grade(tmp_path, student, why):
     """nbgrader looks for a student's notebooks with the id in a file pattern and reads the id back
-    with a regular expression: such a student is refused with a message naming the folder, and a
-    student whose id has a comma, spaces or letters beyond ASCII is not."""
+    with a regular expression; its formgrader writes ids into its pages, scripts and links
+    unescaped, and ``nbgrader export`` into a CSV unquoted; its gradebook keeps 128 characters:
+    such a student is refused with a message naming the folder, and a student whose id has
+    spaces, letters beyond ASCII, dots or 128 characters is not."""
     from autograder.gate.submissions import find_submissions
 
     hand_in(tmp_path, student)
-    hand_in(tmp_path, "ann, lée")
+    hand_in(tmp_path, "ann lée.2")
+    hand_in(tmp_path, "é" + "e" * 127)
     found = {s.student_id: s.problem for s in find_submissions(ASSIGNMENT, tmp_path / "submitted")}
-    assert found["ann, lée"] == ""
+    assert found["ann lée.2"] == "" and found["é" + "e" * 127] == ""
     assert why in found[student] and gate.shown(student) in found[student] and "rename the folder" in found[student]
+
+
+def test_does_plain_nbgrader_autograde_keep_a_refused_student_id_out_of_the_gradebook(tmp_path, data_cache):
+    """Through the course's nbgrader_config.py, plain ``nbgrader autograde`` (the formgrader's
+    button) refuses the ids the harness refuses before it records the student: no markup for the
+    formgrader's pages, no comma for ``nbgrader export``'s CSV; the other students are graded."""
+    from nbgrader.api import Gradebook
+
+    from autograder.gradebook.records import record_assignment
+    from autograder.worker.nbgrader_cli import run_nbgrader
+
+    hostile = ["rt-<img src=x onerror=alert(1)>", "eve,,,,0.0,0.0,0.0,13.0"]
+    for student in ["ann", *hostile]:
+        hand_in(tmp_path, student)
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    record_assignment(ASSIGNMENT, db_url)
+    run = run_nbgrader("autograde", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={db_url}",
+                       f"--CourseDirectory.submitted_directory={tmp_path / 'submitted'}",
+                       f"--CourseDirectory.autograded_directory={tmp_path / 'autograded'}", timeout=600)
+    with Gradebook(db_url) as gradebook:
+        assert {student.id for student in gradebook.students} == {"ann"}
+    assert [p.name for p in (tmp_path / "autograded").iterdir()] == ["ann"]
+    log = run.stdout + run.stderr
+    assert all(f"{student}/{ASSIGNMENT}: a student id that holds < > &" in log for student in hostile), log[-3000:]
 
 
 def _edited(text_edit=None, first_answer=None):
@@ -415,12 +446,14 @@ def test_are_the_text_columns_of_grades_csv_text_to_a_spreadsheet(tmp_path):
     from autograder.grading import Result, write_csv
 
     results = [Result('=HYPERLINK("example.invalid","grades")', ASSIGNMENT, 0.0, 13.0, "invalid", "@see", 0.0),
-               Result("ann, lée", ASSIGNMENT, -1.5, 13.0, "graded", "-", 2.0)]
+               Result("ann, lée", ASSIGNMENT, -1.5, 13.0, "graded", "-", 2.0),
+               Result(os.fsdecode(b"caf\xe9"), ASSIGNMENT, 0.0, 13.0, "invalid", "not UTF-8", 0.0)]
     write_csv(results, tmp_path / "grades.csv")
     with open(tmp_path / "grades.csv", encoding="utf-8", newline="") as table:
         rows = list(csv.reader(table))
     assert rows[1][:3] == ["'=HYPERLINK(\"example.invalid\",\"grades\")", ASSIGNMENT, "0"] and rows[1][5] == "'@see"
     assert rows[2][:3] == ["ann, lée", ASSIGNMENT, "-1.5"] and rows[2][5] == "'-"
+    assert rows[3][:3] == ["caf\\xe9", ASSIGNMENT, "0"]  # a folder name that is not UTF-8, as the terminal shows it
 
 
 def test_does_the_terminal_get_no_escape_sequence_from_a_refused_folder_name(tmp_path):

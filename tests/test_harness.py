@@ -19,7 +19,7 @@ from postgres_server import postgres_bin, temporary_postgres
 from autograder.sandbox import zygote
 from autograder.settings import Sandbox
 from autograder.grading import grade_class
-from boundary_runs import environment
+from boundary_runs import environment, forget_students
 
 ASSIGNMENT = "a01_santa_logreg"
 MAX = 13.0
@@ -130,6 +130,20 @@ def test_a_notebook_over_its_time_limit_is_stopped_and_marked_timeout(tmp_path, 
     assert results["ghost-sleeps-forever"].score == 0
     assert results["ghost-reference"].score == MAX
     assert time.monotonic() - started < 300  # the sleeper (an hour) was stopped
+
+
+def test_a_student_id_as_long_as_a_folder_name_can_be_is_graded(tmp_path, data_cache):
+    """85 characters of 3 bytes: the longest folder name there is (255 bytes), and within the 128
+    characters of nbgrader's gradebook. The worker's scratch folder, named after the id, holds its
+    start only (the whole id made a name too long, and the grader's failure)."""
+    student = "語" * 85
+    write_class(ASSIGNMENT, tmp_path / "submitted", {student: {}})
+    try:
+        with environment(NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}"):
+            [result] = grade_class(ASSIGNMENT, tmp_path / "submitted", tmp_path / "out", jobs=1, show_progress=False)
+    finally:
+        forget_students([student])
+    assert (result.student_id, result.status, result.score) == (student, "graded", MAX), result
 
 
 def test_grading_on_a_local_dask_cluster_gives_the_same_scores(tmp_path, data_cache):

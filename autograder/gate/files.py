@@ -364,8 +364,11 @@ def install_nbgrader_gate(limits=LIMITS):
 
     nbgrader's ``pre_convert_hook`` cannot refuse (nbgrader swallows its exceptions), so this
     wraps ``Autograde.init_destination``, the first step nbgrader takes for each submission,
-    before it reads ``timestamp.txt`` or copies any file; a ``timestamp.txt`` nbgrader cannot
-    read is refused too (``submissions.timestamp_problem``), and a notebook nested too deep for
+    before it reads ``timestamp.txt``, copies any file or records the student in the gradebook.
+    A student id the harness refuses is refused here too (``submissions.student_id_problem``:
+    one that nbgrader reads as a file pattern, or that the formgrader's pages or a CSV of grades
+    would read as syntax), so is a ``timestamp.txt`` nbgrader cannot
+    read (``submissions.timestamp_problem``), and a notebook nested too deep for
     Python's JSON reader (``submissions.nesting_problem``) or with more cells than a notebook may
     have (``submissions.cells_count_problem``). A refused submission raises
     :class:`SubmissionRefused`: nbgrader logs the message, removes that student's ``autograded/``
@@ -383,13 +386,16 @@ def install_nbgrader_gate(limits=LIMITS):
     def init_destination(self, assignment_id, student_id):
         excluded = (self.coursedir.student_id_exclude or "").split(",")
         if student_id not in excluded:
+            from .submissions import notebooks_size_problems, student_id_problem, timestamp_problem
+
             folder = os.path.normpath(self._format_source(assignment_id, student_id))
             submitted = os.path.normpath(self.coursedir.format_path(self.coursedir.submitted_directory, ".", "."))
             within = submitted if folder.startswith(submitted + os.sep) else None
+            if why := student_id_problem(student_id):  # before the gradebook holds the id
+                self.log.error("%s/%s: %s", shown(student_id), assignment_id, why)
+                raise SubmissionRefused(why)
             problems = check_submission(folder, limits, within)
             if not problems:
-                from .submissions import notebooks_size_problems, timestamp_problem
-
                 problems = [p for p in [timestamp_problem(folder, within)] if p]
                 problems += notebooks_size_problems(folder, within)
             if problems:

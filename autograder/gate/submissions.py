@@ -230,6 +230,11 @@ def cells_problem(path, source, within=None):
 
 
 FORMULA_STARTS = ("=", "+", "-", "@")  # what makes a spreadsheet read a CSV cell as a formula
+# Characters that HTML, scripts, CSV or URLs read as syntax: nbgrader's formgrader writes a student
+# id into its pages, their scripts and their links as it is, and `nbgrader export` into its CSV
+# without quotes.
+SYNTAX_IN_IDS = "<>&\"'`\\,#%"
+ID_LENGTH = 128  # characters: nbgrader's gradebook keeps a student id in a column of this size
 
 
 def student_id_problem(student_id):
@@ -241,7 +246,11 @@ def student_id_problem(student_id):
     folders or not its own, one with a line break does not read back. An id that begins as a
     spreadsheet formula does (``=HYPERLINK(...)``, from a name a student chose on a learning
     platform whose download named the folders) would be one in every CSV of grades an instructor
-    opens: the harness's ``grades.csv``, ``nbgrader export``.
+    opens: the harness's ``grades.csv``, ``nbgrader export``. nbgrader's formgrader writes the id
+    into its pages and scripts unescaped (``<img onerror=...>`` would run in the instructor's
+    session) and ``nbgrader export`` into its CSV unquoted (a comma shifts the row's columns, and
+    can forge another student's row): an id with any of :data:`SYNTAX_IN_IDS` is not graded
+    either, nor one longer than nbgrader's gradebook keeps.
     """
     problem = ""
     if any(c in student_id for c in "*?[]"):
@@ -252,6 +261,12 @@ def student_id_problem(student_id):
     elif student_id.startswith(FORMULA_STARTS):
         problem = ("a student id that begins with = + - or @ is not graded: a spreadsheet opening a CSV of grades "
                    "(grades.csv, nbgrader export) would run it as a formula")
+    elif any(c in student_id for c in SYNTAX_IN_IDS):
+        problem = ("a student id that holds " + " ".join(SYNTAX_IN_IDS) + " is not graded: nbgrader's formgrader "
+                   "shows ids in its pages, scripts and links as they are, and nbgrader export writes them into a "
+                   "CSV without quotes")
+    elif len(student_id) > ID_LENGTH:
+        problem = f"nbgrader's gradebook keeps student ids of at most {ID_LENGTH} characters"
     return f"{problem}: rename the folder '{gate.shown(student_id)}' of the submissions" if problem else ""
 
 

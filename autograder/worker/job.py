@@ -147,7 +147,8 @@ def grade(job):
     grader, and the submission is to be graded again."""
     started = time.monotonic()
     outcome = Outcome(job.student_id, "crashed")
-    with tempfile.TemporaryDirectory(prefix=f"grade-{job.student_id}-", dir=scratch.run_folder()) as folder:
+    # (the folder's name holds the start of the id only: a whole id may be as long as a name can be)
+    with tempfile.TemporaryDirectory(prefix=f"grade-{job.student_id[:40]}-", dir=scratch.run_folder()) as folder:
         folder = Path(folder)
         try:
             with stage(job.profile, "the gate's copy of the submission", job.student_id):
