@@ -13,6 +13,10 @@ course's configuration (``tests/test_boundary.py`` grades them all both ways):
   may not answer, a function that keeps the grader busy;
 - the kernel's folder for sockets, and the HTML of outputs.
 
+A case's name is its student's folder name, so the student id itself is not a case here: the ids
+the gate refuses (file patterns, control characters, formulas, markup, commas, more than nbgrader
+keeps) are graded by the harness and by plain ``nbgrader autograde`` in ``tests/test_gate.py``.
+
 For a cheat the expected score is that of the same code without the cheat. Some cases point at a
 *canary*: a file of the grading machine outside the submission, ``SUBMISSIONS/../host-canary.txt``
 (see :func:`canary_of`), which the test creates before the cases are built and checks afterwards
