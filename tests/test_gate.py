@@ -319,7 +319,9 @@ def test_does_find_submissions_mark_a_refused_submission_invalid_without_reading
                                           ("rt-<img src=x onerror=alert(1)>", "holds < > &"),
                                           ('ann"', "holds < > &"), ("o'brien", "holds < > &"), ("a\\b", "holds < > &"),
                                           ("eve,,,,0.0,0.0,0.0,13.0", "holds < > &"), ("ann#2", "holds < > &"),
-                                          ("ann%2e", "holds < > &"), ("x" * 129, "at most 128 characters")])
+                                          ("ann%2e", "holds < > &"), ("x" * 129, "at most 128 characters"),
+                                          ("ann\u200b", "shows nothing"), ("\ufeffann", "shows nothing"),
+                                          ("ann ", "ends with a space"), ("\u00a0ann", "ends with a space")])
 def test_does_find_submissions_refuse_a_student_id_nbgrader_cannot_grade(tmp_path, student, why):
     """nbgrader looks for a student's notebooks with the id in a file pattern and reads the id back
     with a regular expression; its formgrader writes ids into its pages, scripts and links
@@ -330,9 +332,10 @@ def test_does_find_submissions_refuse_a_student_id_nbgrader_cannot_grade(tmp_pat
 
     hand_in(tmp_path, student)
     hand_in(tmp_path, "ann lée.2")
+    hand_in(tmp_path, "می\u200cخواهم")  # a joiner that Persian names need
     hand_in(tmp_path, "é" + "e" * 127)
     found = {s.student_id: s.problem for s in find_submissions(ASSIGNMENT, tmp_path / "submitted")}
-    assert found["ann lée.2"] == "" and found["é" + "e" * 127] == ""
+    assert found["ann lée.2"] == "" and found["é" + "e" * 127] == "" and found["می\u200cخواهم"] == ""
     assert why in found[student] and gate.shown(student) in found[student] and "rename the folder" in found[student]
 
 

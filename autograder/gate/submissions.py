@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,6 +236,16 @@ FORMULA_STARTS = ("=", "+", "-", "@")  # what makes a spreadsheet read a CSV cel
 # without quotes.
 SYNTAX_IN_IDS = "<>&\"'`\\,#%"
 ID_LENGTH = 128  # characters: nbgrader's gradebook keeps a student id in a column of this size
+# Characters that show nothing (Unicode's "format" characters: a zero-width space, a word joiner,
+# a soft hyphen ...) but the joiners that some scripts' names need.
+JOINERS = ("\u200c", "\u200d")
+
+
+def looks_like_another(student_id):
+    """Whether ``student_id`` would look like another id where it is shown: spaces at an end, or
+    a character that shows nothing ("bob" and "bob\u200b" side by side in the formgrader)."""
+    return student_id != student_id.strip() or any(
+        unicodedata.category(c) == "Cf" and c not in JOINERS for c in student_id)
 
 
 def student_id_problem(student_id):
@@ -250,7 +261,8 @@ def student_id_problem(student_id):
     into its pages and scripts unescaped (``<img onerror=...>`` would run in the instructor's
     session) and ``nbgrader export`` into its CSV unquoted (a comma shifts the row's columns, and
     can forge another student's row): an id with any of :data:`SYNTAX_IN_IDS` is not graded
-    either, nor one longer than nbgrader's gradebook keeps.
+    either, nor one longer than nbgrader's gradebook keeps, nor one that would look like another
+    (:func:`looks_like_another`).
     """
     problem = ""
     if any(c in student_id for c in "*?[]"):
@@ -267,6 +279,9 @@ def student_id_problem(student_id):
                    "CSV without quotes")
     elif len(student_id) > ID_LENGTH:
         problem = f"nbgrader's gradebook keeps student ids of at most {ID_LENGTH} characters"
+    elif looks_like_another(student_id):
+        problem = ("a student id that begins or ends with a space, or holds a character that shows nothing (a "
+                   "zero-width space ...), is not graded: it would look like another student's")
     return f"{problem}: rename the folder '{gate.shown(student_id)}' of the submissions" if problem else ""
 
 
