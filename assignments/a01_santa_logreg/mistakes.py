@@ -145,6 +145,10 @@ MISTAKES = catalogue(
             "def prediction(w, b, x):\n"
             "    return (sigmoid(w.T @ x + b) < 0.5).astype(float)\n",
             "opposite"),
+    Mistake("prediction", "threshold_inclusive", "labels y_hat of exactly 0.5 as Santa (>= 0.5)",
+            "def prediction(w, b, x):\n"
+            "    return (sigmoid(w.T @ x + b) >= 0.5).astype(float)\n",
+            "exactly 0.5"),
     Mistake("prediction", "probabilities", "returns probabilities, not labels",
             "def prediction(w, b, x):\n"
             "    return sigmoid(w.T @ x + b)\n",

@@ -80,6 +80,13 @@ def test_prediction(prediction):
     rng = np.random.default_rng(2412)
     w, x = rng.normal(size=(9, 1)), rng.normal(size=(9, 40))
     visible.check_prediction(prediction, w, -0.2, x, reference_prediction(w, -0.2, x))
+    # z = w^T x + b exactly 0 (y_hat exactly 0.5, label 0) for the first three examples, in
+    # numbers that binary floating point holds exactly; then the start of training, w = 0, b = 0.
+    w = np.array([[0.5], [0.25], [-1.0]])
+    x = np.array([[1.0, 0.0, 0.5, 2.0, 0.0, -1.0], [0.0, 2.0, 1.0, 0.0, -2.0, 4.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.5]])
+    visible.check_prediction(prediction, w, -0.5, x, reference_prediction(w, -0.5, x))
+    x = rng.normal(size=(4, 5))
+    visible.check_prediction(prediction, np.zeros((4, 1)), 0.0, x, reference_prediction(np.zeros((4, 1)), 0.0, x))
     passed("prediction", "hidden tests")
 
 

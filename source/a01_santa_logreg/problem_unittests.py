@@ -172,10 +172,15 @@ def check_prediction(prediction, w, b, x, expected):
     check_array("prediction", "the predictions", y_pred, (1, x.shape[1]))
     check_binary("prediction", "the predictions", y_pred)
     got = np.asarray(y_pred, dtype=float)
-    if np.array_equal(got, 1 - np.asarray(expected)):
+    # Where z = w^T x + b is exactly 0, y_hat is exactly 0.5: not above 0.5, so label 0.
+    tie = np.asarray(w).T @ x + b == 0
+    clear = ~tie
+    if np.any(clear) and np.array_equal(got[clear], 1 - np.asarray(expected)[clear]):
         fail("prediction", "every label is the opposite of the expected one: "
                            "y_hat above 0.5 means label 1.")
-    check_close("prediction", "the predicted labels", got, expected)
+    check_close("prediction", "the predicted labels", got, expected, hints=(
+        (lambda e: np.where(tie, 1.0, e), "A y_hat of exactly 0.5 (z = 0) is not above 0.5: label 0."),
+    ))
 
 
 def prediction_cases():
