@@ -83,6 +83,15 @@ def forward(X, parameters):
     return A, caches
 
 
+def backward(AL, caches, Y):
+    """grads of the L-layer network, with the keys L_model_backward gives them, in its order."""
+    grads, dA, L = {}, derivative_of_the_cost(np.clip(AL, 1e-12, 1 - 1e-12), Y), len(caches)
+    for l in range(L, 0, -1):
+        dA, dW, db = layer_backward(dA, caches[l - 1], "sigmoid" if l == L else "relu")
+        grads[f"dA{l - 1}"], grads[f"dW{l}"], grads[f"db{l}"] = dA, dW, db
+    return grads
+
+
 def random_parameters(rng, dims, b_scale=1.0):
     parameters = {}
     for l in range(1, len(dims)):
@@ -145,7 +154,8 @@ def test_relu_backward(impl):
 
 
 def test_initialize_parameters_deep(impl):
-    for dims in ([1000, 60, 1], [12288, 20, 7, 5, 1], [7, 300, 2, 3, 1]):
+    # The last one has at least 2000 weights in every layer, so that each layer's spread is checked.
+    for dims in ([1000, 60, 1], [12288, 20, 7, 5, 1], [7, 300, 2, 3, 1], [30, 80, 2000, 1]):
         visible.check_initialize_parameters_deep(impl, dims)
     passed("initialize_parameters_deep", "hidden tests")
 
@@ -207,6 +217,11 @@ def test_L_model_backward(impl):
     AL, Y = np.array([[0.3, 0.9, 0.6]]), np.array([[0.0, 1.0, 0.0]])
     visible.check_L_model_backward(impl, AL, Y, visible.layer_caches([3, 4, 4, 3, 2, 1], 3, phase=0.5),
                                    derivative_of_the_cost(AL, Y))
+    # A saturated sigmoid: AL exactly 1 and 0 on examples it gets right, which clipping AL (section 7)
+    # keeps finite (dAL about -1 and 1, whatever tiny distance it is clipped to).
+    AL, Y = np.array([[1.0, 0.0, 0.7, 0.2]]), np.array([[1.0, 0.0, 1.0, 0.0]])
+    visible.check_L_model_backward(impl, AL, Y, visible.layer_caches([3, 2, 1], 4, phase=1.5),
+                                   derivative_of_the_cost(np.clip(AL, 1e-12, 1 - 1e-12), Y))
     rng = np.random.default_rng(212)
     for dims in ([4, 5, 3, 1], [3, 1]):
         parameters = random_parameters(rng, dims, b_scale=0.5)
@@ -230,6 +245,11 @@ def test_update_parameters(impl):
     grads = {"d" + k: rng.normal(size=v.shape) for k, v in parameters.items()}
     grads["dA0"] = rng.normal(size=(3, 2))
     visible.check_update_parameters(impl, parameters, grads, 0.0075, update_parameters(parameters, grads, 0.0075))
+    # grads as L_model_backward returns them: dA2, dW3, db3, dA1, ..., db1, 3L keys in all.
+    parameters = random_parameters(rng, [4, 5, 3, 1], b_scale=0.5)
+    X, Y = rng.normal(size=(4, 6)), np.array([[1.0, 0.0, 0.0, 1.0, 1.0, 0.0]])
+    grads = backward(*forward(X, parameters), Y)
+    visible.check_update_parameters(impl, parameters, grads, 0.05, update_parameters(parameters, grads, 0.05))
     passed("update_parameters", "hidden tests")
 
 

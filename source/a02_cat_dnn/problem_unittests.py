@@ -16,9 +16,9 @@ have not seen.
 """
 import numpy as np
 
-from check_helpers import (Lookup, Recorder, call_quietly, check_array, check_binary, check_close,
-                           check_float_array, check_returns, check_scalar, check_unchanged, fail,
-                           fixed_array, load_expected, passed, snapshot, stand_ins, times)
+from check_helpers import (CheckFailed, Lookup, Recorder, call_quietly, check_array, check_binary,
+                           check_close, check_float_array, check_returns, check_scalar, check_unchanged,
+                           fail, fixed_array, load_expected, passed, snapshot, stand_ins, times)
 
 EXPECTED = load_expected(__file__)
 
@@ -469,6 +469,11 @@ def check_L_model_backward(L_model_backward, AL, Y, caches, dAL):
         if activation != want:
             fail(function, f"layer {l} of {L} should go back through {want!r}, used {activation!r}.")
         if l == L:
+            if (isinstance(dA, np.ndarray) and dA.shape == AL.shape and np.issubdtype(dA.dtype, np.floating)
+                    and not np.all(np.isfinite(dA)) and np.any((AL == 0) | (AL == 1))):
+                fail(function, "dAL contains NaN or infinite values where AL is exactly 0 or 1 (a saturated "
+                               "sigmoid): clip AL a tiny distance away from 0 and 1, as in compute_cost, "
+                               "before dividing by it.")
             check_float_array(function, "the dA passed to the output layer (dAL)", np.asarray(dA), AL.shape)
             check_close(function, "dAL, the derivative of the summed losses mJ with respect to AL "
                                   "(section 2)", dA, dAL,
@@ -499,7 +504,10 @@ def check_update_parameters(update_parameters, parameters, grads, learning_rate,
     """update_parameters(parameters, grads, learning_rate) against the ``expected`` parameters."""
     function = "update_parameters"
     before = snapshot(parameters, grads)
-    updated = call_quietly(update_parameters, parameters, grads, learning_rate)
+    try:
+        updated = call_quietly(update_parameters, parameters, grads, learning_rate)
+    except CheckFailed as error:
+        raise with_layer_count_advice(error, parameters, grads) from None
     check_unchanged(function, ("parameters", "grads"), before, (parameters, grads))
     if not isinstance(updated, dict):
         fail(function, f"should return a dict of parameters, got {type(updated).__name__}.")
@@ -515,6 +523,28 @@ def check_update_parameters(update_parameters, parameters, grads, learning_rate,
             (lambda e: 2 * value - e, "Step against the gradient (-), not along it (+)."),
             (lambda e: value - step, "Multiply the gradient by the learning rate."),
         ))
+
+
+def with_layer_count_advice(error, parameters, grads):
+    """``error``, a failure of update_parameters, with advice added where it raised a KeyError for
+    a layer the network does not have (L counted from grads, which also holds dA0, dA1, ...) or
+    for a dA key taken for a parameter."""
+    L = len(parameters) // 2
+    beyond = [f"{kind}{L + 1}" for kind in ("W", "b", "dW", "db")]
+    text = str(error)
+    if "KeyError" not in text:
+        return error
+    advice = None
+    if any(f"'{key}'" in text for key in beyond):
+        dA = [f"dA{l}" for l in range(L) if f"dA{l}" in grads]
+        advice = (f" This network has {L} layers (W1 to W{L}): count them in parameters "
+                  f"(len(parameters) // 2), not in grads"
+                  + (f", which also holds {', '.join(dA)}." if dA else "."))
+    elif any(f"'{key[1:]}'" in text for key in grads if key.startswith("dA")):
+        advice = " grads also holds dA0, dA1, ..., which are not parameters: go through the keys of parameters."
+    if advice is None:
+        return error
+    return CheckFailed(text + advice, error.where, error.shown + advice)
 
 
 def update_parameters_cases():
