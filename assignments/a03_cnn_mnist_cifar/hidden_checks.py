@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 import problem_unittests as visible
-from check_helpers import passed
+from check_helpers import fail, passed
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,6 +70,51 @@ def cifar_net_layers(nb_classes):
 
 MODEL_LAYERS = {"net_1": net_1_layers, "net_2": net_2_layers, "cifar_net": cifar_net_layers}
 
+# The example of each network whose number of parameters the notebook's Expected output states
+# (1,199,882 for net_1 and net_2, 591,274 for cifar_net).
+NOTEBOOK_EXAMPLES = {"net_1": ((28, 28, 1), 10), "net_2": ((28, 28, 1), 10), "cifar_net": ((32, 32, 3), 10)}
+
+
+def with_defaults(kind, settings):
+    """A layer of MODEL_LAYERS with the settings the notebook leaves at Keras's default, which the
+    hidden tests compare as well (the visible ones, and expected_outputs.json, list only the
+    settings the notebook names): pooling moves its window by its own size, without padding
+    ("Keep the default stride and padding"), and the convolutions are not dilated."""
+    if kind == "MaxPooling2D":
+        return kind, {**settings, "strides": settings["pool_size"], "padding": "valid"}
+    if kind == "Conv2D":
+        return kind, {**settings, "dilation_rate": (1, 1)}
+    return kind, settings
+
+
+def hidden_layers(function, nb_classes):
+    return [with_defaults(kind, settings) for kind, settings in MODEL_LAYERS[function](nb_classes)]
+
+
+def parameter_count(layers, sample_shape):
+    """The number of weights and biases of a network of ``layers`` (as :func:`hidden_layers`
+    describes them: no dilation, biases everywhere) for pictures of ``sample_shape``."""
+    height, width, channels = sample_shape
+    size = count = 0
+    for kind, settings in layers:
+        if kind == "Conv2D":
+            (k_h, k_w), (s_h, s_w) = settings["kernel_size"], settings["strides"]
+            if settings["padding"] == "same":
+                height, width = -(-height // s_h), -(-width // s_w)
+            else:
+                height, width = (height - k_h) // s_h + 1, (width - k_w) // s_w + 1
+            count += (k_h * k_w * channels + 1) * settings["filters"]
+            channels = settings["filters"]
+        elif kind == "MaxPooling2D":
+            (p_h, p_w), (s_h, s_w) = settings["pool_size"], settings["strides"]
+            height, width = (height - p_h) // s_h + 1, (width - p_w) // s_w + 1
+        elif kind == "Flatten":
+            size = height * width * channels
+        elif kind == "Dense":
+            count += (size + 1) * settings["units"]
+            size = settings["units"]
+    return count
+
 
 def expected_outputs():
     """The expected values of the visible tests' examples, stored in expected_outputs.json."""
@@ -129,6 +174,10 @@ def test_normalise_images(impl):
     for shape, low, high in (((3, 28, 28, 1), 12, 200), ((2, 32, 32, 3), 1, 254), ((7,), 0, 255), ((5, 4), 90, 91)):
         images = rng.integers(low, high, size=shape, endpoint=True, dtype=np.uint8)
         visible.check_normalise_images(impl, images, normalise_images(images))
+    # Pixels already stored as float32 (0 to 255): np.asarray(images, dtype=np.float32) is then
+    # the caller's array itself, which must not be divided in place ("Leave images unchanged").
+    images = rng.integers(0, 255, size=(2, 6, 5, 3), endpoint=True).astype(np.float32)
+    visible.check_normalise_images(impl, images, normalise_images(images))
     passed("normalise_images", "hidden tests")
 
 
@@ -141,9 +190,28 @@ def test_one_hot(impl):
     passed("one_hot", "hidden tests")
 
 
+def check_parameter_count(function, model, sample_shape, nb_classes, expected):
+    """The model's number of parameters (model.count_params()) against ``expected``: it tells
+    settings the layer-by-layer comparison leaves out (use_bias=False, groups, ...)."""
+    got = model.count_params()
+    if got == expected:
+        return
+    shape, classes = NOTEBOOK_EXAMPLES[function]
+    why = ("a layer without its bias (use_bias=False) or a grouped convolution (groups) has fewer weights"
+           if got < expected else "a layer gets more weights from a setting the notebook does not ask for")
+    fail(function, f"with sample_shape={sample_shape} and nb_classes={nb_classes} the model has {got:,} "
+                   f"parameters (model.count_params()), {'fewer' if got < expected else 'more'} than the "
+                   f"network the notebook describes. Its layers have the right kinds, filters, units, kernel "
+                   f"sizes, strides and padding, so leave the settings the notebook does not name at Keras's "
+                   f"defaults: {why}. The notebook's Expected output states the number of parameters for "
+                   f"sample_shape={shape} and nb_classes={classes}.")
+
+
 def check_network(function, builder, cases):
-    for sample_shape, nb_classes in cases:
-        visible.check_builder(function, builder, sample_shape, nb_classes, MODEL_LAYERS[function](nb_classes))
+    for sample_shape, nb_classes in (NOTEBOOK_EXAMPLES[function], *cases):
+        layers = hidden_layers(function, nb_classes)
+        model = visible.check_builder(function, builder, sample_shape, nb_classes, layers)
+        check_parameter_count(function, model, sample_shape, nb_classes, parameter_count(layers, sample_shape))
     passed(function, "hidden tests")
 
 

@@ -151,6 +151,10 @@ MISTAKES = catalogue(
             _f(NORMALISE, "return images / 255"), "float32"),
     Mistake("normalise_images", "not_scaled", "converts to float32 and stops there",
             _f(NORMALISE, "return images.astype(np.float32)"), "not scaled"),
+    Mistake("normalise_images", "divided_in_place", "divides np.asarray(images, dtype=np.float32) in place: "
+            "the caller's pictures themselves when they are float32 already",
+            _f(NORMALISE, "x = np.asarray(images, dtype=np.float32)", "x /= 255", "return x"),
+            "was modified in place"),
 
     # one_hot(vector, number_classes) -> (N, number_classes)
     Mistake("one_hot", "eye_of_length", "np.eye(len(vector)): as many classes as labels",
@@ -190,6 +194,13 @@ MISTAKES = catalogue(
     Mistake("net_1", "ten_classes", "always 10 outputs",
             _functional(NET_1, CONV32, CONV64, POOL, *HEAD[:2], "layers.Dense(10, activation='softmax')"),
             "units"),
+    Mistake("net_1", "pool_stride_1", "2 x 2 pooling that moves one pixel at a time",
+            _functional(NET_1, CONV32, CONV64, "layers.MaxPooling2D((2, 2), strides=(1, 1))", *HEAD),
+            "moves its 2 x 2 window by its own size"),
+    Mistake("net_1", "no_bias", "convolutions without biases (use_bias=False)",
+            _functional(NET_1, "layers.Conv2D(32, (3, 3), use_bias=False, activation='relu')",
+                        "layers.Conv2D(64, (3, 3), use_bias=False, activation='relu')", POOL, *HEAD),
+            "parameters (model.count_params()), fewer than"),
 
     # net_2(sample_shape, nb_classes)
     Mistake("net_2", "kept_pooling", "keeps the pooling layer as well as the stride",
@@ -206,6 +217,14 @@ MISTAKES = catalogue(
     Mistake("net_2", "relu_output", "ReLU on the output layer",
             _functional(NET_2, CONV32, "layers.Conv2D(64, (3, 3), strides=(2, 2), activation='relu')", *HEAD[:2],
                         "layers.Dense(nb_classes, activation='relu')"), "activation"),
+    Mistake("net_2", "dense_without_bias", "the 128-neuron layer has no bias (use_bias=False)",
+            _functional(NET_2, CONV32, "layers.Conv2D(64, (3, 3), strides=(2, 2), activation='relu')", HEAD[0],
+                        "layers.Dense(128, use_bias=False, activation='relu')", HEAD[2]),
+            "use_bias=False"),
+    Mistake("net_2", "dilated_first", "a dilated first convolution (dilation_rate=2)",
+            _functional(NET_2, "layers.Conv2D(32, (3, 3), dilation_rate=2, activation='relu')",
+                        "layers.Conv2D(64, (3, 3), strides=(2, 2), activation='relu')", *HEAD),
+            "dilation_rate"),
 
     # cifar_net(sample_shape, nb_classes)
     Mistake("cifar_net", "valid_padding", "convolutions without padding",
@@ -222,4 +241,19 @@ MISTAKES = catalogue(
             _f(CIFAR, "inputs = keras.Input(shape=(32, 32, 3))", "x = inputs",
                *(f"x = {line}(x)" for line in (*AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, *HEAD)),
                "return keras.Model(inputs, x)"), "Use sample_shape"),
+    Mistake("cifar_net", "pool_same_padding", "pads the pooling layers (padding='same')",
+            _functional(CIFAR, *AUGMENT, SAME32, SAME32, "layers.MaxPooling2D((2, 2), padding='same')", SAME64,
+                        SAME64, "layers.MaxPooling2D((2, 2), padding='same')", *HEAD),
+            "Keep MaxPooling2D's default stride and padding"),
+    Mistake("cifar_net", "pool_stride_1", "2 x 2 pooling that moves one pixel at a time",
+            _functional(CIFAR, *AUGMENT, SAME32, SAME32, "layers.MaxPooling2D((2, 2), strides=1)", SAME64, SAME64,
+                        "layers.MaxPooling2D((2, 2), strides=1)", *HEAD), "strides=None means strides = pool_size"),
+    Mistake("cifar_net", "dilated", "dilated convolutions: with padding='same' the parameter count stays the same",
+            _functional(CIFAR, *AUGMENT, *(f"layers.Conv2D({n}, (3, 3), padding='same', dilation_rate=2, "
+                                           f"activation='relu')" for n in (32, 32)), POOL, SAME64, SAME64, POOL,
+                        *HEAD), "dilation_rate"),
+    Mistake("cifar_net", "no_bias", "convolutions without biases (use_bias=False)",
+            _functional(CIFAR, *AUGMENT, *(line.replace("padding='same'", "padding='same', use_bias=False")
+                                           for line in (SAME32, SAME32, POOL, SAME64, SAME64, POOL)), *HEAD),
+            "count_params"),
 )

@@ -20,8 +20,8 @@ import warnings
 
 import numpy as np
 
-from check_helpers import (call_quietly, check_array, check_binary, check_close, check_unchanged, fail,
-                           load_expected, passed, snapshot, without_weights)
+from check_helpers import (call_quietly, changed_in_place, check_array, check_binary, check_close,
+                           check_unchanged, fail, load_expected, passed, snapshot, without_weights)
 
 EXPECTED = load_expected(__file__)
 
@@ -398,6 +398,11 @@ def check_normalise_images(normalise_images, images, expected):
     function = "normalise_images"
     before = snapshot(images)
     got = call_quietly(normalise_images, images)
+    if not np.array_equal(before[0], images) or changed_in_place(images):
+        fail(function, f"the input images ({images.dtype}) was modified in place. np.asarray(images, "
+                       f"dtype=...) and images.astype(..., copy=False) give images itself when it already "
+                       f"has that dtype, so x /= 255 then divides the caller's pictures: divide into a new "
+                       f"array (x / 255).")
     check_unchanged(function, ("images",), before, (images,))
     check_array(function, "the result", got, images.shape)
     if got.dtype != np.float32:
@@ -465,13 +470,24 @@ IGNORED_LAYERS = ("InputLayer", "Dropout", "SpatialDropout2D", "RandomFlip", "Ra
                   "RandomRotation", "RandomZoom", "RandomContrast")
 LAYER_SETTINGS = ("filters", "kernel_size", "strides", "padding", "pool_size", "units", "activation")
 ACTIVATION_LAYERS = ("Activation", "ReLU", "Softmax")
+# Why a setting the notebook leaves at Keras's default may differ: {(class name, setting): hint}.
+SETTING_HINTS = {
+    ("MaxPooling2D", "strides"): "Keep MaxPooling2D's default stride and padding: MaxPooling2D((2, 2)) moves "
+                                 "its 2 x 2 window by its own size, 2 pixels at a time (strides=None means "
+                                 "strides = pool_size), so that it halves the height and the width.",
+    ("MaxPooling2D", "padding"): "Keep MaxPooling2D's default stride and padding: no padding (padding='valid'), "
+                                 "as in pool_forward.",
+    ("Conv2D", "dilation_rate"): "The notebook's convolutions are not dilated: leave dilation_rate at its "
+                                 "default, so that a 3 x 3 kernel covers 3 x 3 neighbouring pixels.",
+}
 
 
-def layer_settings(layer):
-    """(class name, {setting: value}) of a Keras layer, for the settings that define the network."""
+def layer_settings(layer, keys=LAYER_SETTINGS):
+    """(class name, {setting: value}) of a Keras layer, for the settings that define the network
+    (those named in ``keys``)."""
     config = layer.get_config()
     settings = {}
-    for key in LAYER_SETTINGS:
+    for key in keys:
         if key in config:
             value = config[key]
             settings[key] = tuple(value) if isinstance(value, (list, tuple)) else value
@@ -491,8 +507,9 @@ def activation_of(layer):
     return None
 
 
-def network_layers(model):
-    """[(class name, {setting: value})] of the layers that define a network, in order.
+def network_layers(model, keys=LAYER_SETTINGS):
+    """[(class name, {setting: value})] of the layers that define a network, in order, with the
+    settings named in ``keys``.
 
     Equivalent ways of writing the same network describe it the same way: a keras.Sequential
     model or a functional one; models nested as layers (a Sequential block of data augmentation)
@@ -503,7 +520,7 @@ def network_layers(model):
     described = []
     for layer in model.layers:
         if hasattr(layer, "layers"):
-            described += network_layers(layer)
+            described += network_layers(layer, keys)
             continue
         if type(layer).__name__ in IGNORED_LAYERS:
             continue
@@ -511,14 +528,15 @@ def network_layers(model):
         if activation is not None and described and described[-1][1].get("activation") == "linear":
             described[-1][1]["activation"] = activation
             continue
-        described.append(layer_settings(layer))
+        described.append(layer_settings(layer, keys))
     return described
 
 
 def check_keras_model(function, model, sample_shape, nb_classes, expected_layers):
     """A Keras model (functional, as the notebook builds them, or keras.Sequential) with
     ``expected_layers`` as ``[(class name, {setting: value}), ...]`` (see :func:`network_layers`),
-    and input and output shapes that fit."""
+    and input and output shapes that fit. Only the settings ``expected_layers`` lists are
+    compared; a setting outside LAYER_SETTINGS (dilation_rate, say) is read when it is listed."""
     if not (hasattr(model, "layers") and callable(getattr(model, "count_params", None))):
         fail(function, f"should return a Keras model (keras.Model(inputs, outputs)), got "
                        f"{type(model).__name__}.")
@@ -531,7 +549,8 @@ def check_keras_model(function, model, sample_shape, nb_classes, expected_layers
         fail(function, f"with sample_shape={sample_shape} the model's input should have shape "
                        f"(None, {', '.join(map(str, sample_shape))}), got {model.input_shape}. "
                        f"Use sample_shape, not a fixed shape.")
-    layers = network_layers(model)
+    extra = tuple(sorted({key for _, settings in expected_layers for key in settings} - set(LAYER_SETTINGS)))
+    layers = network_layers(model, LAYER_SETTINGS + extra)
     kinds = [kind for kind, _ in layers]
     wanted = [kind for kind, _ in expected_layers]
     if kinds != wanted:
@@ -543,8 +562,9 @@ def check_keras_model(function, model, sample_shape, nb_classes, expected_layers
     for number, ((kind, got), (_, settings)) in enumerate(zip(layers, expected_layers), start=1):
         for key, value in settings.items():
             if got.get(key) != value:
+                hint = SETTING_HINTS.get((kind, key))
                 fail(function, f"layer {number} ({kind}) should have {key} {value!r}, got "
-                               f"{got.get(key)!r}.")
+                               f"{got.get(key)!r}.{' ' + hint if hint else ''}")
     if output_shape != (None, nb_classes):
         fail(function, f"with nb_classes={nb_classes} the output should have shape (None, "
                        f"{nb_classes}), got {model.output_shape}. Use nb_classes, not a fixed number.")
