@@ -7,6 +7,9 @@ DISTANCES = 'compute_distances(X_test, X_train, metric="l2")'
 SQUARED_L2 = "np.sum(X_test ** 2, axis=1)[:, None] + np.sum(X_train ** 2, axis=1)[None, :] - 2 * X_test @ X_train.T"
 L1 = "np.sum(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)"
 UNKNOWN = "raise ValueError(f'unknown metric {metric}')"
+# L1 as the notebook has it, a block of test rows at a time (one expression, for _distances).
+L1_IN_BLOCKS = ("np.concatenate([np.sum(np.abs(X_test[start:start + 8, None, :] - X_train[None, :, :]), axis=2) "
+                "for start in range(0, len(X_test), 8)])")
 
 
 def _distances(l2, l1, unknown=UNKNOWN):
@@ -33,6 +36,9 @@ KNN = '''class KNearestNeighbor:
         votes = self.y_train[nearest]
         return np.array([np.bincount(row).argmax() for row in votes])
 '''
+
+# The notebook's order of neighbours at the same distance: that of the training rows.
+KNN_STABLE = _edited(KNN, ("np.argsort(dists, axis=1)", 'np.argsort(dists, axis=1, kind="stable")'))
 
 CROSS_VALIDATION = '''def cross_validation_accuracies(X, y, k_choices, num_folds=5, metric="l2"):
     X_folds = np.array_split(X, num_folds)
@@ -146,6 +152,14 @@ MISTAKES = catalogue(
     Mistake("compute_distances", "any_metric_is_l1", "treats every metric other than 'l2' as L1",
             _f(DISTANCES, "if metric == 'l2':", f"    return np.sqrt(np.maximum({SQUARED_L2}, 0))", f"return {L1}"),
             "should raise ValueError"),
+    Mistake("compute_distances", "l2_not_clipped", "takes the square root of the expansion without clipping it "
+                                                   "at 0: NaN where rounding leaves a row's distance to itself "
+                                                   "slightly negative",
+            _distances(f"np.sqrt({SQUARED_L2})", L1_IN_BLOCKS), "Clip it at 0"),
+    Mistake("compute_distances", "l2_by_broadcasting", "right values, but L2 from all the differences at once "
+                                                       "instead of the expansion of the square",
+            _distances("np.sqrt(np.sum((X_test[:, None, :] - X_train[None, :, :]) ** 2, axis=2))", L1_IN_BLOCKS),
+            "MiB of arrays at once for L2 distances"),
 
     # KNearestNeighbor: train(X, y), predict(X, k=1, metric="l2")
     Mistake("KNearestNeighbor", "farthest", "sorts the distances in decreasing order",
@@ -166,6 +180,15 @@ MISTAKES = catalogue(
     Mistake("KNearestNeighbor", "metric_ignored", "calls compute_distances without the metric",
             _edited(KNN, ("compute_distances(X, self.X_train, metric)", "compute_distances(X, self.X_train)")),
             "wrong distance"),
+    Mistake("KNearestNeighbor", "vote_by_set_order", "max over a set of the labels by their count: a tie goes to "
+                                                     "the label the set yields first (8 before 2)",
+            _edited(KNN_STABLE, ("return np.array([np.bincount(row).argmax() for row in votes])",
+                                 "return np.array([max(set(row.tolist()), key=row.tolist().count) for row in votes])")),
+            "a set of the labels"),
+    Mistake("KNearestNeighbor", "argpartition", "np.argpartition for the k nearest: neighbours at the same "
+                                                "distance are not taken in the order of the training rows",
+            _edited(KNN, ("np.argsort(dists, axis=1)[:, :k]", "np.argpartition(dists, k - 1, axis=1)[:, :k]")),
+            'kind="stable"'),
 
     # cross_validation_accuracies(X, y, k_choices, num_folds=5, metric="l2")
     Mistake("cross_validation_accuracies", "leaks_validation_fold", "trains on the whole of X, validation fold included",
@@ -213,6 +236,24 @@ MISTAKES = catalogue(
             _edited(SOFTMAX_STABLE, ("shifted = scores - np.max(scores, axis=1, keepdims=True)",
                                      "scores -= np.max(scores, axis=1, keepdims=True)\n    shifted = scores")),
             "modified in place"),
+    Mistake("softmax_cross_entropy", "global_max_shift", "subtracts the largest score of the whole array: rows far "
+                                                         "below it underflow to 0",
+            _edited(SOFTMAX_STABLE, ("np.max(scores, axis=1, keepdims=True)", "np.max(scores)")),
+            "not the largest of the whole array"),
+    Mistake("softmax_cross_entropy", "row_min_shift", "subtracts each row's smallest score: a wide row overflows",
+            _edited(SOFTMAX, ("np.max(scores, axis=1, keepdims=True)", "np.min(scores, axis=1, keepdims=True)")),
+            "nor the row's smallest or mean score"),
+    Mistake("softmax_cross_entropy", "row_mean_shift", "subtracts each row's mean score: a wide row overflows",
+            _edited(SOFTMAX, ("np.max(scores, axis=1, keepdims=True)", "np.mean(scores, axis=1, keepdims=True)")),
+            "nor the row's smallest or mean score"),
+    Mistake("softmax_cross_entropy", "log_of_probabilities", "shifts by the row maximum but takes np.log of the "
+                                                             "probabilities: one that underflows to 0 gives -inf",
+            SOFTMAX, "np.log(0) is -inf"),
+    Mistake("softmax_cross_entropy", "classes_from_labels", "builds the one-hot labels with np.eye(np.max(y) + 1): "
+                                                            "too few columns when y lacks the last class",
+            _edited(SOFTMAX_STABLE, ("    dscores[np.arange(m), y] -= 1\n    return loss, dscores / m",
+                                     "    one_hot = np.eye(np.max(y) + 1)[y]\n    return loss, (probs - one_hot) / m")),
+            "scores.shape[1]"),
     Mistake("softmax_cross_entropy", "columns", "normalises over the rows of the batch (axis=0)",
             _edited(SOFTMAX, ("shifted = scores - np.max(scores, axis=1, keepdims=True)",
                               "shifted = scores - np.max(scores, axis=0, keepdims=True)"),
@@ -267,6 +308,10 @@ MISTAKES = catalogue(
             _f(TRANSFER, "old_output = trained.layers[-1]",
                "old_output.set_weights([np.zeros_like(w) for w in old_output.get_weights()])", CUT, FREEZE, HEAD, MODEL),
             "changed the weights of the trained model"),
+    Mistake("transfer_model", "relu_then_softmax", "a new Dense layer with the ReLU activation, then "
+                                                   "Activation('softmax')",
+            _f(TRANSFER, CUT, FREEZE, "x = layers.Dense(nb_classes, activation='relu')(base.output)",
+               "outputs = layers.Activation('softmax')(x)", MODEL), "only when that layer has none"),
     Mistake("transfer_model", "everything_frozen", "freezes the new layer as well",
             _f(TRANSFER, CUT, HEAD, "model = keras.Model(base.input, outputs)", "model.trainable = False", "return model"),
             "nothing is trainable"),

@@ -9,7 +9,7 @@ visible tests compare with.
 import numpy as np
 
 import problem_unittests as visible
-from check_helpers import check_array, fail, passed, peak_memory
+from check_helpers import CheckFailed, check_array, fail, passed, peak_memory
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,11 +133,12 @@ def softmax_expected(scores, y):
     loss, dscores = softmax_cross_entropy(scores, y)
     shifted = scores - np.max(scores, axis=1, keepdims=True)
     probabilities = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)
-    by_column = np.exp(scores - np.max(scores, axis=0, keepdims=True))
-    by_column /= np.sum(by_column, axis=0, keepdims=True)
     m = scores.shape[0]
-    return {"loss": loss, "dscores": dscores, "probabilities": probabilities,
-            "loss_over_columns": float(-np.mean(np.log(by_column[np.arange(m), y])))}
+    with np.errstate(all="ignore"):  # rows of very different sizes: a column's softmax can underflow to 0
+        by_column = np.exp(scores - np.max(scores, axis=0, keepdims=True))
+        by_column /= np.sum(by_column, axis=0, keepdims=True)
+        loss_over_columns = float(-np.mean(np.log(by_column[np.arange(m), y])))
+    return {"loss": loss, "dscores": dscores, "probabilities": probabilities, "loss_over_columns": loss_over_columns}
 
 
 def mlp_loss(params, X, y, l2, penalty=1.0, bias_penalty=0.0, mask=True):
@@ -235,38 +236,51 @@ def expected_outputs():
 # --------------------------------------------------------------------------------------------
 
 # The most memory compute_distances may hold at once on MEMORY_CASE (the notebook says so), and
-# that case: 32 test and 820 training photos of CIFAR-10's size, whose L1 differences all at once
-# would take 615 MiB for one array (1.2 GiB with their absolute values). Taken a block of rows at a
-# time (the notebook's rule: about 2**24 differences, 128 MiB, a block) they stay far below it.
+# that case: 32 test and 820 training photos of CIFAR-10's size, whose differences all at once
+# would take 615 MiB for one array (1.2 GiB with their absolute values or squares). L1 taken a
+# block of rows at a time (the notebook's rule: about 2**24 differences, 128 MiB, a block), and L2
+# by the expansion of the square (one matrix product, no differences at all), stay far below it.
 MEMORY_BUDGET_MIB = 512
 MEMORY_CASE = (32, 820, 3072)
 
+# What each metric is told when it holds too much: how the notebook computes it.
+MEMORY_ADVICE = {
+    "l1": "Compute the L1 distances a block of test rows at a time, blocks of about 2**24 differences (128 MiB).",
+    "l2": "Compute the L2 distances without an array of differences: expand the square, a column of the "
+          "test rows' squared norms plus a row of the training rows' minus 2 * X_test @ X_train.T.",
+}
 
-def check_l1_in_blocks(impl, seed=406):
-    """compute_distances(..., "l1") on MEMORY_CASE must not hold more than MEMORY_BUDGET_MIB."""
+
+def check_memory(impl, metric, seed=406):
+    """compute_distances(..., metric) on MEMORY_CASE must not hold more than MEMORY_BUDGET_MIB."""
     function = "compute_distances"
     rng = np.random.default_rng(seed)
     num_test, num_train, size = MEMORY_CASE
     X_test = rng.integers(0, 256, size=(num_test, size)).astype(np.float64)
     X_train = rng.integers(0, 256, size=(num_train, size)).astype(np.float64)
     everything = num_test * num_train * size * 8 / 2 ** 20
+    name = metric.upper()
     advice = (f"On {num_test} test and {num_train} training rows of {size} values, all the differences at once "
-              f"take {everything:.0f} MiB. Compute the L1 distances a block of test rows at a time, blocks "
-              f"of about 2**24 differences (128 MiB).")
+              f"take {everything:.0f} MiB. {MEMORY_ADVICE[metric]}")
     try:
-        got, peak = peak_memory(impl, X_test, X_train, "l1")
+        got, peak = peak_memory(impl, X_test, X_train, metric)
     except AssertionError as error:
         if "MemoryError" in str(error):
-            fail(function, f"ran out of memory computing L1 distances. {advice}")
+            fail(function, f"ran out of memory computing {name} distances. {advice}")
         raise
-    check_array(function, "the l1 distances", got, (num_test, num_train))
+    check_array(function, f"the {metric} distances", got, (num_test, num_train))
     rows = [0, num_test // 2, num_test - 1]
-    expected = np.array([np.sum(np.abs(X_train - X_test[i]), axis=1) for i in rows])
+    expected = np.array([distances(X_test[i:i + 1], X_train, metric)[0] for i in rows])
     if not np.allclose(np.asarray(got, dtype=float)[rows], expected, rtol=1e-6):
-        fail(function, f"the L1 distances of {num_test} photos to {num_train} photos differ from the expected ones.")
+        fail(function, f"the {name} distances of {num_test} photos to {num_train} photos differ from the expected ones.")
     if peak is not None and peak > MEMORY_BUDGET_MIB * 2 ** 20:
-        fail(function, f"held {peak / 2 ** 20:.0f} MiB of arrays at once for L1 distances; the limit is "
+        fail(function, f"held {peak / 2 ** 20:.0f} MiB of arrays at once for {name} distances; the limit is "
                        f"{MEMORY_BUDGET_MIB} MiB. {advice}")
+
+
+def check_l1_in_blocks(impl, seed=406):
+    """compute_distances(..., "l1") on MEMORY_CASE must not hold more than MEMORY_BUDGET_MIB."""
+    check_memory(impl, "l1", seed)
 
 
 def test_compute_distances(impl):
@@ -277,8 +291,17 @@ def test_compute_distances(impl):
                                 (rng.normal(size=(1, 5)), rng.normal(size=(6, 5)))):
             visible.check_compute_distances(impl, X_test, X_train, metric, distances(X_test, X_train, metric),
                                             distances(X_test, X_train, other(metric)))
+    # Rows compared with themselves, values that are not whole numbers: by the expansion of the
+    # square, rounding leaves some squared distances that should be 0 slightly negative (the
+    # notebook says to clip them at 0 before the square root).
+    X = np.random.default_rng(407).normal(loc=4.0, scale=3.0, size=(48, 37))
+    for X_test, X_train in ((X, X), (X[::3], X)):
+        for metric in ("l2", "l1"):
+            visible.check_compute_distances(impl, X_test, X_train, metric, distances(X_test, X_train, metric),
+                                            distances(X_test, X_train, other(metric)))
     visible.check_distance_metric_is_checked(impl)
-    check_l1_in_blocks(impl)
+    for metric in ("l1", "l2"):
+        check_memory(impl, metric)
     passed("compute_distances", "hidden tests")
 
 
@@ -289,9 +312,40 @@ def test_KNearestNeighbor(impl):
     cases = [(X, y, np.round(rng.normal(size=(15, 3)), 2), k, metric) for k in (1, 2, 5, 12) for metric in ("l1", "l2")]
     cases.append((X[:, :2], y + 3, X[:5, :2], 4, "l2"))
     for case in cases:
-        expected = knn_expected(*case)
-        visible.check_knn(impl, *case, expected["labels"], expected["variants"], distances)
+        check_knn_case(impl, case)
+    # Votes that tie between labels up to 9, as CIFAR-10's (2 and 8, 3 and 9), the nearest
+    # neighbour sometimes of the larger label, sometimes of the smaller; no distances tie.
+    X_train = np.arange(12.0)[:, np.newaxis]
+    y_train = np.array([8, 2, 8, 2, 9, 3, 3, 9, 6, 1, 7, 7])
+    for queries, k in (([0.3, 1.2, 4.7, 6.4, 9.1], 2), ([1.45, 5.55, 2.4, 10.2], 4)):
+        check_knn_case(impl, (X_train, y_train, np.array(queries)[:, np.newaxis], k, "l2"),
+                       "On a tie of the vote the smallest label should win (np.bincount(votes).argmax()); a set "
+                       "of the labels, or a dict, keeps them in no useful order.", unless="smallest label should win")
+    # Many training rows at exactly the same distance: the k nearest are taken in the order of
+    # the training rows (the notebook's rule), which only a stable sort keeps.
+    tied = np.random.default_rng(408)
+    X_train = tied.integers(-5, 6, size=(160, 1)).astype(float)
+    y_train = tied.integers(0, 10, size=160)
+    X = np.array([[0.0], [0.5], [-2.0], [3.5], [1.0], [-4.5], [2.0], [-0.5]])
+    for k, metric in ((1, "l2"), (3, "l1"), (5, "l2"), (8, "l1"), (12, "l2")):
+        check_knn_case(impl, (X_train, y_train, X, k, metric),
+                       "Many training rows of this example lie at the same distance: neighbours at the same "
+                       "distance are taken in the order of the training rows, np.argsort(dists, axis=1, "
+                       "kind=\"stable\") (np.argpartition and the default sort mix them).")
     passed("KNearestNeighbor", "hidden tests")
+
+
+def check_knn_case(impl, case, note="", unless=None):
+    """check_knn on ``case``; wrong labels are told ``note`` too, unless the message says ``unless``
+    already (a hint of check_knn's that says the same)."""
+    expected = knn_expected(*case)
+    try:
+        visible.check_knn(impl, *case, expected["labels"], expected["variants"], distances)
+    except CheckFailed as failure:
+        message = str(failure)
+        if not note or "labels wrong" not in message or (unless and unless in message):
+            raise
+        raise CheckFailed(f"{message} {note}", failure.where) from None
 
 
 def test_cross_validation_accuracies(impl):
@@ -311,6 +365,27 @@ def test_softmax_cross_entropy(impl):
                       (2000.0 + rng.normal(scale=50.0, size=(5, 4)), np.array([0, 3, 3, 1, 2])),
                       (-1500.0 + rng.normal(size=(4, 3)), np.array([2, 0, 1, 1]))):
         visible.check_softmax_cross_entropy(impl, scores, y, softmax_expected(scores, y))
+    # Rows of very different sizes, some spread wide: only each row's own maximum keeps every
+    # exponent at or below 0 without sending a whole row to 0 (not the maximum of the array, nor
+    # the row's minimum or mean), and a true class far below its row's maximum has a probability
+    # that underflows to 0 (its log is taken from the shifted scores, not from P).
+    wide = np.array([[0.5, -1.0, 2.0, 0.0],
+                     [1000.0, 1003.0, 998.0, 1001.0],
+                     [-1200.0, -1199.0, -1202.0, -1201.0],
+                     [0.0, 800.0, 1500.0, -300.0],
+                     [40.0, -700.0, 10.0, 900.0]])
+    y = np.array([2, 1, 0, 0, 3])
+    visible.check_softmax_cross_entropy(impl, wide, y, softmax_expected(wide, y))
+    # Labels that never reach the last class: the number of classes is scores.shape[1].
+    scores, y = rng.normal(scale=2.0, size=(6, 5)), np.array([0, 3, 1, 1, 0, 2])
+    try:
+        visible.check_softmax_cross_entropy(impl, scores, y, softmax_expected(scores, y))
+    except CheckFailed as failure:
+        if "raised" not in str(failure) and "shape" not in str(failure):
+            raise
+        raise CheckFailed(f"{failure} (Here y holds no label {scores.shape[1] - 1}: scores has {scores.shape[1]} "
+                          f"columns, the classes 0 to {scores.shape[1] - 1}. Take the number of classes from "
+                          f"scores.shape[1], not from y.)", failure.where) from None
     passed("softmax_cross_entropy", "hidden tests")
 
 

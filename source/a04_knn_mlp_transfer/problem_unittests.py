@@ -271,6 +271,30 @@ def test_cross_validation_accuracies(cross_validation_accuracies):
 # softmax_cross_entropy(scores, y) -> (loss, dscores)
 # --------------------------------------------------------------------------------------------
 
+def not_finite_hint(function, scores, loss, dscores):
+    """Fail for a result that is not finite on large ``scores``, saying which known slip it is."""
+    row_max = np.max(scores, axis=1)
+    spread = np.max(row_max) - np.min(row_max)
+    width = np.max(row_max - np.min(scores, axis=1))
+    try:
+        dscores_finite = bool(np.all(np.isfinite(np.asarray(dscores, dtype=float))))
+    except (TypeError, ValueError):
+        dscores_finite = False
+    if dscores_finite and np.shape(dscores) == np.shape(scores):
+        fail(function, f"with scores from {float(np.min(scores)):.0f} to {float(np.max(scores)):.0f} dscores is "
+                       f"finite but the loss is not: a probability underflowed to 0, and np.log(0) is -inf. Take "
+                       f"the log-probabilities from the shifted scores, log P = (S - M) - log(sum of exp(S - M)) "
+                       f"over each row, instead of np.log of P.")
+    if spread > 700 or width > 700:
+        fail(function, f"with scores from {float(np.min(scores)):.0f} to {float(np.max(scores)):.0f}, the rows far "
+                       f"apart (largest scores up to {spread:.0f} apart) or spread wide within a row (up to "
+                       f"{width:.0f}), the result is not finite: np.exp overflowed or underflowed. Subtract each "
+                       f"row's largest score (np.max(scores, axis=1, keepdims=True)) before np.exp: not the largest "
+                       f"of the whole array, nor the row's smallest or mean score.")
+    fail(function, f"with scores around {float(np.mean(scores)):.0f} the result is not finite: np.exp "
+                   f"overflowed or underflowed. Subtract each row's largest score before np.exp.")
+
+
 def check_softmax_cross_entropy(softmax_cross_entropy, scores, y, expected):
     """(loss, dscores) against ``expected``: the loss, dscores, the softmax probabilities P and
     the loss of a softmax over columns (a known mistake)."""
@@ -281,8 +305,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy, scores, y, expected):
     loss, dscores = check_returns(function, result, ("loss", "dscores"))
     finite = np.all(np.isfinite(np.asarray(loss, dtype=float))) and np.all(np.isfinite(np.asarray(dscores, dtype=float)))
     if not finite and np.max(np.abs(scores)) > 700:
-        fail(function, f"with scores around {float(np.mean(scores)):.0f} the result is not finite: np.exp "
-                       f"overflowed or underflowed. Subtract each row's largest score before np.exp.")
+        not_finite_hint(function, scores, loss, dscores)
     loss = check_scalar(function, "the loss", loss)
     check_float_array(function, "dscores", dscores, scores.shape)
     m = scores.shape[0]
@@ -512,8 +535,49 @@ def small_trained_model(seed=0):
     return model
 
 
+def activation_of(layer):
+    """The activation a layer of its own applies (Activation("softmax"), Softmax(), ReLU()), else None."""
+    kind, config = type(layer).__name__, layer.get_config()
+    if kind == "Activation":
+        return config.get("activation")
+    if kind == "Softmax" and config.get("axis", -1) in (-1, [-1]):
+        return "softmax"
+    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
+            and not config.get("threshold"):
+        return "relu"
+    return None
+
+
+def new_head(function, model):
+    """The new Dense layer of ``model``: its last layer, or the one before an activation layer of its
+    own (Activation("softmax"), Softmax()), which counts as the Dense layer's activation when that
+    layer has none (activation=None, which Keras calls "linear"), as in the third assignment.
+    Returns (the Dense layer, whether its softmax is still to be seen in the model's output: a
+    Dense layer without activation may be followed by keras.activations.softmax, which is no layer)."""
+    import keras
+
+    *_, before, last = [None, *model.layers]
+    after = activation_of(last)
+    wanted = "the last layer should be a new Dense layer with the softmax activation"
+    if after is not None and isinstance(before, keras.layers.Dense):
+        activation = before.get_config().get("activation")
+        if activation != "linear":
+            fail(function, f"{wanted}; got Dense with activation {activation!r}, then {type(last).__name__} with "
+                           f"activation {after!r}. An activation layer of its own counts as the activation of the "
+                           f"Dense layer before it only when that layer has none (activation=None).")
+        if after != "softmax":
+            fail(function, f"{wanted}; got Dense without activation, then {type(last).__name__} with activation "
+                           f"{after!r}.")
+        return before, False
+    activation = last.get_config().get("activation")
+    if not isinstance(last, keras.layers.Dense) or activation not in ("softmax", "linear"):
+        fail(function, f"{wanted}, got {type(last).__name__} with activation {activation!r}.")
+    return last, activation == "linear"
+
+
 def check_transfer_model(transfer_model, trained, cut, nb_classes):
-    """trained's layers up to ``cut``, frozen, with their weights, then a new Dense softmax layer."""
+    """trained's layers up to ``cut``, frozen, with their weights, then a new Dense softmax layer
+    (Dense(nb_classes, activation="softmax"), or Dense(nb_classes) then Activation("softmax"))."""
     import keras
 
     function = "transfer_model"
@@ -526,11 +590,7 @@ def check_transfer_model(transfer_model, trained, cut, nb_classes):
     if tuple(model.output_shape) != (None, nb_classes):
         fail(function, f"with nb_classes={nb_classes} the output should have shape (None, {nb_classes}), got "
                        f"{model.output_shape}.")
-    head = model.layers[-1]
-    config = head.get_config()
-    if not isinstance(head, keras.layers.Dense) or config.get("activation") != "softmax":
-        fail(function, f"the last layer should be a new Dense layer with the softmax activation, got "
-                       f"{type(head).__name__} with activation {config.get('activation')!r}.")
+    head, softmax_unseen = new_head(function, model)
     trainable = model.trainable_weights
     if not trainable:
         fail(function, "nothing is trainable: the new output layer must stay trainable; freeze only the reused layers.")
@@ -555,6 +615,10 @@ def check_transfer_model(transfer_model, trained, cut, nb_classes):
         expected = keras.ops.convert_to_numpy(new_layer(keras.ops.reshape(reused, (3, width))))
         got = keras.ops.convert_to_numpy(call_as(function, model, x, training=False))
     if not np.allclose(np.asarray(got, dtype=float), np.asarray(expected, dtype=float), rtol=1e-4, atol=1e-5):
+        logits = np.asarray(keras.ops.convert_to_numpy(reused), dtype=float).reshape(3, width) @ kernel + bias
+        if softmax_unseen and np.allclose(np.asarray(got, dtype=float), logits, rtol=1e-4, atol=1e-5):
+            fail(function, "the last layer should be a new Dense layer with the softmax activation, got Dense "
+                           "with activation 'linear'.")
         fail(function, f"the model should compute what `trained` computes up to layer {cut!r}, with its "
                        f"trained weights, then the new layer. A cloned or rebuilt network starts from fresh "
                        f"weights.")
