@@ -64,3 +64,15 @@ def test_a_transfer_model_built_as_a_nested_model_passes():
                             "    x = base(inputs, training=False)\n"
                             "    return keras.Model(inputs, layers.Dense(nb_classes, activation='softmax')(x))\n")
     assert "transfer_model: hidden tests passed" in run_test_cell(ASSIGNMENT, "transfer_model", namespace)
+
+
+@pytest.mark.parametrize("head", ["layers.Activation('softmax')(layers.Dense(nb_classes)(base.output))",
+                                  "layers.Softmax()(layers.Dense(nb_classes)(base.output))"])
+def test_a_transfer_model_whose_softmax_is_a_layer_of_its_own_passes(head):
+    """Dense(nb_classes) then an activation layer is the same network as Dense(..., activation="softmax")."""
+    namespace = with_source(reference(ASSIGNMENT),
+                            "def transfer_model(trained, cut, nb_classes):\n"
+                            "    base = keras.Model(trained.input, trained.get_layer(cut).output)\n"
+                            "    base.trainable = False\n"
+                            f"    return keras.Model(base.input, {head})\n")
+    assert "transfer_model: hidden tests passed" in run_test_cell(ASSIGNMENT, "transfer_model", namespace)
