@@ -697,3 +697,61 @@ def test_a_port_taken_before_the_hub_binds_it_is_chosen_again(tmp_path, monkeypa
         with pytest.raises(classhub.HubExited, match=rf"in use \(port {given.port}, .*choose another with --port"):
             classhub.start_until_up(given, log, timeout=30)
         assert len(choices) == 5 and all(len(ports) == 2 for ports in choices[2:])  # tried 3 times, --port kept
+
+
+@pytest.mark.needs_root
+def test_set_up_writes_into_a_home_as_its_account_and_follows_no_link_there():
+    """`up` runs as root, and again at each restart, in homes whose owners may have put links
+    where it writes: ~/.tmp to the instructor's home, a ~/.jupyter file to a root file. Written
+    as the account, such a link leads nowhere that account could not write anyway: nothing of
+    root's or another account's changes hands or content."""
+    nobody = pwd.getpwnam("nobody")
+    base = Path(tempfile.mkdtemp(prefix="class-hub-links-", dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        home, victim, victim_file = base / "home", base / "instructor-home", base / "root-file"
+        victim.mkdir(mode=0o700)
+        victim_file.write_text("root's\n")
+        victim_file.chmod(0o600)
+        home.mkdir()
+        (home / ".jupyter").mkdir()
+        (home / ".tmp").symlink_to(victim)
+        (home / ".jupyter" / "jupyter_server_config.json").symlink_to(victim_file)
+        for path in (home, home / ".jupyter", home / ".tmp", home / ".jupyter" / "jupyter_server_config.json"):
+            os.lchown(path, nobody.pw_uid, nobody.pw_gid)
+        home.chmod(0o700)
+
+        assert not classhub.private_folder_as("nobody", home / ".tmp")
+        assert not classhub.write_as("nobody", home / ".jupyter" / "jupyter_server_config.json", b"{}")
+        assert (os.stat(victim).st_uid, oct(os.stat(victim).st_mode & 0o7777)) == (0, "0o700")
+        assert os.stat(victim_file).st_uid == 0 and victim_file.read_text() == "root's\n"
+
+        assert classhub.private_folder_as("nobody", home / "fresh")  # where nothing is in the way
+        assert classhub.write_as("nobody", home / ".jupyter" / "labconfig" / "page_config.json", b"{}")
+        made = [os.stat(home / "fresh"), os.stat(home / ".jupyter" / "labconfig" / "page_config.json")]
+        assert [(m.st_uid, oct(m.st_mode & 0o777)) for m in made] == [(nobody.pw_uid, "0o700"), (nobody.pw_uid, "0o644")]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.needs_root
+def test_is_a_submission_folder_the_grader_may_not_open_refused_alone():
+    """On a shared machine a student can make, in the exchange's inbound folder, a submission
+    folder only they may open: the grader (another account) refuses that one with the reason,
+    and does not stop (nbgrader collect stopped for the whole class on it)."""
+    python = classhub.runtime_prefix() / "bin" / "python"  # one that another account may run
+    base = Path(tempfile.mkdtemp(prefix="gate-unreadable-", dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        (base / "locked").mkdir(mode=0o700)
+        (base / "open").mkdir(mode=0o755)
+        (base / "open" / "a01_santa_logreg.ipynb").write_text("{}")
+        (base / "open").chmod(0o755)
+        check = ("import sys; from autograder.gate.files import check_submission; "
+                 "print([check_submission(sys.argv[1] + '/' + name, within=sys.argv[1]) for name in ('locked', 'open')])")
+        seen = subprocess.run(["runuser", "-u", "nobody", "--", str(python), "-c", check, str(base)],
+                              cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert seen.returncode == 0, seen.stderr[-2000:]
+        assert seen.stdout.strip() == "[['locked could not be opened as a folder (Permission denied)'], []]", seen.stdout
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -569,3 +569,4 @@ def test_does_the_harness_still_grade_the_other_student(two_students):
     results, out, _ = two_students
     assert (results["gate-blank"].status, results["gate-blank"].score) == ("graded", 0)
     assert shows_solution(out / "feedback" / "gate-blank") == []
+

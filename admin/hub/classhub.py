@@ -169,6 +169,8 @@ def private_tmpdir(name):
 
 
 def chown_tree(path, name):
+    """Give ``path`` and everything in it to account ``name``; only for a tree root made (the
+    instructor's course copy): the top is followed if it is a link, and nothing else."""
     entry = pwd.getpwnam(name)
     for folder, dirs, files in os.walk(path):
         os.chown(folder, entry.pw_uid, entry.pw_gid)
@@ -176,16 +178,39 @@ def chown_tree(path, name):
             os.lchown(os.path.join(folder, item), entry.pw_uid, entry.pw_gid)
 
 
+# What set-up writes into an account's home is written by that account (runuser), never by root:
+# the home is its owner's, who may have put a link where a file or folder is expected (~/.tmp ->
+# /home/instructor, ~/.jupyter/x.py -> /etc/passwd), and root would follow it on the next `up`.
+# As the account, a link leads only where that account may write anyway.
+
+def private_folder_as(name, folder):
+    """Make ``folder`` (0700) as account ``name``; False, with a warning, where it cannot."""
+    done = subprocess.run(["runuser", "-u", name, "--", "sh", "-c", 'mkdir -p -m 700 -- "$1" && chmod 700 -- "$1"',
+                           "sh", str(folder)], capture_output=True, text=True)
+    if done.returncode:
+        print(f"warning: {folder} could not be made as {name}: {done.stderr.strip()}", file=sys.stderr)
+    return done.returncode == 0
+
+
+def write_as(name, target, data):
+    """Write ``data`` (bytes) to ``target`` as account ``name``, its folders made as needed; False,
+    with a warning, where it cannot."""
+    done = subprocess.run(["runuser", "-u", name, "--", "sh", "-c",
+                           'umask 022 && mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "sh", str(target)],
+                          input=data, capture_output=True)
+    if done.returncode:
+        print(f"warning: {target} could not be written as {name}: {done.stderr.decode(errors='replace').strip()}",
+              file=sys.stderr)
+    return done.returncode == 0
+
+
 def configure_jupyter(name, role):
-    """Install the role's Jupyter configuration into the account's own ~/.jupyter."""
+    """Install the role's Jupyter configuration into the account's own ~/.jupyter (as that account)."""
     jupyter = Path(pwd.getpwnam(name).pw_dir) / ".jupyter"
     roles = HERE / "roles" / role
     for source in sorted(roles.rglob("*")):
         if source.is_file():
-            target = jupyter / source.relative_to(roles)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-    chown_tree(jupyter, name)
+            write_as(name, jupyter / source.relative_to(roles), source.read_bytes())
 
 
 def course_files():
@@ -398,9 +423,7 @@ def set_up(hub, passwords, create=True):
             if not account_exists(user):
                 create_account(user, passwords[user])
     for user in hub.users:
-        tmp = private_tmpdir(user)
-        tmp.mkdir(mode=0o700, exist_ok=True)
-        chown_tree(tmp, user)
+        private_folder_as(user, private_tmpdir(user))
     configure_jupyter(hub.instructor, "instructor")
     for student in hub.students:
         configure_jupyter(student, "student")

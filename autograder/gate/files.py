@@ -283,7 +283,11 @@ def _open_submission(folder, within=None):
             if not stat.S_ISDIR(info.st_mode):
                 raise SubmissionRefused(f"submission refused: {shown_path} "
                                         f"{kind_problem(info) or 'is not a folder'}")
-            child = os.open(part, _OPEN_FOLDER, dir_fd=fd)
+            try:
+                child = os.open(part, _OPEN_FOLDER, dir_fd=fd)
+            except OSError as error:  # one the grader may not read (another account's, 0700): that one only
+                raise SubmissionRefused(f"submission refused: {shown_path} could not be opened as a folder "
+                                        f"({error.strerror})") from None
             os.close(fd)
             fd = child
             opened = os.fstat(fd)
