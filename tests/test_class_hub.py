@@ -12,6 +12,7 @@ data cache (COURSE_DATA_DIR). Without them it skips and says why; under CI (CI s
 Screenshots of each step: $HUB_SCREENSHOTS, else a folder of pytest's tmp dir; the folder and the
 time of each step are printed at the end of the run.
 """
+import argparse
 import csv
 import importlib.util
 import json
@@ -753,5 +754,28 @@ def test_is_a_submission_folder_the_grader_may_not_open_refused_alone():
                               cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert seen.returncode == 0, seen.stderr[-2000:]
         assert seen.stdout.strip() == "[['locked could not be opened as a folder (Permission denied)'], []]", seen.stdout
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.needs_root
+def test_up_refuses_a_repository_whose_hidden_tests_other_accounts_can_read(monkeypatch):
+    """The hub runs from the repository, which holds source/ and the hidden checks: while the
+    students' accounts could read them there, `up` does not start."""
+    base = Path(tempfile.mkdtemp(prefix="class-hub-repo-", dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        repo = base / "repo"
+        (repo / "source").mkdir(parents=True)
+        (repo / "gradebook.db").write_text("")
+        repo.chmod(0o755)
+        (repo / "source").chmod(0o755)
+        (repo / "gradebook.db").chmod(0o600)
+        assert classhub.exposed_to_students(repo) == ["source"]
+        monkeypatch.setattr(classhub, "REPO", repo)
+        with pytest.raises(SystemExit, match=r"could read source in .*: make the repository yours alone first"):
+            classhub.up(argparse.Namespace(folder=str(base / "class")))
+        repo.chmod(0o700)
+        assert classhub.exposed_to_students(repo) == []
     finally:
         shutil.rmtree(base, ignore_errors=True)

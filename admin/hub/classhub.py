@@ -213,6 +213,26 @@ def configure_jupyter(name, role):
             write_as(name, jupyter / source.relative_to(roles), source.read_bytes())
 
 
+# What of the repository no student may read: the hidden tests and reference answers, the
+# gradebook, students' work. The hub runs from the repository; the instructor's ~/course is a copy.
+NOT_FOR_STUDENTS = ("source", "assignments", "gradebook.db", "submitted", "autograded", "feedback", "demo-output")
+
+
+def open_to_others(path):
+    """Whether an account without privileges can reach ``path``: every folder on the way
+    searchable by others, and ``path`` itself searchable (a folder) or readable (a file) by others."""
+    path = Path(path).resolve()
+    if any(not folder.stat().st_mode & 0o001 for folder in path.parents):
+        return False
+    return bool(path.stat().st_mode & (0o001 if path.is_dir() else 0o004))
+
+
+def exposed_to_students(repo=None):
+    """The entries of :data:`NOT_FOR_STUDENTS` in ``repo`` (this repository) that other accounts can reach."""
+    repo = Path(repo or REPO)
+    return [name for name in NOT_FOR_STUDENTS if (repo / name).exists() and open_to_others(repo / name)]
+
+
 def course_files():
     """The repository's course files (tracked or new, not ignored), relative to the repository."""
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
@@ -545,6 +565,11 @@ def _accounts_file(folder):
 def up(args):
     if os.geteuid() != 0:
         raise SystemExit("the class hub runs as root: it creates accounts and starts servers as them")
+    exposed = exposed_to_students()
+    if exposed:  # the students' accounts would read the hidden tests there
+        raise SystemExit(f"the students' accounts could read {', '.join(exposed)} in {REPO}: make the repository "
+                         f"yours alone first (chmod 700 {REPO}, or keep it in a folder they cannot enter); "
+                         f"the class gets its own copy of the course in the instructor's home")
     if not os.environ.get("COURSE_DATA_DIR"):
         print("note: COURSE_DATA_DIR is not set: the notebooks will download their data on first use")
     folder = Path(args.folder)
