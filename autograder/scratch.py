@@ -6,8 +6,10 @@ The run holds a lock on it (``flock`` of its ``lock`` file) for as long as it li
 whose lock nobody holds belongs to a run that ended without cleaning up (killed, SIGKILL
 included), and the next run removes it before it starts (:func:`clear_stale_runs`).
 
-The top folder is the grader's (mode 0755, owned by the grader's user): a folder of that name
-that is anything else (a link, another user's) is refused rather than used.
+The top folder is the grader's (mode 0755, owned by the grader's user). A folder of that name
+that is anything else (a link, another account's: on a shared machine another account can make
+it first in /tmp) is never used: the run then works in a top folder of its own with a name
+nobody can guess, made 0700 and removed when the run ends, and says so.
 """
 import atexit
 import contextlib
@@ -15,6 +17,7 @@ import fcntl
 import os
 import shutil
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -26,22 +29,47 @@ FRESH = 5  # seconds: a run folder younger than this is never taken for a dead r
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket's address (sockaddr_un.sun_path, less its NUL)
 SHORT_BASE = "/tmp"  # for kernel sockets where the temporary folder's path is too long for them
 _mine = {}  # (pid, top folder) -> the run folder of this process there (a forked child makes its own)
+_instead = {}  # base folder -> (the pid that made it, a top folder of this run's own), where TOP is not ours
+INSTEAD_VARIABLE = "COURSE_SCRATCH_TOP"  # that folder, for the processes the run starts
 _guard = threading.Lock()
 
 
-class ScratchError(RuntimeError):
-    """The scratch folder cannot be used safely."""
+def _ours(path):
+    """Whether ``path`` is a real folder of this user that others cannot write."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
 def top_folder(base=None):
-    """``<base or tmp>/course-autograder``, made if missing; it must be a real folder of ours."""
-    top = Path(base or tempfile.gettempdir()) / TOP
+    """``<base or tmp>/course-autograder-<uid>``, made if missing, where it is a real folder of
+    ours; else a top folder of this run's own in ``base`` (see the module's docstring)."""
+    base = Path(base or tempfile.gettempdir())
+    top = base / TOP
     with contextlib.suppress(FileExistsError):
         os.mkdir(top, 0o755)
-    info = os.lstat(top)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
-        raise ScratchError(f"{top} is not a folder of this user that others cannot write: refusing to use it")
-    return top
+    if _ours(top):
+        return top
+    given = os.environ.get(INSTEAD_VARIABLE, "")  # the run's processes use the folder it made
+    if given and Path(given).parent == base and Path(given).name.startswith(f"{TOP}-") and _ours(given):
+        return Path(given)
+    with _guard:
+        if str(base) not in _instead:  # a forked child uses its parent's
+            instead = Path(tempfile.mkdtemp(prefix=f"{TOP}-", dir=base))
+            _instead[str(base)] = (os.getpid(), instead)
+            os.environ[INSTEAD_VARIABLE] = str(instead)
+            atexit.register(_remove_own_top, str(base))
+            print(f"warning: {top} is not a folder of this user that others cannot write (another account's?): "
+                  f"this run works in {instead} instead", file=sys.stderr)
+        return _instead[str(base)][1]
+
+
+def _remove_own_top(base):
+    made_by, folder = _instead.get(base, (None, None))
+    if made_by == os.getpid():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_folder(base=None):

@@ -4,8 +4,7 @@ import signal
 import subprocess
 import sys
 import time
-
-import pytest
+from pathlib import Path
 
 from autograder import scratch
 from conftest import ROOT
@@ -44,18 +43,35 @@ def test_does_a_run_that_ends_normally_remove_its_folder(tmp_path):
     assert folder and not os.path.exists(folder)
 
 
-def test_is_a_scratch_top_folder_that_is_a_link_or_writable_by_others_refused(tmp_path):
+def test_is_a_scratch_top_folder_that_is_a_link_or_writable_by_others_never_used(tmp_path, capsys, monkeypatch):
+    """Another account can make the top folder's name first in /tmp: the run then works in a top
+    folder of its own, private, and says so; what the name led to is left as it was."""
+    monkeypatch.setattr(scratch, "_instead", {})
+    monkeypatch.delenv(scratch.INSTEAD_VARIABLE, raising=False)
     (tmp_path / "elsewhere").mkdir()
     linked = tmp_path / "linked"
     linked.mkdir()
     (linked / scratch.TOP).symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(scratch.ScratchError):
-        scratch.top_folder(linked)
     open_to_all = tmp_path / "open"
     (open_to_all / scratch.TOP).mkdir(parents=True)
     os.chmod(open_to_all / scratch.TOP, 0o777)
-    with pytest.raises(scratch.ScratchError):
-        scratch.top_folder(open_to_all)
+    for base in (linked, open_to_all):
+        top = scratch.top_folder(base)
+        assert top.parent == base and top.name.startswith(f"{scratch.TOP}-") and not top.is_symlink()
+        assert oct(os.stat(top).st_mode & 0o777) == "0o700" and scratch.top_folder(base) == top
+        assert f"{base / scratch.TOP} is not a folder of this user" in capsys.readouterr().err
+    assert os.listdir(tmp_path / "elsewhere") == [] and os.listdir(open_to_all / scratch.TOP) == []
+
+
+def test_does_a_run_whose_top_folder_was_taken_leave_nothing_behind(tmp_path):
+    (tmp_path / scratch.TOP).mkdir(mode=0o777)
+    os.chmod(tmp_path / scratch.TOP, 0o777)
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from autograder import scratch; "
+            f"print(scratch.run_folder({str(tmp_path)!r}))")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "is not a folder of this user" in ran.stderr
+    assert Path(ran.stdout.strip()).parent.parent == tmp_path  # its run folder was in a top folder of its own
+    assert sorted(os.listdir(tmp_path)) == [scratch.TOP]  # which went at its end
 
 
 def test_is_a_socket_folder_locked_through_its_descriptor_even_if_its_path_was_replaced(tmp_path):
