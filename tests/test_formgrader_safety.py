@@ -358,3 +358,19 @@ def test_is_jupyterlab_itself_served_as_before(formgrader):
     assert "jupyter-config-data" in html
     policies = headers.get_all("Content-Security-Policy")
     assert len(policies) == 1 and "sandbox" not in policies[0] and "script-src" not in policies[0]
+
+
+@pytest.mark.parametrize("page", ["manage_students/{}", "manage_students/{}/a01_santa_logreg"])
+def test_does_the_formgrader_write_a_student_id_from_a_link_as_text(formgrader, page):
+    """nbgrader's formgrader pages write the student id of their URL into their HTML and a script:
+    a link to one whose id is markup (sent to the instructor, or a folder in submitted/ that the
+    student list shows) ran a script in the instructor's session. The course's server extension
+    has nbgrader's templates escape what they write."""
+    from urllib.parse import quote
+
+    hostile = '"</script><script>alert(1)</script><img src=x onerror="alert(2)'
+    html, _ = fetch(f"{formgrader}/formgrader/{page.format(quote(hostile, safe=''))}?token={TOKEN}")
+    assert "<script>alert(1)" not in html and "<img src=x" not in html, html[:3000]
+    assert "&lt;img src=x onerror=&#34;alert(2)" in html  # shown as text
+    ordinary, _ = fetch(f"{formgrader}/formgrader/{page.format('ghost-blank')}?token={TOKEN}")
+    assert 'var student_id = "ghost-blank";' in ordinary  # the page's script still gets its id

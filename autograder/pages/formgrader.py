@@ -31,6 +31,7 @@ import re
 import secrets
 
 import nbgrader
+from jinja2 import Environment
 from nbconvert.preprocessors import Preprocessor
 from tornado.web import OutputTransform
 
@@ -83,12 +84,34 @@ def response_kind(path, base_url="/"):
     return "page" if re.fullmatch(r"[^/]+/?", rest) else "file"
 
 
-class SubmissionHeaders(OutputTransform):
-    """Adds the policy header to the formgrader's submission pages and submission files."""
+def escaping_templates(settings):
+    """Have nbgrader's formgrader pages escape what their templates write (once; True where they do).
 
-    def __init__(self, base_url, request):
+    nbgrader renders its own pages (the student and assignment lists, ``manage_students/<id>``)
+    with a Jinja environment that escapes nothing, and they write the student id of their URL
+    into their HTML and into a script (``var student_id = "{{ student_id }}"``): a link to an id
+    that is markup, or a folder of that name in ``submitted/`` (the student list shows those),
+    ran a script in the instructor's session. The environment is replaced by one with the same
+    templates that escapes (an id then reaches the script as the text of the HTML entities: the
+    gate refuses such ids, so no real student has one).
+    """
+    env = settings.get("nbgrader_jinja2_env")
+    if env is None:
+        return False  # nbgrader's extension has not made it yet
+    if not env.autoescape:
+        settings["nbgrader_jinja2_env"] = Environment(loader=env.loader, autoescape=True)
+    return True
+
+
+class SubmissionHeaders(OutputTransform):
+    """Adds the policy header to the formgrader's submission pages and submission files; and,
+    at the first request after nbgrader's extension has loaded, has its templates escape."""
+
+    def __init__(self, base_url, settings, request):
         super().__init__(request)
         self.kind = response_kind(request.path, base_url)
+        if not settings.get("course_formgrader_escapes"):
+            settings["course_formgrader_escapes"] = escaping_templates(settings)
 
     def transform_first_chunk(self, status_code, headers, chunk, finishing):
         if self.kind == "page":
@@ -104,5 +127,7 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(serverapp):
-    serverapp.web_app.add_transform(functools.partial(SubmissionHeaders, serverapp.base_url))
-    serverapp.log.info("formgrader submission pages and files get Content-Security-Policy headers")
+    settings = serverapp.web_app.settings
+    serverapp.web_app.add_transform(functools.partial(SubmissionHeaders, serverapp.base_url, settings))
+    serverapp.log.info("formgrader submission pages and files get Content-Security-Policy headers; "
+                       "nbgrader's formgrader templates escape what they write")
