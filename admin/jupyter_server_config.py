@@ -12,7 +12,8 @@ sanitises student HTML on its pages and gives each page a Content-Security-Polic
   (pip installs it enabled; named here so it stays so);
 - ``autograder.pages.formgrader``: HTTP policy headers on the formgrader's submission pages, and
   ``sandbox`` on the files of a submission that the formgrader serves (an HTML file a student
-  handed in opens in an opaque origin, not in your logged-in session).
+  handed in opens in an opaque origin, not in your logged-in session), and nbgrader's own
+  formgrader pages escaping what their templates write (a student id in a link or a folder name).
 
 JupyterLab's own pages are left as Jupyter serves them.
 """
