@@ -229,3 +229,19 @@ def test_a_course_folder_a_student_made_in_the_exchange_is_not_collected_from(ex
     assert done.returncode != 0, log
     assert f"You don't own the directory: {squatted} (its owner, {HOSTILE}, may have removed" in log
     assert not (course / "submitted").exists()
+
+
+@pytest.mark.needs_root
+def test_a_student_id_the_grader_would_refuse_is_not_collected(exchange):
+    """Where student ids are not the owners of their folders (check_owner off, as in containers
+    that all run as one user), a student names their submission as they like: an id that the
+    formgrader's pages or a CSV would read as markup or columns stays in the exchange, as the
+    grader would refuse it anyway; the others are collected."""
+    course, env, inbound, _ = exchange
+    hostile = "rt-<img src=x onerror=alert(1)>"
+    submit(inbound, hostile, HOSTILE, minutes_ago(0), honest_notebook)
+    done = collect(course, env, "--ExchangeCollect.check_owner=False")
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log
+    assert "a student id that holds < > &" in log and "stays in the exchange" in log
+    assert HONEST in os.listdir(course / "submitted") and hostile not in os.listdir(course / "submitted")
