@@ -46,7 +46,7 @@ def test_an_array_mismatch_names_one_entry_with_the_value_received_and_how_far_o
     got[1, 0] = 2.1
     error = failure(check_helpers.check_close, "propagate", "dw", got, expected)
     message = str(error)
-    assert message.startswith("propagate: dw: 1 of 4 values differ")
+    assert message.startswith("propagate: dw: 1 of 4 values differs")
     assert "at [1, 0] you have 2.1, off by about 1." in message
     for value in expected.ravel():
         assert not shown_forms(value) & set(re.findall(r"-?\d+\.\d+", message)), (value, message)

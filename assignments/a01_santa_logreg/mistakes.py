@@ -65,7 +65,7 @@ MISTAKES = catalogue(
             "    y_hat = sigmoid(w.T @ x + b)\n"
             "    cost = -np.mean(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat))\n"
             "    return x @ (y - y_hat).T / m, float(np.mean(y - y_hat)), float(cost)\n",
-            "Check the sign"),
+            "the gradients use y_hat - y"),
     Mistake("propagate", "cost_summed", "cost summed instead of averaged",
             "def propagate(w, b, x, y):\n"
             "    m = x.shape[1]\n"
@@ -116,7 +116,7 @@ MISTAKES = catalogue(
             "        if i % 50 == 0:\n"
             "            costs.append(cost)\n"
             "    return w, b, costs\n",
-            "modified in place"),
+            "in place"),
     Mistake("optimization", "fixed_learning_rate", "ignores the learning_rate argument",
             "def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):\n"
             "    costs = []\n"
@@ -160,11 +160,11 @@ MISTAKES = catalogue(
     Mistake("prediction", "forgot_b", "ignores the bias",
             "def prediction(w, b, x):\n"
             "    return (sigmoid(w.T @ x) > 0.5).astype(float)\n",
-            "differ"),
+            "labels of w^T x without b"),
     Mistake("prediction", "threshold_on_zero", "thresholds y_hat at 0 instead of 0.5",
             "def prediction(w, b, x):\n"
             "    return (sigmoid(w.T @ x + b) > 0).astype(float)\n",
-            "differ"),
+            "label 1 only where y_hat > 0.5"),
     Mistake("prediction", "loop_over_features", "loops over x.shape[0] instead of the m examples",
             "def prediction(w, b, x):\n"
             "    y_hat = sigmoid(w.T @ x + b)\n"

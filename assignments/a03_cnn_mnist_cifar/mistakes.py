@@ -103,11 +103,11 @@ MISTAKES = catalogue(
             _conv(("(0, 0)))", "(0, 0)), constant_values=1)")), "pad with zeros"),
     Mistake("conv_forward", "padded_every_axis", "np.pad(A_prev, pad): pads the examples and channels too",
             _conv(("np.pad(A_prev, ((0, 0), (pad, pad), (pad, pad), (0, 0)))", "np.pad(A_prev, pad)")),
-            "only the height and width axes are padded"),
+            "pad only the height and width axes"),
     Mistake("conv_forward", "size_rounded_up", "rounds the output size up",
             _conv(("(n_H_prev + 2 * pad - f) // stride + 1", "int(np.ceil((n_H_prev + 2 * pad - f) / stride)) + 1"),
                   ("(n_W_prev + 2 * pad - f) // stride + 1", "int(np.ceil((n_W_prev + 2 * pad - f) / stride)) + 1")),
-            "n_out = floor((n + 2p - f) / s) + 1"),
+            "sticks out of the padded input: n_out = floor((n + 2p - f) / s) + 1 per side rounds down"),
     Mistake("conv_forward", "size_not_whole", "divides with / and gets a fractional size",
             _conv(("// stride", "/ stride")), "integer division"),
     Mistake("conv_forward", "channels_first_output", "returns Z channels-first, (m, n_C, n_H, n_W)",
@@ -158,7 +158,7 @@ MISTAKES = catalogue(
 
     # one_hot(vector, number_classes) -> (N, number_classes)
     Mistake("one_hot", "eye_of_length", "np.eye(len(vector)): as many classes as labels",
-            _f(ONE_HOT, "return np.eye(len(vector))[np.ravel(vector)]"), "shape"),
+            _f(ONE_HOT, "return np.eye(len(vector))[np.ravel(vector)]"), "number_classes columns, not len(vector)"),
     Mistake("one_hot", "transposed", "one column per label",
             _f(ONE_HOT, "return np.eye(number_classes)[np.ravel(vector)].T"), "transposed"),
     Mistake("one_hot", "not_flattened", "indexes with (N, 1) labels as they come",
@@ -177,7 +177,7 @@ MISTAKES = catalogue(
             _functional(NET_1, SAME32, SAME64, POOL, *HEAD), "padding"),
     Mistake("net_1", "relu_twice", "an Activation layer after a convolution that has one already",
             _functional(NET_1, CONV32, "layers.Activation('relu')", CONV64, POOL, *HEAD),
-            "only when that layer has none"),
+            "already has activation='relu' and an Activation layer follows it: apply the ReLU once"),
     Mistake("net_1", "no_pooling", "forgets the pooling layer",
             _functional(NET_1, CONV32, CONV64, *HEAD), "layers (apart from"),
     Mistake("net_1", "filters_swapped", "64 filters first, then 32",
@@ -196,11 +196,14 @@ MISTAKES = catalogue(
             "units"),
     Mistake("net_1", "pool_stride_1", "2 x 2 pooling that moves one pixel at a time",
             _functional(NET_1, CONV32, CONV64, "layers.MaxPooling2D((2, 2), strides=(1, 1))", *HEAD),
-            "moves its 2 x 2 window by its own size"),
+            "strides = pool_size"),
+    Mistake("net_1", "pool_channels_first", "pooling told data_format='channels_first', as in PyTorch's layout",
+            _functional(NET_1, CONV32, CONV64, "layers.MaxPooling2D((2, 2), data_format='channels_first')", *HEAD),
+            "leave data_format at its default"),
     Mistake("net_1", "no_bias", "convolutions without biases (use_bias=False)",
             _functional(NET_1, "layers.Conv2D(32, (3, 3), use_bias=False, activation='relu')",
                         "layers.Conv2D(64, (3, 3), use_bias=False, activation='relu')", POOL, *HEAD),
-            "parameters (model.count_params()), fewer than"),
+            "have use_bias=False: leave use_bias at Keras's default"),
 
     # net_2(sample_shape, nb_classes)
     Mistake("net_2", "kept_pooling", "keeps the pooling layer as well as the stride",
@@ -247,7 +250,7 @@ MISTAKES = catalogue(
             "Keep MaxPooling2D's default stride and padding"),
     Mistake("cifar_net", "pool_stride_1", "2 x 2 pooling that moves one pixel at a time",
             _functional(CIFAR, *AUGMENT, SAME32, SAME32, "layers.MaxPooling2D((2, 2), strides=1)", SAME64, SAME64,
-                        "layers.MaxPooling2D((2, 2), strides=1)", *HEAD), "strides=None means strides = pool_size"),
+                        "layers.MaxPooling2D((2, 2), strides=1)", *HEAD), "strides = pool_size"),
     Mistake("cifar_net", "dilated", "dilated convolutions: with padding='same' the parameter count stays the same",
             _functional(CIFAR, *AUGMENT, *(f"layers.Conv2D({n}, (3, 3), padding='same', dilation_rate=2, "
                                            f"activation='relu')" for n in (32, 32)), POOL, SAME64, SAME64, POOL,
@@ -255,5 +258,5 @@ MISTAKES = catalogue(
     Mistake("cifar_net", "no_bias", "convolutions without biases (use_bias=False)",
             _functional(CIFAR, *AUGMENT, *(line.replace("padding='same'", "padding='same', use_bias=False")
                                            for line in (SAME32, SAME32, POOL, SAME64, SAME64, POOL)), *HEAD),
-            "count_params"),
+            "use_bias=False: leave use_bias at Keras's default"),
 )

@@ -16,11 +16,12 @@ with the same weights, as you can do yourself. When your notebook is graded, hid
 the same functions on inputs you have not seen.
 """
 import math
+import re
 import warnings
 
 import numpy as np
 
-from check_helpers import (call_quietly, changed_in_place, check_array, check_binary, check_close,
+from check_helpers import (CheckFailed, call_quietly, changed_in_place, check_array, check_binary, check_close,
                            check_unchanged, fail, load_expected, passed, snapshot, without_weights)
 
 EXPECTED = load_expected(__file__)
@@ -114,24 +115,85 @@ def conv_setting(A_prev, W, stride, pad):
     return f"for A_prev of shape {A_prev.shape}, W of shape {W.shape}, stride={stride}, pad={pad}"
 
 
+# The start of the advice check_helpers gives after an error the code under test raised ("Check
+# the shapes and names that line uses."), which a hint of our own replaces where we have one.
+GENERIC_ADVICE = " Check the shapes and names"
+
+
+def retold(failure, hint, called=""):
+    """``failure`` (a CheckFailed saying that the code under test raised an error) with
+    check_helpers' generic advice replaced by ``hint``; ``called`` ("called with ...") ends the
+    sentence on the error."""
+    def retell(text):
+        cut = text.find(GENERIC_ADVICE)
+        if cut < 0:
+            return f"{text}{f' It was {called}.' if called else ''} {hint}"
+        return f"{text[:cut].rstrip('.')}{', ' + called if called else ''}. {hint}"
+
+    message = str(failure)
+    return CheckFailed(retell(message), getattr(failure, "where", None), retell(getattr(failure, "shown", message)))
+
+
+def _runs(function, *args, **kwargs):
+    """Whether ``function`` returns without an error on copies of ``args`` (what it returns is not
+    looked at): a probe that tells which of its inputs an error depends on."""
+    copies = [np.array(arg, copy=True) if isinstance(arg, np.ndarray) else arg for arg in args]
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            function(*copies, **kwargs)
+    except Exception:  # noqa: BLE001 - any error of the code under test
+        return False
+    return True
+
+
+def _windows_fit(A_prev, f, stride, pad):
+    """A_prev cropped so that the windows fit its padded height and width exactly ((n + 2p - f) a
+    multiple of the stride), or None where they already do (or cannot)."""
+    sizes = [n + 2 * pad - f for n in A_prev.shape[1:3]]
+    extra = [size % stride for size in sizes]
+    if min(sizes) < 0 or not any(extra):
+        return None
+    return np.ascontiguousarray(A_prev[:, :A_prev.shape[1] - extra[0], :A_prev.shape[2] - extra[1]])
+
+
+def conv_error_hint(conv_forward, message, A_prev, W, b, stride, pad):
+    """One hint for an error conv_forward raised, chosen by calling it again on inputs that differ
+    in one respect: windows that fit exactly (the size of Z), no padding (np.pad), a kernel whose
+    four axes have the same length (the layout of W)."""
+    if "integer" in message and "float" in message:
+        return f"A size must be a whole number: compute it with integer division (//), {SIZE_RULE}."
+    f = W.shape[0]
+    fitting = _windows_fit(A_prev, f, stride, pad)
+    if fitting is not None and _runs(conv_forward, fitting, W, b, stride=stride, pad=pad):
+        return (f"It runs when (n + 2p - f) is a multiple of the stride, so Z is sized for a window that sticks "
+                f"out of the padded input: {SIZE_RULE} rounds down (//).")
+    if pad > 0:
+        unpadded = _windows_fit(A_prev, f, stride, 0)
+        if _runs(conv_forward, A_prev if unpadded is None else unpadded, W, b, stride=stride, pad=0):
+            return ("It runs with pad=0, so the padding is at fault: pad only the height and width axes, "
+                    "np.pad(A_prev, ((0, 0), (pad, pad), (pad, pad), (0, 0))).")
+    if len(set(W.shape)) > 1:
+        rng = np.random.default_rng(0)
+        if _runs(conv_forward, rng.normal(size=(2, 5, 5, 2)), rng.normal(size=(2, 2, 2, 2)), rng.normal(size=2),
+                 stride=1, pad=0):
+            return ("It runs when W's four axes have the same length, so they are read in another order: W is "
+                    "(f, f, n_C_prev, n_C) as Keras stores its kernels, f = W.shape[0] and n_C = W.shape[3].")
+    return f"Check the shapes that line uses: {CONV_LAYOUT}."
+
+
 def call_conv_forward(conv_forward, A_prev, W, b, stride, pad):
     """conv_forward(A_prev, W, b, stride=stride, pad=pad); an error it raises becomes a failure that
-    recalls the layouts, and how to pad, where that may be the cause."""
+    says for which call, with one hint on its likely cause (see :func:`conv_error_hint`)."""
     try:
         return call_quietly(conv_forward, A_prev, W, b, stride=stride, pad=pad)
     except AssertionError as failure:
         message = str(failure)
         if not message.startswith("conv_forward: raised "):
             raise
-        extra = f" This call was {conv_setting(A_prev, W, stride, pad)}: {CONV_LAYOUT}."
-        if "integer" in message and "float" in message:
-            extra += f" A size must be a whole number: compute it with integer division (//), {SIZE_RULE}."
-        else:
-            extra += (f" Check the size of Z, {SIZE_RULE}, so that every window fits inside the padded "
-                      f"input")
-            extra += (", and that only the height and width axes are padded: np.pad(A_prev, ((0, 0), "
-                      "(pad, pad), (pad, pad), (0, 0)))." if pad > 0 else ".")
-        raise AssertionError(message + extra) from None
+        hint = conv_error_hint(conv_forward, message, A_prev, W, b, stride, pad)
+        called = "called " + conv_setting(A_prev, W, stride, pad).replace("for ", "with ", 1)
+        raise retold(failure, hint, called) from None
 
 
 def conv_shape_candidates(A_prev, W, stride, pad):
@@ -435,9 +497,18 @@ def check_one_hot(one_hot, vector, number_classes, expected):
     and 1 with one 1 per row."""
     function = "one_hot"
     before = snapshot(vector)
-    got = call_quietly(one_hot, vector, number_classes)
-    check_unchanged(function, ("vector",), before, (vector,))
     labels = np.ravel(vector).astype(int)
+    try:
+        got = call_quietly(one_hot, vector, number_classes)
+    except AssertionError as failure:
+        # np.eye(len(vector))[labels]: a label beyond the number of labels has no column
+        size = re.search(r"^one_hot: raised IndexError: index \d+ is out of bounds for axis \d+ with size (\d+)",
+                         str(failure))
+        if size is None or int(size.group(1)) == number_classes:
+            raise
+        columns = ", not len(vector)" if int(size.group(1)) == labels.size else ""
+        raise retold(failure, f"One column per class: number_classes columns{columns}.") from None
+    check_unchanged(function, ("vector",), before, (vector,))
     shape = (labels.size, number_classes)
     if isinstance(got, np.ndarray) and got.shape == shape[::-1] and shape[0] != shape[1]:
         fail(function, f"expected shape {shape}, one row per label, got {got.shape}: the result is "
@@ -472,13 +543,15 @@ LAYER_SETTINGS = ("filters", "kernel_size", "strides", "padding", "pool_size", "
 ACTIVATION_LAYERS = ("Activation", "ReLU", "Softmax")
 # Why a setting the notebook leaves at Keras's default may differ: {(class name, setting): hint}.
 SETTING_HINTS = {
-    ("MaxPooling2D", "strides"): "Keep MaxPooling2D's default stride and padding: MaxPooling2D((2, 2)) moves "
-                                 "its 2 x 2 window by its own size, 2 pixels at a time (strides=None means "
-                                 "strides = pool_size), so that it halves the height and the width.",
+    ("MaxPooling2D", "strides"): "Leave strides at its default, None, which means strides = pool_size: the "
+                                 "window then moves by its own size and halves the height and the width.",
     ("MaxPooling2D", "padding"): "Keep MaxPooling2D's default stride and padding: no padding (padding='valid'), "
                                  "as in pool_forward.",
     ("Conv2D", "dilation_rate"): "The notebook's convolutions are not dilated: leave dilation_rate at its "
                                  "default, so that a 3 x 3 kernel covers 3 x 3 neighbouring pixels.",
+    **{(kind, "data_format"): "Keras reads pictures as (height, width, channels): leave data_format at its "
+                              "default, 'channels_last' (channels_first is (channels, height, width))."
+       for kind in ("Conv2D", "MaxPooling2D", "Flatten")},
 }
 
 
@@ -532,6 +605,36 @@ def network_layers(model, keys=LAYER_SETTINGS):
     return described
 
 
+def _a(kind):
+    """ "an Activation", "a ReLU": the article and the class name."""
+    return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
+
+
+ACTIVATION_NAMES = {"relu": "ReLU", "softmax": "softmax", "sigmoid": "sigmoid", "tanh": "tanh"}
+
+
+def extra_activation(layers):
+    """Why an activation layer of its own stands as a layer of ``layers`` (see :func:`network_layers`),
+    for the first one, else ''."""
+    for number, (kind, settings) in enumerate(layers):
+        if kind not in ACTIVATION_LAYERS:
+            continue
+        applied = settings.get("activation") or {"ReLU": "relu", "Softmax": "softmax"}.get(kind)
+        if number == 0:
+            return f" The {kind} layer comes first, with no layer before it to be the activation of: remove it."
+        before, has = layers[number - 1][0], layers[number - 1][1].get("activation")
+        if has is None:
+            return (f" Layer {number} ({before}) takes no activation, so the {kind} layer after it is one layer "
+                    f"too many: remove it.")
+        if has == applied:
+            return (f" Layer {number} ({before}) already has activation={has!r} and {_a(kind)} layer follows it: "
+                    f"apply the {ACTIVATION_NAMES.get(has, has)} once.")
+        return (f" Layer {number} ({before}) already has activation={has!r} and {_a(kind)} layer applies "
+                f"{applied!r} after it: give the layer one activation, in the layer itself or, with "
+                f"activation=None, in the layer after it.")
+    return ""
+
+
 def check_keras_model(function, model, sample_shape, nb_classes, expected_layers):
     """A Keras model (functional, as the notebook builds them, or keras.Sequential) with
     ``expected_layers`` as ``[(class name, {setting: value}), ...]`` (see :func:`network_layers`),
@@ -554,11 +657,8 @@ def check_keras_model(function, model, sample_shape, nb_classes, expected_layers
     kinds = [kind for kind, _ in layers]
     wanted = [kind for kind, _ in expected_layers]
     if kinds != wanted:
-        alone = (" An activation layer of its own counts as the activation of the layer just before it "
-                 "only when that layer has none (activation=None)."
-                 if set(kinds) & set(ACTIVATION_LAYERS) else "")
         fail(function, f"the layers (apart from Dropout and data augmentation) should be "
-                       f"{', '.join(wanted)}; got {', '.join(kinds) or 'none'}.{alone}")
+                       f"{', '.join(wanted)}; got {', '.join(kinds) or 'none'}.{extra_activation(layers)}")
     for number, ((kind, got), (_, settings)) in enumerate(zip(layers, expected_layers), start=1):
         for key, value in settings.items():
             if got.get(key) != value:

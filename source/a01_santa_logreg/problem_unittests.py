@@ -15,8 +15,8 @@ tests check the same functions on inputs you have not seen.
 import numpy as np
 
 from check_helpers import (call_quietly, check_array, check_binary, check_close, check_float_array,
-                           check_scalar, check_unchanged, fail, load_expected, passed, snapshot,
-                           stand_ins, times)
+                           check_scalar, check_unchanged, entry_name, fail, load_expected, passed,
+                           snapshot, stand_ins, times)
 
 EXPECTED = load_expected(__file__)
 
@@ -35,8 +35,9 @@ def check_init_w(init_w, n):
     w = call_quietly(init_w, n)
     check_float_array("init_w", f"init_w({n})", w, (n, 1))
     if np.any(w != 0):
-        fail("init_w", f"init_w({n}) should contain only zeros, got {np.count_nonzero(w)} "
-                       f"non-zero values (largest in size {np.max(np.abs(w)):.3g}).")
+        count = np.count_nonzero(w)
+        fail("init_w", f"init_w({n}) should contain only zeros, got {count} non-zero "
+                       f"{'value' if count == 1 else 'values'} (largest in size {np.max(np.abs(w)):.3g}).")
 
 
 def test_init_w(init_w):
@@ -53,7 +54,8 @@ def propagate_hints(m):
     """Known wrong gradients of propagate, as (transform of the right one, message)."""
     return (
         (lambda e: e * m, "Did you average over the m examples (divide by m)?"),
-        (lambda e: -e, "Check the sign: the gradient points from y to y_hat."),
+        (lambda e: -e, "Check the sign: the gradients use y_hat - y (as in dw = x (y_hat - y)^T / m), "
+                       "not y - y_hat."),
         (lambda e: e / m, "It looks divided by m twice."),
     )
 
@@ -164,6 +166,22 @@ def test_optimization(optimization):
 # prediction(w, b, x): labels 0 or 1, shape (1, m)
 # --------------------------------------------------------------------------------------------
 
+def check_labels(function, what, got, expected, hints=(), rule=""):
+    """Predicted labels (0 and 1) must equal the expected ones. A failure names one wrong label
+    and the one it should be (the two are 0 and 1: "off by 1" would say no more), then the first
+    of ``hints``, ``(labels, message)``, whose labels are what came back, else ``rule``."""
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    wrong = got != expected
+    if not np.any(wrong):
+        return
+    count, index = int(np.sum(wrong)), tuple(np.argwhere(wrong)[0])
+    label = int(got[index])
+    advice = next((message for labels, message in hints if np.array_equal(got, labels)), rule)
+    fail(function, f"{what}: {count} of {got.size} {'differs' if count == 1 else 'differ'} from the "
+                   f"expected ones; at {entry_name(index)} you predicted {label} where {1 - label} was "
+                   f"expected. {advice}")
+
+
 def check_prediction(prediction, w, b, x, expected):
     """Compare prediction(w, b, x) with the expected labels, a (1, m) row of 0 and 1."""
     before = snapshot(w, b, x)
@@ -172,15 +190,21 @@ def check_prediction(prediction, w, b, x, expected):
     check_array("prediction", "the predictions", y_pred, (1, x.shape[1]))
     check_binary("prediction", "the predictions", y_pred)
     got = np.asarray(y_pred, dtype=float)
+    expected = np.asarray(expected, dtype=float)
     # Where z = w^T x + b is exactly 0, y_hat is exactly 0.5: not above 0.5, so label 0.
-    tie = np.asarray(w).T @ x + b == 0
+    z = np.asarray(w).T @ x + b
+    tie = z == 0
     clear = ~tie
-    if np.any(clear) and np.array_equal(got[clear], 1 - np.asarray(expected)[clear]):
+    if np.any(clear) and np.array_equal(got[clear], 1 - expected[clear]):
         fail("prediction", "every label is the opposite of the expected one: "
                            "y_hat above 0.5 means label 1.")
-    check_close("prediction", "the predicted labels", got, expected, hints=(
-        (lambda e: np.where(tie, 1.0, e), "A y_hat of exactly 0.5 (z = 0) is not above 0.5: label 0."),
-    ))
+    check_labels("prediction", "the predicted labels", got, expected, hints=(
+        (np.where(tie, 1.0, expected), "A y_hat of exactly 0.5 (z = 0) is not above 0.5: label 0."),
+        (np.ones_like(expected), "Every label is 1, yet y_hat is always above 0: "
+                                 "label 1 only where y_hat > 0.5, 0 elsewhere."),
+        ((np.asarray(w).T @ x > 0).astype(float), "These are the labels of w^T x without b: "
+                                                   "y_hat = sigmoid(w^T x + b) includes the bias."),
+    ), rule="Label 1 only where y_hat = sigmoid(w^T x + b) is above 0.5, 0 elsewhere.")
 
 
 def prediction_cases():

@@ -16,9 +16,10 @@ have not seen.
 """
 import numpy as np
 
-from check_helpers import (CheckFailed, Lookup, Recorder, call_quietly, check_array, check_binary,
-                           check_close, check_float_array, check_returns, check_scalar, check_unchanged,
-                           fail, fixed_array, load_expected, passed, snapshot, stand_ins, times)
+from check_helpers import (ATOL, RTOL, CheckFailed, Lookup, Recorder, call_quietly, check_array,
+                           check_binary, check_close, check_float_array, check_returns, check_scalar,
+                           check_unchanged, fail, fixed_array, load_expected, passed, snapshot, stand_ins,
+                           times)
 
 EXPECTED = load_expected(__file__)
 
@@ -29,6 +30,9 @@ def check_activation(function, activation, Z, expected_A, hints=()):
     A, cache = check_returns(function, call_quietly(activation, Z), ("A", "cache"))
     check_unchanged(function, ("Z",), before, (Z,))
     check_float_array(function, "A", A, Z.shape)
+    if (isinstance(cache, np.ndarray) and cache.shape == Z.shape
+            and np.allclose(cache, expected_A, rtol=RTOL, atol=ATOL)):  # (Z, A) returned, say
+        hints = ((lambda e: Z, "A equals Z: return (A, cache) with A first."),) + tuple(hints)
     check_close(function, "A", A, expected_A, hints=hints)
     if not (isinstance(cache, np.ndarray) and cache.shape == Z.shape and np.array_equal(cache, Z)):
         fail(function, "the cache (second value returned) should be Z, the input, for the "
@@ -168,7 +172,11 @@ def test_initialize_parameters_deep(initialize_parameters_deep):
 def check_linear_forward(linear_forward, A, W, b, expected_Z):
     """linear_forward(A, W, b) must return (Z, (A, W, b))."""
     before = snapshot(A, W, b)
-    Z, cache = check_returns("linear_forward", call_quietly(linear_forward, A, W, b), ("Z", "cache"))
+    try:
+        result = call_quietly(linear_forward, A, W, b)
+    except CheckFailed as error:
+        raise with_product_advice(error) from None
+    Z, cache = check_returns("linear_forward", result, ("Z", "cache"))
     check_unchanged("linear_forward", ("A", "W", "b"), before, (A, W, b))
     check_float_array("linear_forward", "Z", Z, (W.shape[0], A.shape[1]))
     check_close("linear_forward", "Z", Z, expected_Z, hints=(
@@ -179,6 +187,25 @@ def check_linear_forward(linear_forward, A, W, b, expected_Z):
             and all(c is x for c, x in zip(cache, (A, W, b)))):
         fail("linear_forward", "the cache should be the tuple (A, W, b) of the inputs, in that "
                                "order, for the backward pass.")
+
+
+def with_advice(error, advice):
+    """The failure ``error`` with ``advice`` added at the end."""
+    return CheckFailed(f"{error} {advice}", error.where, f"{error.shown} {advice}")
+
+
+def with_product_advice(error):
+    """``error``, a failure of linear_forward, with advice added where NumPy refused the shapes of
+    a matrix product (a transposed W, say) or of an element-by-element product (* for @)."""
+    text = str(error)
+    if "ValueError" not in text:
+        return error
+    if "matmul" in text or "not aligned" in text:
+        return with_advice(error, "Z = W A + b takes W as it is, of shape (n[l], n[l-1]), times A: "
+                                  "W @ A, with no transpose.")
+    if "could not be broadcast" in text:
+        return with_advice(error, "W A is a matrix product, W @ A, not the element-by-element *.")
+    return error
 
 
 def linear_forward_cases():
@@ -215,8 +242,14 @@ def check_linear_activation_forward(function_impl, A_prev, W, b, activation):
     if len(linear_calls) != 1:
         fail(function, f"should call linear_forward(A_prev, W, b) once, called it {times(len(linear_calls))}.")
     args = linear_calls[0][1]
+    if args and args[0] is not A_prev:
+        activated = [name for name, _, _, produced in rec.calls
+                     if name in ("relu", "sigmoid") and produced[0] is args[0]]
+        given = f"what {activated[0]} returned instead of" if activated else "something other than"
+        fail(function, f"linear_forward was given {given} A_prev: call it on A_prev first, then apply "
+                       f"the activation to the Z it returns.")
     if len(args) != 3 or not all(x is y for x, y in zip(args, (A_prev, W, b))):
-        fail(function, "should call linear_forward(A_prev, W, b) with its own A_prev, W and b.")
+        fail(function, "should call linear_forward(A_prev, W, b) with its own W and b.")
     Z, linear_cache = linear_calls[0][3]
     other = "sigmoid" if activation == "relu" else "relu"
     used = rec.called(activation)
@@ -262,11 +295,17 @@ def check_L_model_forward(L_model_forward, X, parameters):
                      lambda A_prev, W, b, activation: (rec.value((W.shape[0], A_prev.shape[1])),
                                                        ("layer cache", rec.counter)))
     before = snapshot(X, parameters)
+    L = len(parameters) // 2
     with stand_ins(L_model_forward, linear_activation_forward=fake):
-        result = call_quietly(L_model_forward, X, parameters)
+        try:
+            result = call_quietly(L_model_forward, X, parameters)
+        except CheckFailed as error:
+            if "KeyError" in str(error) and any(f"'{kind}{L + 1}'" in str(error) for kind in "Wb"):
+                raise with_advice(error, f"This network has {L} layers (W1 to W{L}): count them as "
+                                         f"len(parameters) // 2, one W and one b per layer.") from None
+            raise
     check_unchanged(function, ("X", "parameters"), before, (X, parameters))
     AL, caches = check_returns(function, result, ("AL", "caches"))
-    L = len(parameters) // 2
     calls = rec.called("linear_activation_forward")
     if len(calls) != L:
         fail(function, f"with {L} layers it should call linear_activation_forward {times(L)}, "
@@ -289,10 +328,15 @@ def check_L_model_forward(L_model_forward, X, parameters):
         A = produced[0]
     if AL is not A:
         fail(function, f"AL should be the output of the last layer (layer {L}).")
-    if not isinstance(caches, list) or len(caches) != L or any(
-            c is not call[3][1] for c, call in zip(caches, calls)):
-        fail(function, f"caches should be a list of the {L} caches returned by "
-                       f"linear_activation_forward, layer 1 first.")
+    wanted = f"caches should be a list of the {L} caches returned by linear_activation_forward, layer 1 first"
+    if not isinstance(caches, list):
+        fail(function, f"{wanted}; got {type(caches).__name__}.")
+    if len(caches) != L:
+        last_missing = len(caches) == L - 1 and all(c is call[3][1] for c, call in zip(caches, calls))
+        fail(function, f"{wanted}; got {len(caches)}"
+                       + (": keep the output layer's cache too." if last_missing else "."))
+    if any(c is not call[3][1] for c, call in zip(caches, calls)):
+        fail(function, f"{wanted}.")
 
 
 def test_L_model_forward(L_model_forward):
@@ -625,6 +669,11 @@ def check_L_layer_model(L_layer_model, X, Y, layers_dims, learning_rate, num_ite
                               num_iterations=num_iterations, print_cost=False)
     check_unchanged(function, ("X", "Y", "layers_dims"), before, (X, Y, layers_dims))
     parameters, costs = check_returns(function, result, ("parameters", "costs"))
+    if not isinstance(parameters, dict) and isinstance(costs, dict):
+        kind = {"list": "a list", "tuple": "a tuple", "ndarray": "a numpy array"}.get(
+            type(parameters).__name__, f"a {type(parameters).__name__}")
+        fail(function, f"should return (parameters, costs) in that order; the first value returned is "
+                       f"{kind}, not the parameters dict.")
     inits = fakes.named("initialize_parameters_deep")
     if len(inits) != 1:
         fail(function, f"should call initialize_parameters_deep(layers_dims) once, before the loop; "
@@ -642,12 +691,14 @@ def check_L_layer_model(L_layer_model, X, Y, layers_dims, learning_rate, num_ite
             fail(function, "should run the forward pass on X, the training examples.")
         if call[2] != step:
             fail(function, f"iteration {step} should start from the parameters update_parameters "
-                           f"returned at iteration {step - 1}" if step else
+                           f"returned at iteration {step - 1}." if step else
                            "the first iteration should start from the initial parameters.")
     if any(call[2] is not Y for call in fakes.named("compute_cost")):
         fail(function, "should compute the cost against Y, the labels.")
-    if any(call[2] != learning_rate for call in fakes.named("update_parameters")):
-        fail(function, f"should pass learning_rate={learning_rate} on to update_parameters.")
+    passed_rates = [call[2] for call in fakes.named("update_parameters") if call[2] != learning_rate]
+    if passed_rates:
+        fail(function, f"should pass learning_rate={learning_rate} on to update_parameters, "
+                       f"passed {passed_rates[0]!r}.")
     if any(call[1] != ("caches", step) for step, call in enumerate(fakes.named("L_model_backward"))):
         fail(function, "L_model_backward should get the caches of the same iteration's forward pass.")
     if not isinstance(parameters, dict) or TrainingStandIns.step_of(parameters) != num_iterations:

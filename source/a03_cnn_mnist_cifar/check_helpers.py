@@ -240,7 +240,7 @@ def _fail_with_error(function, text, error):
     where = remote_where or ""
     if frame is not None:
         where = f" (line {frame.lineno}" + (f": `{frame.line.strip()}`" if frame.line else "") + ")"
-    advice = ". Check the shapes and names it uses."
+    advice = ". Check the shapes and names that line uses."
     raise CheckFailed(f"{function}: raised {type(error).__name__}: {error}{where}{advice}", place,
                       f"{function}: raised {type(error).__name__}: {error}{'' if place else where}{advice}") from None
 
@@ -324,9 +324,9 @@ def check_unchanged(function, names, before, after):
     """Fail if a function modified one of its inputs in place."""
     for name, old, new in zip(names, before, after):
         if not _same(old, new) or _changed(new):
-            fail(function, f"the input {name} was modified in place. Build new arrays "
-                           f"(w = w - ..., np.where(...)) instead of changing the caller's "
-                           f"(w -= ..., Z[...] = 0).")
+            fail(function, f"changed the caller's {name} in place (an augmented assignment such as -= or /=, "
+                           f"or an assignment into its entries): compute the result as a new array and "
+                           f"leave {name} as it came.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,7 +437,8 @@ def check_close(function, what, got, expected, hints=()):
         fail(function, f"{what} differs from the expected value: got {float(got_arr):.6g}, "
                        f"off by {off_by(got_arr, expected_arr)}." + _hint(got_arr, expected_arr, hints))
     wrong, index = worst_entry(got_arr, expected_arr)
-    fail(function, f"{what}: {wrong} of {expected_arr.size} values differ from the expected ones; "
+    fail(function, f"{what}: {wrong} of {expected_arr.size} values "
+                   f"{'differs' if wrong == 1 else 'differ'} from the expected ones; "
                    f"at {entry_name(index)} you have {got_arr[index]:.6g}, off by "
                    f"{off_by(got_arr[index], expected_arr[index])}." + _hint(got_arr, expected_arr, hints))
 

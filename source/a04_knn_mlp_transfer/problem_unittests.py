@@ -249,9 +249,10 @@ def check_cross_validation(cross_validation_accuracies, X, y, k_choices, num_fol
                  if all(np.allclose(got[k], expected["variants"][split][k], rtol=0, atol=1e-9) for k in k_choices)), "")
     k = next(k for k in k_choices if not np.allclose(got[k], accuracies[k], rtol=0, atol=1e-9))
     fold = int(np.flatnonzero(~np.isclose(got[k], accuracies[k], rtol=0, atol=1e-9))[0])
+    how = hint or (" Cut X and y in order with np.array_split, train on the other folds, score on fold i, "
+                   "and use nothing but X and y.")
     fail(function, f"for k={k} the accuracy of fold {fold} is {float(got[k][fold]):.3f}, expected another "
-                   f"value. Cut X and y in order with np.array_split, train on the other folds, score on "
-                   f"fold i, and use nothing but X and y.{hint}")
+                   f"value.{how}")
 
 
 def cross_validation_cases():
@@ -286,11 +287,9 @@ def not_finite_hint(function, scores, loss, dscores):
                        f"the log-probabilities from the shifted scores, log P = (S - M) - log(sum of exp(S - M)) "
                        f"over each row, instead of np.log of P.")
     if spread > 700 or width > 700:
-        fail(function, f"with scores from {float(np.min(scores)):.0f} to {float(np.max(scores)):.0f}, the rows far "
-                       f"apart (largest scores up to {spread:.0f} apart) or spread wide within a row (up to "
-                       f"{width:.0f}), the result is not finite: np.exp overflowed or underflowed. Subtract each "
-                       f"row's largest score (np.max(scores, axis=1, keepdims=True)) before np.exp: not the largest "
-                       f"of the whole array, nor the row's smallest or mean score.")
+        fail(function, f"with scores from {float(np.min(scores)):.0f} to {float(np.max(scores)):.0f} the result is "
+                       f"not finite: subtract each row's largest score (not the whole array's largest, nor the "
+                       f"row's smallest or mean) before np.exp.")
     fail(function, f"with scores around {float(np.mean(scores)):.0f} the result is not finite: np.exp "
                    f"overflowed or underflowed. Subtract each row's largest score before np.exp.")
 
@@ -562,9 +561,9 @@ def new_head(function, model):
     if after is not None and isinstance(before, keras.layers.Dense):
         activation = before.get_config().get("activation")
         if activation != "linear":
-            fail(function, f"{wanted}; got Dense with activation {activation!r}, then {type(last).__name__} with "
-                           f"activation {after!r}. An activation layer of its own counts as the activation of the "
-                           f"Dense layer before it only when that layer has none (activation=None).")
+            then = f"Activation({after!r})" if type(last).__name__ == "Activation" else f"{type(last).__name__}()"
+            fail(function, f"the new Dense layer has activation={activation!r} before {then}: give it "
+                           f"activation='softmax' (or none, then Activation('softmax')).")
         if after != "softmax":
             fail(function, f"{wanted}; got Dense without activation, then {type(last).__name__} with activation "
                            f"{after!r}.")
@@ -601,8 +600,12 @@ def check_transfer_model(transfer_model, trained, cut, nb_classes):
     width = int(np.prod(features.output_shape[1:]))
     kernel, bias = head.get_weights()
     if kernel.shape[0] != width:
+        # The old output layer's output, or that of another layer of trained (cut ignored)
+        source = ("the output of the old output layer, which must not stay in the model"
+                  if kernel.shape[0] == int(np.prod(trained.output_shape[1:])) else
+                  "the output of another layer: cut at the layer named by `cut` (trained.get_layer(cut))")
         fail(function, f"the new layer should take the output of layer {cut!r} ({width} numbers per picture); "
-                       f"it takes {kernel.shape[0]}. The old output layer must not stay in the model.")
+                       f"it takes {kernel.shape[0]}, {source}.")
     x = fixed_array((3, *trained.input_shape[1:]), 0.4).astype(np.float32)
     with warnings.catch_warnings():
         # Keras warns when a model built on a list of inputs is called with one array
