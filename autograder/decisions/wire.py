@@ -30,7 +30,10 @@ can tell the student so.
 This file is also the agent: its text is executed in the kernel, where :func:`serve_socket`
 connects to a Unix socket the grader listens on and :func:`serve` answers the grader's
 requests, one :class:`Channel` message each. Nothing here decides anything: whatever a student
-does to it in the kernel changes only the data the grader receives, which the grader checks.
+does to it in the kernel changes only the data the grader receives, which the grader checks;
+the one report the grader takes as the kernel gives it is ``"changed"`` (which of its arguments a
+call changed in place), so patching the agent can hide an in-place change (README, "Calls and
+values").
 """
 import base64
 import contextlib
