@@ -266,14 +266,14 @@ def test_a_model_sent_without_its_weights_where_the_test_needs_them_fails_the_te
 
 
 def test_the_memory_a_call_holds_is_measured_in_the_kernel_for_the_graders_check(kernel):
-    error, _ = decide(kernel, "import hidden_checks\nhidden_checks.check_l1_in_blocks(l1_at_once)", A04, timeout=120)
+    error, _ = decide(kernel, "import hidden_checks\nhidden_checks.check_memory(l1_at_once, 'l1')", A04, timeout=120)
     assert error is not None and "held 1230 MiB of arrays at once" in error and "a block of test rows" in error, error
-    error, _ = decide(kernel, "import hidden_checks\nhidden_checks.check_l1_in_blocks(l1_in_blocks)", A04, timeout=120)
+    error, _ = decide(kernel, "import hidden_checks\nhidden_checks.check_memory(l1_in_blocks, 'l1')", A04, timeout=120)
     assert error is None, error
 
 
 def test_memory_hidden_from_tracemalloc_in_the_kernel_is_seen_from_outside(kernel):
-    check = "import hidden_checks\nhidden_checks.check_l1_in_blocks(l1_at_once)"
+    check = "import hidden_checks\nhidden_checks.check_memory(l1_at_once, 'l1')"
     kernel.execute_interactive("import tracemalloc\nmeasured = tracemalloc.get_traced_memory\n"
                                "tracemalloc.get_traced_memory = lambda: (0, 0)", timeout=60)
     try:

@@ -219,12 +219,9 @@ NOT_FOR_STUDENTS = ("source", "assignments", "gradebook.db", "submitted", "autog
 
 
 def open_to_others(path):
-    """Whether an account without privileges can reach ``path``: every folder on the way
-    searchable by others, and ``path`` itself searchable (a folder) or readable (a file) by others."""
-    path = Path(path).resolve()
-    if any(not folder.stat().st_mode & 0o001 for folder in path.parents):
-        return False
-    return bool(path.stat().st_mode & (0o001 if path.is_dir() else 0o004))
+    """Whether an account without privileges can reach ``path``: searchable (a folder) or
+    readable (a file) by others, on a way they can search (:func:`usable_by_everyone`)."""
+    return usable_by_everyone(path, 0o001 if Path(path).resolve().is_dir() else 0o004)
 
 
 def exposed_to_students(repo=None):
@@ -256,14 +253,15 @@ def copy_course(instructor):
 # the Python every account runs
 
 
-def usable_by_everyone(path):
-    """Whether an account without privileges can run ``path``: every folder on the way (after
-    links) searchable by others and the file executable by others."""
+def usable_by_everyone(path, permission=0o001):
+    """Whether an account without privileges can run ``path`` (or use it as ``permission``, the
+    others' bit asked for): every folder on the way (after links) searchable by others, and
+    ``path`` executable (or so) by others."""
     path = Path(path).resolve()
     for folder in reversed(path.parents):
         if not folder.stat().st_mode & 0o001:
             return False
-    return bool(path.stat().st_mode & 0o001)
+    return bool(path.stat().st_mode & permission)
 
 
 def link_file(origin, copy):

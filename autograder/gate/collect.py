@@ -51,7 +51,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.utils import self_owned
 
 from .files import LIMITS, SubmissionRefused, check_submission, copy_submission, refusal_message
-from .submissions import student_id_problem
+from .submissions import student_id_reason
 
 try:
     import pwd
@@ -115,8 +115,8 @@ class GatedCollect(ExchangeCollect):
                     problems.append(f"it is named after {record['username']} but was made by {owner} (where student "
                                     f"ids are not the Unix owners of their submissions, as in containers that all "
                                     f"run as jovyan, set c.ExchangeCollect.check_owner = False)")
-            if why := student_id_problem(record["username"]):  # as nbgrader autograde would (where ids are not owners)
-                problems.append(why.partition(": rename the folder")[0])
+            if why := student_id_reason(record["username"]):  # as nbgrader autograde would (where ids are not owners)
+                problems.append(why)
             problems += check_submission(path, LIMITS, within=self.inbound_path)
             self._refusals[name] = refusal_message(problems) if problems else ""
             if problems:

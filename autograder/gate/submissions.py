@@ -250,7 +250,13 @@ def looks_like_another(student_id):
 
 def student_id_problem(student_id):
     """Why the student whose folder is called ``student_id`` is not graded (until the folder is
-    renamed), or ''.
+    renamed), or '': :func:`student_id_reason`, and what to do."""
+    reason = student_id_reason(student_id)
+    return f"{reason}: rename the folder '{gate.shown(student_id)}' of the submissions" if reason else ""
+
+
+def student_id_reason(student_id):
+    """Why no student is graded under ``student_id``, or ''.
 
     nbgrader finds a student's notebooks with the id inside a file pattern, and then reads the id
     back from the path with a regular expression: an id with * ? [ or ] matches other students'
@@ -282,7 +288,7 @@ def student_id_problem(student_id):
     elif looks_like_another(student_id):
         problem = ("a student id that begins or ends with a space, or holds a character that shows nothing (a "
                    "zero-width space ...), is not graded: it would look like another student's")
-    return f"{problem}: rename the folder '{gate.shown(student_id)}' of the submissions" if problem else ""
+    return problem
 
 
 def find_submissions(assignment, submissions_dir):

@@ -227,6 +227,31 @@ def _student_frame(error):
     return (own or frames or [None])[-1]
 
 
+ERROR_ADVICE = "Check the shapes and names that line uses."  # after an error the code under test raised
+
+
+def with_hint(failure, hint):
+    """The failure ``failure`` (a :class:`CheckFailed`) with ``hint``, a test's own advice for the
+    mistake it recognised, in place of :data:`ERROR_ADVICE` (or at its end, where that is not)."""
+    def told(text):
+        return f"{text.partition(' ' + ERROR_ADVICE)[0]} {hint}"
+
+    return CheckFailed(told(str(failure)), failure.where, told(failure.shown))
+
+
+def activation_of(layer):
+    """The activation a Keras layer of its own applies (Activation("relu"), ReLU(), Softmax()), else None."""
+    kind, config = type(layer).__name__, layer.get_config()
+    if kind == "Activation":
+        return config.get("activation")
+    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
+            and not config.get("threshold"):
+        return "relu"
+    if kind == "Softmax" and config.get("axis", -1) in (-1, [-1]):
+        return "softmax"
+    return None
+
+
 def _fail_with_error(function, text, error):
     """Fail because the code under test raised ``error``: the message says what it raised (or
     ``text``, for a function not written yet) and on which line; a notebook shows that line
@@ -240,7 +265,7 @@ def _fail_with_error(function, text, error):
     where = remote_where or ""
     if frame is not None:
         where = f" (line {frame.lineno}" + (f": `{frame.line.strip()}`" if frame.line else "") + ")"
-    advice = ". Check the shapes and names that line uses."
+    advice = f". {ERROR_ADVICE}"
     raise CheckFailed(f"{function}: raised {type(error).__name__}: {error}{where}{advice}", place,
                       f"{function}: raised {type(error).__name__}: {error}{'' if place else where}{advice}") from None
 

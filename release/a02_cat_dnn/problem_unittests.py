@@ -19,7 +19,7 @@ import numpy as np
 from check_helpers import (ATOL, RTOL, CheckFailed, Lookup, Recorder, call_quietly, check_array,
                            check_binary, check_close, check_float_array, check_returns, check_scalar,
                            check_unchanged, fail, fixed_array, load_expected, passed, snapshot, stand_ins,
-                           times)
+                           times, with_hint)
 
 EXPECTED = load_expected(__file__)
 
@@ -189,11 +189,6 @@ def check_linear_forward(linear_forward, A, W, b, expected_Z):
                                "order, for the backward pass.")
 
 
-def with_advice(error, advice):
-    """The failure ``error`` with ``advice`` added at the end."""
-    return CheckFailed(f"{error} {advice}", error.where, f"{error.shown} {advice}")
-
-
 def with_product_advice(error):
     """``error``, a failure of linear_forward, with advice added where NumPy refused the shapes of
     a matrix product (a transposed W, say) or of an element-by-element product (* for @)."""
@@ -201,10 +196,10 @@ def with_product_advice(error):
     if "ValueError" not in text:
         return error
     if "matmul" in text or "not aligned" in text:
-        return with_advice(error, "Z = W A + b takes W as it is, of shape (n[l], n[l-1]), times A: "
+        return with_hint(error, "Z = W A + b takes W as it is, of shape (n[l], n[l-1]), times A: "
                                   "W @ A, with no transpose.")
     if "could not be broadcast" in text:
-        return with_advice(error, "W A is a matrix product, W @ A, not the element-by-element *.")
+        return with_hint(error, "W A is a matrix product, W @ A, not the element-by-element *.")
     return error
 
 
@@ -301,7 +296,7 @@ def check_L_model_forward(L_model_forward, X, parameters):
             result = call_quietly(L_model_forward, X, parameters)
         except CheckFailed as error:
             if "KeyError" in str(error) and any(f"'{kind}{L + 1}'" in str(error) for kind in "Wb"):
-                raise with_advice(error, f"This network has {L} layers (W1 to W{L}): count them as "
+                raise with_hint(error, f"This network has {L} layers (W1 to W{L}): count them as "
                                          f"len(parameters) // 2, one W and one b per layer.") from None
             raise
     check_unchanged(function, ("X", "parameters"), before, (X, parameters))
@@ -586,9 +581,7 @@ def with_layer_count_advice(error, parameters, grads):
                   + (f", which also holds {', '.join(dA)}." if dA else "."))
     elif any(f"'{key[1:]}'" in text for key in grads if key.startswith("dA")):
         advice = " grads also holds dA0, dA1, ..., which are not parameters: go through the keys of parameters."
-    if advice is None:
-        return error
-    return CheckFailed(text + advice, error.where, error.shown + advice)
+    return error if advice is None else with_hint(error, advice.strip())
 
 
 def update_parameters_cases():

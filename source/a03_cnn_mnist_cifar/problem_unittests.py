@@ -21,8 +21,9 @@ import warnings
 
 import numpy as np
 
-from check_helpers import (CheckFailed, call_quietly, changed_in_place, check_array, check_binary, check_close,
-                           check_unchanged, fail, load_expected, passed, snapshot, without_weights)
+from check_helpers import (activation_of, call_quietly, changed_in_place, check_array, check_binary,
+                           check_close, check_unchanged, fail, load_expected, passed, snapshot, with_hint,
+                           without_weights)
 
 EXPECTED = load_expected(__file__)
 
@@ -115,25 +116,6 @@ def conv_setting(A_prev, W, stride, pad):
     return f"for A_prev of shape {A_prev.shape}, W of shape {W.shape}, stride={stride}, pad={pad}"
 
 
-# The start of the advice check_helpers gives after an error the code under test raised ("Check
-# the shapes and names that line uses."), which a hint of our own replaces where we have one.
-GENERIC_ADVICE = " Check the shapes and names"
-
-
-def retold(failure, hint, called=""):
-    """``failure`` (a CheckFailed saying that the code under test raised an error) with
-    check_helpers' generic advice replaced by ``hint``; ``called`` ("called with ...") ends the
-    sentence on the error."""
-    def retell(text):
-        cut = text.find(GENERIC_ADVICE)
-        if cut < 0:
-            return f"{text}{f' It was {called}.' if called else ''} {hint}"
-        return f"{text[:cut].rstrip('.')}{', ' + called if called else ''}. {hint}"
-
-    message = str(failure)
-    return CheckFailed(retell(message), getattr(failure, "where", None), retell(getattr(failure, "shown", message)))
-
-
 def _runs(function, *args, **kwargs):
     """Whether ``function`` returns without an error on copies of ``args`` (what it returns is not
     looked at): a probe that tells which of its inputs an error depends on."""
@@ -192,8 +174,8 @@ def call_conv_forward(conv_forward, A_prev, W, b, stride, pad):
         if not message.startswith("conv_forward: raised "):
             raise
         hint = conv_error_hint(conv_forward, message, A_prev, W, b, stride, pad)
-        called = "called " + conv_setting(A_prev, W, stride, pad).replace("for ", "with ", 1)
-        raise retold(failure, hint, called) from None
+        called = "It was called " + conv_setting(A_prev, W, stride, pad).replace("for ", "with ", 1)
+        raise with_hint(failure, f"{called}. {hint}") from None
 
 
 def conv_shape_candidates(A_prev, W, stride, pad):
@@ -507,7 +489,7 @@ def check_one_hot(one_hot, vector, number_classes, expected):
         if size is None or int(size.group(1)) == number_classes:
             raise
         columns = ", not len(vector)" if int(size.group(1)) == labels.size else ""
-        raise retold(failure, f"One column per class: number_classes columns{columns}.") from None
+        raise with_hint(failure, f"One column per class: number_classes columns{columns}.") from None
     check_unchanged(function, ("vector",), before, (vector,))
     shape = (labels.size, number_classes)
     if isinstance(got, np.ndarray) and got.shape == shape[::-1] and shape[0] != shape[1]:
@@ -565,19 +547,6 @@ def layer_settings(layer, keys=LAYER_SETTINGS):
             value = config[key]
             settings[key] = tuple(value) if isinstance(value, (list, tuple)) else value
     return type(layer).__name__, settings
-
-
-def activation_of(layer):
-    """The activation a layer of its own applies (Activation("relu"), ReLU(), Softmax()), else None."""
-    kind, config = type(layer).__name__, layer.get_config()
-    if kind == "Activation":
-        return config.get("activation")
-    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
-            and not config.get("threshold"):
-        return "relu"
-    if kind == "Softmax" and config.get("axis", -1) in (-1, [-1]):
-        return "softmax"
-    return None
 
 
 def network_layers(model, keys=LAYER_SETTINGS):

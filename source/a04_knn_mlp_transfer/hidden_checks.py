@@ -9,7 +9,7 @@ visible tests compare with.
 import numpy as np
 
 import problem_unittests as visible
-from check_helpers import CheckFailed, check_array, fail, passed, peak_memory
+from check_helpers import CheckFailed, check_array, fail, passed, peak_memory, with_hint
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,11 +278,6 @@ def check_memory(impl, metric, seed=406):
                        f"{MEMORY_BUDGET_MIB} MiB. {advice}")
 
 
-def check_l1_in_blocks(impl, seed=406):
-    """compute_distances(..., "l1") on MEMORY_CASE must not hold more than MEMORY_BUDGET_MIB."""
-    check_memory(impl, "l1", seed)
-
-
 def test_compute_distances(impl):
     rng = np.random.default_rng(401)
     for metric in ("l1", "l2"):
@@ -345,7 +340,7 @@ def check_knn_case(impl, case, note="", unless=None):
         message = str(failure)
         if not note or "labels wrong" not in message or (unless and unless in message):
             raise
-        raise CheckFailed(f"{message} {note}", failure.where) from None
+        raise with_hint(failure, note) from None
 
 
 def test_cross_validation_accuracies(impl):
@@ -383,9 +378,9 @@ def test_softmax_cross_entropy(impl):
     except CheckFailed as failure:
         if "raised" not in str(failure) and "shape" not in str(failure):
             raise
-        raise CheckFailed(f"{failure} (Here y holds no label {scores.shape[1] - 1}: scores has {scores.shape[1]} "
-                          f"columns, the classes 0 to {scores.shape[1] - 1}. Take the number of classes from "
-                          f"scores.shape[1], not from y.)", failure.where) from None
+        raise with_hint(failure, f"(Here y holds no label {scores.shape[1] - 1}: scores has {scores.shape[1]} "
+                                 f"columns, the classes 0 to {scores.shape[1] - 1}. Take the number of classes from "
+                                 f"scores.shape[1], not from y.)") from None
     passed("softmax_cross_entropy", "hidden tests")
 
 

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from check_helpers import (Lookup, call_as, call_noting_return, call_quietly, changed_in_place, check_array, check_close,
+from check_helpers import (Lookup, activation_of, call_as, call_noting_return, call_quietly, changed_in_place, check_array, check_close,
                            check_float_array, check_returns, check_scalar, check_unchanged, construct, fail, fixed_array,
                            load_expected, method_of, off_by, passed, snapshot, stand_ins, times, worst_entry)
 
@@ -532,19 +532,6 @@ def small_trained_model(seed=0):
     rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in model.get_weights()])
     return model
-
-
-def activation_of(layer):
-    """The activation a layer of its own applies (Activation("softmax"), Softmax(), ReLU()), else None."""
-    kind, config = type(layer).__name__, layer.get_config()
-    if kind == "Activation":
-        return config.get("activation")
-    if kind == "Softmax" and config.get("axis", -1) in (-1, [-1]):
-        return "softmax"
-    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
-            and not config.get("threshold"):
-        return "relu"
-    return None
 
 
 def new_head(function, model):
