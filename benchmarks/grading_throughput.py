@@ -6,7 +6,9 @@
 For every assignment of the demo it builds a class of ghost students (the reference, a blank
 notebook and catalogued mistakes), then, in one run on this machine:
 
-1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential);
+1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential), then
+   makes its feedback pages with one ``nbgrader generate_feedback ASSIGNMENT``, as the harness
+   does for each student;
 2. grades it with the harness (``grade_class``, ``--jobs`` workers);
 3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, with the same share
    of the cores and the same memory limit per kernel as the harness gives, for comparison: once as
@@ -17,7 +19,9 @@ and prints seconds per submission, the harness's speed-up over nbgrader, its ove
 bare execution, the floor of any grader that runs these kernels (the notebooks' own cells, the
 data cells and the student's code, as timed in the harness's kernels with ``Grading.profile``,
 packed on ``--jobs`` workers without a gap: their sum over ``--jobs``, or the longest
-submission's) and so the largest speed-up over nbgrader such a grader could reach, the peak
+submission's) and so the largest speed-up over nbgrader such a grader could reach and the
+smallest share of nbgrader's CPU time it could use, the speed-up over nbgrader's autograde alone
+and over its autograde and generate_feedback together (the harness's whole job), the peak
 memory of a worker (its nbgrader process or its kernel, whichever is larger; the largest and
 the reference's), how many kernels the harness forked from its kernel zygote, and whether
 every score agrees. Beside each time, the
@@ -56,22 +60,31 @@ print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as th
 GHOST_PREFIX = "bench-"  # the ids of the benchmark's ghost students
 
 
+class CPU(str):
+    """The text on the CPU time a run used ("" where the machine does not say), with
+    ``per_submission``: its CPU seconds per submission (None where unknown)."""
+    per_submission = None
+
+
 def timed(run, count):
-    """Run ``run()``; returns (its result, wall seconds, a text on the CPU time it used)."""
+    """Run ``run()``; returns (its result, wall seconds, a :class:`CPU` text on the CPU time it used)."""
     before, started = machine_cpu(), time.monotonic()
     result = run()
     seconds, after = time.monotonic() - started, machine_cpu()
     if not before:  # no /proc/stat here
-        return result, seconds, ""
+        return result, seconds, CPU("")
     used = after - before
     share = used / seconds / (os.cpu_count() or 1) if seconds else 0.0
-    return result, seconds, f"  [CPU {used / count:.2f} s/submission, cores {share:.0%} busy]"
+    cpu = CPU(f"  [CPU {used / count:.2f} s/submission, cores {share:.0%} busy]")
+    cpu.per_submission = used / count
+    return result, seconds, cpu
 
 
 def plain_nbgrader(assignment, submissions, scratch, count):
     """Seconds for one stock ``nbgrader autograde`` with the course's configuration (the sandbox and
-    the tests decided outside the kernel, as for the harness), its scores {student: score}, and
-    the text on the CPU time it used for ``count`` submissions."""
+    the tests decided outside the kernel, as for the harness), its scores {student: score}, the
+    text on the CPU time it used for ``count`` submissions, then the seconds and CPU text of one
+    ``nbgrader generate_feedback`` for them all: the feedback pages the harness also makes."""
     from nbgrader.api import Gradebook
 
     course = scratch / "plain"
@@ -94,7 +107,12 @@ def plain_nbgrader(assignment, submissions, scratch, count):
         raise SystemExit(f"plain nbgrader could not load the course's configuration:\n{result.stderr[-2000:]}")
     with Gradebook(db_url) as gradebook:
         scores = {s.student.id: s.score for s in gradebook.assignment_submissions(assignment)}
-    return seconds, scores, cpu
+    feedback, feedback_seconds, feedback_cpu = timed(lambda: subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force"],
+        cwd=course, env=stock, capture_output=True, text=True), count)
+    if feedback.returncode != 0:
+        print(f"  (nbgrader generate_feedback exited {feedback.returncode})")
+    return seconds, scores, cpu, feedback_seconds, feedback_cpu
 
 
 def execute_bare(path, cwd, threads, memory_mb, tests=None):
@@ -176,8 +194,11 @@ def main():
             count = len(students)
             print(f"\n{assignment}: {count} submissions")
 
-            plain_seconds, plain_scores, cpu = plain_nbgrader(assignment, submissions, scratch, count)
-            print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission){cpu}")
+            plain_seconds, plain_scores, plain_cpu, feedback_seconds, feedback_cpu = plain_nbgrader(
+                assignment, submissions, scratch, count)
+            print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission){plain_cpu}")
+            print(f"  then plain nbgrader generate_feedback: {feedback_seconds:7.1f} s  "
+                  f"({feedback_seconds / count:.2f} s/submission){feedback_cpu}")
 
             os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
             # Like plain nbgrader's above, the harness's course gradebook knows the assignment before
@@ -198,6 +219,7 @@ def main():
                                                   count)
             print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
                   f"({harness_seconds / count:.2f} s/submission){cpu}")
+            harness_cpu = cpu
 
             bare_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs), count)
             print(f"  bare nbclient, {args.jobs} at a time: {bare_seconds:7.1f} s  "
@@ -214,12 +236,24 @@ def main():
                       f"on {args.jobs} workers without a gap): {floor:7.1f} s")
                 print(f"  harness over its floor:   {harness_seconds / floor:.2f}x")
                 print(f"  largest speed-up over nbgrader at that floor: {plain_seconds / floor:.2f}x")
+                if plain_cpu.per_submission:
+                    # The cells ran one thread each: their wall seconds are about their CPU seconds.
+                    print(f"  smallest CPU share of nbgrader's at that floor: "
+                          f"{sum(cells.values()) / count / plain_cpu.per_submission:.0%}")
             else:
                 print("  floor: no notebook cell was timed (every grading failed before its cells)")
             agree = all(plain_scores.get(r.student_id) == r.score for r in results)
             largest = max(results, key=lambda r: r.peak_memory_mb)
             reference = next((r for r in results if r.student_id == f"{GHOST_PREFIX}reference"), largest)
             print(f"  speed-up over nbgrader:   {plain_seconds / harness_seconds:.2f}x")
+            both = plain_seconds + feedback_seconds
+            print(f"  speed-up over nbgrader's autograde and generate_feedback (the harness's whole job): "
+                  f"{both / harness_seconds:.2f}x")
+            if plain_cpu.per_submission and harness_cpu.per_submission:
+                print(f"  CPU per submission against nbgrader's: {harness_cpu.per_submission / plain_cpu.per_submission:.0%} "
+                      f"of autograde's, "
+                      f"{harness_cpu.per_submission / (plain_cpu.per_submission + (feedback_cpu.per_submission or 0)):.0%} "
+                      f"of autograde's and generate_feedback's")
             print(f"  overhead over bare:       {harness_seconds / bare_seconds:.2f}x  "
                   f"(over bare with the hidden tests in: {harness_seconds / hidden_seconds:.2f}x)")
             print(f"  peak memory of a worker's processes: {largest.peak_memory_mb:.0f} MiB "

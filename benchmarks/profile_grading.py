@@ -46,7 +46,7 @@ from known_submissions.ghosts import mixed_class, remove_merged, write_class  # 
 print = functools.partial(print, flush=True)  # noqa: A001
 PREFIX = "profile-"
 RUN = "notebook run in all (kernel start and stop, cells)"
-IN_RUN = ("kernel start", "setup and data cells", "student's cells", "test cells")
+IN_RUN = ("kernel start", "setup and data cells", "student's cells", "test cells", "kernel stop")
 ROWS = (  # (label, how it is found), in the order printed
     ("gate: copy of the submission", "the gate's copy of the submission"),
     ("nbgrader autograde, in all", "nbgrader autograde"),
@@ -54,7 +54,8 @@ ROWS = (  # (label, how it is found), in the order printed
     ("  setup and data cells", "setup and data cells"),
     ("  student's cells", "student's cells"),
     ("  test cells (decided outside)", "test cells"),
-    ("  rest of the run (kernel stop)", "=rest of run"),
+    ("  kernel stop", "kernel stop"),
+    ("  rest of the run", "=rest of run"),
     ("  nbgrader before and after", "=nbgrader around"),
     ("nbgrader generate_feedback", "nbgrader generate_feedback"),
     ("gradebook merge (coordinator)", "gradebook merge"),

@@ -126,6 +126,10 @@ class SurvivingExecute(Execute):
     # coroutine, not this one: wrap this one.
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
+    async def _async_cleanup_kernel(self):
+        with stage(self.profile, "kernel stop", self._student):
+            await super()._async_cleanup_kernel()
+
     def on_comm_open_jupyter_widget(self, msg):
         """No widget is mimicked: nbclient's Output widget takes a cell's output, at the kernel's
         say-so, past every limit (into the widget's state, or a KeyError without it)."""
