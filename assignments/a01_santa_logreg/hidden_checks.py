@@ -60,6 +60,11 @@ def test_propagate(propagate):
         w, b = rng.normal(0, 0.3, size=(n, 1)), float(rng.normal())
         x, y = rng.normal(size=(n, m)), (rng.random((1, m)) < 0.5).astype(float)
         visible.check_propagate(propagate, w, b, x, y, reference_propagate(w, b, x, y))
+    # Saturated: y_hat within about 1e-3 of 0 and of 1, where clipping it (more than a hair) changes
+    # the cost and the gradients.
+    w, b = np.ones((9, 1)), 0.5
+    x, y = rng.normal(size=(9, 50)), (rng.random((1, 50)) < 0.5).astype(float)
+    visible.check_propagate(propagate, w, b, x, y, reference_propagate(w, b, x, y))
     passed("propagate", "hidden tests")
 
 
@@ -93,6 +98,7 @@ def test_model(model):
     rng = np.random.default_rng(2112)
     x = rng.normal(size=(6, 41))
     y = (x[:1] - x[2:3] > 0).astype(float)
-    visible.check_model(model, x[:, :30], y[:, :30], x[:, 30:], y[:, 30:], 151, 0.05)
+    visible.check_model(model, x[:, :30], y[:, :30], x[:, 30:], y[:, 30:], 151, 0.05, print_cost=True)
     visible.check_model(model, x[:, :7], y[:, :7], x[:, 7:], y[:, 7:], 3, 0.9)
+    visible.check_model(model, x[:, :7], y[:, :7], x[:, 7:], y[:, 7:], None, None, None)  # the defaults
     passed("model", "hidden tests")

@@ -73,6 +73,13 @@ MISTAKES = catalogue(
             "    cost = -np.sum(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat))\n"
             "    return x @ (y_hat - y).T / m, float(np.mean(y_hat - y)), float(cost)\n",
             "average over the m examples"),
+    Mistake("propagate", "coarse_clip", "clips y_hat to [0.01, 0.99], which changes the cost near 0 and 1",
+            "def propagate(w, b, x, y):\n"
+            "    m = x.shape[1]\n"
+            "    y_hat = np.clip(sigmoid(w.T @ x + b), 0.01, 0.99)\n"
+            "    cost = -np.mean(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat))\n"
+            "    return x @ (y_hat - y).T / m, float(np.mean(y_hat - y)), float(cost)\n",
+            "cost differs"),
 
     # optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False) -> (w, b, costs)
     Mistake("optimization", "gradient_ascent", "steps up the gradient",
@@ -206,7 +213,7 @@ MISTAKES = catalogue(
             "    return {'costs': costs, 'y_pred_test': prediction(w, b, x_test),\n"
             "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
             "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
-            "should start optimization from w"),
+            "initialise w with init_w(n)"),
     Mistake("model", "missing_costs", "leaves the costs out of the dict",
             "def model(x_train, y_train, x_test, y_test, num_iterations=2000, learning_rate=0.005, print_cost=False):\n"
             "    w, b = init_w(x_train.shape[0]), 0.0\n"
@@ -223,4 +230,28 @@ MISTAKES = catalogue(
             "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
             "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
             "not on the test set"),
+    Mistake("model", "zeros_without_init_w", "makes the zeros itself instead of calling init_w",
+            "def model(x_train, y_train, x_test, y_test, num_iterations=2000, learning_rate=0.005, print_cost=False):\n"
+            "    w, b = np.zeros((x_train.shape[0], 1)), 0.0\n"
+            "    w, b, costs = optimization(w, b, x_train, y_train, num_iterations, learning_rate, print_cost)\n"
+            "    return {'costs': costs, 'y_pred_test': prediction(w, b, x_test),\n"
+            "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
+            "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
+            "called init_w 0 times"),
+    Mistake("model", "print_cost_not_passed", "does not pass print_cost on to optimization",
+            "def model(x_train, y_train, x_test, y_test, num_iterations=2000, learning_rate=0.005, print_cost=False):\n"
+            "    w, b = init_w(x_train.shape[0]), 0.0\n"
+            "    w, b, costs = optimization(w, b, x_train, y_train, num_iterations, learning_rate)\n"
+            "    return {'costs': costs, 'y_pred_test': prediction(w, b, x_test),\n"
+            "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
+            "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
+            "print_cost=True on to optimization"),
+    Mistake("model", "other_defaults", "defaults of its own (num_iterations=100, learning_rate=0.5)",
+            "def model(x_train, y_train, x_test, y_test, num_iterations=100, learning_rate=0.5, print_cost=False):\n"
+            "    w, b = init_w(x_train.shape[0]), 0.0\n"
+            "    w, b, costs = optimization(w, b, x_train, y_train, num_iterations, learning_rate, print_cost)\n"
+            "    return {'costs': costs, 'y_pred_test': prediction(w, b, x_test),\n"
+            "            'y_pred_train': prediction(w, b, x_train), 'w': w, 'b': b,\n"
+            "            'learning_rate': learning_rate, 'num_iterations': num_iterations}\n",
+            "num_iterations=2000 (its default"),
 )

@@ -245,7 +245,7 @@ class ModelStandIns:
 
     def optimization(self, w, b, x, y, num_iterations, learning_rate, print_cost=False):
         self.optimization_calls.append(dict(w=w, b=b, x=x, y=y, num_iterations=num_iterations,
-                                            learning_rate=learning_rate))
+                                            learning_rate=learning_rate, print_cost=print_cost))
         return self.final_w, self.final_b, list(self.costs)
 
     @staticmethod
@@ -258,17 +258,28 @@ class ModelStandIns:
         return self.labels(x)
 
 
-def check_model(model, x_train, y_train, x_test, y_test, num_iterations, learning_rate):
-    """Check how model wires init_w, optimization and prediction together, and what it returns."""
+# model's keyword arguments and their defaults, as the notebook states them
+MODEL_DEFAULTS = {"num_iterations": 2000, "learning_rate": 0.005, "print_cost": False}
+
+
+def check_model(model, x_train, y_train, x_test, y_test, num_iterations=None, learning_rate=None,
+                print_cost=False):
+    """Check how model wires init_w, optimization and prediction together, and what it returns.
+    A keyword argument given as None is left out of the call: model should use its default."""
     fakes = ModelStandIns(x_train.shape[0])
     before = snapshot(x_train, y_train, x_test, y_test)
+    given = {"num_iterations": num_iterations, "learning_rate": learning_rate, "print_cost": print_cost}
+    passed_in = {name: value for name, value in given.items() if value is not None}
+    wanted = {name: MODEL_DEFAULTS[name] if value is None else value for name, value in given.items()}
     with stand_ins(model, init_w=fakes.init_w, optimization=fakes.optimization,
                    prediction=fakes.prediction):
-        result = call_quietly(model, x_train, y_train, x_test, y_test,
-                              num_iterations=num_iterations, learning_rate=learning_rate, print_cost=False)
+        result = call_quietly(model, x_train, y_train, x_test, y_test, **passed_in)
     check_unchanged("model", ("x_train", "y_train", "x_test", "y_test"),
                     before, (x_train, y_train, x_test, y_test))
+    num_iterations, learning_rate = wanted["num_iterations"], wanted["learning_rate"]
     n = x_train.shape[0]
+    if len(fakes.init_calls) != 1:
+        fail("model", f"should initialise w with init_w(n), once; called init_w {times(len(fakes.init_calls))}.")
     if any(calls != n for calls in fakes.init_calls):
         fail("model", f"should call init_w(n) with n={n}, the number of features (rows of x_train); "
                       f"called it with {fakes.init_calls}.")
@@ -281,9 +292,10 @@ def check_model(model, x_train, y_train, x_test, y_test, num_iterations, learnin
     if call["x"] is not x_train or call["y"] is not y_train:
         fail("model", "should train on x_train and y_train (pass them to optimization), "
                       "not on the test set.")
-    for name, value in (("num_iterations", num_iterations), ("learning_rate", learning_rate)):
+    for name, value in wanted.items():
         if call[name] != value:
-            fail("model", f"should pass {name}={value} on to optimization, passed {call[name]!r}.")
+            default = " (its default: the call left it out)" if given[name] is None else ""
+            fail("model", f"should pass {name}={value!r}{default} on to optimization, passed {call[name]!r}.")
     if not isinstance(result, dict):
         fail("model", f"should return a dict, got {type(result).__name__}.")
     missing = [key for key in MODEL_KEYS if key not in result]
