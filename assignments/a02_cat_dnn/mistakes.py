@@ -227,6 +227,9 @@ MISTAKES = catalogue(
     Mistake("compute_cost", "coarse_clip", "clips AL to [0.1, 0.9], which changes the cost",
             _f(COST, "P = np.clip(AL, 0.1, 0.9)", "return float(-np.mean(Y * np.log(P) + (1 - Y) * np.log(1 - P)))"),
             "about 0"),
+    Mistake("compute_cost", "clips_in_place", "clips the caller's AL in place (np.clip(..., out=AL))",
+            _f(COST, "np.clip(AL, 1e-12, 1 - 1e-12, out=AL)", "return float(-np.mean(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)))"),
+            "changed the caller's AL in place"),
 
     # linear_backward(dZ, cache) -> (dA_prev, dW, db)
     Mistake("linear_backward", "dW_not_averaged", "dW without 1/m",
@@ -361,6 +364,15 @@ MISTAKES = catalogue(
                "for i in range(num_iterations - 1):", *_LOOP_TRAINING[1:],
                "    parameters = update_parameters(parameters, grads, learning_rate)",
                "    if i % 100 == 0:", "        costs.append(cost)", "return parameters, costs"), "once per iteration"),
+    Mistake("L_layer_model", "default_rate_typo", "default learning rate 0.075 instead of 0.0075",
+            _f(MODEL.replace("0.0075", "0.075"), "costs = []", "parameters = initialize_parameters_deep(layers_dims)",
+               *_LOOP_TRAINING, "    parameters = update_parameters(parameters, grads, learning_rate)",
+               "    if i % 100 == 0:", "        costs.append(cost)", "return parameters, costs"), "its default"),
+    Mistake("L_layer_model", "parameters_swapped", "takes num_iterations before learning_rate",
+            _f(MODEL.replace("learning_rate=0.0075, num_iterations=3000", "num_iterations=3000, learning_rate=0.0075"),
+               "costs = []", "parameters = initialize_parameters_deep(layers_dims)",
+               *_LOOP_TRAINING, "    parameters = update_parameters(parameters, grads, learning_rate)",
+               "    if i % 100 == 0:", "        costs.append(cost)", "return parameters, costs"), "the notebook's order"),
 
     # predict(X, y, parameters) -> labels (1, m)
     Mistake("predict", "probabilities", "returns the probabilities themselves",

@@ -369,12 +369,15 @@ def test_compute_cost(compute_cost):
 def check_compute_cost_at_the_edges(compute_cost):
     """With AL exactly 0 or 1: about 0 where AL equals Y, large where it is wrong, never inf."""
     sure = np.array([[1.0, 0.0, 1.0]])
+    before = snapshot(sure)
     try:
         confident = check_scalar("compute_cost", "the cost", call_quietly(compute_cost, sure, np.array([[1.0, 0.0, 1.0]])))
         wrong = check_scalar("compute_cost", "the cost", call_quietly(compute_cost, sure, np.array([[0.0, 1.0, 1.0]])))
     except AssertionError as error:
         fail("compute_cost", f"when AL contains exact 0s and 1s: {str(error).split(': ', 1)[1]} "
                              f"np.log(0) is -inf: keep AL away from 0 and 1 before the log (np.clip).")
+    # Clipping is needed just where AL holds exact 0s and 1s: clipped in place, the caller's AL changes.
+    check_unchanged("compute_cost", ("AL",), before, (sure,))
     if not (0 <= confident < 1e-6):
         fail("compute_cost", f"with AL exactly equal to Y the cost should be about 0, got {confident:.3g}.")
     if not wrong > 3:
@@ -653,13 +656,32 @@ class TrainingStandIns:
         return [c for c in self.calls if c[0] == name]
 
 
-def check_L_layer_model(L_layer_model, X, Y, layers_dims, learning_rate, num_iterations):
+# L_layer_model's default learning rate, as the notebook states it (section 10 relies on it)
+DEFAULT_LEARNING_RATE = 0.0075
+
+
+def check_L_layer_model(L_layer_model, X, Y, layers_dims, learning_rate, num_iterations, in_order=False):
+    """L_layer_model with its helpers replaced by stand-ins. learning_rate None leaves it out of
+    the call (the default is expected); ``in_order`` passes learning_rate and num_iterations by
+    position, in the notebook's order, instead of by name."""
     function = "L_layer_model"
     fakes = TrainingStandIns(X.shape[1])
     before = snapshot(X, Y, layers_dims)
+    by_default = learning_rate is None
     with stand_ins(L_layer_model, **fakes.replacements()):
-        result = call_quietly(L_layer_model, X, Y, layers_dims, learning_rate=learning_rate,
-                              num_iterations=num_iterations, print_cost=False)
+        if in_order:
+            try:
+                result = call_quietly(L_layer_model, X, Y, layers_dims, learning_rate, num_iterations)
+            except CheckFailed as error:
+                raise with_hint(error, f"It was called as L_layer_model(X, Y, layers_dims, {learning_rate}, "
+                                       f"{num_iterations}): take the parameters in the notebook's order, "
+                                       f"(X, Y, layers_dims, learning_rate, num_iterations, print_cost).") from None
+        elif by_default:
+            result = call_quietly(L_layer_model, X, Y, layers_dims, num_iterations=num_iterations)
+            learning_rate = DEFAULT_LEARNING_RATE
+        else:
+            result = call_quietly(L_layer_model, X, Y, layers_dims, learning_rate=learning_rate,
+                                  num_iterations=num_iterations, print_cost=False)
     check_unchanged(function, ("X", "Y", "layers_dims"), before, (X, Y, layers_dims))
     parameters, costs = check_returns(function, result, ("parameters", "costs"))
     if not isinstance(parameters, dict) and isinstance(costs, dict):
@@ -690,7 +712,8 @@ def check_L_layer_model(L_layer_model, X, Y, layers_dims, learning_rate, num_ite
         fail(function, "should compute the cost against Y, the labels.")
     passed_rates = [call[2] for call in fakes.named("update_parameters") if call[2] != learning_rate]
     if passed_rates:
-        fail(function, f"should pass learning_rate={learning_rate} on to update_parameters, "
+        default = " (its default: the call left it out)" if by_default else ""
+        fail(function, f"should pass learning_rate={learning_rate}{default} on to update_parameters, "
                        f"passed {passed_rates[0]!r}.")
     if any(call[1] != ("caches", step) for step, call in enumerate(fakes.named("L_model_backward"))):
         fail(function, "L_model_backward should get the caches of the same iteration's forward pass.")
