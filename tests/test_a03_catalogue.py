@@ -163,7 +163,8 @@ def test_a_sequential_block_of_augmentation_inside_a_functional_model_passes():
                             "                                  layers.Conv2D(filters, 3, padding='same', activation='relu'),\n"
                             "                                  layers.MaxPooling2D(2)])\n"
                             "        x = block(x)\n"
-                            "    x = layers.Dense(128, activation='relu')(layers.Flatten()(x))\n"
+                            "    x = layers.Dropout(0.5)(layers.Flatten()(x))\n"
+                            "    x = layers.Dropout(0.5)(layers.Dense(128, activation='relu')(x))\n"
                             "    return keras.Model(inputs, layers.Dense(nb_classes, activation='softmax')(x))\n")
     assert "cifar_net: hidden tests passed." in run_test_cell(ASSIGNMENT, "cifar_net", namespace)
 
@@ -176,3 +177,17 @@ def test_a_sequential_model_without_an_input_is_told_to_start_with_one():
                             "                             layers.Dense(nb_classes, activation='softmax')])\n")
     with pytest.raises(AssertionError, match="net_1: the model does not know the shape of its input"):
         run_test_cell(ASSIGNMENT, "net_1", namespace)
+
+
+def test_cifar_net_may_give_the_translation_as_a_range():
+    # RandomTranslation((-0.1, 0.1), (-0.1, 0.1)) is RandomTranslation(0.1, 0.1)
+    namespace = with_source(reference(ASSIGNMENT),
+                            "def cifar_net(sample_shape, nb_classes):\n"
+                            "    inputs = keras.Input(shape=sample_shape)\n"
+                            "    x = layers.RandomTranslation((-0.1, 0.1), (-0.1, 0.1))(layers.RandomFlip('horizontal')(inputs))\n"
+                            "    for filters in (32, 32, 'pool', 64, 64, 'pool'):\n"
+                            "        x = layers.MaxPooling2D(2)(x) if filters == 'pool' else layers.Conv2D(filters, 3, padding='same', activation='relu')(x)\n"
+                            "    x = layers.Dropout(0.5)(layers.Flatten()(x))\n"
+                            "    x = layers.Dropout(0.5)(layers.Dense(128, activation='relu')(x))\n"
+                            "    return keras.Model(inputs, layers.Dense(nb_classes, activation='softmax')(x))\n")
+    assert "cifar_net: hidden tests passed." in run_test_cell(ASSIGNMENT, "cifar_net", namespace)

@@ -27,6 +27,7 @@ HEAD = ("layers.Flatten()", "layers.Dense(128, activation='relu')",
 SAME32 = "layers.Conv2D(32, (3, 3), padding='same', activation='relu')"
 SAME64 = "layers.Conv2D(64, (3, 3), padding='same', activation='relu')"
 AUGMENT = ("layers.RandomFlip('horizontal')", "layers.RandomTranslation(0.1, 0.1)")
+CIFAR_HEAD = (HEAD[0], "layers.Dropout(0.5)", HEAD[1], "layers.Dropout(0.5)", HEAD[2])
 
 # conv_forward as a student would write it, one line per statement; each mistake changes a few.
 CONV_LINES = (
@@ -118,6 +119,9 @@ MISTAKES = catalogue(
             "W is (f, f, n_C_prev, n_C)"),
     Mistake("conv_forward", "relu_applied", "applies ReLU to Z",
             _conv(("return Z", "return np.maximum(Z, 0)")), "no ReLU here"),
+    Mistake("conv_forward", "Z_of_the_input_type", "makes Z of A_prev's type: integer pictures give integer Z",
+            _conv(("Z = np.zeros((m, n_H, n_W, n_C))", "Z = np.zeros((m, n_H, n_W, n_C), dtype=A_prev.dtype)")),
+            "cut to whole numbers"),
 
     # pool_forward(A_prev, f, stride, mode="max")
     Mistake("pool_forward", "always_average", "averages whatever the mode",
@@ -138,6 +142,15 @@ MISTAKES = catalogue(
             _pool(("window.mean(axis=(1, 2))", "window.sum(axis=(1, 2))")), "This is the sum of each window"),
     Mistake("pool_forward", "window_of_stride", "takes windows of stride x stride pixels",
             _pool(("top:top + f, left:left + f", "top:top + stride, left:left + stride")), "they should be f x f"),
+    Mistake("pool_forward", "A_of_the_input_type", "np.zeros_like: integer input, averages cut to integers",
+            _pool(("A = np.zeros((m, n_H, n_W, n_C))", "A = np.zeros_like(A_prev, shape=(m, n_H, n_W, n_C))")),
+            "averages were cut to whole"),
+    Mistake("pool_forward", "mean_alias", "also takes mode='mean' for the average",
+            _pool(("if mode not in ('max', 'average'):", "if mode not in ('max', 'average', 'mean'):")),
+            "mode='mean'"),
+    Mistake("pool_forward", "tuple_without_comma", "mode in ('average'): a substring test, not a tuple",
+            _pool(("if mode not in ('max', 'average'):", "if mode != 'max' and mode not in ('average'):")),
+            "mode='aver'"),
 
     # normalise_images(images) -> float32 in [0, 1]
     Mistake("normalise_images", "min_max", "scales each batch by its own minimum and maximum",
@@ -155,6 +168,9 @@ MISTAKES = catalogue(
             "the caller's pictures themselves when they are float32 already",
             _f(NORMALISE, "x = np.asarray(images, dtype=np.float32)", "x /= 255", "return x"),
             "was modified in place"),
+    Mistake("normalise_images", "scaled_if_above_1", "divides by 255 only when some pixel is above 1",
+            _f(NORMALISE, "x = images.astype(np.float32)", "return x / 255 if x.max() > 1 else x"),
+            "not scaled"),
 
     # one_hot(vector, number_classes) -> (N, number_classes)
     Mistake("one_hot", "eye_of_length", "np.eye(len(vector)): as many classes as labels",
@@ -173,6 +189,9 @@ MISTAKES = catalogue(
                "encoding[np.arange(labels.size), labels] = labels", "return encoding"), "one 1, in its label's column"),
 
     # net_1(sample_shape, nb_classes)
+    Mistake("net_1", "dropout_after_softmax", "puts the second Dropout after the softmax output",
+            _functional(NET_1, "layers.RandomTranslation(0.08, 0.08)", CONV32, CONV64, POOL, "layers.Dropout(0.25)",
+                        *HEAD, "layers.Dropout(0.5)"), "comes after the output layer"),
     Mistake("net_1", "same_padding", "pads the convolutions",
             _functional(NET_1, SAME32, SAME64, POOL, *HEAD), "padding"),
     Mistake("net_1", "relu_twice", "an Activation layer after a convolution that has one already",
@@ -230,33 +249,50 @@ MISTAKES = catalogue(
             "dilation_rate"),
 
     # cifar_net(sample_shape, nb_classes)
+    Mistake("cifar_net", "no_dropout", "leaves out both Dropout(0.5) layers",
+            _functional(CIFAR, *AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, *HEAD), "right after Flatten"),
+    Mistake("cifar_net", "dropout_after_softmax", "puts the second Dropout after the softmax output",
+            _functional(CIFAR, *AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, HEAD[0], "layers.Dropout(0.5)",
+                        HEAD[1], HEAD[2], "layers.Dropout(0.5)"), "comes after the output layer"),
+    Mistake("cifar_net", "flip_both_ways", "RandomFlip() with its default mode, which also turns photos upside down",
+            _functional(CIFAR, "layers.RandomFlip()", AUGMENT[1], SAME32, SAME32, POOL, SAME64, SAME64, POOL,
+                        *CIFAR_HEAD),
+            "before the first Conv2D"),
+    Mistake("cifar_net", "flip_lost", "calls both augmentation layers on the inputs: the flip drops out of the model",
+            _f(CIFAR, "inputs = keras.Input(shape=sample_shape)", f"x = {AUGMENT[0]}(inputs)",
+               f"x = {AUGMENT[1]}(inputs)",
+               *(f"x = {line}(x)" for line in (SAME32, SAME32, POOL, SAME64, SAME64, POOL, *CIFAR_HEAD)),
+               "return keras.Model(inputs, x)"), "got RandomTranslation"),
+    Mistake("cifar_net", "dropout_quarter", "Dropout(0.25), net_1's first rate, instead of 0.5",
+            _functional(CIFAR, *AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, HEAD[0], "layers.Dropout(0.25)",
+                        HEAD[1], "layers.Dropout(0.25)", HEAD[2]), "rate=0.25"),
     Mistake("cifar_net", "valid_padding", "convolutions without padding",
             _functional(CIFAR, *AUGMENT, CONV32, CONV32, POOL, CONV64, CONV64, POOL, HEAD[0],
                         "layers.Dropout(0.5)", HEAD[1], "layers.Dropout(0.5)", HEAD[2]), "padding"),
     Mistake("cifar_net", "one_conv_per_block", "one convolution before each pooling",
-            _functional(CIFAR, *AUGMENT, SAME32, POOL, SAME64, POOL, *HEAD), "layers (apart from"),
+            _functional(CIFAR, *AUGMENT, SAME32, POOL, SAME64, POOL, *CIFAR_HEAD), "layers (apart from"),
     Mistake("cifar_net", "second_pool_missing", "pools only once",
-            _functional(CIFAR, *AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, *HEAD), "layers (apart from"),
+            _functional(CIFAR, *AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, *CIFAR_HEAD), "layers (apart from"),
     Mistake("cifar_net", "sigmoid_output", "sigmoid outputs, as for one class",
-            _functional(CIFAR, *AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, *HEAD[:2],
+            _functional(CIFAR, *AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, *CIFAR_HEAD[:4],
                         "layers.Dense(nb_classes, activation='sigmoid')"), "activation"),
     Mistake("cifar_net", "fixed_input", "always (32, 32, 3)",
             _f(CIFAR, "inputs = keras.Input(shape=(32, 32, 3))", "x = inputs",
-               *(f"x = {line}(x)" for line in (*AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, *HEAD)),
+               *(f"x = {line}(x)" for line in (*AUGMENT, SAME32, SAME32, POOL, SAME64, SAME64, POOL, *CIFAR_HEAD)),
                "return keras.Model(inputs, x)"), "Use sample_shape"),
     Mistake("cifar_net", "pool_same_padding", "pads the pooling layers (padding='same')",
             _functional(CIFAR, *AUGMENT, SAME32, SAME32, "layers.MaxPooling2D((2, 2), padding='same')", SAME64,
-                        SAME64, "layers.MaxPooling2D((2, 2), padding='same')", *HEAD),
+                        SAME64, "layers.MaxPooling2D((2, 2), padding='same')", *CIFAR_HEAD),
             "Keep MaxPooling2D's default stride and padding"),
     Mistake("cifar_net", "pool_stride_1", "2 x 2 pooling that moves one pixel at a time",
             _functional(CIFAR, *AUGMENT, SAME32, SAME32, "layers.MaxPooling2D((2, 2), strides=1)", SAME64, SAME64,
-                        "layers.MaxPooling2D((2, 2), strides=1)", *HEAD), "strides = pool_size"),
+                        "layers.MaxPooling2D((2, 2), strides=1)", *CIFAR_HEAD), "strides = pool_size"),
     Mistake("cifar_net", "dilated", "dilated convolutions: with padding='same' the parameter count stays the same",
             _functional(CIFAR, *AUGMENT, *(f"layers.Conv2D({n}, (3, 3), padding='same', dilation_rate=2, "
                                            f"activation='relu')" for n in (32, 32)), POOL, SAME64, SAME64, POOL,
-                        *HEAD), "dilation_rate"),
+                        *CIFAR_HEAD), "dilation_rate"),
     Mistake("cifar_net", "no_bias", "convolutions without biases (use_bias=False)",
             _functional(CIFAR, *AUGMENT, *(line.replace("padding='same'", "padding='same', use_bias=False")
-                                           for line in (SAME32, SAME32, POOL, SAME64, SAME64, POOL)), *HEAD),
+                                           for line in (SAME32, SAME32, POOL, SAME64, SAME64, POOL)), *CIFAR_HEAD),
             "use_bias=False: leave use_bias at Keras's default"),
 )

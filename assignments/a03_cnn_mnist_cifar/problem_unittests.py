@@ -259,6 +259,10 @@ def check_conv_forward(conv_forward, A_prev, W, b, stride, pad, expected, agains
     if got.shape != shape:
         _explain_size(function, setting, "Z", got.shape, shape, CONV_LAYOUT + "; " + SIZE_RULE, candidates)
     check_array(function, "Z", got, shape)
+    if got.dtype.kind in "iub" and not np.array_equal(got, expected):
+        fail(function, f"{setting}: Z holds {got.dtype} numbers, so its values were cut to whole numbers "
+                       f"(or wrapped around): the products with W and the bias b are real numbers. Make Z "
+                       f"an array of floats (np.zeros gives float64), not of A_prev's type.")
     got = got.astype(np.float64)
     if _close_to_layer(got, expected):
         return
@@ -378,6 +382,10 @@ def check_pool_forward(pool_forward, A_prev, f, stride, mode, expected, against=
     if got.shape != shape:
         _explain_size(function, setting, "the result", got.shape, shape, POOL_LAYOUT + "; " + POOL_SIZE_RULE, candidates)
     check_array(function, "the result", got, shape)
+    if got.dtype.kind in "iub" and not np.array_equal(got, expected):
+        fail(function, f"{setting}: the result holds {got.dtype} numbers, so the averages were cut to whole "
+                       f"numbers: the average of a window of integers is a real number (3.5, not 3). Make "
+                       f"the result an array of floats (np.zeros gives float64), not of A_prev's type.")
     got = got.astype(np.float64)
     if not _close_to_layer(got, expected):
         hint = _first_hint(got, pool_value_hints(A_prev, f, stride, mode or "max", expected))
@@ -453,11 +461,12 @@ def check_normalise_images(normalise_images, images, expected):
                        f"{got.dtype}.")
     low, high = float(images.min()), float(images.max())
     check_close(function, "the scaled pixels", got, expected, hints=(
+        (lambda e: e * 255, "The pixels were not scaled: divide every batch by 255, even one whose "
+                            "pixels are all 0 or 1."),
         (lambda e: (images - low) / (high - low), "This is min-max scaling: it depends on the batch. "
                                                    "Divide by 255, the largest possible pixel value."),
         (lambda e: e * 255 / 256, "Divide by 255, the largest value of a uint8 pixel, not 256."),
         (lambda e: np.floor(e), "Integer division (//) rounds every pixel down to 0 or 1."),
-        (lambda e: e * 255, "The pixels were not scaled: divide by 255."),
     ))
 
 
@@ -558,19 +567,35 @@ def network_layers(model, keys=LAYER_SETTINGS):
     of its own (Activation("relu"), ReLU(), Softmax()) counts as the activation of the layer just
     before it when that layer has none (activation=None, which Keras calls "linear").
     """
-    described = []
+    return _read_layers(model, keys)[0]
+
+
+def training_layers(model):
+    """[(position, class name, config)] of the dropout and data augmentation layers, which act
+    only during training, each with its position: how many of the layers :func:`network_layers`
+    describes come before it (0: before the first); and those layers."""
+    described, training = _read_layers(model, LAYER_SETTINGS)
+    return training, described
+
+
+def _read_layers(model, keys, described=None, training=None):
+    described = [] if described is None else described
+    training = [] if training is None else training
     for layer in model.layers:
         if hasattr(layer, "layers"):
-            described += network_layers(layer, keys)
+            _read_layers(layer, keys, described, training)
             continue
-        if type(layer).__name__ in IGNORED_LAYERS:
+        kind = type(layer).__name__
+        if kind in IGNORED_LAYERS:
+            if kind != "InputLayer":
+                training.append((len(described), kind, layer.get_config()))
             continue
         activation = activation_of(layer)
         if activation is not None and described and described[-1][1].get("activation") == "linear":
             described[-1][1]["activation"] = activation
             continue
         described.append(layer_settings(layer, keys))
-    return described
+    return described, training
 
 
 def _a(kind):
@@ -636,6 +661,57 @@ def check_keras_model(function, model, sample_shape, nb_classes, expected_layers
     if output_shape != (None, nb_classes):
         fail(function, f"with nb_classes={nb_classes} the output should have shape (None, "
                        f"{nb_classes}), got {model.output_shape}. Use nb_classes, not a fixed number.")
+    check_training_layers(function, model)
+
+
+# The layers that act only during training, where the notebook asks for them: {function:
+# {position: [(class name, {setting: value})]}}, a position counting the layers network_layers
+# describes before it. net_1's and net_2's are up to the student.
+TRAINING_LAYERS = {"cifar_net": {
+    0: [("RandomFlip", {"mode": "horizontal"}), ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.1})],
+    7: [("Dropout", {"rate": 0.5})],
+    8: [("Dropout", {"rate": 0.5})],
+}}
+WHERE = {0: "before the first Conv2D", 7: "right after Flatten", 8: "right after the 128-neuron Dense"}
+
+
+def _shown(kind, settings):
+    return f"{kind}({', '.join(f'{key}={value!r}' for key, value in settings.items())})" if settings else kind
+
+
+def _setting(value):
+    """A factor of RandomTranslation given as (-a, a) is the factor a."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and value[0] == -value[1]:
+        return value[1]
+    return value
+
+
+def check_training_layers(function, model):
+    """No dropout or augmentation layer after the output layer; for cifar_net, the ones the
+    notebook asks for (TRAINING_LAYERS), where it asks for them."""
+    training, described = training_layers(model)
+    last = [kind for position, kind, _ in training if position == len(described)]
+    if last:
+        fail(function, f"{_a(last[0])} layer comes after the output layer: the softmax Dense layer should be "
+                       f"the network's last, so that during training too its outputs are probabilities "
+                       f"that sum to 1.")
+    wanted = TRAINING_LAYERS.get(function)
+    if wanted is None:
+        return
+    for position in sorted(set(wanted) | {p for p, _, _ in training}):
+        expected = sorted(wanted.get(position, []), key=str)
+        keys = {kind: list(settings) for kind, settings in expected}
+        got = sorted(((kind, {key: _setting(config.get(key)) for key in keys.get(kind, [])})
+                      for p, kind, config in training if p == position), key=str)
+        if got == expected:
+            continue
+        shown = ", ".join(_shown(*layer) for layer in got) or "none"
+        if position in WHERE:
+            fail(function, f"{WHERE[position]} it should have {' and '.join(_shown(*e) for e in expected)}; "
+                           f"got {shown}. These layers act only during training (data augmentation and "
+                           f"dropout), as the notebook lists them.")
+        fail(function, f"{shown} after layer {position} ({described[position - 1][0]}), where the notebook "
+                       f"puts no layer of its own.")
 
 
 def check_builder(function, builder, sample_shape, nb_classes, expected_layers):

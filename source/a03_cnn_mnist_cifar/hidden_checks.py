@@ -149,6 +149,12 @@ def test_conv_forward(impl):
         A_prev, W = rng.normal(size=shape), rng.normal(size=(f, f, shape[3], n_C))
         b = rng.normal(size=n_C)
         visible.check_conv_forward(impl, A_prev, W, b, stride, pad, conv_forward(A_prev, W, b, stride, pad))
+    # Pictures of integers (pixels 0 to 255, small signed numbers) with a real-valued kernel and
+    # bias: Z holds real numbers, whatever the type of A_prev.
+    for A_prev in (rng.integers(0, 255, size=(2, 7, 6, 1), endpoint=True, dtype=np.uint8),
+                   rng.integers(-4, 4, size=(3, 5, 5, 2), endpoint=True)):
+        W, b = rng.normal(size=(3, 3, A_prev.shape[3], 2)), rng.normal(size=2)
+        visible.check_conv_forward(impl, A_prev, W, b, 1, 1, conv_forward(A_prev, W, b, 1, 1))
     A_prev, W, b = rng.normal(size=(3, 11, 9, 2)), rng.normal(size=(5, 5, 2, 3)), rng.normal(size=3)
     for stride, pad in ((1, 2), (3, 1)):
         visible.check_conv_forward(impl, A_prev, W, b, stride, pad,
@@ -164,13 +170,17 @@ def test_pool_forward(impl):
                                    ((4, 5, 5, 3), 5, 1, "average"), ((2, 8, 6, 3), 3, 2, None)):
         A_prev = rng.normal(size=shape)
         visible.check_pool_forward(impl, A_prev, f, stride, mode, pool_forward(A_prev, f, stride, mode or "max"))
+    # Integers, as the notebook's example matrix: the average of integers is a real number.
+    A_prev = rng.integers(0, 9, size=(2, 6, 4, 2), endpoint=True)
+    for mode in ("average", "max"):
+        visible.check_pool_forward(impl, A_prev, 2, 2, mode, pool_forward(A_prev, 2, 2, mode))
     A_prev = rng.normal(size=(2, 10, 7, 3))
     for f, stride, mode in ((3, 2, "max"), (2, 1, "average")):
         name = {"max": "MaxPooling2D", "average": "AveragePooling2D"}[mode]
         visible.check_pool_forward(impl, A_prev, f, stride, mode,
                                    visible.through_keras(A_prev, *visible.keras_pooling(mode, f, stride)),
                                    against=f"what keras.layers.{name} computes")
-    for mode in ("min", "Max", "avg"):
+    for mode in ("min", "Max", "avg", "mean", "aver", ""):
         visible.check_unknown_pool_mode(impl, A_prev, mode)
     passed("pool_forward", "hidden tests")
 
@@ -183,6 +193,9 @@ def test_normalise_images(impl):
     # Pixels already stored as float32 (0 to 255): np.asarray(images, dtype=np.float32) is then
     # the caller's array itself, which must not be divided in place ("Leave images unchanged").
     images = rng.integers(0, 255, size=(2, 6, 5, 3), endpoint=True).astype(np.float32)
+    visible.check_normalise_images(impl, images, normalise_images(images))
+    # A dark batch, no pixel above 1: still divided by 255, as every other batch.
+    images = np.array([[[0, 1], [1, 0]], [[0, 0], [1, 1]]], dtype=np.uint8)
     visible.check_normalise_images(impl, images, normalise_images(images))
     passed("normalise_images", "hidden tests")
 
