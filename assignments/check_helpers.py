@@ -564,16 +564,19 @@ class Lookup:
     It stands for one of your helpers while another function is tested, with the helper's right
     answers for the calls that function should make. A call with other arguments is remembered
     and answered with ``fallback(*arguments)`` (a neutral value of the right shape, so that the
-    test can still say what else it finds), and :meth:`check` then fails with ``unexpected``.
+    test can still say what else it finds), and :meth:`check` then fails with ``unexpected``, as
+    it does when a ``required`` stand-in was never called.
     Arguments match when their numbers agree to the module's tolerances.
     """
 
-    def __init__(self, function, name, table, unexpected, fallback):
+    def __init__(self, function, name, table, unexpected, fallback, required=False):
         self.function, self.name, self.table = function, name, table
         self.unexpected, self.fallback = unexpected, fallback
-        self.missed = 0
+        self.required = required  # check then also fails when the stand-in was never called
+        self.missed = self.calls = 0
 
     def __call__(self, *args):
+        self.calls += 1
         for known, answer in self.table:
             if _close(args, known):
                 return copy.deepcopy(answer)
@@ -581,7 +584,7 @@ class Lookup:
         return self.fallback(*args)
 
     def check(self):
-        if self.missed:
+        if self.missed or (self.required and not self.calls):
             fail(self.function, self.unexpected)
 
 

@@ -210,8 +210,14 @@ def test_the_kernel_reaches_nothing_of_the_grader_but_the_stand_ins_declared_met
 
 
 def test_changes_the_kernel_makes_to_the_graders_arguments_never_reach_the_grader(kernel):
+    error, text = decide(kernel, "import numpy as np\nks = [1, 3]\n"
+                                 "emptying_cross_validation(np.zeros((4, 2)), np.zeros(4, dtype=int), ks)\n"
+                                 "print('the grader keeps', ks)", A04)
+    assert error is None, error
+    assert "the grader keeps [1, 3]" in text
+    # and the test is told that the student's code changed its argument
     error, _ = decide(kernel, "tests.test_cross_validation_accuracies(emptying_cross_validation)", A04)
-    assert error is not None and "one entry per k of k_choices [1, 3]" in error
+    assert error is not None and "changed the caller's k_choices in place" in error
 
 
 def test_an_object_posing_as_a_keras_model_is_not_one(kernel):

@@ -8,8 +8,11 @@ SQUARED_L2 = "np.sum(X_test ** 2, axis=1)[:, None] + np.sum(X_train ** 2, axis=1
 L1 = "np.sum(np.abs(X_test[:, None, :] - X_train[None, :, :]), axis=2)"
 UNKNOWN = "raise ValueError(f'unknown metric {metric}')"
 # L1 as the notebook has it, a block of test rows at a time (one expression, for _distances).
-L1_IN_BLOCKS = ("np.concatenate([np.sum(np.abs(X_test[start:start + 8, None, :] - X_train[None, :, :]), axis=2) "
-                "for start in range(0, len(X_test), 8)])")
+L1_IN_BLOCKS = ("np.concatenate([np.sum(np.abs(X_test[start:start + max(1, 2**24 // X_train.size), None, :] "
+                "- X_train[None, :, :]), axis=2) for start in range(0, len(X_test), max(1, 2**24 // X_train.size))])")
+# L1 in blocks of a fixed number of test rows, whatever the size of the training set
+L1_IN_TENS = ("np.concatenate([np.sum(np.abs(X_test[start:start + 10, None, :] - X_train[None, :, :]), axis=2) "
+              "for start in range(0, len(X_test), 10)])")
 
 
 def _distances(l2, l1, unknown=UNKNOWN):
@@ -161,6 +164,10 @@ MISTAKES = catalogue(
             _distances("np.sqrt(np.sum((X_test[:, None, :] - X_train[None, :, :]) ** 2, axis=2))", L1_IN_BLOCKS),
             "MiB of arrays at once for L2 distances"),
 
+    Mistake("compute_distances", "l1_in_blocks_of_ten", "right values, but L1 in blocks of 10 test rows whatever "
+                                                       "the size of the training set",
+            _distances(f"np.sqrt(np.maximum({SQUARED_L2}, 0))", L1_IN_TENS), "MiB of arrays at once for L1"),
+
     # KNearestNeighbor: train(X, y), predict(X, k=1, metric="l2")
     Mistake("KNearestNeighbor", "farthest", "sorts the distances in decreasing order",
             _edited(KNN, ("np.argsort(dists, axis=1)", "np.argsort(-dists, axis=1)")), "farthest rows"),
@@ -221,6 +228,11 @@ MISTAKES = catalogue(
                                        "    X_folds = np.array_split(X[order], num_folds)\n"
                                        "    y_folds = np.array_split(y[order], num_folds)")),
             "in order with np.array_split"),
+
+    Mistake("cross_validation_accuracies", "sorts_k_choices", "sorts the caller's k_choices in place",
+            _edited(CROSS_VALIDATION, ("    X_folds = np.array_split(X, num_folds)",
+                                       "    k_choices.sort()\n    X_folds = np.array_split(X, num_folds)")),
+            "changed the caller's k_choices in place"),
 
     # softmax_cross_entropy(scores, y) -> (loss, dscores)
     Mistake("softmax_cross_entropy", "no_max_shift", "exponentiates the scores as they are",
@@ -288,9 +300,26 @@ MISTAKES = catalogue(
             _edited(MLP, ("return np.argmax(H @ self.params[\"W2\"] + self.params[\"b2\"], axis=1)",
                           "return H @ self.params[\"W2\"] + self.params[\"b2\"]")), "one class per row"),
 
+    Mistake("MLP", "softmax_of_its_own", "computes the softmax inside loss_and_gradients, without the row "
+                                         "maximum, instead of calling softmax_cross_entropy",
+            _edited(MLP, ("data_loss, dS = softmax_cross_entropy(H @ W2 + b2, y)",
+                          "P = np.exp(H @ W2 + b2)\n        P = P / np.sum(P, axis=1, keepdims=True)\n"
+                          "        data_loss = -np.mean(np.log(P[np.arange(len(y)), y]))\n"
+                          "        dS = P.copy()\n        dS[np.arange(len(y)), y] -= 1\n        dS = dS / len(y)")),
+            "should call softmax_cross_entropy(scores, y) once"),
+    Mistake("MLP", "predicts_through_softmax", "predicts the argmax of a softmax without the row maximum: large "
+                                               "scores overflow to NaN",
+            _edited(MLP, ("return np.argmax(H @ self.params[\"W2\"] + self.params[\"b2\"], axis=1)",
+                          "S = np.exp(H @ self.params[\"W2\"] + self.params[\"b2\"])\n"
+                          "        return np.argmax(S / np.sum(S, axis=1, keepdims=True), axis=1)")),
+            "predict(X)"),
+
     # transfer_model(trained, cut, nb_classes)
     Mistake("transfer_model", "not_frozen", "forgets to freeze the reused layers",
             _f(TRANSFER, CUT, HEAD, MODEL), "should be frozen"),
+    Mistake("transfer_model", "dropout_before_head", "puts a Dropout layer between the cut layer and the new one",
+            _f(TRANSFER, CUT, FREEZE, "outputs = layers.Dense(nb_classes, activation='softmax')(layers.Dropout(0.5)(base.output))",
+               MODEL), "while training"),
     Mistake("transfer_model", "old_output_kept", "stacks the new layer on the old output layer",
             _f(TRANSFER, "trained.trainable = False",
                "outputs = layers.Dense(nb_classes, activation='softmax')(trained.output)",

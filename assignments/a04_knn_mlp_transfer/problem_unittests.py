@@ -24,10 +24,10 @@ from check_helpers import (Lookup, activation_of, call_as, call_noting_return, c
 EXPECTED = load_expected(__file__)
 
 
-def bound_lookup(function, name, signature, table, unexpected):
+def bound_lookup(function, name, signature, table, unexpected, required=False):
     """A :class:`Lookup` called like ``signature`` (keywords and defaults understood), whose
     fallback is what ``signature`` returns."""
-    lookup = Lookup(function, name, table, unexpected, fallback=signature)
+    lookup = Lookup(function, name, table, unexpected, fallback=signature, required=required)
     parameters = inspect.signature(signature)
 
     def stand_in(*args, **kwargs):
@@ -220,10 +220,10 @@ def check_cross_validation(cross_validation_accuracies, X, y, k_choices, num_fol
     """{k: [num_folds validation accuracies]} against ``expected``, with ``classifier`` standing
     in for KNearestNeighbor; ``expected["variants"]`` holds what known wrong splits give."""
     function = "cross_validation_accuracies"
-    before = snapshot(X, y)
+    before = snapshot(X, y, k_choices)
     with stand_ins(cross_validation_accuracies, KNearestNeighbor=classifier):
         got = call_quietly(cross_validation_accuracies, X, y, k_choices, num_folds=num_folds, metric=metric)
-    check_unchanged(function, ("X", "y"), before, (X, y))
+    check_unchanged(function, ("X", "y", "k_choices"), before, (X, y, k_choices))
     if not isinstance(got, dict) or sorted(got) != sorted(k_choices):
         keys = sorted(got) if isinstance(got, dict) else type(got).__name__
         fail(function, f"should return a dict with one entry per k of k_choices {list(k_choices)}, got {keys}.")
@@ -416,7 +416,8 @@ def check_mlp_predict(MLP, X, n_hidden, n_classes, expected):
         wrong = np.flatnonzero(got != expected)
         fail(function, f"predict(X) got {len(wrong)} of {len(expected)} classes wrong, the first for row "
                        f"{wrong[0]}: predicted {got[wrong[0]]}. Use the forward pass with self.params and take "
-                       f"the class of the largest score.")
+                       f"the class of the largest score (the argmax of the scores themselves: no softmax is "
+                       f"needed, and np.exp of large scores overflows).")
 
 
 class RecordedGradients:
@@ -505,7 +506,8 @@ def test_MLP(MLP):
     softmax = bound_lookup("MLP", "softmax_cross_entropy", lambda scores, y: (0.0, np.zeros(np.shape(scores))),
                            expected["softmax"],
                            "loss_and_gradients should call softmax_cross_entropy(scores, y) once, with the scores "
-                           "H @ W2 + b2 of the forward pass (H = relu(X @ W1 + b1)) and the labels y.")
+                           "H @ W2 + b2 of the forward pass (H = relu(X @ W1 + b1)) and the labels y.",
+                           required=True)
     check_mlp_loss_and_gradients(MLP, X, y, n_hidden, n_classes, l2, expected["loss_and_gradients"], softmax)
     check_mlp_predict(MLP, *cases["predict"], expected["predict"])
     check_mlp_fit(MLP, *cases["fit"], expected["fit"])
@@ -611,6 +613,13 @@ def check_transfer_model(transfer_model, trained, cut, nb_classes):
         fail(function, f"the model should compute what `trained` computes up to layer {cut!r}, with its "
                        f"trained weights, then the new layer. A cloned or rebuilt network starts from fresh "
                        f"weights.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        training = keras.ops.convert_to_numpy(call_as(function, model, x, training=True))
+    if not np.allclose(np.asarray(training, dtype=float), np.asarray(expected, dtype=float), rtol=1e-4, atol=1e-5):
+        fail(function, f"while training (training=True) the model computes something else than the new layer "
+                       f"applied to the output of layer {cut!r}: a layer between them (a Dropout?) changes the "
+                       f"features. Apply the new layer directly to trained.get_layer({cut!r}).output.")
 
 
 def test_transfer_model(transfer_model):
