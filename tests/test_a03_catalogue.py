@@ -191,3 +191,14 @@ def test_cifar_net_may_give_the_translation_as_a_range():
                             "    x = layers.Dropout(0.5)(layers.Dense(128, activation='relu')(x))\n"
                             "    return keras.Model(inputs, layers.Dense(nb_classes, activation='softmax')(x))\n")
     assert "cifar_net: hidden tests passed." in run_test_cell(ASSIGNMENT, "cifar_net", namespace)
+
+
+def test_net_1_may_drop_out_logits_before_a_softmax_layer():
+    # the outputs are still probabilities: the Dropout is not after the output layer
+    namespace = with_source(reference(ASSIGNMENT),
+                            "def net_1(sample_shape, nb_classes):\n"
+                            "    return keras.Sequential([keras.Input(sample_shape), layers.Conv2D(32, 3, activation='relu'),\n"
+                            "        layers.Conv2D(64, 3, activation='relu'), layers.MaxPooling2D(), layers.Flatten(),\n"
+                            "        layers.Dense(128, activation='relu'), layers.Dense(nb_classes), layers.Dropout(0.5),\n"
+                            "        layers.Softmax()])\n")
+    assert "net_1: hidden tests passed." in run_test_cell(ASSIGNMENT, "net_1", namespace)

@@ -306,7 +306,7 @@ MISTAKES = catalogue(
                           "P = np.exp(H @ W2 + b2)\n        P = P / np.sum(P, axis=1, keepdims=True)\n"
                           "        data_loss = -np.mean(np.log(P[np.arange(len(y)), y]))\n"
                           "        dS = P.copy()\n        dS[np.arange(len(y)), y] -= 1\n        dS = dS / len(y)")),
-            "should call softmax_cross_entropy(scores, y) once"),
+            "never called softmax_cross_entropy"),
     Mistake("MLP", "predicts_through_softmax", "predicts the argmax of a softmax without the row maximum: large "
                                                "scores overflow to NaN",
             _edited(MLP, ("return np.argmax(H @ self.params[\"W2\"] + self.params[\"b2\"], axis=1)",

@@ -565,15 +565,15 @@ class Lookup:
     It stands for one of your helpers while another function is tested, with the helper's right
     answers for the calls that function should make. A call with other arguments is remembered
     and answered with ``fallback(*arguments)`` (a neutral value of the right shape, so that the
-    test can still say what else it finds), and :meth:`check` then fails with ``unexpected``, as
-    it does when a ``required`` stand-in was never called.
+    test can still say what else it finds), and :meth:`check` then fails with ``unexpected``; it
+    fails with ``uncalled``, where given, when the stand-in was never called.
     Arguments match when their numbers agree to the module's tolerances.
     """
 
-    def __init__(self, function, name, table, unexpected, fallback, required=False):
+    def __init__(self, function, name, table, unexpected, fallback, uncalled=None):
         self.function, self.name, self.table = function, name, table
         self.unexpected, self.fallback = unexpected, fallback
-        self.required = required  # check then also fails when the stand-in was never called
+        self.uncalled = uncalled  # given, check also fails with it when the stand-in was never called
         self.missed = self.calls = 0
 
     def __call__(self, *args):
@@ -585,8 +585,10 @@ class Lookup:
         return self.fallback(*args)
 
     def check(self):
-        if self.missed or (self.required and not self.calls):
+        if self.missed:
             fail(self.function, self.unexpected)
+        if self.uncalled and not self.calls:
+            fail(self.function, self.uncalled)
 
 
 def _close(got, known):

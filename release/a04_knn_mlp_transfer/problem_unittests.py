@@ -25,10 +25,10 @@ from check_helpers import (Lookup, activation_of, call_as, call_noting_return, c
 EXPECTED = load_expected(__file__)
 
 
-def bound_lookup(function, name, signature, table, unexpected, required=False):
+def bound_lookup(function, name, signature, table, unexpected, uncalled=None):
     """A :class:`Lookup` called like ``signature`` (keywords and defaults understood), whose
     fallback is what ``signature`` returns."""
-    lookup = Lookup(function, name, table, unexpected, fallback=signature, required=required)
+    lookup = Lookup(function, name, table, unexpected, fallback=signature, uncalled=uncalled)
     parameters = inspect.signature(signature)
 
     def stand_in(*args, **kwargs):
@@ -508,7 +508,9 @@ def test_MLP(MLP):
                            expected["softmax"],
                            "loss_and_gradients should call softmax_cross_entropy(scores, y) once, with the scores "
                            "H @ W2 + b2 of the forward pass (H = relu(X @ W1 + b1)) and the labels y.",
-                           required=True)
+                           uncalled="loss_and_gradients never called softmax_cross_entropy: compute the data loss "
+                                    "and dS with softmax_cross_entropy(H @ W2 + b2, y), your function of section 5, "
+                                    "called by that name (not a softmax of its own).")
     check_mlp_loss_and_gradients(MLP, X, y, n_hidden, n_classes, l2, expected["loss_and_gradients"], softmax)
     check_mlp_predict(MLP, *cases["predict"], expected["predict"])
     check_mlp_fit(MLP, *cases["fit"], expected["fit"])

@@ -568,35 +568,43 @@ def network_layers(model, keys=LAYER_SETTINGS):
     of its own (Activation("relu"), ReLU(), Softmax()) counts as the activation of the layer just
     before it when that layer has none (activation=None, which Keras calls "linear").
     """
-    return _read_layers(model, keys)[0]
+    return _read_layers(model, keys)
 
 
 def training_layers(model):
-    """[(position, class name, config)] of the dropout and data augmentation layers, which act
-    only during training, each with its position: how many of the layers :func:`network_layers`
-    describes come before it (0: before the first); and those layers."""
-    described, training = _read_layers(model, LAYER_SETTINGS)
-    return training, described
+    """[(position, class name, config, last)] of the dropout and data augmentation layers, which
+    act only during training, each with its position (how many of the layers :func:`network_layers`
+    describes come before it; 0: before the first) and whether it comes after every other layer;
+    and those layers."""
+    described, training, order = [], [], []
+    _read_layers(model, LAYER_SETTINGS, described, training, order)
+    after = max((i for i, is_training in enumerate(order) if not is_training), default=-1)
+    return [(position, kind, config, index > after) for position, kind, config, index in training], described
 
 
-def _read_layers(model, keys, described=None, training=None):
+def _read_layers(model, keys, described=None, training=None, order=None):
+    """The layers :func:`network_layers` describes; the dropout and augmentation layers, with
+    their positions, into ``training``; whether each layer read is one of those, into ``order``."""
     described = [] if described is None else described
     training = [] if training is None else training
+    order = [] if order is None else order
     for layer in model.layers:
         if hasattr(layer, "layers"):
-            _read_layers(layer, keys, described, training)
+            _read_layers(layer, keys, described, training, order)
             continue
         kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        order.append(kind in IGNORED_LAYERS)
         if kind in IGNORED_LAYERS:
-            if kind != "InputLayer":
-                training.append((len(described), kind, layer.get_config()))
+            training.append((len(described), kind, layer.get_config(), len(order) - 1))
             continue
         activation = activation_of(layer)
         if activation is not None and described and described[-1][1].get("activation") == "linear":
             described[-1][1]["activation"] = activation
             continue
         described.append(layer_settings(layer, keys))
-    return described, training
+    return described
 
 
 def _a(kind):
@@ -691,28 +699,33 @@ def check_training_layers(function, model):
     """No dropout or augmentation layer after the output layer; for cifar_net, the ones the
     notebook asks for (TRAINING_LAYERS), where it asks for them."""
     training, described = training_layers(model)
-    last = [kind for position, kind, _ in training if position == len(described)]
+    last = [kind for _, kind, _, is_last in training if is_last]
     if last:
-        fail(function, f"{_a(last[0])} layer comes after the output layer: the softmax Dense layer should be "
-                       f"the network's last, so that during training too its outputs are probabilities "
-                       f"that sum to 1.")
+        fail(function, f"{_a(last[0])} layer comes after the output layer: the Dense layer with nb_classes "
+                       f"units and its softmax should end the network, so that during training too its outputs "
+                       f"are probabilities that sum to 1.")
     wanted = TRAINING_LAYERS.get(function)
     if wanted is None:
         return
-    for position in sorted(set(wanted) | {p for p, _, _ in training}):
-        expected = sorted(wanted.get(position, []), key=str)
-        keys = {kind: list(settings) for kind, settings in expected}
-        got = sorted(((kind, {key: _setting(config.get(key)) for key in keys.get(kind, [])})
-                      for p, kind, config in training if p == position), key=str)
-        if got == expected:
-            continue
-        shown = ", ".join(_shown(*layer) for layer in got) or "none"
-        if position in WHERE:
+    found = {}
+    for position, kind, config, _ in training:
+        settings = dict(wanted.get(position, []))
+        found.setdefault(position, []).append((kind, {key: _setting(config.get(key)) for key in settings.get(kind, {})}))
+    elsewhere = [f"{_shown(*layer)} after layer {position} ({described[position - 1][0]})"
+                 for position in sorted(set(found) - set(wanted)) for layer in found[position]]
+    for position in sorted(wanted):  # where the notebook puts them first, then the others
+        expected, got = sorted(wanted[position], key=str), sorted(found.get(position, []), key=str)
+        if got != expected:
+            shown = ", ".join(_shown(*layer) for layer in got) or "none"
+            instead = f" (the model has {', '.join(elsewhere)} instead)" if elsewhere else ""
+            flip = (" RandomFlip's default mode, 'horizontal_and_vertical', also turns photos upside down."
+                    if any(kind == "RandomFlip" and settings.get("mode") == "horizontal_and_vertical"
+                           for kind, settings in got) else "")
             fail(function, f"{WHERE[position]} it should have {' and '.join(_shown(*e) for e in expected)}; "
-                           f"got {shown}. These layers act only during training (data augmentation and "
-                           f"dropout), as the notebook lists them.")
-        fail(function, f"{shown} after layer {position} ({described[position - 1][0]}), where the notebook "
-                       f"puts no layer of its own.")
+                           f"got {shown}{instead}. These layers act only during training (data augmentation "
+                           f"and dropout), as the notebook lists them.{flip}")
+    if elsewhere:
+        fail(function, f"{elsewhere[0]}, where the notebook puts no layer of its own.")
 
 
 def check_builder(function, builder, sample_shape, nb_classes, expected_layers):

@@ -248,7 +248,9 @@ L1_MEMORY_CASE = (40, 1400, 3072)
 
 # What each metric is told when it holds too much: how the notebook computes it.
 MEMORY_ADVICE = {
-    "l1": "Compute the L1 distances a block of test rows at a time, blocks of about 2**24 differences (128 MiB).",
+    "l1": "Compute the L1 distances a block of test rows at a time, blocks sized by the training set: "
+          "rows = max(1, 2**24 // X_train.size), about 2**24 differences (128 MiB) a block, not a fixed "
+          "number of rows.",
     "l2": "Compute the L2 distances without an array of differences: expand the square, a column of the "
           "test rows' squared norms plus a row of the training rows' minus 2 * X_test @ X_train.T.",
 }
