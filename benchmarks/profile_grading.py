@@ -15,8 +15,9 @@ It prints, per submission (the mean over the class):
 - the gate's copy of the submission (the worker);
 - ``nbgrader autograde``, split into its kernel's start, the notebook's setup and data cells
   (before the first answer), the student's cells, the test cells (decided in the grading process,
-  the kernel answering calls), the rest of the run (the kernel's stop), and nbgrader's work
-  before and after the run (its process, conversion and its gradebook);
+  the kernel answering calls), the kernel's stop, the rest of the run (nbclient's own work
+  around the cells), and nbgrader's work before and after the run (its process, conversion and
+  its gradebook);
 - ``nbgrader generate_feedback`` (the worker);
 - the coordinator's gradebook merge, and its share of the class's feedback pages;
 - what is left of the class's time (the coordinator's setup: fork server, kernel zygote, template
