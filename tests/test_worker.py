@@ -209,3 +209,31 @@ def test_the_course_processes_validate_notebooks_without_the_iri_grammars():
     assert run(", autograder") == ["refused", "False"]  # still validates, without the grammars
     assert run() == ["refused", "True"]  # without autograder first, jsonschema imports them here
     assert processes.PRELOAD[0] == "autograder"
+
+
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
+def test_a_kernel_that_did_not_come_from_the_zygote_is_said_in_the_workers_log(reference_job, caplog):
+    """The zygote makes grading faster, never different: where it cannot serve, the kernel starts
+    afresh and the submission is graded alike. Why it could not was only in nbgrader's log, which
+    the worker does not keep; a cluster's operator reads it in the worker's log now."""
+    import dataclasses
+    import logging
+
+    from autograder.sandbox import zygote
+
+    if not zygote.usable(Sandbox()):
+        pytest.skip("kernels are forked only as root with bubblewrap")
+    # Imports read the thread settings: a zygote started with others refuses the job's kernels.
+    env = {**os.environ, **worker_job.thread_settings(1), "OPENBLAS_NUM_THREADS": "7"}
+    with zygote.Zygote(str(COURSE_ROOT / "release" / ASSIGNMENT), env, Sandbox()) as refusing:
+        assert refusing.ready(), "the zygote did not start"
+        job = dataclasses.replace(reference_job, kernel_zygote=refusing.socket_path)
+        with caplog.at_level(logging.WARNING, logger="autograder.worker.job"):
+            outcome = worker_job.grade(job)
+        assert refusing.stats()["kernels_forked"] == 0
+    assert outcome.status == "graded" and sum(score for _, _, score, _, _ in outcome.grades) == 13
+    warned = [r.getMessage() for r in caplog.records if r.name == "autograder.worker.job"]
+    assert len(warned) == 1, caplog.text
+    assert warned[0].startswith("ghost-reference: a kernel did not come from the zygote")
+    assert "OPENBLAS_NUM_THREADS" in warned[0], warned

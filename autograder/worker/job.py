@@ -8,6 +8,7 @@ the gate) and a copy of a template gradebook that already knows the assignment, 
 process merges outcomes into the course gradebook one at a time (``autograder/gradebook/``), so
 workers never share a database.
 """
+import logging
 import shutil
 import tempfile
 import time
@@ -42,6 +43,9 @@ class Job:
 # Files nbgrader keeps beside a graded submission, which release_feedback reads: when it was
 # handed in, and the secret that names its feedback in the exchange.
 RECORDS = ("timestamp.txt", "submission_secret.txt")
+# What nbgrader's log says where a kernel could not be forked from the zygote (kernel_manager.py).
+STARTED_AFRESH = "starting the kernel afresh"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -165,6 +169,7 @@ def grade(job):
         with stage(job.profile, "nbgrader autograde", job.student_id):
             returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, folder, env, job.memory_mb,
                                                                           job.timeout)
+        _report_kernels_started_afresh(job, log)
         if killed_by(returncode):
             raise GraderFailed(f"the nbgrader process grading {job.student_id} was killed by "
                                f"{killed_by(returncode)} (by the machine or an operator, not at its time limit)")
@@ -193,3 +198,18 @@ def grade(job):
                                    + " | ".join(lines[-3:]))[:500]
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _report_kernels_started_afresh(job, log):
+    """Say so, in this process's log (a cluster worker's log, or the command's standard error),
+    where a kernel of ``job`` started afresh although a zygote was given: grading is right but
+    slower, and the reason (the zygote's refusal or failure) is only in nbgrader's log, which is
+    not kept. That log also holds what the student's kernel wrote to its standard error, so a
+    line may be the student's: it is said under the student's id, printable characters only."""
+    if not job.kernel_zygote:
+        return
+    for line in log.splitlines():
+        if STARTED_AFRESH in line:
+            reason = "".join(c for c in line.split(STARTED_AFRESH, 1)[1] if c.isprintable()).lstrip(": ")
+            logger.warning("%s: a kernel did not come from the zygote (%s)", job.student_id, reason[:300])
+            return
