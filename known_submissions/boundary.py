@@ -225,7 +225,8 @@ FILE_CASES = [
 def answered(assignment, replace=None, extra=(), cells=None):
     """build(folder): the release notebook with the reference solutions, the solution cells of
     ``replace`` ({graded function: source}) written as the student wrote them, ``extra`` code
-    cells ((graded function after whose test cell it goes, or None for the end, source)), and
+    cells ((graded function after whose test cell it goes, ``"cell:<grade id>"`` for the cell of
+    that grade id, or None for the end; source)), and
     last the cells ``cells()`` makes (nbformat cells of any type, made only when built).
     In the sources, ``__CANARY__`` is the canary's path and ``__MARKER__`` a marker file's name."""
     def build(folder):
@@ -249,8 +250,9 @@ def answered(assignment, replace=None, extra=(), cells=None):
             source = placed(source)
             index = len(notebook.cells)
             if after is not None:
+                grade_id = after[len("cell:"):] if after.startswith("cell:") else f"test_{after}"
                 index = 1 + next(i for i, c in enumerate(notebook.cells)
-                                 if c.metadata.get("nbgrader", {}).get("grade_id") == f"test_{after}")
+                                 if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
             notebook.cells.insert(index, new_code_cell(textwrap.dedent(source).strip("\n")))
         notebook.cells.extend(cells() if cells else [])
         nbformat.write(notebook, str(Path(folder) / f"{assignment}.ipynb"))
@@ -414,6 +416,39 @@ RETURNS_THE_STAND_IN = code('''
         w, b, costs = optimization(init_w(x_train.shape[0]), 0.0, x_train, y_train, num_iterations, learning_rate)
         return {"costs": costs, "y_pred_test": prediction, "y_pred_train": prediction(w, b, x_train),
                 "w": w, "b": b, "learning_rate": learning_rate, "num_iterations": num_iterations}
+''')
+
+# softmax_cross_entropy never written: it keeps what the tests ask it. Then, while a hidden test
+# of MLP has a stand-in in its place, loss_and_gradients asks that stand-in for the answers to
+# those questions too: were it the grader's reference function, they would come back, be
+# printed into the feedback, and a lookup table of them would pass softmax_cross_entropy's hidden
+# tests at the next submission. The stand-in knows only the calls the test expects.
+KEEPS_THE_TESTS_QUESTIONS = code('''
+    import numpy as np
+
+    questions, answers = [], []
+
+    def softmax_cross_entropy(scores, y):
+        questions.append((np.array(scores, dtype=float), np.array(y)))
+        return 0.0, np.zeros(np.shape(scores))
+
+    mine = softmax_cross_entropy
+''')
+
+ASKS_THE_HIDDEN_STAND_IN = code('''
+    own_loss_and_gradients = MLP.loss_and_gradients
+
+    def asking(self, X, y):
+        stand_in = globals()["softmax_cross_entropy"]
+        if stand_in is not mine and np.shape(X) != (6, 3):  # a hidden test's stand-in
+            answers.extend(stand_in(scores, labels) for scores, labels in questions)
+        return own_loss_and_gradients(self, X, y)
+
+    MLP.loss_and_gradients = asking
+''')
+
+PRINTS_THE_ANSWERS = code('''
+    print("answers with a gradient:", sum(bool(np.any(np.asarray(dscores) != 0)) for _, dscores in answers))
 ''')
 
 A_MILLION_IMAGES = code('''
@@ -765,6 +800,12 @@ KERNEL_CASES = [
             A01_FULL - 3, answered(ASSIGNMENT, {"optimization": KEEPS_THE_GRADER_ANSWERING})),
     _graded("returns_the_stand_in", "model returns the stand-in it was handed as one of its results",
             A01_FULL - 3, answered(ASSIGNMENT, {"model": RETURNS_THE_STAND_IN})),
+    _graded("asks_a_stand_in_the_tests_questions", "softmax_cross_entropy, never written, keeps the tests' "
+            "inputs; loss_and_gradients asks the hidden test's stand-in for softmax_cross_entropy for their "
+            "answers", A04_AUTOMATIC - 2 - 4,
+            answered(A04, {"softmax_cross_entropy": KEEPS_THE_TESTS_QUESTIONS},
+                     extra=(("cell:MLP", ASKS_THE_HIDDEN_STAND_IN), ("MLP", PRINTS_THE_ANSWERS))),
+            assignment=A04),
     # What comes back is data, checked as data.
     _graded("nan_inf_minus_zero", "propagate returns NaN, inf and -0.0",
             A01_FULL - 3, answered(ASSIGNMENT, {"propagate": NAN_INF_MINUS_ZERO})),

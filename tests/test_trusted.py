@@ -472,3 +472,32 @@ def test_the_time_limit_rings_again_when_python_drops_its_alarm(hook_fails, monk
     # the failing hook's error is reported as Python reports it
     assert ("RuntimeError: the hook failed" in "".join(SlowStderr.written)) == hook_fails
     time.sleep(0.2)  # and no alarm rings after the block (SIGALRM's default would end this process)
+
+
+def test_no_stand_in_handed_to_the_kernel_runs_the_hidden_checks_code():
+    """A stand-in answers whatever the kernel asks it: one of the hidden checks' reference
+    functions would answer, for inputs of the student's choosing, what other hidden tests grade
+    (``asks_a_stand_in_the_tests_questions`` in the boundary catalogue). The grader refuses such
+    a stand-in; those the tests hand over are the visible tests' and the check helpers'."""
+    import numpy as np
+
+    from autograder import course_checks
+    from autograder.decisions.session import Session, runs_hidden_code
+
+    a02, a04 = course_checks.load("a02_cat_dnn"), course_checks.load("a04_knn_mlp_transfer")
+    hidden, visible, helpers = (a04[name] for name in (course_checks.HIDDEN, course_checks.VISIBLE,
+                                                       course_checks.SHARED))
+    for stand_in in (hidden.softmax_cross_entropy, hidden.ReferenceKNN(), hidden.ReferenceKNN().predict,
+                     a02[course_checks.HIDDEN].layer_forward,
+                     helpers.Lookup("f", "g", [], "unexpected", fallback=hidden.distances),
+                     helpers.bound_lookup("f", "g", hidden.distances, [], "unexpected")):
+        assert runs_hidden_code(stand_in), stand_in
+    scores, y = np.zeros((2, 3)), np.array([0, 1])
+    for stand_in in (visible.softmax_stand_in([((scores, y), (0.0, scores))]), visible.distances_stand_in([]),
+                     visible.LookupClassifier([]), a02[course_checks.VISIBLE].forward_stand_in([]),
+                     a02[course_checks.VISIBLE].backward_stand_in([]),
+                     a02[course_checks.VISIBLE].sigmoid_stand_in(scores, (scores, scores))):
+        assert not runs_hidden_code(stand_in), stand_in
+    session = Session(exchange=lambda text: pytest.fail("nothing may be sent"))
+    with pytest.raises(RuntimeError, match="runs code of hidden_checks"):
+        session.install({"name": "MLP"}, {"softmax_cross_entropy": hidden.softmax_cross_entropy})

@@ -91,6 +91,28 @@ def backward(AL, caches, Y):
     return grads
 
 
+def forward_calls(X, parameters):
+    """[(call, answer)]: the calls of linear_activation_forward that L_model_forward should make
+    (layer by layer, from X), with their right answers."""
+    table, A, L = [], X, len(parameters) // 2
+    for l in range(1, L + 1):
+        call = (A, parameters[f"W{l}"], parameters[f"b{l}"], "relu" if l < L else "sigmoid")
+        table.append((call, layer_forward(*call)))
+        A = table[-1][1][0]
+    return table
+
+
+def backward_calls(AL, Y, caches):
+    """[(call, answer)]: the calls of linear_activation_backward that L_model_backward should
+    make (from the last layer, with dAL), with their right answers."""
+    table, dA, L = [], derivative_of_the_cost(AL, Y), len(caches)
+    for l in range(L, 0, -1):
+        call = (dA, caches[l - 1], "sigmoid" if l == L else "relu")
+        table.append((call, layer_backward(*call)))
+        dA = table[-1][1][0]
+    return table
+
+
 def random_parameters(rng, dims, b_scale=1.0):
     parameters = {}
     for l in range(1, len(dims)):
@@ -139,7 +161,7 @@ def test_sigmoid_backward(impl):
     for shape in ((3, 5), (1, 9)):
         dA, Z = rng.normal(size=shape), rng.normal(0, 2, size=shape)
         visible.check_activation_backward("sigmoid_backward", impl, dA, Z, sigmoid_backward(dA, Z),
-                                          sigmoid=sigmoid)
+                                          sigmoid=visible.sigmoid_stand_in(Z, sigmoid(Z)))
     passed("sigmoid_backward", "hidden tests")
 
 
@@ -181,8 +203,10 @@ def test_L_model_forward(impl):
         parameters = random_parameters(rng, dims)
         X = rng.normal(size=(dims[0], 5))
         visible.check_L_model_forward(impl, X, parameters)
-        with stand_ins(impl, linear_activation_forward=layer_forward):
+        layers = visible.forward_stand_in(forward_calls(X, parameters))
+        with stand_ins(impl, linear_activation_forward=layers):
             AL, _ = call_quietly(impl, X, parameters)
+        layers.check()
         check_close("L_model_forward", "AL", AL, forward(X, parameters)[0])
     passed("L_model_forward", "hidden tests")
 
@@ -226,8 +250,10 @@ def test_L_model_backward(impl):
         parameters = random_parameters(rng, dims, b_scale=0.5)
         X, Y = rng.normal(size=(dims[0], 6)), np.array([[1.0, 0.0, 0.0, 1.0, 1.0, 0.0]])
         AL, caches = forward(X, parameters)
-        with stand_ins(impl, linear_activation_backward=layer_backward):
+        layers = visible.backward_stand_in(backward_calls(AL, Y, caches))
+        with stand_ins(impl, linear_activation_backward=layers):
             grads = call_quietly(impl, AL, Y, caches)
+        layers.check()
         if not isinstance(grads, dict) or any(f"dW{l}" not in grads or f"db{l}" not in grads
                                               for l in range(1, len(dims))):
             fail("L_model_backward", "should return a dict with dW and db for every layer.")

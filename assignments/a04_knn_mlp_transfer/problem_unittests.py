@@ -12,31 +12,15 @@ these examples, and the answers of the stand-ins that replace your helpers while
 built on them is tested, are stored in ``expected_outputs.json``. When your notebook is graded,
 hidden tests check the same functions on inputs you have not seen.
 """
-import inspect
 import warnings
 
 import numpy as np
 
-from check_helpers import (Lookup, activation_of, call_as, call_noting_return, call_quietly, changed_in_place, check_array, check_close,
+from check_helpers import (Lookup, activation_of, bound_lookup, call_as, call_noting_return, call_quietly, changed_in_place, check_array, check_close,
                            check_float_array, check_returns, check_scalar, check_unchanged, construct, fail, fixed_array,
                            load_expected, method_of, off_by, passed, snapshot, stand_ins, times, worst_entry)
 
 EXPECTED = load_expected(__file__)
-
-
-def bound_lookup(function, name, signature, table, unexpected, uncalled=None):
-    """A :class:`Lookup` called like ``signature`` (keywords and defaults understood), whose
-    fallback is what ``signature`` returns."""
-    lookup = Lookup(function, name, table, unexpected, fallback=signature, uncalled=uncalled)
-    parameters = inspect.signature(signature)
-
-    def stand_in(*args, **kwargs):
-        bound = parameters.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return lookup(*bound.arguments.values())
-    stand_in.__name__ = name
-    stand_in.check = lookup.check
-    return stand_in
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,14 +150,20 @@ def knn_cases():
     return [(X_train, y_train, X, k, metric) for k, metric in ((1, "l2"), (3, "l2"), (2, "l1"), (5, "l1"))]
 
 
+def distances_stand_in(table):
+    """Your compute_distances, replaced by its right answers (``table``) for the calls predict
+    should make, and by zeros for any other call, which fails the test."""
+    return bound_lookup("KNearestNeighbor", "compute_distances",
+                        lambda X_test, X_train, metric="l2": np.zeros((np.shape(X_test)[0], np.shape(X_train)[0])),
+                        table, "predict should call compute_distances(X, X_train, metric) with the rows to "
+                        "classify and the training rows that train stored.")
+
+
 def test_KNearestNeighbor(KNearestNeighbor):
     for case, expected in zip(knn_cases(), EXPECTED["KNearestNeighbor"]):
         # Your compute_distances is replaced by its right answers for this example's rows.
-        distances = bound_lookup("KNearestNeighbor", "compute_distances",
-                                 lambda X_test, X_train, metric="l2": np.zeros((len(X_test), len(X_train))),
-                                 expected["distances"], "predict should call compute_distances(X, X_train, metric) "
-                                 "with the rows to classify and the training rows that train stored.")
-        check_knn(KNearestNeighbor, *case, expected["labels"], expected["variants"], distances)
+        check_knn(KNearestNeighbor, *case, expected["labels"], expected["variants"],
+                  distances_stand_in(expected["distances"]))
     passed("KNearestNeighbor")
 
 
@@ -498,19 +488,25 @@ def mlp_cases():
     return {"loss_and_gradients": (X, y, 4, 3, 0.1), "predict": (X, 4, 3), "fit": (X, y, 3, 4)}
 
 
+def softmax_stand_in(table):
+    """Your softmax_cross_entropy, replaced by its right answers (``table``) for the scores of the
+    forward pass, and by zeros for any other call, which fails the test."""
+    return bound_lookup("MLP", "softmax_cross_entropy", lambda scores, y: (0.0, np.zeros(np.shape(scores))),
+                        table,
+                        "loss_and_gradients should call softmax_cross_entropy(scores, y) once, with the scores "
+                        "H @ W2 + b2 of the forward pass (H = relu(X @ W1 + b1)) and the labels y.",
+                        uncalled="loss_and_gradients never called softmax_cross_entropy: compute the data loss "
+                                 "and dS with softmax_cross_entropy(H @ W2 + b2, y), your function of section 5, "
+                                 "called by that name (not a softmax of its own).")
+
+
 def test_MLP(MLP):
     cases = mlp_cases()
     expected = EXPECTED["MLP"]
     X, y, n_hidden, n_classes, l2 = cases["loss_and_gradients"]
     # Your softmax_cross_entropy is replaced by its right answer for the scores of this example.
-    softmax = bound_lookup("MLP", "softmax_cross_entropy", lambda scores, y: (0.0, np.zeros(np.shape(scores))),
-                           expected["softmax"],
-                           "loss_and_gradients should call softmax_cross_entropy(scores, y) once, with the scores "
-                           "H @ W2 + b2 of the forward pass (H = relu(X @ W1 + b1)) and the labels y.",
-                           uncalled="loss_and_gradients never called softmax_cross_entropy: compute the data loss "
-                                    "and dS with softmax_cross_entropy(H @ W2 + b2, y), your function of section 5, "
-                                    "called by that name (not a softmax of its own).")
-    check_mlp_loss_and_gradients(MLP, X, y, n_hidden, n_classes, l2, expected["loss_and_gradients"], softmax)
+    check_mlp_loss_and_gradients(MLP, X, y, n_hidden, n_classes, l2, expected["loss_and_gradients"],
+                                 softmax_stand_in(expected["softmax"]))
     check_mlp_predict(MLP, *cases["predict"], expected["predict"])
     check_mlp_fit(MLP, *cases["fit"], expected["fit"])
     passed("MLP")

@@ -146,6 +146,21 @@ def _remote(session, target, label, kind):
     return cls(session, target, label, kind)
 
 
+def runs_hidden_code(stand_in):
+    """Whether calling ``stand_in`` (or its ``fallback``, a Lookup's answer to calls it does not
+    know) runs code of the hidden checks. A stand-in runs in this process for whatever arguments
+    the kernel sends, so one of the hidden checks' reference functions would answer any question
+    the student's code asks it; stand-ins come from the visible tests and the check helpers,
+    which the student holds anyway, with tables of the right answers to the expected calls."""
+    for part in (stand_in, getattr(stand_in, "fallback", None)):
+        function = getattr(part, "__func__", part)
+        module = getattr(function, "__module__", None) if callable(function) and hasattr(function, "__code__") \
+            else type(part).__module__
+        if part is not None and module == course_checks.HIDDEN:
+            return True
+    return False
+
+
 def remote_exception(report):
     """An exception of this process that stands for the one the student's code raised."""
     if not isinstance(report, dict):
@@ -227,6 +242,11 @@ class Session:
         return restore
 
     def _register_stand_in(self, key, value):
+        if runs_hidden_code(value):
+            raise RuntimeError(f"the tests handed the student's kernel {key!r}, a stand-in that runs code of "
+                               f"{course_checks.HIDDEN}: the kernel could call it with inputs of its own "
+                               f"choosing and read reference answers; stand in with a Lookup of the calls the "
+                               f"test expects")
         methods = getattr(value, "stand_in_methods", None)
         methods = tuple(methods) if methods else None
         self.callbacks[key] = (value, methods)

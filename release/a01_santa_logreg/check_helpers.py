@@ -591,6 +591,22 @@ class Lookup:
             fail(self.function, self.uncalled)
 
 
+def bound_lookup(function, name, signature, table, unexpected, uncalled=None):
+    """A :class:`Lookup` called like ``signature`` (keywords and defaults understood), whose
+    fallback is what ``signature`` returns."""
+    lookup = Lookup(function, name, table, unexpected, fallback=signature, uncalled=uncalled)
+    parameters = inspect.signature(signature)
+
+    def stand_in(*args, **kwargs):
+        bound = parameters.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return lookup(*bound.arguments.values())
+    stand_in.__name__ = name
+    stand_in.check = lookup.check
+    stand_in.fallback = signature
+    return stand_in
+
+
 def _close(got, known):
     if isinstance(known, (list, tuple)):
         return isinstance(got, (list, tuple)) and len(got) == len(known) and all(

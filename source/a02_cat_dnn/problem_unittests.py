@@ -16,7 +16,7 @@ have not seen.
 """
 import numpy as np
 
-from check_helpers import (ATOL, RTOL, CheckFailed, Lookup, Recorder, call_quietly, check_array,
+from check_helpers import (ATOL, RTOL, CheckFailed, Lookup, Recorder, bound_lookup, call_quietly, check_array,
                            check_binary, check_close, check_float_array, check_returns, check_scalar,
                            check_unchanged, fail, fixed_array, load_expected, passed, snapshot, stand_ins,
                            times, with_hint)
@@ -89,13 +89,19 @@ def sigmoid_backward_cases():
     return [(np.array([[0.5, -1.0, 2.0], [1.0, 0.25, -0.75]]), np.array([[-2.0, 0.0, 3.0], [1.0, -0.5, 10.0]]))]
 
 
+def sigmoid_stand_in(Z, sigmoid_of_Z):
+    """Your sigmoid, replaced by its right answer ``sigmoid_of_Z`` for Z, and by zeros for any
+    other call, which fails the test."""
+    return Lookup("sigmoid_backward", "sigmoid", [((Z,), sigmoid_of_Z)],
+                  "should call sigmoid on Z, the cache, and on nothing else.",
+                  fallback=lambda Z: (np.zeros(np.shape(Z)), Z))
+
+
 def test_sigmoid_backward(sigmoid_backward):
     for (dA, Z), expected, sigmoid_of_Z in zip(sigmoid_backward_cases(), EXPECTED["sigmoid_backward"],
                                                EXPECTED["sigmoid_of_the_cache"]):
         # Your sigmoid, if sigmoid_backward calls it, is replaced by its right answer for Z.
-        sigmoid = Lookup("sigmoid_backward", "sigmoid", [((Z,), sigmoid_of_Z)],
-                         "should call sigmoid on Z, the cache, and on nothing else.",
-                         fallback=lambda Z: (np.zeros_like(Z), Z))
+        sigmoid = sigmoid_stand_in(Z, sigmoid_of_Z)
         check_activation_backward("sigmoid_backward", sigmoid_backward, dA, Z, expected, hints=(
             (lambda e: -e, "Check the sign."),
             (lambda e: e / dA, "Multiply the derivative of the sigmoid by dA (the chain rule)."),
@@ -280,6 +286,24 @@ def layered_parameters(layer_dims, phase=0.0):
         parameters[f"W{l}"] = fixed_array((layer_dims[l], layer_dims[l - 1]), phase + l, 1 / np.sqrt(layer_dims[l - 1]))
         parameters[f"b{l}"] = fixed_array((layer_dims[l], 1), phase - l, 0.1)
     return parameters
+
+
+def forward_stand_in(table):
+    """Your linear_activation_forward, replaced by its right answers (``table``: [(call, answer)])
+    for the calls L_model_forward should make, and by zeros for any other call, which fails the
+    test."""
+    return bound_lookup("L_model_forward", "linear_activation_forward", _zeros_forward, table,
+                        "should call linear_activation_forward(A_prev, W, b, activation) once per layer: "
+                        "layer l on the A of layer l - 1 (X for layer 1) with Wl and bl, 'relu' for the "
+                        "hidden layers and 'sigmoid' for the last.")
+
+
+def _zeros_forward(A_prev, W, b, activation):
+    try:
+        A = np.zeros((np.shape(W)[0], np.shape(A_prev)[1]))
+    except (IndexError, TypeError, ValueError):
+        A = np.zeros((1, 1))
+    return A, ((A_prev, W, b), A)
 
 
 def check_L_model_forward(L_model_forward, X, parameters):
@@ -472,6 +496,24 @@ def layer_caches(layer_dims, m, phase=0.0):
                         fixed_array((layer_dims[l], 1), phase + 3 * l + 2))
         caches.append((linear_cache, fixed_array((layer_dims[l], m), phase - l, 2.0)))
     return caches
+
+
+def backward_stand_in(table):
+    """Your linear_activation_backward, replaced by its right answers (``table``: [(call,
+    answer)]) for the calls L_model_backward should make, and by zeros for any other call, which
+    fails the test."""
+    return bound_lookup("L_model_backward", "linear_activation_backward", _zeros_backward, table,
+                        "should call linear_activation_backward(dA, cache, activation) once per layer, from "
+                        "the last: dAL with the last cache and 'sigmoid', then each layer's dA_prev with the "
+                        "cache of the layer before and 'relu'.")
+
+
+def _zeros_backward(dA, cache, activation):
+    try:
+        (A_prev, W, b), _ = cache
+        return np.zeros(np.shape(A_prev)), np.zeros(np.shape(W)), np.zeros(np.shape(b))
+    except (TypeError, ValueError):
+        return np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1))
 
 
 def check_L_model_backward(L_model_backward, AL, Y, caches, dAL):
