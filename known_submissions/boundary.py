@@ -490,6 +490,12 @@ WRITES_TO_ITS_FILE_DESCRIPTORS = code('''
         os.write(2, b"x" * 10_000_000)
 ''')
 
+FLOODS_THE_GRADERS_LOG = code('''
+    k = get_ipython().kernel
+    for _ in range(200):  # iopub messages whose type is 1 MiB long, which nbclient logged whole
+        k.session.send(k.iopub_socket, "z" * (1 << 20), {}, parent=k.get_parent("shell"))
+''')
+
 FILLS_THE_SOCKET_FOLDER = code('''
     import glob, json, os
     from ipykernel.connect import get_connection_file
@@ -867,6 +873,9 @@ KERNEL_CASES = [
             "the grading process's output file (read whole by the worker before: 920 MB of memory for 400 MB written)",
             A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", WRITES_TO_ITS_FILE_DESCRIPTORS)])),
+    _graded("floods_the_graders_log", "a cell sends 200 iopub messages whose type is 1 MiB long (nbclient logged "
+            "each whole: 1,500 made 1.5 GB of nbgrader's log, which filled the disk and failed the other students)",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", FLOODS_THE_GRADERS_LOG)])),
     _graded("script_outputs", "cells show scripts, event handlers, SVG and javascript: links",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", SCRIPT_OUTPUTS)])),
     _graded("nests_html_deep", "outputs and a markdown cell nest HTML 50,000 to 150,000 elements deep (the sanitiser's "

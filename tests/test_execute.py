@@ -174,3 +174,32 @@ def test_is_the_error_of_the_kernels_reply_kept_within_the_limit_too(tmp_path):
     errors = [o for o in notebook.cells[0].outputs if o.output_type == "error"]
     assert [e.ename for e in errors] == ["ValueError"]  # still there: in a test cell nbgrader scores by it
     assert output_size(errors[0]) <= 200 + 2000 + 60 * 2000
+
+
+LONG_TYPED_MESSAGES = """
+k = get_ipython().kernel
+for _ in range(20):  # iopub messages whose type is 1 MiB long
+    k.session.send(k.iopub_socket, "z" * (1 << 20), {}, parent=k.get_parent("shell"))
+print("after")
+"""
+
+
+def test_are_iopub_messages_of_an_unknown_type_dropped_and_said_once_shortened(tmp_path):
+    """nbclient logged each message of a type it does not handle with its whole type: 20 MB of
+    nbgrader's log for this cell, and a kernel may send as many as it likes."""
+    import io
+    import logging
+
+    said = io.StringIO()
+    log = logging.getLogger("test_execute.long_types")
+    log.addHandler(logging.StreamHandler(said))
+    log.propagate = False
+    cells = [new_code_cell(LONG_TYPED_MESSAGES), new_code_cell(LONG_TYPED_MESSAGES)]
+    notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                  "language": "python"}})
+    execute = SurvivingExecute(config=OFF, timeout=120, allow_errors=True, log=log)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
+    assert [[o.get("text") for o in cell.outputs] for cell in notebook.cells] == [["after\n"], ["after\n"]]
+    lines = said.getvalue().splitlines()
+    assert len(lines) == 2 and all("z" * 40 + "... (1,048,576 characters)" in line for line in lines), lines
+    assert len(said.getvalue()) < 1000

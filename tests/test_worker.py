@@ -81,6 +81,34 @@ def test_only_the_end_of_an_nbgrader_process_output_is_read(tmp_path, monkeypatc
     assert processes.read_log(tmp_path / "none") == ""
 
 
+FLOODS_ITS_OUTPUT = """
+import os
+os.write(2, b"HEAD-MARK\\n")
+for _ in range(20):  # 20 MiB on nbgrader's own standard error, as a long-typed iopub message makes it log
+    os.write(2, b"z" * (1 << 20) + b"\\n")
+os.write(2, b"TAIL-MARK\\n")
+target = os.readlink("/proc/self/fd/2")  # where the output goes: a file of the grader's, or a pipe
+with open("seen.txt", "w") as seen:
+    seen.write(str(os.stat(target).st_size if os.path.isfile(target) else 0))
+"""
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "command"])
+def test_an_nbgrader_process_output_is_kept_to_its_start_and_end_as_it_is_written(tmp_path, monkeypatch, forked):
+    """nbgrader logs what the student's kernel makes it log: written to a file directly, that grew
+    by gigabytes for one student (the disk filled, and the others' grading failed for it)."""
+    if not forked:
+        monkeypatch.setattr(processes, "_fork_server", lambda: None)
+    (tmp_path / "nbgrader_config.py").write_text(FLOODS_ITS_OUTPUT)
+    code, log, _ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path, nbgrader_env(),
+                                                  memory_mb=0, timeout=120)
+    kept = processes.LOG_HEAD + processes.LOG_TAIL + 200
+    assert int((tmp_path / "seen.txt").read_text()) <= kept < 1 << 20  # no file of the grader's took it all
+    assert len(log) <= kept
+    assert log.startswith("HEAD-MARK") and "bytes of the nbgrader process's output were not kept]" in log
+    assert code != 0 and "TAIL-MARK" in log and "no_such_assignment" in log  # nbgrader's own error, at the end
+
+
 def test_a_forked_nbgrader_past_its_time_limit_is_stopped(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("import time\ntime.sleep(30)\n")
     code, _, _ = processes.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),
@@ -188,6 +216,44 @@ def test_an_nbgrader_process_that_failed_on_an_os_error_is_the_graders_failure_n
     assert worker_job.grade(reference_job).status == "crashed"
 
 
+DISK_FULL = ("[AutogradeApp | ERROR] Traceback (most recent call last):\n"
+             '      File "sqlalchemy/engine/base.py", line 1967, in _exec_single_context\n'
+             "        self.dialect.do_execute(\n"
+             "    sqlite3.OperationalError: database or disk is full\n"
+             "    \n    The above exception was the direct cause of the following exception:\n    \n"
+             "[AutogradeApp | ERROR] Traceback (most recent call last):\n"
+             '      File "nbgrader/converters/base.py", line 389, in convert_notebooks\n'
+             "        self.init_assignment(gd['assignment_id'], gd['student_id'])\n"
+             "    sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database or disk is full\n"
+             "    [SQL: INSERT INTO submitted_notebook (id, name) VALUES (?, ?)]\n"
+             "    (Background on this error at: https://sqlalche.me/e/20/e3q8)\n"
+             "[AutogradeApp | ERROR] There was an error accessing the nbgrader database. This may occur if you "
+             "recently upgraded nbgrader.\n")
+
+
+def test_a_full_disk_under_the_graders_gradebook_is_the_graders_failure(reference_job, monkeypatch):
+    """A full disk made nbgrader's gradebook fail for every student graded meanwhile, each then
+    'crashed' with 0 points."""
+    from autograder.worker.failures import grader_side_error
+
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, DISK_FULL, 0.0))
+    with pytest.raises(GraderFailed, match="on the grader's side .*sqlalchemy.exc.OperationalError: .*disk is full"):
+        worker_job.grade(reference_job)
+    alone = "[AutogradeApp | ERROR] Traceback (most recent call last):\n    sqlite3.OperationalError: database or disk is full\n"
+    assert grader_side_error(alone) == "sqlite3.OperationalError: database or disk is full"
+    # The student's kernel writes the same lines on its stderr (which nbgrader's log keeps), before
+    # or after nbgrader's own traceback of the notebook's own failure: still the student's.
+    notebook_failed = ("[AutogradeApp | ERROR] Traceback (most recent call last):\n"
+                       '      File "nbformat/reader.py", line 14, in parse_json\n'
+                       "    nbformat.reader.NotJSONError: Notebook does not appear to be JSON\n")
+    for student_made in (DISK_FULL + notebook_failed, notebook_failed + "sqlite3.OperationalError: database or disk is full\n"
+                         + "OSError: [Errno 28] No space left on device\n"):
+        assert grader_side_error(student_made) == "", student_made
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, DISK_FULL + notebook_failed, 0.0))
+    outcome = worker_job.grade(reference_job)
+    assert outcome.status == "crashed" and "NotJSONError" in outcome.message
+
+
 def test_the_course_processes_validate_notebooks_without_the_iri_grammars():
     """autograder/__init__.py keeps jsonschema's optional IRI checker out of the course's processes
     (and so out of each nbgrader process, forked from a server that imports autograder first)."""
@@ -237,3 +303,28 @@ def test_a_kernel_that_did_not_come_from_the_zygote_is_said_in_the_workers_log(r
     assert len(warned) == 1, caplog.text
     assert warned[0].startswith("ghost-reference: a kernel did not come from the zygote")
     assert "OPENBLAS_NUM_THREADS" in warned[0], warned
+
+
+def test_a_kernel_that_sends_long_typed_messages_is_graded_and_nbgrader_log_stays_small(tmp_path, reference_job,
+                                                                                          monkeypatch):
+    """The boundary's floods_the_graders_log, through the worker: graded in full, and nbgrader's
+    log says once that such messages were dropped (200 MB of it before, each type logged whole)."""
+    from dataclasses import replace
+
+    from known_submissions import boundary
+
+    case = next(c for c in boundary.CASES if c.name == "floods_the_graders_log")
+    folder = tmp_path / "submitted" / case.name / ASSIGNMENT
+    folder.mkdir(parents=True)
+    case.build(folder)
+    logs = []
+
+    def run(*args):
+        returncode, log, peak = processes.run_nbgrader_limited(*args)
+        logs.append(log)
+        return returncode, log, peak
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", run)
+    outcome = worker_job.grade(replace(reference_job, student_id=case.name, submission=str(folder)))
+    assert (outcome.status, sum(score for _, _, score, _, _ in outcome.grades)) == ("graded", case.expected_score)
+    assert len(logs[0]) < 10_000 and "z" * 100 not in logs[0], len(logs[0])
+    assert logs[0].count("of a type not handled, dropped") == 1

@@ -21,6 +21,9 @@ outside it, and a kernel that dies costing only the tests after it.
   graded notebook and the feedback page, and so would a thousand cells of a megabyte each. The
   state of widgets (comm messages, any size) is not kept in the graded notebook at all, and no
   Output widget is mimicked (one would take the cell's output past the limits).
+- An iopub message of a type nbclient does not handle is dropped, said once per cell with its
+  type shortened: nbclient logs each one with its whole type, which the kernel chooses (a
+  thousand messages typed with a megabyte each were a gigabyte of nbgrader's log).
 
 ``nbgrader_config.py`` puts it in place of ``Execute`` for autograding.
 """
@@ -42,6 +45,9 @@ from . import session
 
 KERNEL_DIED = "KernelDied"
 NOTES = 100_000  # characters of notes saying output was cut, past the notebook's limit, at most
+# The iopub message types nbclient handles (process_message, output); the others it only logs.
+IOPUB_TYPES = frozenset({"status", "stream", "display_data", "update_display_data", "execute_input",
+                         "execute_result", "error", "clear_output", "comm_open", "comm_msg", "comm_close"})
 
 
 def _error(message, name=KERNEL_DIED):
@@ -63,6 +69,12 @@ def shortened_error(out):
     out["evalue"] = str(out.get("evalue", ""))[:2000]
     out["traceback"] = [str(line)[:2000] for line in list(out.get("traceback") or [])[-60:]]
     return out
+
+
+def shown_type(msg_type, length=40):
+    """A message type the kernel chose, as a log may show it: its start, printable characters only."""
+    text = "".join(c for c in str(msg_type)[:length] if c.isprintable())
+    return text + (f"... ({len(str(msg_type)):,} characters)" if len(str(msg_type)) > length else "")
 
 
 def data_size(data, metadata=None):
@@ -142,12 +154,26 @@ class SurvivingExecute(Execute):
         self._output_kept = {}  # cell index -> characters of output kept
         self._notebook_kept = 0  # characters of output kept in all the notebook's cells
         self._noted = set()  # cells whose output got a note saying it was cut
+        self._unknown_said = set()  # cells for which a message of an unknown type was logged
         self._student = ((resources or {}).get("nbgrader") or {}).get("student", "")
         # For the profile: the cells before the first answer set up and load data.
         self._first_answer = next((i for i, c in enumerate(nb.cells)
                                    if c.metadata.get("nbgrader", {}).get("solution")), len(nb.cells))
         with stage(self.profile, "notebook run in all (kernel start and stop, cells)", self._student):
             return super().preprocess(nb, resources, km)
+
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's, but a message of a type it does not handle is dropped here, before nbclient
+        logs it whole: its type is the kernel's to choose, of any length, as often as it likes.
+        The first in each cell is logged, its type shortened."""
+        msg_type = msg.get("msg_type")
+        if isinstance(msg_type, str) and msg_type in IOPUB_TYPES:
+            return super().process_message(msg, cell, cell_index)
+        if cell_index not in self._unknown_said:
+            self._unknown_said.add(cell_index)
+            self.log.warning("cell %s: the kernel sent iopub messages of a type not handled, dropped "
+                             "(the first: %r)", cell_index, shown_type(msg_type))
+        return None
 
     def _forget_output(self, cell_index):
         """The cell's output is cleared: so is its count."""

@@ -9,7 +9,8 @@ kernel's own messages (a failure to start, a crash) are worth keeping; a flood i
 :class:`KernelOutput` gives the kernel a pipe instead, drained by a thread of the grading process
 into its own standard error: the first ``HEAD`` and the last ``TAIL`` bytes, with a line saying
 how many between were not kept. A pipe is not bounded by a file size limit; draining it costs
-the grading process little, and the student's code the time it spends writing.
+the grading process little, and the student's code the time it spends writing. The worker keeps
+the output of each nbgrader process the same way (``worker/processes.py``).
 """
 import os
 import threading
@@ -26,10 +27,11 @@ def _write_all(fd, data):
 class KernelOutput:
     """A pipe for a kernel's standard output and error (``write_fd``), drained into the file
     descriptor ``sink``. ``close_writer()`` once the kernel holds its copy; ``finish()`` once it
-    has ended."""
+    has ended. With ``close_sink`` the sink is closed once all is written: a writer that outlives
+    ``finish`` cannot have the drain write, later, into whatever file then has that number."""
 
-    def __init__(self, sink=2, head=HEAD, tail=TAIL):
-        self.sink, self.head, self.tail = sink, head, tail
+    def __init__(self, sink=2, head=HEAD, tail=TAIL, what="the kernel's output", close_sink=False):
+        self.sink, self.head, self.tail, self.what, self.close_sink = sink, head, tail, what, close_sink
         self.read_fd, self.write_fd = os.pipe()
         self.thread = threading.Thread(target=self._drain, name="kernel-output", daemon=True)
         self.thread.start()
@@ -48,12 +50,14 @@ class KernelOutput:
                     dropped += len(last) - self.tail
                     del last[:len(last) - self.tail]
             if dropped:
-                _write_all(self.sink, f"\n[{dropped} bytes of the kernel's output were not kept]\n".encode())
+                _write_all(self.sink, f"\n[{dropped} bytes of {self.what} were not kept]\n".encode())
             _write_all(self.sink, bytes(last))
         except OSError:  # the sink is gone: nothing left to keep
             pass
         finally:
             os.close(self.read_fd)
+            if self.close_sink:
+                os.close(self.sink)
 
     def close_writer(self):
         if self.write_fd is not None:

@@ -11,7 +11,11 @@ import builtins
 import re
 import signal
 
-_RAISED = re.compile(r"^\s*(?:builtins\.)?([A-Za-z]\w*)(?::|$)")  # "Name: message", a traceback's last line
+_RAISED = re.compile(r"^\s*(?:builtins\.)?([A-Za-z]\w*(?:\.[A-Za-z]\w*)*)(?::|$)")  # "Name: message", a traceback's last line
+# Errors of the gradebook, a database of the grader's own in its scratch folder: a full disk
+# ("database or disk is full"), a lock, a file it cannot open. What a notebook holds is data,
+# which fails otherwise (IntegrityError, DataError).
+GRADEBOOK_ERRORS = frozenset({"sqlite3.OperationalError", "sqlalchemy.exc.OperationalError"})
 
 
 class GraderFailed(RuntimeError):
@@ -31,16 +35,24 @@ def killed_by(returncode):
 
 def grader_side_error(log):
     """The exception that ended an nbgrader process, from its ``log``, when it is the machine's (an
-    ``OSError``: a socket path too long, a full disk, a file gone from the grader's scratch), as
-    "Name: message"; else ''. The student's code runs in the kernel, never in that process: what
-    the notebook itself can make it raise (a malformed notebook, a test cell that fails) is no
-    ``OSError``. Only the log's last traceback counts: the kernel's stderr reaches this log too,
-    and a line a student wrote there before nbgrader's own traceback must not decide."""
+    ``OSError``: a socket path too long, a full disk, a file gone from the grader's scratch; an
+    operational error of its gradebook: a full disk there too), as "Name: message"; else ''. The
+    student's code runs in the kernel, never in that process: what the notebook itself can make
+    it raise (a malformed notebook, a test cell that fails) is neither. Only the log's last
+    traceback counts: the kernel's stderr reaches this log too, and a line a student wrote there
+    before nbgrader's own traceback must not decide. That traceback ends at its first line that
+    names an exception, of Python's own or a module's (a student's line after it does not decide
+    either)."""
     lines = log.splitlines()
     starts = [index for index, line in enumerate(lines) if "Traceback (most recent call last)" in line]
     for line in lines[starts[-1] + 1:] if starts else ():
         match = _RAISED.match(line)
-        raised = getattr(builtins, match.group(1), None) if match else None
+        name = match.group(1) if match else ""
+        if name in GRADEBOOK_ERRORS:
+            return line.strip()[:300]
+        raised = getattr(builtins, name, None) if name.isidentifier() else None
         if isinstance(raised, type) and issubclass(raised, BaseException):  # the traceback's last line
             return line.strip()[:300] if issubclass(raised, OSError) else ""
+        if "." in name and name.rpartition(".")[2].endswith(("Error", "Exception")):  # a module's exception
+            return ""
     return ""

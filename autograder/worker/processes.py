@@ -16,10 +16,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+from multiprocessing import reduction
 from multiprocessing.connection import wait
 from pathlib import Path
 
 from .. import scratch
+from ..sandbox.kernel_output import KernelOutput
 from .nbgrader_cli import NBGRADER
 
 
@@ -49,19 +51,34 @@ _server_preload = None  # what the running fork server imported
 _PROCESSES = threading.Lock()
 
 
-def _forked_nbgrader(argv, folder, env, memory_mb, log_path, peak_path):
+class _Passed:
+    """A file descriptor of this process handed to a process of the fork server, as
+    multiprocessing hands over its own pipes (sent along as the process starts): an int there."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def __reduce__(self):
+        return _received, (reduction.DupFd(self.fd),)
+
+
+def _received(duplicate):
+    return duplicate.detach()
+
+
+def _forked_nbgrader(argv, folder, env, memory_mb, log_fd, peak_path):
     """The body of a process forked from the server: limits, then stock nbgrader with ``argv``.
 
-    Its output goes to ``log_path``, its peak memory (KiB) to ``peak_path``; it ends with
-    nbgrader's exit status.
+    Its output goes to ``log_fd`` (the pipe of :func:`_bounded_log`), its peak memory (KiB) to
+    ``peak_path``; it ends with nbgrader's exit status.
     """
     _apply_limits(memory_mb)
     os.chdir(folder)
     os.environ.clear()
     os.environ.update(env)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
     sys.path[:0] = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
     from .nbgrader_main import main  # imported here, after the environment it reads is in place
 
@@ -133,34 +150,52 @@ def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
     context = _fork_server()
     with tempfile.TemporaryDirectory(prefix="nbgrader-run-", dir=scratch.run_folder()) as notes:
         log_path, peak_path = Path(notes) / "log", Path(notes) / "peak-kib"
-        if context is None:
-            with open(log_path, "wb") as log:  # a file, not a pipe: the output is never all in memory
-                process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env=env, stdout=log,
+        output = _bounded_log(log_path)
+        try:
+            if context is None:
+                process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env=env, stdout=output.write_fd,
                                            stderr=subprocess.STDOUT, preexec_fn=_limits(memory_mb))
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                return None, "", 0.0
-            return process.returncode, read_log(log_path), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        exitcode = run_forked(context, _forked_nbgrader,
-                              (argv, str(folder), env, memory_mb, str(log_path), str(peak_path)), timeout)
-        if exitcode is None:
-            return None, "", 0.0
-        log = read_log(log_path)
-        peak = int(peak_path.read_text(encoding="utf-8")) / 1024 if peak_path.is_file() else 0.0
-        return exitcode, log, peak
+                output.close_writer()
+                try:
+                    process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                    return None, "", 0.0
+                exitcode, peak = process.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            else:
+                exitcode = run_forked(context, _forked_nbgrader, (argv, str(folder), env, memory_mb,
+                                                                  _Passed(output.write_fd), str(peak_path)), timeout)
+                if exitcode is None:
+                    return None, "", 0.0
+                peak = int(peak_path.read_text(encoding="utf-8")) / 1024 if peak_path.is_file() else 0.0
+        finally:
+            output.finish(LOG_WAIT)
+        return exitcode, read_log(log_path), peak
 
 
+LOG_HEAD, LOG_TAIL = 64 * 1024, 512 * 1024  # bytes of an nbgrader process's output kept from its start, its end
+LOG_WAIT = 5.0  # seconds the end of its output may take to arrive after it ended
 LOG_KEPT = 1 << 20  # bytes of an nbgrader process's output that are read: its end, where its errors are
 
 
+def _bounded_log(path):
+    """A pipe for an nbgrader process's standard output and error, drained by a thread of this
+    process into the file ``path``, of which it keeps the first ``LOG_HEAD`` and the last
+    ``LOG_TAIL`` bytes (``sandbox/kernel_output.py``). nbgrader logs what the student's kernel
+    makes it log (a message type of a megabyte, as often as the kernel sends one): written to
+    the file directly, that grew by gigabytes, filled the grader's disk, and the other students
+    of the class failed for it."""
+    sink = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return KernelOutput(sink, head=LOG_HEAD, tail=LOG_TAIL, what="the nbgrader process's output", close_sink=True)
+
+
 def read_log(path):
-    """The last ``LOG_KEPT`` bytes of the output at ``path``, as text. What the student's kernel
-    writes there is kept to its start and end (``sandbox/kernel_output.py``); before, it was all
-    of what the code wrote to the file descriptors 1 and 2, and read whole, 400 MB of it took a
-    grading process tree 920 MB of memory at its peak."""
+    """The last ``LOG_KEPT`` bytes of the output at ``path``, as text. The output is kept to its
+    start and end as it is written (:func:`_bounded_log`), and so is what the student's kernel
+    writes there (``sandbox/kernel_output.py``); before, it was all of what the code wrote to the
+    file descriptors 1 and 2, and read whole, 400 MB of it took a grading process tree 920 MB of
+    memory at its peak."""
     try:
         with open(path, "rb") as log:
             size = log.seek(0, os.SEEK_END)
