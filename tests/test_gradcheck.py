@@ -60,7 +60,7 @@ def test_a_planted_bug_gives_more_than_1e_3(reference, function, name):
     parameters, X, Y = small_network(0)
     difference = check(namespace, parameters, X, Y)
     assert difference > 1e-3, difference
-    assert gradcheck.verdict(difference) == "the gradients are wrong"
+    assert gradcheck.verdict(difference).startswith("the gradients are wrong")
 
 
 def test_a_missing_or_misshapen_gradient_is_a_clear_error():

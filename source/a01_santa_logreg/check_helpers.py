@@ -418,13 +418,14 @@ def _hint(got, expected, hints):
 
 
 def off_by(got, expected):
-    """How far ``got`` is from ``expected``, as the nearest power of ten ("about 0.01"): enough to
-    tell a rounding slip from a wrong formula, too little to give the expected value away (a
-    distance to two digits would leave two candidates for it, ``got`` plus or minus that)."""
+    """How far ``got`` is from ``expected``, as the nearest power of ten ("something of the order of
+    0.01"): enough to tell a rounding slip from a wrong formula, too little to give the expected
+    value away (a distance to two digits would leave two candidates for it, ``got`` plus or minus
+    that). Said as an order, so that a distance of 2.7 is not read as "about 1"."""
     distance = abs(float(got) - float(expected))
     if not math.isfinite(distance) or distance == 0:
         return f"{distance:g}"
-    return f"about {10.0 ** round(math.log10(distance)):g}"
+    return f"something of the order of {10.0 ** round(math.log10(distance)):g}"
 
 
 def times(n):

@@ -74,5 +74,6 @@ def verdict(difference):
     if difference < LOOKS_RIGHT:
         return "the gradients look right"
     if difference < LOOKS_WRONG:
-        return "suspicious: look for a small error (a missing 1/m, a sign on one term)"
-    return "the gradients are wrong"
+        return ("suspicious: look for a small error, such as a term missing from one gradient, or a ReLU "
+                "input too close to 0 for the check")
+    return "the gradients are wrong (a missing 1/m, a sign, a transposed product: check each gradient)"
