@@ -13,9 +13,15 @@ sanitises student HTML on its pages and gives each page a Content-Security-Polic
 - ``autograder.pages.formgrader``: HTTP policy headers on the formgrader's submission pages, and
   ``sandbox`` on the files of a submission that the formgrader serves (an HTML file a student
   handed in opens in an opaque origin, not in your logged-in session), and nbgrader's own
-  formgrader pages escaping what their templates write (a student id in a link or a folder name).
-
-JupyterLab's own pages are left as Jupyter serves them.
+  formgrader pages escaping what their templates write (a student id in a link or a folder name);
+- from the same extension, on every page of this server (JupyterLab's, the notebook's, the
+  formgrader's), beside Jupyter's own, a Content-Security-Policy that loads nothing from another
+  origin (``server_policy`` there): a student's notebook opened live ("Open live notebook" in the
+  formgrader) with an image from the student's server in its markdown or outputs no longer has
+  your browser fetch it, which told the student when and from where you read their work. The
+  images show as broken, the browser's console and this server's log say what was blocked.
+  JupyterLab runs as before (it needs eval and inline scripts and styles, allowed from this
+  server only); what it would fetch from the internet itself does not load.
 """
 import sys
 from pathlib import Path

@@ -7,15 +7,19 @@ makes the feedback page with ``nbgrader generate_feedback`` and the course's con
 Then ``jupyter server`` starts in that copy with ``admin/jupyter_server_config.py``, as the
 README tells instructors, and Chromium (network cut off) opens the formgrader's page of the
 submission: no student script may run, maths must render with the local MathJax, and the page
-must still work for grading.
+must still work for grading. A second student's notebook shows images from a server of the
+student's (a beacon, here on this machine): opened in JupyterLab from that server, as the
+formgrader's "Open live notebook" does, it must render with nothing fetched from the beacon.
 """
 import html
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -32,6 +36,7 @@ from known_submissions import boundary
 
 ASSIGNMENT = "a01_santa_logreg"
 STUDENT = "hostile-student"
+REMOTE_STUDENT = "remote-content-student"
 TOKEN = "formgrader-safety-test-token"
 NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "submitted", "autograded", "feedback", "exchange",
                                     "gradebook.db*", "demo-output", "__pycache__", ".pytest_cache", ".cache")
@@ -89,9 +94,55 @@ DEEP_MARKDOWN = "Notes:\n\n" + "<dd><dl>" * 60_000
 SLOW_LEXER_MARKDOWN = "```mcschema\n" + "<!--" * 50 + "\n```"  # Pygments' mcschema lexer: over 90 s
 
 
+class Beacon(http.server.ThreadingHTTPServer):
+    """A student's server on this machine: records the path of every request it gets."""
+
+    def __init__(self):
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(handler):
+                self.requests.append(handler.path)
+                handler.send_response(204)
+                handler.end_headers()
+
+            def log_message(handler, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
 @pytest.fixture(scope="module")
-def graded(course_root, data_cache, tmp_path_factory):
-    """A copy of the course whose gradebook holds the hostile student, graded by the harness."""
+def beacon():
+    server = Beacon()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def remote_content_submission(release, beacon_url):
+    """The released notebook with what loads from the student's server in a notebook: an image in
+    markdown and in its HTML, an HTML output with one (made by the kernel), and beside them an
+    embedded PNG that must still show."""
+    nb = nbformat.read(str(release), as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        f"My notes ![diagram]({beacon_url}/markdown-image.png)\n\n"
+        f'<img src="{beacon_url}/markdown-html-img.png" width=1> '
+        f'<span style="background-image: url({beacon_url}/css-background.png)">styled</span>'))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from IPython.display import HTML, Image, display\n"
+        f"display(HTML('<img src=\"{beacon_url}/output-html-img.png\" width=1>'))\n"
+        f"display(Image(data=__import__('base64').b64decode('{hostile_html.PNG}')))"))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(course_root, data_cache, tmp_path_factory, beacon):
+    """A copy of the course whose gradebook holds the hostile student and the student whose
+    notebook loads from their server, graded by the harness."""
     work = tmp_path_factory.mktemp("formgrader")
     course = work / "course"
     shutil.copytree(course_root, course, ignore=NOT_COPIED, symlinks=True)
@@ -107,12 +158,16 @@ def graded(course_root, data_cache, tmp_path_factory):
     submission.cells.append(nbformat.v4.new_markdown_cell(DEEP_MARKDOWN))
     submission.cells.append(nbformat.v4.new_markdown_cell(SLOW_LEXER_MARKDOWN))
     nbformat.write(submission, str(folder / f"{ASSIGNMENT}.ipynb"))
+    remote = work / "submitted" / REMOTE_STUDENT / ASSIGNMENT
+    remote.mkdir(parents=True)
+    nbformat.write(remote_content_submission(release, beacon.url), str(remote / f"{ASSIGNMENT}.ipynb"))
     env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{course / 'gradebook.db'}")
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(work / "submitted"),
                              "--out", str(work / "out"), "--jobs", "1"], cwd=course, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert ",graded," in (work / "out" / "grades.csv").read_text(), (work / "out" / "grades.csv").read_text()
+    grades = (work / "out" / "grades.csv").read_text()
+    assert grades.count(",graded,") == 2, grades
     return course, work / "out", env
 
 
@@ -353,11 +408,65 @@ def test_are_a_submissions_files_served_sandboxed(formgrader_page, submission_ur
     assert any(policy.startswith("sandbox") for policy in headers.get_all("Content-Security-Policy"))
 
 
-def test_is_jupyterlab_itself_served_as_before(formgrader):
-    html, headers = fetch(f"{formgrader}/lab?token={TOKEN}")
-    assert "jupyter-config-data" in html
-    policies = headers.get_all("Content-Security-Policy")
-    assert len(policies) == 1 and "sandbox" not in policies[0] and "script-src" not in policies[0]
+def test_do_jupyterlabs_pages_load_nothing_from_elsewhere(formgrader):
+    """JupyterLab's and the notebook's pages keep Jupyter's own policy and get the course's."""
+    for page in ("lab", f"notebooks/release/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", "tree"):
+        html, headers = fetch(f"{formgrader}/{page}?token={TOKEN}")
+        assert "jupyter-config-data" in html
+        policies = headers.get_all("Content-Security-Policy")
+        assert len(policies) == 2 and policies[0].startswith("frame-ancestors 'self'; report-uri")
+        assert policies[1] == formgrader_safety.server_policy("/", formgrader.split("//")[1])
+        assert headers["X-DNS-Prefetch-Control"] == "off"
+    assert "sandbox" not in policies[1]
+    for directive in ("img-src 'self' data: blob:", "media-src 'self' data: blob:", "font-src 'self' data:",
+                      "style-src 'self' 'unsafe-inline'", "object-src blob:", "frame-ancestors 'self'",
+                      f"connect-src 'self' ws://{formgrader.split('//')[1]} wss://{formgrader.split('//')[1]}"):
+        assert directive in policies[1].split("; ")
+
+
+def test_which_websockets_does_the_policy_allow():
+    """Only this server's, from the host the browser asked for; a host header that is no host
+    name adds none."""
+    assert "connect-src 'self' ws://[::1]:8888 wss://[::1]:8888;" in formgrader_safety.server_policy("/", "[::1]:8888")
+    assert "connect-src 'self' ws://hub.example wss://hub.example;" in formgrader_safety.server_policy("/", "hub.example")
+    for host in ("evil; script-src *", "a b", "", None, "*", "x.example:80 https:"):
+        assert "connect-src 'self';" in formgrader_safety.server_policy("/", host)
+    assert formgrader_safety.server_policy("/user/t/", "h").endswith("report-uri /user/t/api/security/csp-report")
+
+
+@pytest.mark.parametrize("opened", ["lab/tree", "notebooks/."])
+def test_does_a_live_notebook_load_nothing_from_a_students_server(formgrader, beacon, chromium, opened):
+    """The formgrader's "Open live notebook" (``/notebooks/./autograded/...``), or the same
+    notebook in JupyterLab: its markdown and outputs render, its kernel starts, and the student's
+    server gets no request (before, one for each of its images: when, and from where, the
+    instructor read the notebook). The browser reports the blocked images, and nothing else."""
+    def shown(page):
+        page.locator(".jp-RenderedMarkdown", has_text="My notes").wait_for(timeout=120_000)
+        # The kernel's status, "idle" once its websocket is connected.
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status=idle]").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(2000)  # the images' time to load, or not
+        return page.evaluate("""beacon => {
+            const notes = [...document.querySelectorAll('.jp-MarkdownCell')]
+                .find(cell => cell.textContent.includes('My notes'));
+            const images = [...document.querySelectorAll('img')];
+            return {cells: document.querySelectorAll('.jp-Notebook .jp-Cell').length,
+                    notes: notes.querySelectorAll('img').length,
+                    embedded: images.filter(i => i.src.startsWith('data:image/png') && i.naturalWidth === 8).length,
+                    maths: document.querySelectorAll('.jp-RenderedMarkdown mjx-container').length,
+                    remote: images.filter(i => i.src.startsWith(beacon)).map(i => i.naturalWidth)};
+        }""", beacon.url)
+
+    notebook = f"{formgrader}/{opened}/autograded/{REMOTE_STUDENT}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    seen, rendered = browser.visit(chromium, notebook, settle_ms=0, check=shown, login=f"{formgrader}/lab?token={TOKEN}")
+    assert beacon.requests == []
+    assert rendered["cells"] > 20 and rendered["maths"] > 5 and rendered["notes"] == 2
+    assert rendered["embedded"] == 1  # the kernel's PNG, in the notebook
+    assert rendered["remote"] == [0, 0, 0]  # the student's images are there, not loaded
+    violations = [error for error in seen.console_errors if "Content Security Policy" in error]
+    assert violations and all(beacon.url in error for error in violations), seen.console_errors
+    assert seen.dialogs == []
+    if opened == "lab/tree":  # the notebook's page has an error of its own, with or without the policy
+        assert seen.page_errors == [] and seen.console_errors == violations
 
 
 @pytest.mark.parametrize("page", ["manage_students/{}", "manage_students/{}/a01_santa_logreg"])

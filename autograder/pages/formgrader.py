@@ -23,7 +23,10 @@ HTTP headers that a policy in the page cannot give: ``object-src``/``base-uri``/
 ``frame-ancestors`` on the submission page, and ``sandbox`` on the files of a submission, which
 nbgrader serves from ``autograded/`` at ``/formgrader/submissions/<id>/<file>`` with no policy
 at all (Jupyter's own ``/files/`` sandboxes them the same way): an HTML file a student handed in
-then opens in an opaque origin, away from the instructor's session.
+then opens in an opaque origin, away from the instructor's session. And on every response of the
+server, JupyterLab's and the notebook's pages first, :func:`server_policy`: nothing loads from
+another origin, so a notebook opened live ("Open live notebook") fetches no image from a
+student's server.
 """
 import functools
 import os
@@ -71,6 +74,41 @@ class PagePolicy(Preprocessor):
 PAGE_HEADER = "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
 FILE_HEADER = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
 _NAVIGATION = re.compile(r"[^/]+/(next|prev|next_incorrect|prev_incorrect)/?")
+_HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def server_policy(base_url="/", host=None):
+    """The policy of every response of the instructor's server, JupyterLab's and the notebook's
+    pages first: nothing loads from another origin. A student's notebook opened there (the
+    formgrader's "Open live notebook") with ``![x](http://...)`` or ``<img src="http://...">`` in
+    its markdown or outputs made the instructor's browser fetch those URLs: a tracking pixel that
+    told the student when, and from where, their work was read, and a GET to any URL from the
+    instructor's browser.
+
+    - ``default-src 'self'``: whatever is not named below, from this server only;
+    - ``script-src 'self' 'unsafe-inline' 'unsafe-eval'``: no script from elsewhere. JupyterLab
+      does not start without eval (its settings validator, ajv, compiles schemas with
+      ``Function``); inline scripts are JupyterLab's and the notebook's (the one that takes the
+      token out of the URL) and nbgrader's formgrader pages' (they do not work without them);
+    - ``style-src 'self' 'unsafe-inline'``: JupyterLab, CodeMirror and MathJax set styles inline;
+    - ``img-src``/``media-src 'self' data: blob:``: outputs are embedded (``data:``), JupyterLab's
+      image viewer shows ``blob:`` URLs; ``font-src 'self' data:``: MathJax's and the theme's fonts;
+    - ``connect-src 'self'`` and this host's ``ws:``/``wss:``: the API and the kernels' websockets
+      ('self' covers websockets only in browsers that follow CSP 3);
+    - ``frame-src 'self' blob:``: the formgrader in its JupyterLab tab, HTML files in JupyterLab's
+      viewer (a ``blob:`` frame, which keeps this policy); ``worker-src 'self' blob:``;
+    - ``object-src blob:``: JupyterLab's PDF viewer (an ``<object>`` of a ``blob:``), no plugin
+      from anywhere else;
+    - ``base-uri 'self'``, ``form-action 'self'``; ``frame-ancestors 'self'`` and ``report-uri``
+      as in Jupyter's own policy, so each blocked load is a warning in the server's log
+      ("Content security violation").
+    """
+    sockets = f" ws://{host} wss://{host}" if host and _HOST.fullmatch(host) else ""
+    return ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' data: blob:; "
+            f"font-src 'self' data:; connect-src 'self'{sockets}; frame-src 'self' blob:; "
+            "worker-src 'self' blob:; object-src blob:; base-uri 'self'; form-action 'self'; "
+            f"frame-ancestors 'self'; report-uri {base_url.rstrip('/')}/api/security/csp-report")
 
 
 def response_kind(path, base_url="/"):
@@ -104,16 +142,20 @@ def escaping_templates(settings):
 
 
 class SubmissionHeaders(OutputTransform):
-    """Adds the policy header to the formgrader's submission pages and submission files; and,
-    at the first request after nbgrader's extension has loaded, has its templates escape."""
+    """Adds :func:`server_policy` to every response (beside Jupyter's own policy) and the policy
+    headers of the formgrader's submission pages and submission files; and, at the first request
+    after nbgrader's extension has loaded, has its templates escape."""
 
     def __init__(self, base_url, settings, request):
         super().__init__(request)
         self.kind = response_kind(request.path, base_url)
+        self.policy = server_policy(base_url, request.host)
         if not settings.get("course_formgrader_escapes"):
             settings["course_formgrader_escapes"] = escaping_templates(settings)
 
     def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        headers.add("Content-Security-Policy", self.policy)
+        headers["X-DNS-Prefetch-Control"] = "off"  # nor the names in a student's links
         if self.kind == "page":
             headers.add("Content-Security-Policy", PAGE_HEADER)
         elif self.kind == "file":
@@ -129,5 +171,6 @@ def _jupyter_server_extension_points():
 def _load_jupyter_server_extension(serverapp):
     settings = serverapp.web_app.settings
     serverapp.web_app.add_transform(functools.partial(SubmissionHeaders, serverapp.base_url, settings))
-    serverapp.log.info("formgrader submission pages and files get Content-Security-Policy headers; "
+    serverapp.log.info("every page gets a Content-Security-Policy that loads nothing from other origins, "
+                       "formgrader submission pages and files their own; "
                        "nbgrader's formgrader templates escape what they write")
