@@ -53,8 +53,9 @@ def template_gradebook(assignment, folder):
 
 def read_score(assignment, student_id, db_url, gradebook=None):
     """(score, max_score, points to grade by hand) of a student's submission in the gradebook
-    (``gradebook``, open, or the one at ``db_url``); (0, max, 0) if none. Written answers wait for
-    the formgrader; blank ones score 0 at once."""
+    (``gradebook``, open, or the one at ``db_url``); (0, max, 0) if none. The score is less any
+    late penalty, as ``nbgrader export`` gives it. Written answers wait for the formgrader; blank
+    ones score 0 at once."""
     from nbgrader.api import MissingEntry
 
     with opened(db_url, gradebook) as gradebook:
@@ -66,7 +67,8 @@ def read_score(assignment, student_id, db_url, gradebook=None):
             return 0.0, max_score, 0.0
         by_hand = sum(grade.max_score for notebook in submission.notebooks for grade in notebook.grades
                       if grade.needs_manual_grade)
-        return float(submission.score), float(max_score), float(by_hand)
+        # the score nbgrader's export gives: the points less a late submission's penalty
+        return float(submission.score - submission.late_submission_penalty), float(max_score), float(by_hand)
 
 
 def students_with_submission(assignment, db_url, gradebook=None):
