@@ -581,6 +581,25 @@ def _long_sources():
             new_markdown_cell("Some *text* with `code` and a [link](https://example.org).\n\n" * 50_000)]
 
 
+def _repeats_one_attachment():
+    """A markdown cell with one pasted PNG of noise (97 kB), referenced 2,000 times, and 500 times
+    more by a reference-style link."""
+    import base64
+    import io
+    import random
+
+    from nbformat.v4 import new_markdown_cell
+    from PIL import Image
+
+    noise = random.Random(0).randbytes(180 * 180 * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (180, 180), noise).save(buffer, "PNG")
+    cell = new_markdown_cell("My figure:\n\n" + "![](attachment:a.png)" * 2_000 + "\n\n" + "![][a]" * 500
+                             + "\n\n[a]: attachment:a.png\n")
+    cell.attachments = {"a.png": {"image/png": base64.b64encode(buffer.getvalue()).decode()}}
+    return [cell]
+
+
 # Markup whose layout costs the browser far more than its size (html_safety.LAYOUT_COSTLY_TAGS).
 LAYOUT_COSTLY_OUTPUTS = code('''
     from IPython.display import HTML, display
@@ -905,6 +924,9 @@ KERNEL_CASES = [
     _graded("hostile_maths", "markdown cells and an output hold TeX that MathJax is slow to typeset, and a formula "
             "of 8,000 terms (a page of them kept the formgrader's MathJax busy 30 s)", A01_FULL,
             answered(ASSIGNMENT, extra=[("init_w", LATEX_OUTPUT)], cells=hostile_maths)),
+    _graded("repeats_one_attachment", "a markdown cell refers 2,500 times to one pasted image of 97 kB (each "
+            "reference wrote the whole image into the page: a feedback page of 261 MB, 290 s of grading)",
+            A01_FULL, answered(ASSIGNMENT, cells=_repeats_one_attachment)),
     _graded("html_beside_the_notebook", "HTML files beside the notebook: one named as its feedback page, one "
             "with a script and a made-up score", A01_FULL, html_beside_the_notebook),
 ]

@@ -176,3 +176,54 @@ def test_an_animation_counts_the_pixels_of_all_its_frames():
     assert image_budget.raster_problem(gif(5, 2_500)) == (
         "it has 5 frames of 2,500 x 2,500 pixels (a page shows images of at most 25,000,000 pixels, all their "
         "frames together)")
+
+
+def noise_png(side):
+    """A PNG of ``side`` x ``side`` pixels of noise: about 3 bytes a pixel, whatever it compresses."""
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(side).integers(0, 256, (side, side, 3), dtype=np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("make_page", [feedback_page, formgrader_page], ids=["feedback", "formgrader"])
+@pytest.mark.parametrize("references", [
+    "![](attachment:a.png)" * 2_000,
+    "![][a]" * 2_000 + "\n\n[a]: attachment:a.png\n",
+    "![][a]" * 2_000 + "\n\n[a]: data:image/png;base64,{data}\n",
+], ids=["inline", "reference", "data_reference"])
+def test_one_image_referenced_2000_times_is_embedded_once(course_root, make_page, references):
+    """Each reference wrote the whole image into the page (a 97 kB PNG referenced 2,000 times: a
+    page of 261 MB); the page holds it once, then a note for each repeat."""
+    data = b64(noise_png(180))  # 130 kB of base64
+    cell = new_markdown_cell("My figure:\n\n" + references.replace("{data}", data))
+    cell.attachments = {"a.png": {"image/png": data}}
+    page = make_page(course_root, notebook(cell))
+    assert page.count(data) == 1
+    assert page.count("<em>(the same image as above)</em>") == 1_999
+    assert len(page) < len(data) + 600_000
+
+
+def test_images_past_the_bytes_a_page_embeds_are_notes(course_root, monkeypatch):
+    """Every image written into a page spends its bytes, each time, whatever shows it: outputs,
+    attachments, student HTML; past the page's budget, a note replaces the image."""
+    from autograder.pages import page_budget
+
+    pngs = [b64(png(10, 10 + i)) for i in range(6)]  # about 100 characters each
+    monkeypatch.setattr(page_budget, "PAGE_IMAGE_BYTES", 3 * len(f"data:image/png;base64,{pngs[0]}") + 10)
+    cell = new_markdown_cell("![one](attachment:a.png) ![two](attachment:b.png) "
+                             f'<img src="data:image/png;base64,{pngs[4]}" alt="in html">')
+    cell.attachments = {"a.png": {"image/png": pngs[2]}, "b.png": {"image/png": pngs[3]}}
+    outputs = [new_output("display_data", data={"image/png": one, "text/plain": "<PNG>"}) for one in pngs[:2]]
+    page = feedback_page(course_root, notebook(new_code_cell("show()", outputs=outputs), cell))
+    assert [page.count(one) for one in pngs] == [1, 1, 1, 0, 0, 0]  # outputs first, then the cell
+    past = f"the page has embedded {page_budget.PAGE_IMAGE_BYTES:,} bytes of images, all it embeds"
+    assert f"<em>(an image is not shown: {past} (each time one is shown))</em>" in page
+    assert 'alt="in html"' in page
+    # Within the budget, an image shown twice is embedded twice: an output and the same in HTML
+    monkeypatch.setattr(page_budget, "PAGE_IMAGE_BYTES", 5_000_000)
+    html = new_output("display_data", data={"text/html": f'<img src="data:image/png;base64,{pngs[0]}">'})
+    page = feedback_page(course_root, notebook(new_code_cell("show()", outputs=[outputs[0], html])))
+    assert page.count(pngs[0]) == 2

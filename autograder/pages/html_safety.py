@@ -35,6 +35,7 @@ stand in for the page's own elements.
 them from ``nbgrader_config.py``. Each page also carries a Content-Security-Policy, so a
 sanitiser miss still cannot run (see ``feedback_html`` and ``formgrader_safety``).
 """
+from html import escape
 import re
 
 import nbformat
@@ -238,6 +239,26 @@ class _SafeRenderer(IPythonRenderer):
         # 500,000 characters a page would multiply (``page_budget``).
         return text_blocks.pre_in_blocks(super(IPythonRenderer, self).block_code(code, info))
 
+    def image(self, text, url, title=None):
+        # Each image written into the page spends of its bytes (``image_budget.embeds``): one
+        # shown already above is a note instead (an attachment anywhere on the page before, which
+        # only markdown cells have, in the page's order; an image of data earlier in this
+        # markdown), and so is an image past the budget.
+        attachment = url.startswith("attachment:")
+        src = self._embed_image_or_attachment(url)
+        budget = getattr(self, "budget", None)
+        if budget is not None and src.startswith("data:"):
+            shown = budget.attachments if attachment else self.shown
+            if src in shown:
+                return _note("the same image as above")
+            owed = budget.paid.pop(src, 0)  # spent before, for the sanitiser: not for this check
+            why = image_budget.data_url_problem(src, budget=budget)
+            budget.paid[src] = owed + (0 if why else 1)  # spent: the sanitiser checks it again
+            if why:
+                return _note(f"an image is not shown: {why}")
+            shown.add(src)
+        return super(IPythonRenderer, self).image(text, src, title)
+
     def _embed_image_or_attachment(self, src):
         # nbconvert raises on a missing attachment (no feedback at all for that student) and
         # takes any key of the attachment as a MIME type: only real images are embedded here.
@@ -251,10 +272,16 @@ class _SafeRenderer(IPythonRenderer):
         return src  # never read from disk (embed_images stays off)
 
 
+def _note(text):
+    return f"<em>({escape(text)})</em>"
+
+
 def markdown_to_html(source, attachments=None, budget=None):
     """Markdown (a cell, an output, a grader's comment) as sanitised HTML with MathML maths; its
-    images spend of ``budget`` (its page's), where given."""
+    images spend of ``budget`` (its page's; else a budget of its own)."""
+    budget = PageBudget() if budget is None else budget
     renderer = _SafeRenderer(escape=False, attachments=attachments or {}, anchor_link_text="¶")
+    renderer.budget, renderer.shown = budget, set()
     return sanitize(MarkdownWithMath(renderer=renderer).render(source), source, budget)
 
 
@@ -338,7 +365,9 @@ def sanitize_output(output, budget=None):
         shown["text/latex"] = text["text/latex"]  # escaped by the templates; MathJax reads it
     refused = []  # images that would cost the browser far more than their size (image_budget)
     if "image/svg+xml" in text:  # shown as <img src="data:...">: inert
-        why = image_budget.svg_problem(text["image/svg+xml"], budget=budget)
+        svg = text["image/svg+xml"]  # embedded as base64 by the templates
+        why = (image_budget.svg_problem(svg, budget=budget)
+               or image_budget.embeds(budget, svg, size=4 * (len(svg.encode("utf-8", "replace")) + 2) // 3))
         if why:
             refused.append(f"an SVG image is not shown: {why}")
         else:
@@ -400,7 +429,7 @@ class SanitizeNotebook(Preprocessor):
             if not isinstance(mime, str):
                 cell.metadata["raw_mimetype"] = mime = "text/plain"
             if mime.lower() in _RAW_SHOWN:
-                cell.source = sanitize(_text(cell.source) or "")
+                cell.source = sanitize(_text(cell.source) or "", budget=getattr(self, "budget", None))
         elif cell.cell_type == "code":
             if not isinstance(cell.get("execution_count"), (int, type(None))):
                 cell.execution_count = None

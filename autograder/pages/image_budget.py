@@ -20,7 +20,9 @@ and a raster image only of at most :data:`MAX_PIXELS` pixels, all its frames tog
 header states
 (:func:`raster_problem`, Pillow's reading of the header alone). Each image spends of its page's
 budget (``page_budget.PAGE_SVG_ELEMENTS`` and ``PAGE_PIXELS``): a page of many images, each
-within its own limits, is bounded too. Other SVG features timed were
+within its own limits, is bounded too; and each time an image is written into its page, its
+bytes spend of ``page_budget.PAGE_IMAGE_BYTES`` (:func:`embeds`), so a page that refers to one
+image many times is bounded as well. Other SVG features timed were
 cheap: nested patterns, blur and turbulence filters, a 100,000 x 100,000 size, 100,000
 rectangles (0.1 to 1.4 s). A figure matplotlib draws is far inside both.
 """
@@ -50,6 +52,8 @@ def _href(element):
 
 def data_url_problem(url, depth=0, budget=None):
     """Why the image at ``url`` (a ``data:image/...;base64,`` URL) is not shown, or ""."""
+    if depth == 0 and not _affords(budget, url):  # before anything is read
+        return embedded_past()
     found = _DATA.fullmatch(url.strip())
     if found is None:
         return "it is not an image embedded as base64 data"
@@ -57,7 +61,36 @@ def data_url_problem(url, depth=0, budget=None):
         data = base64.b64decode("".join(found.group(2).split()), validate=True)
     except (binascii.Error, ValueError):
         return "its data is not base64"
-    return image_problem(found.group(1).lower(), data, depth, budget)
+    why = image_problem(found.group(1).lower(), data, depth, budget)
+    if why or depth:  # an image inside an SVG image is embedded with it
+        return why
+    return embeds(budget, url)
+
+
+def embedded_past():
+    return (f"the page has embedded {page_budget.PAGE_IMAGE_BYTES:,} bytes of images, all it embeds (each "
+            "time one is shown)")
+
+
+def _affords(budget, url):
+    return budget is None or budget.paid.get(url, 0) > 0 or len(url) <= budget.image_bytes
+
+
+def embeds(budget, url, size=None):
+    """"" where ``budget`` (a page's, or None) has the bytes left to write the image ``url`` (its
+    data: URL, or any key with its ``size``) into its page once more, which it then spends, else
+    why not. An image spent already for the check that comes next (``budget.paid``: the markdown
+    renderer's, which the sanitiser checks again) is not spent twice."""
+    if budget is None:
+        return ""
+    if budget.paid.get(url, 0) > 0:
+        budget.paid[url] -= 1
+        return ""
+    size = len(url) if size is None else size
+    if size > budget.image_bytes:
+        return embedded_past()
+    budget.image_bytes -= size
+    return ""
 
 
 def image_problem(mime, data, depth=0, budget=None):

@@ -51,6 +51,15 @@ PLAIN = "course_plain_source"
 
 PAGE_SVG_ELEMENTS = 300_000  # elements of SVG images drawn on one page (image_budget): about 4 s
 PAGE_PIXELS = 250_000_000  # pixels of raster images on one page: ten of the largest one may have
+# Characters of images embedded in one page (their data: URLs), each time one is shown: an image
+# is written into the page whole wherever it appears, so one pasted image of 97 kB referenced
+# 2,000 times by ``![](attachment:a.png)`` (20 characters each) made a feedback page of 261 MB
+# (290 s of grading, against 3.6 s) and the formgrader's page as much. A graded notebook keeps
+# at most 4,000,000 characters of output (execute.max_notebook_output), a04's page holds about a
+# dozen figures (about 2 MB): this leaves room for both and some pasted images, and keeps a page
+# of images under a few megabytes whatever it repeats. An attachment shown already on the page
+# is not embedded again (image_budget, html_safety).
+PAGE_IMAGE_BYTES = 5_000_000
 
 
 class PageBudget:
@@ -61,7 +70,10 @@ class PageBudget:
         self.markdown = RENDERED_MARKDOWN
         self.svg_elements = PAGE_SVG_ELEMENTS
         self.pixels = PAGE_PIXELS
+        self.image_bytes = PAGE_IMAGE_BYTES  # spent each time an image is embedded, unlike the two above
         self.images = set()  # the images counted already (a page may sanitise an image twice, show it twice)
+        self.attachments = set()  # the attachments shown already (a repeat shows a note instead)
+        self.paid = {}  # images whose bytes are spent already, for the sanitiser that checks them next
 
     def renders(self, text):
         """Whether markdown ``text`` is rendered, within the budget (which it then spends)."""
