@@ -487,7 +487,7 @@ def test_no_stand_in_handed_to_the_kernel_runs_the_hidden_checks_code():
     a02, a04 = course_checks.load("a02_cat_dnn"), course_checks.load("a04_knn_mlp_transfer")
     hidden, visible, helpers = (a04[name] for name in (course_checks.HIDDEN, course_checks.VISIBLE,
                                                        course_checks.SHARED))
-    for stand_in in (hidden.softmax_cross_entropy, hidden.ReferenceKNN(), hidden.ReferenceKNN().predict,
+    for stand_in in (hidden.softmax_cross_entropy, hidden.ReferenceKNN, hidden.ReferenceKNN(), hidden.ReferenceKNN().predict,
                      a02[course_checks.HIDDEN].layer_forward,
                      helpers.Lookup("f", "g", [], "unexpected", fallback=hidden.distances),
                      helpers.bound_lookup("f", "g", hidden.distances, [], "unexpected")):

@@ -154,8 +154,10 @@ def runs_hidden_code(stand_in):
     which the student holds anyway, with tables of the right answers to the expected calls."""
     for part in (stand_in, getattr(stand_in, "fallback", None)):
         function = getattr(part, "__func__", part)
-        module = getattr(function, "__module__", None) if callable(function) and hasattr(function, "__code__") \
-            else type(part).__module__
+        if isinstance(part, type) or hasattr(function, "__code__"):  # a class, a function, a method
+            module = getattr(function, "__module__", None)
+        else:  # an object: its class's code runs
+            module = type(part).__module__
         if part is not None and module == course_checks.HIDDEN:
             return True
     return False
