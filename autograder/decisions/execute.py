@@ -36,6 +36,7 @@ from nbformat.v4 import new_output, output_from_msg
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
+from ..gate.files import shown
 from ..profiling import stage
 from ..sandbox.kernel_manager import SandboxedKernelManager
 from ..settings import Sandbox
@@ -72,9 +73,10 @@ def shortened_error(out):
 
 
 def shown_type(msg_type, length=40):
-    """A message type the kernel chose, as a log may show it: its start, printable characters only."""
-    text = "".join(c for c in str(msg_type)[:length] if c.isprintable())
-    return text + (f"... ({len(str(msg_type)):,} characters)" if len(str(msg_type)) > length else "")
+    """A message type the kernel chose, as a log may show it: its start, shown as the gate shows
+    what a student wrote (unprintable characters escaped)."""
+    text = str(msg_type)
+    return shown(text[:length]) + (f"... ({len(text):,} characters)" if len(text) > length else "")
 
 
 def data_size(data, metadata=None):

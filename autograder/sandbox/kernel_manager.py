@@ -21,6 +21,9 @@ from .kernel_output import KernelOutput
 from .policy import (COURSE_ROOT, WORK, bwrap_command, kernel_environment, kernel_uid, limits_prefix,
                      matplotlib_font_lists, resource_limits, sandbox_mode)
 
+# What the log says where a kernel could not be forked from the zygote (worker/job.py reports it).
+STARTED_AFRESH = "starting the kernel afresh"
+
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start in the sandbox the settings ask for.
@@ -77,7 +80,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 try:
                     return await self._launch_from_zygote(self.settings.zygote_socket, env, kw)
                 except zygote.ZygoteUnavailable as error:
-                    self.log.warning("starting the kernel afresh: %s", error)
+                    self.log.warning(f"{STARTED_AFRESH}: %s", error)
             kernel_cmd = bwrap_command(kernel_cmd, self.released, self._ipc_folder,
                                        os.path.realpath(self.connection_file), env, self.limits,
                                        matplotlib_font_lists())

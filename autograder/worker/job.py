@@ -19,6 +19,7 @@ from .. import scratch
 from ..decisions.execute import KERNEL_DIED
 from ..gate import files as gate
 from ..profiling import stage
+from ..sandbox.kernel_manager import STARTED_AFRESH
 from .failures import GraderFailed, grader_side_error, killed_by
 from .nbgrader_cli import configure_course, nbgrader_env, put_scripts_on_path
 from .processes import run_nbgrader_limited
@@ -43,8 +44,6 @@ class Job:
 # Files nbgrader keeps beside a graded submission, which release_feedback reads: when it was
 # handed in, and the secret that names its feedback in the exchange.
 RECORDS = ("timestamp.txt", "submission_secret.txt")
-# What nbgrader's log says where a kernel could not be forked from the zygote (kernel_manager.py).
-STARTED_AFRESH = "starting the kernel afresh"
 logger = logging.getLogger(__name__)
 
 
@@ -205,11 +204,12 @@ def _report_kernels_started_afresh(job, log):
     where a kernel of ``job`` started afresh although a zygote was given: grading is right but
     slower, and the reason (the zygote's refusal or failure) is only in nbgrader's log, which is
     not kept. That log also holds what the student's kernel wrote to its standard error, so a
-    line may be the student's: it is said under the student's id, printable characters only."""
+    line may be the student's: it is said under the student's id, as the gate shows what a
+    student wrote."""
     if not job.kernel_zygote:
         return
     for line in log.splitlines():
         if STARTED_AFRESH in line:
-            reason = "".join(c for c in line.split(STARTED_AFRESH, 1)[1] if c.isprintable()).lstrip(": ")
-            logger.warning("%s: a kernel did not come from the zygote (%s)", job.student_id, reason[:300])
+            reason = line.split(STARTED_AFRESH, 1)[1].lstrip(": ")[:300]
+            logger.warning("%s: a kernel did not come from the zygote (%s)", job.student_id, gate.shown(reason))
             return
