@@ -2,8 +2,10 @@
 imported or starts it as a command, and give kernels their share of the cores?"""
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
+import nbformat
 import pytest
 
 from autograder.settings import Sandbox
@@ -54,7 +56,7 @@ def test_forked_and_started_nbgrader_grade_alike(reference_job, monkeypatch):
 
 
 def test_a_forked_nbgrader_reports_its_failure_and_output(tmp_path):
-    code, log, _ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
+    code, log, *_ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
                                             nbgrader_env(), memory_mb=0, timeout=120)
     assert code != 0 and "no_such_assignment" in log
 
@@ -63,7 +65,7 @@ def test_nbgrader_started_as_a_command_reports_its_failure_and_output_too(tmp_pa
     """Where a process may not fork (a daemonic Dask worker), nbgrader runs as a command, its output
     into a file as well (read from a pipe whole before, whatever the kernel wrote there)."""
     monkeypatch.setattr(processes, "_fork_server", lambda: None)
-    code, log, _ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
+    code, log, *_ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path,
                                                   nbgrader_env(), memory_mb=0, timeout=120)
     assert code != 0 and "no_such_assignment" in log
 
@@ -83,6 +85,7 @@ def test_only_the_end_of_an_nbgrader_process_output_is_read(tmp_path, monkeypatc
 
 FLOODS_ITS_OUTPUT = """
 import os
+import re
 os.write(2, b"HEAD-MARK\\n")
 for _ in range(20):  # 20 MiB on nbgrader's own standard error, as a long-typed iopub message makes it log
     os.write(2, b"z" * (1 << 20) + b"\\n")
@@ -100,7 +103,7 @@ def test_an_nbgrader_process_output_is_kept_to_its_start_and_end_as_it_is_writte
     if not forked:
         monkeypatch.setattr(processes, "_fork_server", lambda: None)
     (tmp_path / "nbgrader_config.py").write_text(FLOODS_ITS_OUTPUT)
-    code, log, _ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path, nbgrader_env(),
+    code, log, *_ = processes.run_nbgrader_limited(["autograde", "no_such_assignment"], tmp_path, nbgrader_env(),
                                                   memory_mb=0, timeout=120)
     kept = processes.LOG_HEAD + processes.LOG_TAIL + 200
     assert int((tmp_path / "seen.txt").read_text()) <= kept < 1 << 20  # no file of the grader's took it all
@@ -111,7 +114,7 @@ def test_an_nbgrader_process_output_is_kept_to_its_start_and_end_as_it_is_writte
 
 def test_a_forked_nbgrader_past_its_time_limit_is_stopped(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("import time\ntime.sleep(30)\n")
-    code, _, _ = processes.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),
+    code, *_ = processes.run_nbgrader_limited(["autograde", "anything"], tmp_path, nbgrader_env(),
                                           memory_mb=0, timeout=3)
     assert code is None
 
@@ -123,7 +126,7 @@ def test_kernels_get_their_share_of_the_cores(reference_job, monkeypatch):
 
     def record(argv, folder, env, memory_mb, timeout):
         seen.update(env)
-        return 1, "stopped by the test", 0.0
+        return processes.Finished(1, "stopped by the test", 0.0)
     monkeypatch.setattr(worker_job, "run_nbgrader_limited", record)
     outcome = worker_job.grade(reference_job)  # threads=1
     assert outcome.status == "crashed" and "stopped by the test" in outcome.message
@@ -176,7 +179,7 @@ def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_a
     assert with_keras != plain and set(processes.KERAS_PRELOAD) <= set(processes._server_preload)
     processes.start_fork_server()  # a later assignment without Keras keeps the server that has it
     assert forkserver._forkserver._forkserver_pid == with_keras
-    code, log, _ = processes.run_nbgrader_limited(["--version"], tmp_path, nbgrader_env(), memory_mb=0, timeout=120)
+    code, log, *_ = processes.run_nbgrader_limited(["--version"], tmp_path, nbgrader_env(), memory_mb=0, timeout=120)
     assert code == 0 and "nbgrader version" in log  # the new server forks nbgrader as the old one did
 
 
@@ -194,64 +197,85 @@ def test_each_setting_reaches_nbgrader_once():
     assert "--Sandbox.released=/course/release/a01_santa_logreg" in argv and "--Sandbox.zygote_socket=/z" in argv
 
 
-def test_an_nbgrader_process_that_failed_on_an_os_error_is_the_graders_failure_not_a_crash(reference_job,
-                                                                                         monkeypatch):
-    """A socket path too long for the worker's scratch folder made every submission 'crashed'."""
-    log = ("[AutogradeApp | ERROR] Traceback (most recent call last):\n"
-           '      File "cell.py", line 116, in decide\n        server.bind(path)\n'
-           "    OSError: AF_UNIX path too long\n"
-           "[AutogradeApp | ERROR] There was an error processing assignment 'a01_santa_logreg'\n")
-    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, log, 0.0))
-    with pytest.raises(GraderFailed, match="on the grader's side .*OSError: AF_UNIX path too long"):
+# An nbgrader_config.py for a scratch course: nbgrader's process fails as it starts on the submission,
+# with RAISED, after FORGED has been written to its standard error, as a student's kernel can.
+FAILS_AS_IT_GRADES = """
+import os
+import re
+import sqlite3
+
+import sqlalchemy.exc
+from nbgrader.converters import autograde
+from nbgrader.preprocessors.execute import UnresponsiveKernelError
+
+
+def init_assignment(self, assignment_id, student_id):
+    os.write(2, {forged!r})
+    raise {raised}
+
+
+autograde.Autograde.init_assignment = init_assignment
+"""
+FORGED_TRACEBACK = (b"[AutogradeApp | ERROR] Traceback (most recent call last):\n"
+                    b'      File "nbgrader/converters/base.py", line 386, in convert_notebooks\n'
+                    b"    OSError: [Errno 28] No space left on device\n"
+                    b"    sqlite3.OperationalError: database or disk is full\n")
+RAISED = {  # what the process raises: what the worker is told
+    "OSError(28, 'No space left on device')": "OSError: [Errno 28] No space left on device",
+    "FileNotFoundError(2, 'gone from the scratch folder')": "FileNotFoundError: [Errno 2] gone from the scratch folder",
+    ("sqlalchemy.exc.OperationalError('INSERT', {}, sqlite3.OperationalError('database or disk is full'))"):
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database or disk is full",
+    "ValueError('the notebook is not valid JSON')": "",  # the notebook's own failure
+    "UnresponsiveKernelError()": "",  # the kernel's: nbgrader logs no traceback of its own for it
+}
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "command"])
+@pytest.mark.parametrize("raised", list(RAISED))
+def test_an_nbgrader_process_says_apart_from_its_output_whether_it_failed_on_the_machine(tmp_path, monkeypatch,
+                                                                                         forked, raised):
+    """The worker decided from the end of the process's output, where the student's kernel writes
+    too: a whole traceback of a full disk written there, with no traceback of nbgrader's after it,
+    made the notebook's own failure the grader's (graded three times, then 'error')."""
+    if not forked:
+        monkeypatch.setattr(processes, "_fork_server", lambda: None)
+    (tmp_path / "nbgrader_config.py").write_text(FAILS_AS_IT_GRADES.format(forged=FORGED_TRACEBACK, raised=raised))
+    folder = tmp_path / "submitted" / "s1" / "hw"
+    folder.mkdir(parents=True)
+    (folder / "hw.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
+    finished = processes.run_nbgrader_limited(["autograde", "hw", "--student=s1", "--create", "--force"], tmp_path,
+                                              nbgrader_env(), memory_mb=0, timeout=120)
+    assert finished.exitcode == 1 and FORGED_TRACEBACK.decode() in finished.log
+    assert finished.failure.split("\n")[0] == RAISED[raised], finished.log  # (SQLAlchemy adds lines of its own)
+
+
+def test_the_machines_failures_are_told_by_their_class():
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    from autograder.worker.failures import machine_failure
+
+    assert machine_failure(ConnectionResetError(104, "reset")) == "ConnectionResetError: [Errno 104] reset"
+    assert machine_failure(sqlite3.OperationalError("database is locked")) == "sqlite3.OperationalError: database is locked"
+    assert machine_failure(sqlalchemy.exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE"))) == ""
+    assert machine_failure(RuntimeError("OSError: [Errno 28] No space left on device")) == ""
+    assert len(machine_failure(OSError("x" * 10_000))) == 300
+
+
+@pytest.mark.parametrize("failure", ["OSError: AF_UNIX path too long",
+                                     "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database or disk is full"])
+def test_an_nbgrader_process_that_failed_on_the_machine_is_the_graders_failure_not_a_crash(reference_job, monkeypatch,
+                                                                                           failure):
+    """A socket path too long for the worker's scratch folder made every submission 'crashed'; a
+    full disk under nbgrader's gradebook failed every student graded meanwhile, each 'crashed' with 0."""
+    log = f"[AutogradeApp | ERROR] Traceback (most recent call last):\n    {failure}\n"
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: processes.Finished(1, log, 0.0, failure))
+    with pytest.raises(GraderFailed, match=f"on the grader's side .*{re.escape(failure)}"):
         worker_job.grade(reference_job)
-    # The notebook's own failure, after a line the student's kernel wrote on its stderr (which
-    # nbgrader's log keeps) to pass it off as the machine's: still the student's.
-    student_made = ("OSError: [Errno 28] No space left on device\n"
-                    + log.replace("OSError: AF_UNIX path too long", "ValueError: the notebook is not valid JSON"))
-    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, student_made, 0.0))
-    outcome = worker_job.grade(reference_job)
-    assert outcome.status == "crashed" and "not valid JSON" in outcome.message
-    forged_alone = "OSError: [Errno 28] No space left on device\n" + log.splitlines()[-1]  # no traceback of nbgrader's
-    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, forged_alone, 0.0))
+    # The same lines in its output, the process saying nothing of the machine: the notebook's own failure.
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: processes.Finished(1, log, 0.0))
     assert worker_job.grade(reference_job).status == "crashed"
-
-
-DISK_FULL = ("[AutogradeApp | ERROR] Traceback (most recent call last):\n"
-             '      File "sqlalchemy/engine/base.py", line 1967, in _exec_single_context\n'
-             "        self.dialect.do_execute(\n"
-             "    sqlite3.OperationalError: database or disk is full\n"
-             "    \n    The above exception was the direct cause of the following exception:\n    \n"
-             "[AutogradeApp | ERROR] Traceback (most recent call last):\n"
-             '      File "nbgrader/converters/base.py", line 389, in convert_notebooks\n'
-             "        self.init_assignment(gd['assignment_id'], gd['student_id'])\n"
-             "    sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database or disk is full\n"
-             "    [SQL: INSERT INTO submitted_notebook (id, name) VALUES (?, ?)]\n"
-             "    (Background on this error at: https://sqlalche.me/e/20/e3q8)\n"
-             "[AutogradeApp | ERROR] There was an error accessing the nbgrader database. This may occur if you "
-             "recently upgraded nbgrader.\n")
-
-
-def test_a_full_disk_under_the_graders_gradebook_is_the_graders_failure(reference_job, monkeypatch):
-    """A full disk made nbgrader's gradebook fail for every student graded meanwhile, each then
-    'crashed' with 0 points."""
-    from autograder.worker.failures import grader_side_error
-
-    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, DISK_FULL, 0.0))
-    with pytest.raises(GraderFailed, match="on the grader's side .*sqlalchemy.exc.OperationalError: .*disk is full"):
-        worker_job.grade(reference_job)
-    alone = "[AutogradeApp | ERROR] Traceback (most recent call last):\n    sqlite3.OperationalError: database or disk is full\n"
-    assert grader_side_error(alone) == "sqlite3.OperationalError: database or disk is full"
-    # The student's kernel writes the same lines on its stderr (which nbgrader's log keeps), before
-    # or after nbgrader's own traceback of the notebook's own failure: still the student's.
-    notebook_failed = ("[AutogradeApp | ERROR] Traceback (most recent call last):\n"
-                       '      File "nbformat/reader.py", line 14, in parse_json\n'
-                       "    nbformat.reader.NotJSONError: Notebook does not appear to be JSON\n")
-    for student_made in (DISK_FULL + notebook_failed, notebook_failed + "sqlite3.OperationalError: database or disk is full\n"
-                         + "OSError: [Errno 28] No space left on device\n"):
-        assert grader_side_error(student_made) == "", student_made
-    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda *args: (1, DISK_FULL + notebook_failed, 0.0))
-    outcome = worker_job.grade(reference_job)
-    assert outcome.status == "crashed" and "NotJSONError" in outcome.message
 
 
 def test_the_course_processes_validate_notebooks_without_the_iri_grammars():
@@ -320,9 +344,9 @@ def test_a_kernel_that_sends_long_typed_messages_is_graded_and_nbgrader_log_stay
     logs = []
 
     def run(*args):
-        returncode, log, peak = processes.run_nbgrader_limited(*args)
-        logs.append(log)
-        return returncode, log, peak
+        finished = processes.run_nbgrader_limited(*args)
+        logs.append(finished.log)
+        return finished
     monkeypatch.setattr(worker_job, "run_nbgrader_limited", run)
     outcome = worker_job.grade(replace(reference_job, student_id=case.name, submission=str(folder)))
     assert (outcome.status, sum(score for _, _, score, _, _ in outcome.grades)) == ("graded", case.expected_score)

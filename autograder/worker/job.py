@@ -20,7 +20,7 @@ from ..decisions.execute import KERNEL_DIED
 from ..gate import files as gate
 from ..profiling import stage
 from ..sandbox.kernel_manager import STARTED_AFRESH
-from .failures import GraderFailed, grader_side_error, killed_by
+from .failures import GraderFailed, killed_by
 from .nbgrader_cli import configure_course, nbgrader_env, put_scripts_on_path
 from .processes import run_nbgrader_limited
 
@@ -127,7 +127,7 @@ def _feedback(job, folder, env, notebooks):
     of the notebooks: generate_feedback also copies every other file of the submission there,
     HTML files the student wrote included."""
     argv = ["generate_feedback", job.assignment, f"--student={job.student_id}", "--force", "--log-level=WARN"]
-    returncode, _, _ = run_nbgrader_limited(argv, folder, env, job.memory_mb, job.timeout)
+    returncode = run_nbgrader_limited(argv, folder, env, job.memory_mb, job.timeout).exitcode
     pages = folder / "feedback" / job.student_id / job.assignment
     wanted = {page_of(notebook) for notebook in notebooks}
     return {p.name: p.read_bytes() for p in pages.glob("*.html") if p.name in wanted} if returncode == 0 else {}
@@ -166,8 +166,8 @@ def grade(job):
         argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
                 "--log-level=WARN", *nbgrader_settings(job)]
         with stage(job.profile, "nbgrader autograde", job.student_id):
-            returncode, log, outcome.peak_memory_mb = run_nbgrader_limited(argv, folder, env, job.memory_mb,
-                                                                          job.timeout)
+            run = run_nbgrader_limited(argv, folder, env, job.memory_mb, job.timeout)
+        returncode, log, outcome.peak_memory_mb = run.exitcode, run.log, run.peak_mb
         _report_kernels_started_afresh(job, log)
         if killed_by(returncode):
             raise GraderFailed(f"the nbgrader process grading {job.student_id} was killed by "
@@ -188,9 +188,9 @@ def grade(job):
                 with stage(job.profile, "nbgrader generate_feedback", job.student_id):
                     outcome.feedback = _feedback(job, folder, env, outcome.notebooks)
             else:
-                failure = grader_side_error(log)
-                if failure:
-                    raise GraderFailed(f"nbgrader autograde failed on the grader's side (exit {returncode}): {failure}")
+                if run.failure:
+                    raise GraderFailed(f"nbgrader autograde failed on the grader's side (exit {returncode}): "
+                                       f"{run.failure}")
                 lines = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
                 lines = lines or [line for line in log.splitlines() if line.strip()]
                 outcome.message = (f"nbgrader autograde failed (exit {returncode}): "

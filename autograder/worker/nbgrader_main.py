@@ -1,23 +1,78 @@
-"""``python -m autograder.worker.nbgrader_main ARGS``: nbgrader's command line, without a slow step.
+"""``python -m autograder.worker.nbgrader_main ARGS``: nbgrader's command line, without a slow step,
+and saying on the side whether it failed on the machine.
 
 nbgrader opens its gradebook several times per notebook, and each time runs the ``alembic``
 command in a new process only to learn the newest migration of its own schema, a constant of
 the installed nbgrader (about a second each on a small machine). When ``NBGRADER_ALEMBIC_HEAD``
-holds that value (``autograder.worker.nbgrader_cli`` computes it once), it is used instead; everything
-else is stock nbgrader.
+holds that value (``autograder.worker.nbgrader_cli`` computes it once), it is used instead.
+
+When ``AUTOGRADER_NBGRADER_FAILURE_FD`` names a file descriptor (a pipe of the worker's, which
+the sandboxed kernel never holds), :func:`run` writes there what ended nbgrader's work on the
+submission, if it was the machine's (``failures.machine_failure``): the exception nbgrader
+catches and logs with its traceback (the last one decides), or the one that ends the process.
+The worker decides from that, not from the process's output, where the student's kernel writes
+too. A pipe, not a file: a full disk is one of the failures it reports.
+Everything else is stock nbgrader.
 """
+import contextlib
+import json
 import os
+import sys
+import traceback
 
 import nbgrader.api
+import nbgrader.converters.base
+
+from .failures import FAILURE_FD, machine_failure
 
 if os.environ.get("NBGRADER_ALEMBIC_HEAD"):
     nbgrader.api.get_alembic_version = lambda: os.environ["NBGRADER_ALEMBIC_HEAD"]
 
 from nbgrader.apps.nbgraderapp import main  # noqa: E402
 
+
+class _RecordingTraceback:
+    """The ``traceback`` module as nbgrader's converters see it: ``format_exc()``, which they call
+    as they log an exception they caught (the end of a submission's grading: see
+    ``BaseConverter.convert_notebooks``), also records that exception."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def __getattr__(self, name):
+        return getattr(traceback, name)
+
+    def format_exc(self, *args, **kwargs):
+        record(self.fd, sys.exc_info()[1])
+        return traceback.format_exc(*args, **kwargs)
+
+
+def record(fd, error):
+    """Write to the pipe ``fd`` whether ``error`` is the machine's: its "Name: message", or '', as
+    a line of JSON (the worker reads the last line). Never blocks: a pipe left full loses a record."""
+    if error is not None:
+        with contextlib.suppress(OSError):
+            os.write(fd, (json.dumps(machine_failure(error)) + "\n").encode())
+
+
+def run():
+    """nbgrader's command line (``sys.argv``), recording its failures where the environment says."""
+    if not os.environ.get(FAILURE_FD, "").isdigit():
+        return main()
+    fd = int(os.environ.pop(FAILURE_FD))  # popped: nothing nbgrader starts is told of it
+    os.set_inheritable(fd, False)
+    os.set_blocking(fd, False)
+    nbgrader.converters.base.traceback = _RecordingTraceback(fd)
+    try:
+        return main()
+    except Exception as error:  # past nbgrader's own handling (SystemExit is its exit status)
+        record(fd, error)
+        raise
+
+
 if __name__ == "__main__":
     try:
-        main()
+        run()
     finally:
         from autograder.sandbox.zygote import kernels_peak_kib
 

@@ -8,6 +8,7 @@ limits, its own session and its own working directory, without the start-up. Whe
 may not have children of its own (a daemonic Dask worker) nbgrader is started as a command.
 """
 import contextlib
+import json
 import multiprocessing
 import os
 import resource
@@ -19,9 +20,11 @@ import threading
 from multiprocessing import reduction
 from multiprocessing.connection import wait
 from pathlib import Path
+from typing import NamedTuple, Optional
 
 from .. import scratch
 from ..sandbox.kernel_output import KernelOutput
+from .failures import FAILURE_FD
 from .nbgrader_cli import NBGRADER
 
 
@@ -66,25 +69,26 @@ def _received(duplicate):
     return duplicate.detach()
 
 
-def _forked_nbgrader(argv, folder, env, memory_mb, log_fd, peak_path):
+def _forked_nbgrader(argv, folder, env, memory_mb, log_fd, failure_fd, peak_path):
     """The body of a process forked from the server: limits, then stock nbgrader with ``argv``.
 
-    Its output goes to ``log_fd`` (the pipe of :func:`_bounded_log`), its peak memory (KiB) to
+    Its output goes to ``log_fd`` (the pipe of :func:`_bounded_log`), the machine's failure it
+    met, if any, to ``failure_fd`` (``nbgrader_main.py``), its peak memory (KiB) to
     ``peak_path``; it ends with nbgrader's exit status.
     """
     _apply_limits(memory_mb)
     os.chdir(folder)
     os.environ.clear()
-    os.environ.update(env)
+    os.environ.update(env, **{FAILURE_FD: str(failure_fd)})
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
     sys.path[:0] = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
-    from .nbgrader_main import main  # imported here, after the environment it reads is in place
+    from .nbgrader_main import run  # imported here, after the environment it reads is in place
 
     sys.argv = ["nbgrader", *argv]
     try:
-        main()
+        run()
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -143,35 +147,65 @@ def fork_server_running():
     return forkserver._forkserver._forkserver_pid is not None
 
 
+class Finished(NamedTuple):
+    """An nbgrader process that ran (:func:`run_nbgrader_limited`)."""
+    exitcode: Optional[int]  # None: stopped at its time limit
+    log: str                 # the end of its output (:func:`read_log`), the student's kernel's included
+    peak_mb: float           # its peak memory in MiB, or 0 unknown
+    failure: str = ""        # the machine's failure that ended its work, "Name: message" ("": none)
+
+
 def run_nbgrader_limited(argv, folder, env, memory_mb, timeout):
-    """Run ``nbgrader ARGV`` in ``folder`` with ``env`` under the limits; returns (exit status, or
-    None when stopped at ``timeout`` seconds; the end of its output (:func:`read_log`); its peak
-    memory in MiB, or 0 unknown)."""
+    """Run ``nbgrader ARGV`` in ``folder`` with ``env`` under the limits, ``timeout`` seconds at most;
+    a :class:`Finished`."""
     context = _fork_server()
     with tempfile.TemporaryDirectory(prefix="nbgrader-run-", dir=scratch.run_folder()) as notes:
         log_path, peak_path = Path(notes) / "log", Path(notes) / "peak-kib"
         output = _bounded_log(log_path)
+        failure_read, failure_write = os.pipe()
         try:
             if context is None:
-                process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env=env, stdout=output.write_fd,
-                                           stderr=subprocess.STDOUT, preexec_fn=_limits(memory_mb))
+                process = subprocess.Popen([*NBGRADER, *argv], cwd=folder, env={**env, FAILURE_FD: str(failure_write)},
+                                           stdout=output.write_fd, stderr=subprocess.STDOUT, pass_fds=(failure_write,),
+                                           preexec_fn=_limits(memory_mb))
                 output.close_writer()
                 try:
                     process.wait(timeout=timeout)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
-                    return None, "", 0.0
+                    return Finished(None, "", 0.0)
                 exitcode, peak = process.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             else:
                 exitcode = run_forked(context, _forked_nbgrader, (argv, str(folder), env, memory_mb,
-                                                                  _Passed(output.write_fd), str(peak_path)), timeout)
+                                                                  _Passed(output.write_fd), _Passed(failure_write),
+                                                                  str(peak_path)), timeout)
                 if exitcode is None:
-                    return None, "", 0.0
+                    return Finished(None, "", 0.0)
                 peak = int(peak_path.read_text(encoding="utf-8")) / 1024 if peak_path.is_file() else 0.0
+            failure = _last_failure(failure_read) if exitcode else ""
         finally:
             output.finish(LOG_WAIT)
-        return exitcode, read_log(log_path), peak
+            os.close(failure_read)
+            os.close(failure_write)
+        return Finished(exitcode, read_log(log_path), peak, failure)
+
+
+def _last_failure(read_fd):
+    """The last failure an ended nbgrader process wrote into the pipe (``nbgrader_main.record``):
+    "Name: message" where it was the machine's, else ''. Read without waiting for the pipe's end:
+    this process holds its other end until the read is done."""
+    os.set_blocking(read_fd, False)
+    received = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(read_fd, 1 << 16):
+            received += chunk
+    lines = received.decode("utf-8", errors="replace").splitlines()
+    try:
+        failure = json.loads(lines[-1]) if lines else ""
+    except ValueError:
+        return ""
+    return failure if isinstance(failure, str) else ""
 
 
 LOG_HEAD, LOG_TAIL = 64 * 1024, 512 * 1024  # bytes of an nbgrader process's output kept from its start, its end
