@@ -600,6 +600,26 @@ def _repeats_one_attachment():
     return [cell]
 
 
+# Markup that runs nothing but draws over the page's own parts: a class the pages' stylesheets give a
+# meaning (Bootstrap's .modal, a white sheet fixed over the whole window, above everything; a link
+# with .navbar-fixed-top, a bar over the formgrader's navigation), and a negative margin with
+# allowed properties (html_safety.SAFE_CLASSES, html_safety.CONTAINED_STYLE).
+OVER_THE_PAGE = ('<div class="modal" style="display:block;background-color:white;padding:40px">'
+                 "<h4>a01_santa_logreg (Score: 13.0 / 13.0)</h4>All tests passed.</div>\n\n"
+                 '<a href="https://example.org/" class="btn btn-primary navbar-fixed-top" '
+                 'style="display:block">Next submission</a>\n\n'
+                 '<div style="display:inline-block;margin-top:-100000px;width:6000px;height:200000px;'
+                 'background-color:white">covered</div>\n')
+
+
+def _draws_over_the_page():
+    """The markup above as a markdown cell, and as an HTML output the kernel makes."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    return [new_markdown_cell(OVER_THE_PAGE),
+            new_code_cell(f"from IPython.display import HTML\nHTML({OVER_THE_PAGE!r})")]
+
+
 # Markup whose layout costs the browser far more than its size (html_safety.LAYOUT_COSTLY_TAGS).
 LAYOUT_COSTLY_OUTPUTS = code('''
     from IPython.display import HTML, display
@@ -927,6 +947,10 @@ KERNEL_CASES = [
     _graded("repeats_one_attachment", "a markdown cell refers 2,500 times to one pasted image of 97 kB (each "
             "reference wrote the whole image into the page: a feedback page of 261 MB, 290 s of grading)",
             A01_FULL, answered(ASSIGNMENT, cells=_repeats_one_attachment)),
+    _graded("draws_over_the_page", "markdown and an HTML output that draw a made-up score over the whole "
+            "feedback page and formgrader (Bootstrap's modal class), a link over the formgrader's navigation and a "
+            "white box with a negative margin over the page's score", A01_FULL,
+            answered(ASSIGNMENT, cells=_draws_over_the_page)),
     _graded("html_beside_the_notebook", "HTML files beside the notebook: one named as its feedback page, one "
             "with a script and a made-up score", A01_FULL, html_beside_the_notebook),
 ]

@@ -81,3 +81,42 @@ def visit(browser, url, settle_ms=1500, check=None, login=None):
     finally:
         context.close()
     return seen, result
+
+
+# Where student markup is drawn: the page's first screen and the screen of each element of student
+# markup holding ``cover``, scanned every 40 px with elementFromPoint. A point drawn by such an element
+# outside the cell it is in (its markdown, output or raw cell) is an escape.
+_DRAWN = """(cover) => {
+    const cells = '.text_cell_render, .output_subarea, .course-raw-cell';
+    const marked = [...document.querySelectorAll(cells)].flatMap(cell => [...cell.children])
+        .filter(element => element.textContent.includes(cover));
+    const escapes = [], inside = new Set();
+    const scan = () => {
+        for (let x = 5; x < innerWidth; x += 40) {
+            for (let y = 5; y < innerHeight; y += 40) {
+                const hit = document.elementFromPoint(x, y);
+                const element = hit && marked.find(m => m.contains(hit));
+                if (!element) continue;
+                const box = element.parentElement.closest(cells).getBoundingClientRect();
+                if (x < box.left || x > box.right || y < box.top || y > box.bottom) {
+                    escapes.push(`${element.outerHTML.slice(0, 80)} at (${x}, ${y + scrollY})`);
+                } else {
+                    inside.add(marked.indexOf(element));
+                }
+            }
+        }
+    };
+    window.scrollTo(0, 0);
+    scan();
+    for (const element of marked) {
+        element.parentElement.closest(cells).scrollIntoView();
+        scan();
+    }
+    return {marked: marked.length, drawn_inside: inside.size, escapes: escapes.slice(0, 10)};
+}"""
+
+
+def drawn_outside_cells(page, cover):
+    """{marked: elements of student markup holding ``cover``, drawn_inside: how many of them were
+    seen drawn in their own cell, escapes: points where one is drawn outside it}."""
+    return page.evaluate(_DRAWN, cover)

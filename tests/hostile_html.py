@@ -84,6 +84,23 @@ OUTPUTS = {
                    "text/plain": "latex"}, {}),
 }
 
+# Markup that runs nothing but would draw over the page's own parts: a class the page's stylesheets
+# give a meaning (Bootstrap's .modal, white and fixed over the whole window; .navbar-fixed-top, a bar
+# over the formgrader's navigation), a negative margin with allowed properties, and a large font on a
+# line of no height. Each holds COVER. As markdown (form name -> source), raw HTML and an output.
+COVER = "drawn-over-the-page"
+OVERLAYS = {
+    "md-modal-class": ('<div class="modal" style="display:block;background-color:white;padding:40px">'
+                       f"<h4>a01_santa_logreg (Score: 13.0 / 13.0)</h4>All tests passed. {COVER}</div>"),
+    "md-fixed-navbar": ('<a href="https://evil.example/" class="btn btn-primary navbar-fixed-top" '
+                        f'style="display:block;height:80px">Next submission {COVER}</a>'),
+    "md-negative-margin": ('<div style="display:inline-block;margin-top:-100000px;margin-left:-2000px;width:6000px;'
+                           f'height:200000px;background-color:white">{COVER}</div>'),
+    "md-tall-glyphs": f'<span style="font-size:3000px;line-height:0;background-color:white">{COVER}</span>',
+}
+RAW["raw-modal-class"] = OVERLAYS["md-modal-class"]
+OUTPUTS["out-modal-class"] = ({"text/html": OVERLAYS["md-modal-class"], "text/plain": "h"}, {})
+
 # What must still show: form name -> markdown, and one legitimate image output.
 LEGIT_MARKDOWN = {
     "legit-table": "| size | accuracy |\n|---|---|\n| 64 | 0.71 |\n| 128 | 0.74 |",
@@ -91,13 +108,13 @@ LEGIT_MARKDOWN = {
                     "$$J = -\\frac{1}{m}\\sum_{i=1}^{m} y^{(i)} \\log a^{(i)}$$"),
 }
 LEGIT_IMAGE = ({"image/png": PNG, "text/plain": "<Figure>"}, {"image/png": {"width": 32}})
-HOSTILE_FORMS = sorted([*MARKDOWN, *RAW, *OUTPUTS])
+HOSTILE_FORMS = sorted([*MARKDOWN, *OVERLAYS, *RAW, *OUTPUTS])
 
 
 def hostile_cells():
     """The catalogue as cells, outputs made: markdown, raw, then code cells with their outputs."""
     cells = []
-    for name, source in {**MARKDOWN, **LEGIT_MARKDOWN}.items():
+    for name, source in {**MARKDOWN, **OVERLAYS, **LEGIT_MARKDOWN}.items():
         cell = new_markdown_cell(source, metadata={"tags": [name]})
         if name in ATTACHMENTS:
             cell["attachments"] = ATTACHMENTS[name]

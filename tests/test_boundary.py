@@ -271,3 +271,21 @@ def test_colour_codes_reach_the_feedback_page_bounded(graded):
     assert text.count('<span class="ansi-red-fg">x</span>') == 1_000  # 2,000 codes: one colours each x, one resets
     assert text.count("x" * 1000) >= 70  # the rest of the 80,000 x's, uncoloured
     assert '<span class="ansi-red-intense-fg ansi-bold">red</span>' in text
+
+
+def test_markup_that_draws_over_the_page_stays_within_its_cell(graded):
+    """The case's markdown and output keep no class that the page's stylesheets give a meaning, and
+    the page contains each cell's paint (tests/test_html_safety.py and test_formgrader_safety.py
+    check both in Chromium)."""
+    from bs4 import BeautifulSoup
+
+    from autograder.pages import html_safety
+
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "draws_over_the_page").rglob("*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    soup = BeautifulSoup(text, "html.parser")
+    assert len(soup.find_all("a", string="Next submission")) == 2  # the markdown's, the output's
+    assert len(soup.find_all("div", string="covered")) == 2
+    assert soup.select(".modal, .navbar-fixed-top, .btn") == []
+    assert html_safety.CONTAINED_STYLE in text

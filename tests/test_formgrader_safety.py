@@ -31,7 +31,7 @@ from bs4 import BeautifulSoup
 import browser
 import hostile_html
 from autograder.pages import formgrader as formgrader_safety
-from autograder.pages import text_blocks
+from autograder.pages import html_safety, text_blocks
 from known_submissions import boundary
 
 ASSIGNMENT = "a01_santa_logreg"
@@ -383,6 +383,28 @@ def test_how_much_tex_does_the_formgrader_give_mathjax_in_all(chromium):
 def test_can_the_instructor_still_grade_on_that_page(formgrader_visit):
     _, shown = formgrader_visit
     assert shown["grades"] == shown["scores"] == 5  # a01's five graded tests, each with its score input
+
+
+def test_does_student_markup_stay_within_its_cell_on_the_formgrader_page(chromium, formgrader_page, submission_url):
+    """Bootstrap's classes made a student's element a white sheet over the whole formgrader (its
+    cells and score boxes out of reach) or a "Next submission" bar over its navigation, to the
+    student's site; a negative margin drew over the page too (hostile_html.OVERLAYS)."""
+    html, _ = formgrader_page
+    assert html_safety.CONTAINED_STYLE in html
+    assert not re.search(r'class="[^"]*\b(modal|navbar-fixed-top)\b[^"]*"[^>]*>[^<]*' + hostile_html.COVER, html)
+
+    def drawn(page):
+        navigation = page.evaluate("""() => {
+            const next = document.querySelector('nav.navbar li.next a');
+            const box = next.getBoundingClientRect();
+            return next.contains(document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2));
+        }""")
+        return navigation, browser.drawn_outside_cells(page, hostile_html.COVER)
+    login = submission_url.split("/formgrader/")[0] + f"/?token={TOKEN}"
+    _, (navigation, drawn) = browser.visit(chromium, submission_url, settle_ms=1500, check=drawn, login=login)
+    assert navigation, "the formgrader's 'next' link is not on top where it is drawn"
+    assert drawn["escapes"] == [], drawn
+    assert drawn["marked"] == len(hostile_html.OVERLAYS) + 2 and drawn["drawn_inside"] >= len(hostile_html.OVERLAYS)
 
 
 def test_does_the_formgrader_show_html_nested_too_deep_as_text(formgrader_page):

@@ -158,6 +158,33 @@ def test_do_the_image_the_table_and_the_maths_render_offline_in_chromium(chromiu
     assert seen.console_errors == [] and seen.blocked_requests == []
 
 
+def test_does_student_markup_keep_only_classes_that_colour_text():
+    """Bootstrap's .modal or .navbar-fixed-top made a student's element a sheet or a bar fixed
+    over the page, above the score (hostile_html.OVERLAYS)."""
+    kept = html_safety.sanitize('<div class="modal fade in k nb dataframe language-python ansi-red-fg anchor-link '
+                                'navbar-fixed-top btn sr-only dropdown-menu nbgrader_cell score">x</div>')
+    assert kept == '<div class="k nb dataframe language-python ansi-red-fg anchor-link">x</div>'
+    assert 'class="' not in html_safety.sanitize('<span class="modal navbar-fixed-top">x</span>')
+    for form, source in hostile_html.OVERLAYS.items():
+        html = html_safety.markdown2html({"cell": {}}, source)
+        assert hostile_html.COVER in html and not re.search(r'class="[^"]*(modal|navbar|btn)', html), form
+    highlighted = html_safety.markdown_to_html("# A heading\n\n```python\nx = 1\n```")
+    assert 'class="anchor-link"' in highlighted and 'class="language-python"' in highlighted
+
+
+def test_does_student_markup_draw_only_within_its_cell_in_chromium(chromium, hostile_page, hostile_page_file):
+    """A negative margin or a line of no height drew a student's white box over the page's score,
+    and a fixed element covered the window: each is cut at the edge of its own cell
+    (html_safety.CONTAINED_STYLE; the raw cell wrapped so)."""
+    assert html_safety.CONTAINED_STYLE in hostile_page and f'<div class="{html_safety.RAW_CLASS}">' in hostile_page
+    seen, drawn = browser.visit(chromium, hostile_page_file.as_uri(), settle_ms=200,
+                                check=lambda page: browser.drawn_outside_cells(page, hostile_html.COVER))
+    assert drawn["escapes"] == [], drawn
+    assert drawn["marked"] == len(hostile_html.OVERLAYS) + 2  # the markdown forms, the raw cell, the output
+    assert drawn["drawn_inside"] >= len(hostile_html.OVERLAYS)  # (each is there, and drawn)
+    assert seen.console_errors == []
+
+
 def test_does_the_policy_alone_stop_every_script_of_the_stock_page(chromium, course_root, tmp_path):
     """A sanitiser miss: the stock, unsanitised page with only the feedback policy added runs
     none of the student's scripts (meta refresh, which a policy cannot stop, is left out here)."""

@@ -121,9 +121,9 @@ def test_the_formgrader_template_writes_the_style():
     from autograder.pages import formgrader
 
     _, resources = formgrader.PagePolicy()(None, {})
-    assert resources["text_blocks_style"] == text_blocks.STYLE
+    assert text_blocks.STYLE in resources["page_style"]
     template = (formgrader.TEMPLATE_BASEDIRS[0] + "/formgrade/formgrade_macros.html.j2")
-    assert "{{ resources.get('text_blocks_style') or '' }}" in open(template, encoding="utf-8").read()
+    assert "{{ resources.get('page_style') or '' }}" in open(template, encoding="utf-8").read()
 
 
 BOXES = "Array.from(document.querySelectorAll('pre, p, h1, table')).map(e => JSON.stringify(e.getBoundingClientRect()))"

@@ -39,6 +39,7 @@ from nbconvert.preprocessors import Preprocessor
 from tornado.web import OutputTransform
 
 from . import text_blocks
+from .html_safety import CONTAINED_STYLE
 
 # Template folders for HTMLExporter.extra_template_basedirs: the course's partials first, then
 # nbgrader's ("formgrade" for the formgrader, "feedback" for generate_feedback).
@@ -56,17 +57,20 @@ def page_policy(nonce):
             "img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:")
 
 
+PAGE_STYLE = text_blocks.STYLE + CONTAINED_STYLE  # the CSS the course's partials add to the page
+
+
 class PagePolicy(Preprocessor):
     """A fresh nonce (``resources['csp_nonce']``), the page's policy
-    (``resources['content_security_policy']``) and the CSS of long text's blocks
-    (``resources['text_blocks_style']``, ``autograder.pages.text_blocks``) for the course's
-    formgrade partials."""
+    (``resources['content_security_policy']``) and the course's CSS (``resources['page_style']``:
+    long text's blocks, ``autograder.pages.text_blocks``; student markup kept within its cell,
+    ``html_safety.CONTAINED_STYLE``) for the course's formgrade partials."""
 
     def __call__(self, nb, resources):
         nonce = secrets.token_urlsafe(18)
         resources["csp_nonce"] = nonce
         resources["content_security_policy"] = page_policy(nonce)
-        resources["text_blocks_style"] = text_blocks.STYLE
+        resources["page_style"] = PAGE_STYLE
         return nb, resources
 
 

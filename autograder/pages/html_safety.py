@@ -44,6 +44,7 @@ from jinja2 import pass_context
 from nbconvert.filters import strip_files_prefix as _nbconvert_strip_files_prefix
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
+from pygments.token import STANDARD_TYPES
 
 from . import image_budget, markup, mathml, page_budget, text_blocks
 from .page_budget import ANSI_CODES, MARKDOWN_PAST, PageBudget, as_text, bound_sources, bounded_ansi
@@ -92,6 +93,27 @@ STYLE_PROPERTIES = {
     "clear", "list-style-type", "caption-side", "table-layout", "empty-cells",
 }
 URL_SCHEMES = {"http", "https", "mailto", "data"}  # data: only for images, see _attribute
+# The classes an element of student markup keeps. A class means what the page's stylesheets and
+# scripts say: Bootstrap's, inlined in the feedback page and loaded by the formgrader, make a
+# ``modal`` a white sheet fixed over the whole window, above everything (a made-up score in
+# place of the page, the formgrader's cells and score boxes out of reach) and a
+# ``navbar-fixed-top`` link a bar over the formgrader's own navigation ("Next submission" to the
+# student's site); the formgrader's scripts find their cells by class. Kept: Pygments' token
+# classes (code an output highlights), nbconvert's ``highlight``, ``hl-<language>``,
+# ``ansi-<colour>`` and a heading's ``anchor-link``, a code block's ``language-<name>``, pandas'
+# ``dataframe``, and the classes this package writes itself (``mathml``, ``page_budget``,
+# ``text_blocks``): each colours or lays out text in place.
+SAFE_CLASSES = (frozenset(STANDARD_TYPES.values()) - {""}) | {
+    "highlight", "hll", "anchor-link", "dataframe", "tex-source", "course-maths-as-text", "course-shown-as-text",
+    text_blocks.LINE, text_blocks.PIECE_CLASS, text_blocks.CUT_CLASS}
+_SAFE_CLASS = re.compile(r"(language|hl|ansi)-[A-Za-z0-9_+.-]{1,40}")
+# Student markup is painted within its own cell: in both pages a markdown cell's text, an output
+# and a raw cell (wrapped in RAW_CLASS by SanitizeNotebook) each contain their paint. What its
+# allowed styles can still draw past the cell (a negative margin over the page's score, glyphs of
+# a large font on a line of no height, a table wider than the page) is cut at the cell's edge,
+# and anything fixed on the window would be fixed in the cell. Both pages carry this CSS.
+RAW_CLASS = "course-raw-cell"
+CONTAINED_STYLE = f"<style>.text_cell_render,.output_subarea,.{RAW_CLASS}{{contain:paint}}</style>"
 
 _LINK = re.compile(r"(https?://|mailto:)", re.IGNORECASE)
 _IMAGE_DATA = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*", re.IGNORECASE)
@@ -118,6 +140,8 @@ def _attribute(tag, attribute, value):
                 and not image_budget.data_url_problem(value, budget=page_budget.current_page()) else None)
     if attribute == "style":
         return None if _STYLE_DANGER.search(value) else value
+    if attribute == "class":
+        return " ".join(name for name in value.split() if name in SAFE_CLASSES or _SAFE_CLASS.fullmatch(name)) or None
     if attribute in ("rowspan", "colspan", "span"):  # 0 spans a rowspan to its group's end
         return str(min(max(int(value), 1), MAX_SPAN)) if re.fullmatch(r"[0-9]{1,9}", value) else None
     return value
@@ -429,7 +453,8 @@ class SanitizeNotebook(Preprocessor):
             if not isinstance(mime, str):
                 cell.metadata["raw_mimetype"] = mime = "text/plain"
             if mime.lower() in _RAW_SHOWN:
-                cell.source = sanitize(_text(cell.source) or "", budget=getattr(self, "budget", None))
+                shown = sanitize(_text(cell.source) or "", budget=getattr(self, "budget", None))
+                cell.source = f'<div class="{RAW_CLASS}">{shown}</div>'
         elif cell.cell_type == "code":
             if not isinstance(cell.get("execution_count"), (int, type(None))):
                 cell.execution_count = None
