@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import stat
+import struct
 import subprocess
 import tarfile
 import warnings
@@ -87,6 +88,24 @@ def corrupt_crc(data):
     """``data`` (a zip of one stored member) with a byte of that member changed."""
     at = data.index(b"hand in") + 3
     return data[:at] + b"X" + data[at + 1:]
+
+
+def repeated_directory(entries, listed=None, zip64=False):
+    """A zip whose central directory holds ``entries`` entries, all of one empty member ``a``
+    (one local header), and whose end record says it lists ``listed`` (``entries`` unless given),
+    in zip64 end records where ``zip64``: the shape of a 534 KiB upload whose inner zip listed
+    4,000,000 entries, which zipfile.ZipFile read whole (1.7 GB, 20 s) before any limit."""
+    listed = entries if listed is None else listed
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, 1, 0) + b"a"
+    directory = (struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+                             (stat.S_IFREG | 0o644) << 16, 0) + b"a") * entries
+    if not zip64:
+        return local + directory + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, listed, listed, len(directory),
+                                               len(local), 0)
+    return (local + directory
+            + struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, listed, listed, len(directory), len(local))
+            + struct.pack("<4sLQL", b"PK\x06\x07", 0, len(local) + len(directory), 1)
+            + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
 
 
 def stored_zip(name, content):
@@ -227,10 +246,73 @@ def test_a_bomb_of_nested_archives_stops_at_the_runs_limit_and_later_archives_ar
 
 
 def test_too_many_entries(tmp_path, caplog):
-    make_download(tmp_path / "archive", {"many.zip": zip_bytes(*((f"f{i}.txt", b"") for i in range(600)))})
+    # A zip is refused alone on the entries its directory lists, before it is read; a tar, read as
+    # a stream, at the entry past the limit, which ends the run.
+    make_download(tmp_path / "archive", {"a_many.zip": zip_bytes(*((f"f{i}.txt", b"") for i in range(600))),
+                                         "b_many.tar.gz": tar_bytes(*((tar_entry(f"f{i}.txt"), b"") for i in range(600)))})
     log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog, **SMALL)
-    assert "Not unpacking many.zip: at f500.txt, more than 500 files and folders are unpacked in all" in log
+    assert "Not unpacking a_many.zip: it lists 600 entries, more than the 500 files and folders left to unpack" in log
+    assert "Not unpacking b_many.tar.gz: at f500.txt, more than 500 files and folders are unpacked in all" in log
     assert tree(tmp_path / "extracted") == {}
+
+
+@pytest.mark.parametrize("zip64", [False, True], ids=["zip", "zip64"])
+@pytest.mark.parametrize("listed, why", [
+    (600, "it lists 600 entries, more than the 499 files and folders left to unpack in all"),
+    (1, "its central directory holds more entries than the 499 files and folders left to unpack in all"),
+], ids=["counted", "miscounted"])
+def test_a_directory_of_more_entries_than_are_left_is_refused_before_zipfile_reads_it(
+        tmp_path, caplog, monkeypatch, zip64, listed, why):
+    make_download(tmp_path / "archive", {"ada_problem1.ipynb": NOTEBOOK,  # copied first: 499 entries are left
+                                         "mallory_problem1.zip": repeated_directory(600, listed, zip64)})
+
+    def read_whole(*args, **kwargs):
+        raise AssertionError("zipfile.ZipFile read the directory")
+    monkeypatch.setattr(zipfile, "ZipFile", read_whole)
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog, **SMALL)
+    assert f"Not unpacking mallory_problem1.zip: {why} (the limit, CheckedExtractor.max_entries)" in log, log
+    assert tree(tmp_path / "extracted") == {"ada_problem1.ipynb": NOTEBOOK}
+
+
+def test_a_directory_larger_than_its_archive_is_refused(tmp_path, caplog):
+    data = bytearray(zip_bytes(("problem1.ipynb", NOTEBOOK)))
+    struct.pack_into("<L", data, data.rindex(b"PK\x05\x06") + 12, 10 * MB)  # the directory's size
+    make_download(tmp_path / "archive", {"ada_problem1.ipynb": NOTEBOOK, "big.zip": bytes(data)})
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog, **SMALL)
+    assert f"Not unpacking big.zip: its central directory ({10 * MB} bytes, it says) is larger than the archive" in log
+    assert tree(tmp_path / "extracted") == {"ada_problem1.ipynb": NOTEBOOK}
+
+
+def test_an_inner_zip_of_too_many_entries_is_refused_alone(tmp_path, caplog):
+    make_download(tmp_path / "archive", {
+        "ada_problem1.zip": zip_bytes(("problem1.ipynb", NOTEBOOK)),
+        "mallory_problem1.zip": zip_bytes(("inner.zip", repeated_directory(5000, zip64=True)), ("notes.txt", b"x"))})
+    assert (tmp_path / "archive" / "mallory_problem1.zip").stat().st_size < 2000
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog, **SMALL)
+    assert "Not unpacking mallory_problem1.zip > inner.zip: it lists 5000 entries, more than the 497 files" in log
+    unpacked = tree(tmp_path / "extracted")
+    assert unpacked["ada_problem1/problem1.ipynb"] == NOTEBOOK and unpacked["mallory_problem1/notes.txt"] == b"x"
+    assert "mallory_problem1/inner" not in unpacked
+
+
+@pytest.mark.parametrize("zip64, comment", [(False, b""), (True, b""), (False, b"made by hand " * 100), (True, b"c")],
+                         ids=["plain", "zip64", "comment", "zip64_comment"])
+def test_zip64_records_and_a_comment_unpack_as_before(tmp_path, caplog, monkeypatch, zip64, comment):
+    buffer = io.BytesIO()
+    with monkeypatch.context() as writing:
+        if zip64:  # zipfile writes zip64 end records only past 65,535 entries or 4 GiB
+            writing.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.comment = comment
+            for name, content in (("problem1.ipynb", NOTEBOOK), ("notes/todo.txt", b"todo")):
+                with archive.open(zipfile.ZipInfo(name), "w", force_zip64=zip64) as member:
+                    member.write(content)
+    assert (b"PK\x06\x06" in buffer.getvalue()) == zip64
+    make_download(tmp_path / "archive", {"ada_ps1.zip": buffer.getvalue()})
+    log = extract(CheckedExtractor, tmp_path / "archive", tmp_path / "extracted", caplog, **{**SMALL, "max_entries": 4})
+    assert "ERROR" not in log, log
+    assert tree(tmp_path / "extracted") == {"ada_ps1": None, "ada_ps1/problem1.ipynb": NOTEBOOK,
+                                            "ada_ps1/notes": None, "ada_ps1/notes/todo.txt": b"todo"}
 
 
 def test_archives_nested_deeper_than_the_limit_stay_archives(tmp_path, caplog):
