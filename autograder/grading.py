@@ -43,6 +43,7 @@ from .profiling import stage
 from .progress import Progress
 from .cluster.course_version import course_version
 from .resume import FinishedResults, longest_first, submission_hash
+from .sandbox import cgroups
 from .sandbox.policy import bwrap_problem, sandbox_mode
 from .sandbox import shared_data
 from .sandbox.zygote import Zygote
@@ -136,6 +137,10 @@ def warn_without_sandbox(sandbox):
               file=sys.stderr)
     elif mode == "off":
         print("warning: Sandbox.mode = off: student code runs without sandbox or limits", file=sys.stderr)
+    if mode != "off" and cgroups.problem(sandbox.cgroup):
+        print(f"warning: kernels get no control group ({cgroups.problem(sandbox.cgroup)}): Sandbox.memory_mb "
+              "limits each process's address space only, and the files of the sandbox's tmpfs are not counted",
+              file=sys.stderr)
 
 
 def settings_given(settings=(), timeout=None, cell_timeout=None, memory_mb=None, max_cell_output=None, jobs=None):

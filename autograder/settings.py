@@ -37,12 +37,20 @@ class Sandbox(Configurable):
         "COURSE_DECODED_DIR: set by the harness for the class it grades; empty: kernels read the data "
         "files themselves")).tag(config=True)
     memory_mb = Integer(4096, help="Address space of the kernel (and of the nbgrader process grading it), "
-                                   "in MiB; 0 for no limit").tag(config=True)
-    processes = Integer(1024, help="Processes the kernel's user may have").tag(config=True)
+                                   "in MiB, and, where kernels get a control group (see cgroup), the memory of "
+                                   "the kernel's whole sandbox, its tmpfs included; 0 for no limit").tag(config=True)
+    processes = Integer(1024, help="Processes the kernel's user may have (and tasks its control group may "
+                                   "have, where it has one: see cgroup)").tag(config=True)
     file_mb = Integer(512, help="Size of the largest file the kernel may write, in MiB").tag(config=True)
     open_files = Integer(1024, help="Files the kernel may have open at once").tag(config=True)
     work_mb = Integer(1024, help="Size of the kernel's working folder (a tmpfs), in MiB").tag(config=True)
     tmp_mb = Integer(512, help="Size of the kernel's /tmp (a tmpfs), in MiB").tag(config=True)
+    cgroup = Unicode("auto", help=(
+        "Where each kernel gets a control group of its own that limits its whole sandbox (its processes' "
+        "memory and its tmpfs files together to memory_mb, its tasks to processes; autograder/sandbox/cgroups.py): "
+        "auto: below the grader's own group, in a cgroup v2 or v1 hierarchy it may write to; a path: a cgroup "
+        "v2 folder delegated to the grader, with the memory controller enabled for its children; off: none. "
+        "Without one, memory_mb limits each process's address space only, and the grader says so")).tag(config=True)
 
     def limits(self):
         """{name: value} of the limits, as the sandbox's policy reads them."""

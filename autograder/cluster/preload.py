@@ -19,6 +19,7 @@ import pwd
 import tempfile
 
 from autograder.course import COURSE_ROOT
+from autograder.sandbox import cgroups
 from autograder.sandbox.policy import bwrap_problem, sandbox_mode
 
 logger = logging.getLogger("distributed.preloading")
@@ -48,6 +49,9 @@ def dask_setup(server):
                 _user_name(), os.geteuid(), tempfile.gettempdir(), kernels)
     if mode != "bwrap":
         logger.warning("grading worker: student code runs WITHOUT the sandbox (limits only): %s", bwrap_problem())
+    if cgroups.problem():
+        logger.warning("grading worker: kernels get no control group (%s): their memory is limited per process "
+                       "only, tmpfs not counted", cgroups.problem())
     # The fork server of the worker's nbgrader processes imports nbgrader now, while the worker
     # waits for its first submission (remote_job.py).
     from autograder.cluster.remote_job import allow_children

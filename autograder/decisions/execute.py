@@ -328,8 +328,11 @@ class SurvivingExecute(Execute):
             return cell, resources
         except (DeadKernelError, session.KernelGone) as error:
             self._died_in = (index, "died")
-            cell.outputs.append(_error("the kernel died while running this cell (out of memory, "
-                                       "os._exit or a crash); later cells were not run"
+            stopped = getattr(self.km, "stopped_for_memory", lambda: False)()
+            why = (f"out of memory: it and the processes it started, with its files in /tmp and the working "
+                   f"folder, held more than the memory limit of {self.km.limits['memory_mb']} MiB"
+                   if stopped else "out of memory, os._exit or a crash")
+            cell.outputs.append(_error(f"the kernel died while running this cell ({why}); later cells were not run"
                                        + (f" [{error}]" if isinstance(error, session.KernelGone) else "")))
             return cell, resources
 

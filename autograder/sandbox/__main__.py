@@ -1,5 +1,10 @@
-"""``python -m autograder.sandbox``: one line on the sandbox student code gets on this machine."""
+"""``python -m autograder.sandbox``: a line on the sandbox student code gets on this machine, and
+one on the control group each kernel gets."""
 from ..settings import Sandbox, course_config
+from . import cgroups
 from .policy import describe
 
-print(describe(Sandbox(config=course_config()).mode))
+settings = Sandbox(config=course_config())
+print(describe(settings.mode))
+if settings.mode != "off":
+    print(f"control group: {cgroups.describe(settings.cgroup)}")

@@ -15,7 +15,7 @@ from traitlets import Type
 
 from .. import scratch
 from ..settings import Sandbox
-from . import zygote
+from . import cgroups, zygote
 from .kernel_client import PromptKernelClient
 from .kernel_output import KernelOutput
 from .policy import (COURSE_ROOT, WORK, bwrap_command, kernel_environment, kernel_uid, limits_prefix,
@@ -47,6 +47,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._ipc_folder = None
         self._sockets = None
         self._output = None
+        self._group = None  # the kernel's control group (cgroups.py), while it runs
         if self.mode == "bwrap":
             scratch.clear_stale_runs()
             self._sockets = scratch.SocketFolder()
@@ -67,6 +68,10 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._output.close_writer()  # the kernel (and its sandbox) hold their copies now
 
     async def _launch_sandboxed(self, **kw):
+        self._remove_group()  # a restarted kernel's former group
+        if self.mode != "off":
+            self._group = cgroups.kernel_group(self.limits, self.settings.cgroup)
+        enter = self._group.prefix() if self._group else []
         kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.realpath(self.connection_file)]
         if not self.released and kw.get("cwd"):
             guess = COURSE_ROOT / "release" / Path(kw["cwd"]).name
@@ -81,12 +86,12 @@ class SandboxedKernelManager(AsyncKernelManager):
                     return await self._launch_from_zygote(self.settings.zygote_socket, env, kw)
                 except zygote.ZygoteUnavailable as error:
                     self.log.warning(f"{STARTED_AFRESH}: %s", error)
-            kernel_cmd = bwrap_command(kernel_cmd, self.released, self._ipc_folder,
-                                       os.path.realpath(self.connection_file), env, self.limits,
-                                       matplotlib_font_lists())
+            kernel_cmd = enter + bwrap_command(kernel_cmd, self.released, self._ipc_folder,
+                                               os.path.realpath(self.connection_file), env, self.limits,
+                                               matplotlib_font_lists())
             kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         elif self.mode == "rlimits":
-            kernel_cmd = limits_prefix(self.limits) + kernel_cmd
+            kernel_cmd = enter + limits_prefix(self.limits) + kernel_cmd
             kw["env"] = {**env, "HOME": os.environ.get("HOME", "/tmp"), "PATH": os.environ.get("PATH", "")}
             kw["env"].pop("IPYTHONDIR", None)
             kw["env"].pop("MPLCONFIGDIR", None)
@@ -99,18 +104,38 @@ class SandboxedKernelManager(AsyncKernelManager):
         command = bwrap_command(placeholder, self.released, self._ipc_folder,
                                 os.path.realpath(self.connection_file), env, self.limits,
                                 matplotlib_font_lists())
+        if self._group:  # the sandbox in the kernel's group; the kernel enters it itself (zygote_server.py)
+            command = self._group.prefix() + command
         kw = {**kw, "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}}
         info = await super()._async_launch_kernel(command, **kw)
         request = {"env": env, "uid": kernel_uid(), "rlimits": resource_limits(self.limits), "cwd": WORK,
                    "connection_file": os.path.realpath(self.connection_file)}
+        groups = []
         try:
+            groups = self._group.open_procs() if self._group else []
             zygote.fork_kernel(socket_path, self.provisioner.process.pid, request,
-                               output=(self._output.write_fd, self._output.write_fd))
-        except zygote.ZygoteUnavailable:
+                               output=(self._output.write_fd, self._output.write_fd), cgroups=groups)
+        except (zygote.ZygoteUnavailable, OSError) as error:
             await self.provisioner.kill()
             await self.provisioner.wait()
-            raise
+            if isinstance(error, zygote.ZygoteUnavailable):
+                raise
+            raise zygote.ZygoteUnavailable(f"the kernel's control group could not be opened ({error})") from None
+        finally:
+            for fd in groups:
+                os.close(fd)
         return info
+
+    def stopped_for_memory(self):
+        """Whether the kernel's control group had a process of it stopped for its memory limit
+        (False where the kernel has no group)."""
+        return bool(self._group and self._group.oom_kills())
+
+    def _remove_group(self):
+        if self._group is not None:
+            if not self._group.remove():
+                self.log.warning("the kernel's control group %s could not be removed", self._group.folders[0])
+            self._group = None
 
     async def _async_wait(self, pollinterval=0.01):
         await super()._async_wait(pollinterval=pollinterval)
@@ -127,3 +152,4 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._output = None
         if self._sockets is not None and not restart:
             self._sockets.remove()
+        self._remove_group()

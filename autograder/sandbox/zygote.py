@@ -222,10 +222,11 @@ def _connect(path, deadline):
 _usage_files = []
 
 
-def fork_kernel(socket_path, sandbox_pid, request, timeout=120, output=(1, 2)):
+def fork_kernel(socket_path, sandbox_pid, request, timeout=120, output=(1, 2), cgroups=()):
     """Ask the zygote at ``socket_path`` for a kernel in the sandbox of bubblewrap process
-    ``sandbox_pid``, its standard output and error the file descriptors ``output``; returns the
-    kernel's pid, or raises :class:`ZygoteUnavailable`."""
+    ``sandbox_pid``, its standard output and error the file descriptors ``output``, in the control
+    group whose ``cgroup.procs`` files the descriptors ``cgroups`` are (``cgroups.py``; the caller
+    closes them); returns the kernel's pid, or raises :class:`ZygoteUnavailable`."""
     deadline = time.monotonic() + timeout
     placeholder = _placeholder_pid(sandbox_pid, deadline)
     usage, usage_path = tempfile.mkstemp(prefix="kernel-usage-", suffix=".json", dir=scratch.run_folder())
@@ -244,8 +245,8 @@ def fork_kernel(socket_path, sandbox_pid, request, timeout=120, output=(1, 2)):
             raise ZygoteUnavailable("the sandbox has no mount or pid namespace of its own")
         with _connect(socket_path, deadline) as sock:
             sock.settimeout(max(1.0, deadline - time.monotonic()))
-            message = json.dumps({**request, "namespaces": names}).encode()
-            socket.send_fds(sock, [message], [*output, *fds])
+            message = json.dumps({**request, "namespaces": names, "cgroups": len(cgroups)}).encode()
+            socket.send_fds(sock, [message], [*output, *fds, *cgroups])
             reply = b""
             while chunk := sock.recv(65536):
                 reply += chunk

@@ -14,13 +14,15 @@ standard library only: the course's own packages are not in the sandbox. Bubblew
 when the harness ends.
 
 For each request on its Unix socket (a JSON object, with the kernel's stdout and stderr, a file
-for its usage and the sandbox's namespaces as file descriptors) it forks a child that:
+for its usage, the sandbox's namespaces and the ``cgroup.procs`` files of the kernel's control
+group, if any, as file descriptors) it forks a child that:
 
 1. joins the sandbox's namespaces (network, IPC, UTS, cgroup, pid, then mount) and goes to the
    working folder; the mount namespace's root is the sandbox's root;
 2. forks again, so that the kernel is inside the sandbox's pid namespace: it ends when the
    sandbox ends; once the kernel says it is set up, the first child reports its pid and exits;
-3. in the kernel: closes every other file, sets the sandbox's resource limits, drops to the
+3. in the kernel: enters the kernel's control group (``cgroups.py``: the memory of the whole
+   sandbox, tmpfs included), closes every other file, sets the sandbox's resource limits, drops to the
    sandbox's user (no groups, no capabilities in any set, no new privileges), takes the
    kernel's environment and new random seeds, says it is set up, then runs ipykernel as
    ``python -m ipykernel_launcher`` would.
@@ -82,8 +84,12 @@ def _set_limits(rlimits):
         resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), (value, value))
 
 
-def _prepare_kernel(request, out, err, ready):
-    """Files, limits, user and environment of the kernel-to-be (see the module's docstring)."""
+def _prepare_kernel(request, out, err, ready, cgroups=()):
+    """Control group, files, limits, user and environment of the kernel-to-be (see the module's
+    docstring); ``cgroups``: descriptors of its group's ``cgroup.procs`` files."""
+    for fd in cgroups:  # first: what it holds from now on is counted there ("0": the writer itself)
+        os.write(fd, b"0")
+        os.close(fd)
     os.dup2(out, 1)
     os.dup2(err, 2)
     null = os.open("/dev/null", os.O_RDONLY)
@@ -103,12 +109,12 @@ def _prepare_kernel(request, out, err, ready):
         sys.modules["numpy"].random.seed()  # a new kernel draws its own seed; Python's random reseeds at fork
 
 
-def _become_kernel(request, out, err, ready):
+def _become_kernel(request, out, err, ready, cgroups=()):
     """In the sandbox, in its pid namespace: become the student's kernel (never returns). Pipe
     ``ready`` gets "ok" once the kernel is set up, or what went wrong (the kernel then ends at
     once, and the asking side starts one afresh)."""
     try:
-        _prepare_kernel(request, out, err, ready)
+        _prepare_kernel(request, out, err, ready, cgroups)
     except BaseException as error:  # noqa: BLE001 - reported to the asking side
         try:
             os.write(ready, f"{type(error).__name__}: {error}".encode()[:2000] or b"error")
@@ -143,7 +149,9 @@ def _serve_one(report, request, fds):
     """In the first child: join the sandbox, fork the kernel, report its pid (on pipe ``report``)
     once it is set up, exit."""
     try:
-        out, err, _, *namespaces = fds
+        out, err, _, *rest = fds
+        count = len(request["namespaces"])
+        namespaces, cgroups = rest[:count], rest[count:]
         for _, fd in sorted(zip(request["namespaces"], namespaces),
                             key=lambda pair: NAMESPACE_ORDER.index(pair[0])):
             _check(_libc.setns(fd, 0), "setns")
@@ -154,7 +162,7 @@ def _serve_one(report, request, fds):
         if pid == 0:
             os.close(report)
             os.close(readable)
-            _become_kernel(request, out, err, ready)
+            _become_kernel(request, out, err, ready, cgroups)
         os.close(ready)
         state = _read_all(readable).decode(errors="replace")
         if state != "ok":
@@ -202,8 +210,9 @@ def _handle(conn, listener, kernels, before, forked):
             conn.sendall(json.dumps({"kernels": forked[0],
                                      "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}).encode())
             return
-        problem = _refusal(request, before) or ("" if len(fds) == 3 + len(request["namespaces"])
-                                        else "the wrong number of file descriptors")
+        problem = _refusal(request, before) or (
+            "" if len(fds) == 3 + len(request["namespaces"]) + int(request.get("cgroups", 0))
+            else "the wrong number of file descriptors")
     except (ValueError, UnicodeDecodeError) as error:
         problem = f"a request that is not JSON ({error})"
     answer = {"refused": problem}
@@ -234,6 +243,8 @@ def _handle(conn, listener, kernels, before, forked):
 def _refusal(request, before):
     if not isinstance(request, dict) or not {"env", "uid", "rlimits", "cwd", "connection_file",
                                              "namespaces"} <= set(request):
+        return "a malformed request"
+    if type(request.get("cgroups", 0)) is not int or not 0 <= request.get("cgroups", 0) <= 2:
         return "a malformed request"
     mine = {k: v for k, v in before.items() if k not in RUN_TIME_ONLY and k != "PWD"}
     theirs = {k: v for k, v in request["env"].items() if k not in RUN_TIME_ONLY}
