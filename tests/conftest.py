@@ -25,6 +25,7 @@ from autograder.profiling import machine_cpu  # noqa: E402
 ASSIGNMENTS = course.assignment_ids(ROOT)  # every assignments/<a>/manifest.toml
 NEEDS = {"needs_bwrap": "bubblewrap (apt-get install bubblewrap)",
          "needs_root": "to run as root",
+         "needs_cgroup": "a cgroup hierarchy with the memory controller to make groups in (root, or Sandbox.cgroup)",
          "needs_postgres": "a PostgreSQL server (apt-get install postgresql)",
          "needs_data": "the pre-filled data cache (COURSE_DATA_DIR)",
          "needs_browser": "Chromium and Playwright (apt-get install chromium)"}

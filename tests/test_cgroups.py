@@ -1,0 +1,159 @@
+"""A control group per kernel (autograder/sandbox/cgroups.py): the memory of the kernel's whole
+sandbox, its processes and its tmpfs files together, is limited to Sandbox.memory_mb; the group
+goes when the kernel does; without one, the grader says so once and grades with the rlimits.
+
+The kernels here hold under 1 GiB of the machine's memory each."""
+import os
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_core.utils import run_sync
+
+from autograder import grading
+from autograder.sandbox import cgroups, zygote
+from autograder.sandbox.policy import bwrap_problem, sandbox_mode
+from autograder.settings import Sandbox
+from test_sandbox import _start
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASED = ROOT / "release" / "a01_santa_logreg"
+MEMORY_MB = 768  # less, and a kernel started afresh cannot start in its address space
+# Three processes of 300 MiB each: each far under the address-space limit, together over the group's.
+CHILDREN = """
+import subprocess, sys
+children = [subprocess.Popen([sys.executable, "-c", "import time; a = bytearray(300 * 2**20); time.sleep(5)"])
+            for _ in range(3)]
+print("exits", sorted(c.wait() for c in children))
+"""
+# A process that writes 900 MiB to the sandbox's /tmp (a tmpfs of 1 GiB), 1 MiB at a time, in two
+# files (each under the file size limit, Sandbox.file_mb).
+FILLS_TMP = """
+import os, subprocess, sys
+writer = subprocess.run([sys.executable, "-c", '''
+for name in ("/tmp/filler-1", "/tmp/filler-2"):
+    with open(name, "wb") as f:
+        for _ in range(450):
+            f.write(b"x" * 2**20)
+            f.flush()
+'''])
+print("writer", writer.returncode, "size", sum(os.path.getsize(f"/tmp/{n}") for n in os.listdir("/tmp")) >> 20)
+"""
+
+
+def _skip_without_group():
+    if sandbox_mode("bwrap") != "bwrap":
+        pytest.skip(f"bubblewrap cannot run here: {bwrap_problem()}")
+    if cgroups.hierarchy() is None:
+        pytest.skip(f"no control group can be made here: {cgroups.problem()}")
+
+
+@pytest.fixture()
+def folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("NBGRADER_DB_URL", "sqlite:///secret.db")
+    made = tmp_path / "autograded" / "student" / "a01_santa_logreg"
+    made.mkdir(parents=True)
+    return made
+
+
+@pytest.fixture(params=["fresh", "forked"])
+def settings(request, folder):
+    """The Sandbox settings of a kernel started afresh by bubblewrap, or forked from the zygote."""
+    _skip_without_group()
+    chosen = dict(mode="bwrap", released=str(RELEASED), memory_mb=MEMORY_MB)
+    if request.param == "fresh":
+        yield {**chosen, "zygote": False}
+        return
+    if not zygote.usable(Sandbox()):
+        pytest.skip("kernels are forked only as root with bubblewrap")
+    with zygote.Zygote(str(RELEASED), dict(os.environ), Sandbox()) as started:
+        assert started.ready(), "the zygote did not start"
+        yield {**chosen, "zygote": True, "zygote_socket": started.socket_path}
+
+
+def run(km, kc, code, timeout=60):
+    """(stdout of ``code`` in the kernel, whether it answered: False where it died)."""
+    from queue import Empty
+
+    lines = []
+    msg_id = kc.execute(code)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.2)
+        except Empty:
+            if not run_sync(km.is_alive)():
+                return "".join(lines), False
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            lines.append(msg["content"]["text"])
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return "".join(lines), True
+    return "".join(lines), False
+
+
+def stop(km, kc):
+    kc.stop_channels()
+    run_sync(km.shutdown_kernel)(now=True)
+
+
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
+@pytest.mark.needs_cgroup
+def test_processes_each_under_the_limit_that_together_exceed_it_are_stopped_and_the_group_goes(folder, settings):
+    km, kc = _start(folder, **settings)
+    group = km._group
+    try:
+        assert group is not None
+        text, answered = run(km, kc, CHILDREN)
+        assert km.stopped_for_memory(), text
+        # the OOM killer stopped the largest process of the group: a child (the kernel goes on) or the kernel
+        assert ("-9" in text) if answered else True, text
+        peak = group.memory_folder() / "memory.max_usage_in_bytes"
+        if peak.exists():
+            assert int(peak.read_text()) <= MEMORY_MB * cgroups.MIB
+    finally:
+        stop(km, kc)
+    assert km._group is None
+    assert not any(folder.exists() for folder in group.folders), "the kernel's group outlived it"
+
+
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
+@pytest.mark.needs_cgroup
+def test_what_the_kernel_writes_to_its_tmpfs_counts(folder):
+    _skip_without_group()
+    km, kc = _start(folder, mode="bwrap", zygote=False, released=str(RELEASED), memory_mb=MEMORY_MB, tmp_mb=1024)
+    group = km._group
+    try:
+        text, answered = run(km, kc, FILLS_TMP)
+        assert km.stopped_for_memory(), text
+        if answered:  # the writer was stopped before it had written its 900 MiB
+            words = text.split()
+            assert words[1] != "0" and int(words[3]) < MEMORY_MB, text
+    finally:
+        stop(km, kc)
+    assert not any(folder.exists() for folder in group.folders), "the kernel's group outlived it"
+
+
+def test_with_cgroup_off_a_kernel_runs_with_its_rlimits_alone(folder):
+    """Sandbox.cgroup = off: no group, the rlimits alone, and the kernel runs as before."""
+    if sandbox_mode("bwrap") == "off":
+        pytest.skip("no sandbox")
+    km, kc = _start(folder, mode=sandbox_mode("bwrap"), zygote=False, released=str(RELEASED), cgroup="off")
+    try:
+        assert km._group is None and not km.stopped_for_memory()
+        assert run(km, kc, "print(6 * 7)") == ("42\n", True)
+    finally:
+        stop(km, kc)
+
+
+def test_without_a_group_the_grader_says_so_once(capsys):
+    assert "off" in cgroups.problem("off") and cgroups.hierarchy("off") is None
+    assert cgroups.kernel_group({"memory_mb": 512, "processes": 10}, "off") is None
+    assert "not a cgroup v2 folder" in cgroups.problem("/nonexistent/cgroup")
+    grading.warn_without_sandbox(Sandbox(mode="rlimits", cgroup="off"))
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "no control group" in line]
+    assert len(warnings) == 1 and "address space only" in warnings[0], warnings
