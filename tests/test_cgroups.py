@@ -157,3 +157,12 @@ def test_without_a_group_the_grader_says_so_once(capsys):
     grading.warn_without_sandbox(Sandbox(mode="rlimits", cgroup="off"))
     warnings = [line for line in capsys.readouterr().err.splitlines() if "no control group" in line]
     assert len(warnings) == 1 and "address space only" in warnings[0], warnings
+
+
+def test_the_zygote_refuses_a_request_whose_count_of_groups_is_not_a_small_number():
+    from autograder.sandbox.zygote_server import _refusal
+
+    request = {"env": {}, "uid": 1, "rlimits": {}, "cwd": "/", "connection_file": "x", "namespaces": []}
+    assert _refusal({**request, "cgroups": 2}, {}) == ""
+    for wrong in ("1", None, -1, 3, True):
+        assert _refusal({**request, "cgroups": wrong}, {}) == "a malformed request"
