@@ -166,3 +166,30 @@ def test_the_zygote_refuses_a_request_whose_count_of_groups_is_not_a_small_numbe
     assert _refusal({**request, "cgroups": 2}, {}) == ""
     for wrong in ("1", None, -1, 3, True):
         assert _refusal({**request, "cgroups": wrong}, {}) == "a malformed request"
+
+
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
+@pytest.mark.needs_cgroup
+def test_a_kernel_stopped_by_its_group_reads_as_out_of_memory_over_the_limit(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    from traitlets.config import Config
+
+    from autograder.decisions.execute import SurvivingExecute
+
+    _skip_without_group()
+    fills = ("for name in ('/tmp/a', '/tmp/b'):\n    with open(name, 'wb') as f:\n"
+             "        for _ in range(450):\n            f.write(b'x' * 2**20)\n            f.flush()")
+    notebook = new_notebook(cells=[new_code_cell(fills), new_code_cell("print('after')")],
+                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                     "language": "python"}})
+    config = Config({"Sandbox": {"mode": "bwrap", "zygote": False, "released": str(RELEASED),
+                                 "memory_mb": MEMORY_MB, "tmp_mb": 1024},
+                     "SurvivingExecute": {"decide_tests_outside": False}})
+    execute = SurvivingExecute(config=config, timeout=60, allow_errors=True)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
+    died = notebook.cells[0].outputs[-1].evalue
+    assert died.startswith("the kernel died while running this cell (out of memory: ") and \
+        f"held more than the memory limit of {MEMORY_MB} MiB" in died, died
+    assert [o.evalue for o in notebook.cells[1].outputs] == ["not run: the kernel died in cell 0"]
