@@ -123,6 +123,29 @@ def test_processes_each_under_the_limit_that_together_exceed_it_are_stopped_and_
 @pytest.mark.needs_root
 @pytest.mark.needs_bwrap
 @pytest.mark.needs_cgroup
+def test_a_kernels_processes_share_one_group_of_the_processors(folder, settings):
+    """Hundreds of busy processes started by one kernel took the cores from the kernels graded
+    beside it (the scheduler shares them among processes); in one group they share one weight
+    (benchmarks/cpu_fairness.py measures it)."""
+    if cgroups.hierarchy().cpu is None:
+        pytest.skip("no cpu controller to make groups in here")
+    km, kc = _start(folder, **settings)
+    try:
+        text, answered = run(km, kc, "import subprocess, sys\nbusy = [subprocess.Popen([sys.executable, '-c', "
+                                     "'import time; time.sleep(30)']) for _ in range(3)]\nprint('started', len(busy))")
+        assert answered and "started 3" in text, text
+        cpu = next(f for f in km._group.folders if f.parent == cgroups.hierarchy().cpu)
+        in_cpu, in_memory = ({int(pid) for pid in (group / "cgroup.procs").read_text().split()}
+                             for group in (cpu, km._group.memory_folder()))
+        assert len(in_cpu) >= 4 and in_cpu == in_memory  # the kernel, its three children (and bubblewrap's)
+    finally:
+        stop(km, kc)
+    assert not cpu.exists()
+
+
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
+@pytest.mark.needs_cgroup
 def test_what_the_kernel_writes_to_its_tmpfs_counts(folder):
     _skip_without_group()
     km, kc = _start(folder, mode="bwrap", zygote=False, released=str(RELEASED), memory_mb=MEMORY_MB, tmp_mb=1024)
@@ -163,8 +186,8 @@ def test_the_zygote_refuses_a_request_whose_count_of_groups_is_not_a_small_numbe
     from autograder.sandbox.zygote_server import _refusal
 
     request = {"env": {}, "uid": 1, "rlimits": {}, "cwd": "/", "connection_file": "x", "namespaces": []}
-    assert _refusal({**request, "cgroups": 2}, {}) == ""
-    for wrong in ("1", None, -1, 3, True):
+    assert _refusal({**request, "cgroups": 3}, {}) == ""  # memory, pids and cpu (cgroup v1)
+    for wrong in ("1", None, -1, 4, True):
         assert _refusal({**request, "cgroups": wrong}, {}) == "a malformed request"
 
 

@@ -1,4 +1,5 @@
-"""A control group per kernel: one limit on the memory of its whole sandbox, tmpfs included.
+"""A control group per kernel: one limit on the memory of its whole sandbox, tmpfs included, and
+one share of the processors for all its processes.
 
 The address-space limit (``RLIMIT_AS``, ``Sandbox.memory_mb``) applies to each process on its
 own, and the sandbox's ``/tmp`` and working folder are tmpfs, whose files are memory that no
@@ -12,7 +13,12 @@ Each kernel gets a group of its own (:func:`kernel_group`), made below the grade
 - memory: ``memory_mb`` for everything the sandbox holds (its processes' memory, the files of its
   ``/tmp`` and working folder, the page cache of what it reads), no swap beyond it; past it, the
   machine's OOM killer stops the largest process of the group, and only of the group;
-- processes: ``Sandbox.processes`` tasks (processes and threads), bubblewrap's own included.
+- processes: ``Sandbox.processes`` tasks (processes and threads), bubblewrap's own included;
+- processors (the ``cpu`` controller, where there is one): the kernel's processes share one
+  group's weight, the same as each other kernel's. Without it the scheduler shares the cores among
+  processes, so a kernel that starts hundreds of busy processes takes nearly all of them: 900
+  made a classmate's a01 graded beside it take 91 s instead of 2.3 s, and a longer notebook
+  would have reached its time limit and lost its points.
 
 The group is entered before the sandbox starts (:meth:`KernelGroup.prefix`, a shell that writes its
 pid into the group and runs the sandbox's command) and, for a kernel forked from the zygote,
@@ -45,14 +51,20 @@ _counter = itertools.count()
 
 class Hierarchy:
     """Where this process makes kernel groups: ``version`` 1 or 2, the folder below which memory
-    groups are made, and that of pids groups (the same one on v2; None where there is none)."""
+    groups are made, and those of pids and cpu groups (the same one on v2; None where there is none)."""
 
-    def __init__(self, version, memory, pids):
-        self.version, self.memory, self.pids = version, Path(memory), Path(pids) if pids else None
+    def __init__(self, version, memory, pids, cpu=None):
+        self.version, self.memory = version, Path(memory)
+        self.pids, self.cpu = (Path(pids) if pids else None), (Path(cpu) if cpu else None)
+
+    def folders(self):
+        """The folders below which one kernel's groups are made: memory's first, each once."""
+        return list(dict.fromkeys(f for f in (self.memory, self.pids, self.cpu) if f is not None))
 
     def __repr__(self):
-        return f"cgroup v{self.version} at {self.memory}" + (f" and {self.pids}" if self.pids and
-                                                              self.pids != self.memory else "")
+        others = [str(f) for f in self.folders()[1:]]
+        return f"cgroup v{self.version} at {self.memory}" + (f" and {', '.join(others)}" if others else "") + (
+            "" if self.cpu else " (no cpu controller)")
 
 
 def _mounts():
@@ -104,7 +116,7 @@ def _v2_at(folder):
         enabled = (folder / "cgroup.subtree_control").read_text().split()
     except OSError:
         return None
-    wanted = [name for name in ("memory", "pids") if name in available and name not in enabled]
+    wanted = [name for name in ("memory", "pids", "cpu") if name in available and name not in enabled]
     for name in wanted:
         with contextlib.suppress(OSError):
             (folder / "cgroup.subtree_control").write_text(f"+{name}\n")
@@ -112,7 +124,7 @@ def _v2_at(folder):
         enabled = (folder / "cgroup.subtree_control").read_text().split()
     if "memory" not in enabled or not _probe(folder, {"memory.max": "max"}):
         return None
-    return Hierarchy(2, folder, folder if "pids" in enabled else None)
+    return Hierarchy(2, folder, folder if "pids" in enabled else None, folder if "cpu" in enabled else None)
 
 
 def _find(setting):
@@ -133,12 +145,13 @@ def _find(setting):
     v1 = {}
     for point, kind, options in mounts:
         if kind == "cgroup":
-            for name in ("memory", "pids"):
+            for name in ("memory", "pids", "cpu"):
                 if name in options.split(",") and name in own:
                     v1[name] = Path(point + own[name])
     if "memory" in v1 and _probe(v1["memory"], {"memory.limit_in_bytes": "-1"}):
-        pids = v1.get("pids")
-        return Hierarchy(1, v1["memory"], pids if pids and _probe(pids, {"pids.max": "max"}) else None), ""
+        pids, cpu = v1.get("pids"), v1.get("cpu")
+        return Hierarchy(1, v1["memory"], pids if pids and _probe(pids, {"pids.max": "max"}) else None,
+                         cpu if cpu and _probe(cpu, {"cpu.shares": "1024"}) else None), ""
     why = "no cgroup hierarchy with a memory controller this process may make groups in"
     if os.geteuid() != 0:
         why += " (the grader is not root: delegate a cgroup v2 folder to it and name it in Sandbox.cgroup)"
@@ -169,12 +182,13 @@ def describe(setting="auto"):
     found = hierarchy(setting)
     if found is None:
         return f"no control group per kernel ({problem(setting)}): memory limited per process only, tmpfs not counted"
-    return f"a control group per kernel ({found!r}): memory of its processes and tmpfs together, processes"
+    return (f"a control group per kernel ({found!r}): memory of its processes and tmpfs together, processes"
+            + (", one share of the processors" if found.cpu else ""))
 
 
 def _remove_stale(found):
     """Remove the empty groups left by a grader process that has ended (killed before it removed them)."""
-    for folder in {found.memory, found.pids} - {None}:
+    for folder in found.folders():
         with contextlib.suppress(OSError):
             for group in folder.glob(f"{PREFIX}*"):
                 owner = group.name[len(PREFIX):].split("-", 1)[0]
@@ -259,7 +273,7 @@ def kernel_group(limits, setting="auto"):
     if found is None:
         return None
     name = f"{PREFIX}{os.getpid()}-{next(_counter)}-{os.urandom(3).hex()}"
-    folders = [found.memory / name] + ([found.pids / name] if found.pids and found.pids != found.memory else [])
+    folders = [folder / name for folder in found.folders()]
     group = KernelGroup(found, [])
     try:
         for folder in folders:
@@ -277,7 +291,7 @@ def kernel_group(limits, setting="auto"):
                 with contextlib.suppress(OSError):  # memory and swap together (absent without swap accounting)
                     (memory / "memory.memsw.limit_in_bytes").write_text(size)
         if found.pids is not None:
-            (folders[-1] / "pids.max").write_text(str(limits["processes"]))
+            (found.pids / name / "pids.max").write_text(str(limits["processes"]))
     except OSError:
         group.remove(timeout=1)
         return None

@@ -244,7 +244,7 @@ def _refusal(request, before):
     if not isinstance(request, dict) or not {"env", "uid", "rlimits", "cwd", "connection_file",
                                              "namespaces"} <= set(request):
         return "a malformed request"
-    if type(request.get("cgroups", 0)) is not int or not 0 <= request.get("cgroups", 0) <= 2:
+    if type(request.get("cgroups", 0)) is not int or not 0 <= request.get("cgroups", 0) <= 3:
         return "a malformed request"
     mine = {k: v for k, v in before.items() if k not in RUN_TIME_ONLY and k != "PWD"}
     theirs = {k: v for k, v in request["env"].items() if k not in RUN_TIME_ONLY}
