@@ -78,7 +78,9 @@ def main(argv=None):
     grade.add_argument("--jobs", type=int, default=None,
                        help="submissions graded at once (Grading.jobs; default: one per core)")
     grade.add_argument("--scheduler", default=None,
-                       help="address of a Dask scheduler (tcp://host:port) to grade on its cluster")
+                       help="address of a Dask scheduler to grade on its cluster: tls://host:port with the "
+                            "Grading.tls_ca_file, Grading.tls_cert and Grading.tls_key settings, or tcp://host:port "
+                            "(a warning: anyone who reaches it runs code on the workers)")
     grade.add_argument("--student", action="append", metavar="ID",
                        help="grade only this student (repeat for several); the others stay as they are")
     grade.add_argument("--force", action="store_true",

@@ -101,8 +101,9 @@ def write_csv(results, path):
                              r.status, as_text_cell(r.message), f"{r.seconds:.1f}"])
 
 
-def make_executor(jobs, scheduler):
-    """(executor, closer): ``jobs`` local workers, or the Dask cluster at ``scheduler``.
+def make_executor(jobs, scheduler, security=None):
+    """(executor, closer): ``jobs`` local workers, or the Dask cluster at ``scheduler``, reached
+    with ``security`` (:func:`cluster_security`).
 
     A local worker is a thread of this process: it only waits for the nbgrader processes it
     forks (each in its own session, under its own limits), so threads cost nothing that
@@ -111,7 +112,7 @@ def make_executor(jobs, scheduler):
     if scheduler:
         from distributed import Client
 
-        client = Client(scheduler)
+        client = Client(scheduler, security=security)
         return client.get_executor(pure=False), client.close
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grading-worker")
     return pool, pool.shutdown
@@ -127,6 +128,43 @@ def refuse_optimized_python():
     if sys.flags.optimize or os.environ.get("PYTHONOPTIMIZE"):
         raise GraderRefuses("refusing to grade under python -O / PYTHONOPTIMIZE: it strips the assertions "
                             "tests rely on. Unset PYTHONOPTIMIZE and run without -O.")
+
+
+def cluster_security(grading, scheduler):
+    """The ``distributed.security.Security`` with which the coordinator reaches the Dask scheduler
+    at ``scheduler``: TLS with the client certificate of ``grading``'s ``tls_*`` settings, which
+    a ``tls://`` scheduler requires (GraderRefuses without them); None for a ``tcp://`` one, with
+    a warning. Anyone who can reach a cluster's scheduler or workers can run code on them, as the
+    workers' user (Dask's ``Client.run``): without TLS, any local account on a machine that
+    reaches them, a student's on the class's hub included."""
+    if not scheduler:
+        return None
+    tls = scheduler.startswith("tls://")
+    given = {name: getattr(grading, name) for name in ("tls_ca_file", "tls_cert", "tls_key") if getattr(grading, name)}
+    if not tls:
+        if given:
+            raise GraderRefuses(f"Grading.{', Grading.'.join(given)} given, but the scheduler {scheduler} is not "
+                                "tls://: give its address as tls://HOST:PORT")
+        print(f"warning: the Dask scheduler {scheduler} is reached without TLS: any account that can reach the "
+              "scheduler or a worker (on any machine of their network) can run code on the workers, as their "
+              "user, read the hidden checks and change grades. Start them with --tls-ca-file, --tls-cert and "
+              "--tls-key and set Grading.tls_ca_file, Grading.tls_cert and Grading.tls_key (README \"Grading on "
+              "a cluster\")", file=sys.stderr)
+        return None
+    missing = [name for name in ("tls_ca_file", "tls_cert") if name not in given]
+    if missing:
+        raise GraderRefuses(f"the scheduler {scheduler} is tls://: set Grading.{' and Grading.'.join(missing)} "
+                            "(and Grading.tls_key, unless the key is in the certificate's file): the certificate "
+                            "authority of the cluster and the coordinator's certificate it signed, e.g. "
+                            "--Grading.tls_ca_file=ca.pem --Grading.tls_cert=coordinator.pem "
+                            "--Grading.tls_key=coordinator-key.pem")
+    for name, path in given.items():
+        if not os.path.isfile(path):
+            raise GraderRefuses(f"Grading.{name}: no file {path}")
+    from distributed.security import Security
+
+    return Security(tls_ca_file=given["tls_ca_file"], tls_client_cert=given["tls_cert"],
+                    tls_client_key=given.get("tls_key"), require_encryption=True)
 
 
 def warn_without_sandbox(sandbox):
@@ -175,6 +213,7 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     config = course_config(COURSE_ROOT, given)
     sandbox, grading = Sandbox(config=config), Grading(config=config)
     refuse_optimized_python()
+    security = cluster_security(grading, scheduler)
     warn_without_sandbox(sandbox)
     scratch.clear_stale_runs()  # what runs killed before their end left behind
     # The fork server imports nbgrader (and Keras, where the tests receive models), and the
@@ -198,7 +237,8 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     with Zygote(str(COURSE_ROOT / "release" / assignment), {**os.environ, **thread_settings(threads)},
                 zygote_sandbox, keras=keras) as zygote:
         results = _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress,
-                               dict(job, kernel_zygote=zygote.socket_path or ""), max(1, grading.tries), force)
+                               dict(job, kernel_zygote=zygote.socket_path or ""), max(1, grading.tries), force,
+                               security)
         if stats is not None:
             stats.update(zygote.stats())
         return results
@@ -252,7 +292,8 @@ def grade_with_retries(submit, jobs, tries, finish):
             finish(submission, outcome)
 
 
-def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress, job, tries, force):
+def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress, job, tries, force,
+                 security=None):
     from nbgrader.api import Gradebook
 
     put_scripts_on_path()
@@ -315,7 +356,7 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
                                  entry["seconds"], book), digests[submission.student_id])
         if to_grade:
             to_grade = longest_first(to_grade, finished)  # by the times of the last run, where known
-            executor, close = make_executor(jobs, scheduler)
+            executor, close = make_executor(jobs, scheduler, security)
             try:
                 submit = _submitter(executor, scheduler, assignment, template)
                 grade_with_retries(submit, [(s, Job(assignment, s.student_id, str(s.folder.absolute()),

@@ -73,6 +73,18 @@ class Grading(Configurable):
         "A file to which each stage of grading (the gate's copy, nbgrader, its kernel start and cells, "
         "feedback, the gradebook merge) appends its wall and CPU seconds, one JSON line each "
         "(autograder/profiling.py; read by benchmarks/profile_grading.py); empty: none")).tag(config=True)
+    # A Dask cluster's scheduler and workers run, as their users, any function a client that
+    # reaches them sends (Client.run): only TLS with client certificates keeps that to the
+    # coordinator (README "Grading on a cluster").
+    tls_ca_file = Unicode("", help=(
+        "The certificate (PEM) of the authority that signed the Dask cluster's certificates: with "
+        "Grading.tls_cert and Grading.tls_key, the coordinator reaches a --scheduler tls://HOST:PORT "
+        "with TLS and a client certificate (dask scheduler/worker --tls-ca-file --tls-cert --tls-key)")
+    ).tag(config=True)
+    tls_cert = Unicode("", help="The coordinator's certificate (PEM) for a tls:// Dask scheduler, signed by "
+                                "Grading.tls_ca_file").tag(config=True)
+    tls_key = Unicode("", help="The private key (PEM) of Grading.tls_cert; empty: in the same file as the "
+                               "certificate").tag(config=True)
 
 
 def course_config(root=COURSE_ROOT, argv=()):

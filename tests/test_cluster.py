@@ -119,6 +119,8 @@ def test_a_class_graded_on_a_cluster_started_by_the_dask_commands_scores_as_on_o
     # each worker (a daemonic process, as its nanny starts it) forks its nbgrader processes from a server
     assert list(fork_servers.values()) == [True, True]
     assert f"grading worker: course {course_copy}" in worker_log
+    assert "grading worker WITHOUT TLS" in worker_log  # the README's tcp:// commands: anyone who reaches it runs code
+    assert "reached without TLS" in done.stderr
     graded = scores(read_grades(tmp_path / "out"))
     assert graded == local_grades
     assert graded["cluster-reference"] == ("graded", 13.0) and graded["cluster-blank"] == ("graded", 0.0)

@@ -1,4 +1,5 @@
-"""Grading on a Dask cluster of separate processes or machines (``--scheduler tcp://HOST:PORT``).
+"""Grading on a Dask cluster of separate processes or machines (``--scheduler tls://HOST:PORT``,
+README "Grading on a cluster").
 
 - ``preload``: the preload an operator gives ``dask scheduler`` and ``dask worker``, which fails
   at once where the harness cannot be imported, and logs the course a worker grades with;

@@ -63,11 +63,16 @@ class LocalCluster:
     ``data`` is the data cache; ``shared`` are the folders users' workers read besides the course
     and the data cache (the submissions); ``harness_importable=False`` starts them without the
     course on ``PYTHONPATH`` and without the preload, as an operator who missed that step would;
-    ``nanny=False`` gives ``--no-nanny``. ``self.scratch[i]`` is worker ``i``'s scratch folder."""
+    ``nanny=False`` gives ``--no-nanny``. ``self.scratch[i]`` is worker ``i``'s scratch folder.
+    ``tls`` = (CA certificate, certificate, key), PEM files: the scheduler and workers require TLS
+    with certificates that CA signed (``--tls-ca-file --tls-cert --tls-key``), and :meth:`client`
+    connects with that certificate; ``address`` is then ``tls://...``."""
 
     def __init__(self, logs, data, workers=1, course=COURSE_ROOT, harness_importable=True, worker_users=False,
-                 shared=(), nanny=True):
+                 shared=(), nanny=True, tls=None):
         self.course, self.logs, self.address = Path(course), Path(logs), None  # the scheduler's, once it is up
+        self.tls = tuple(str(Path(path).absolute()) for path in tls) if tls else None
+        tls_options = ["--tls-ca-file", self.tls[0], "--tls-cert", self.tls[1], "--tls-key", self.tls[2]] if tls else []
         self.scratch, self._scratch_top, self.processes, self._client = [], None, [], None
         self.env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "COURSE_DATA_DIR": str(data)}
         if harness_importable:
@@ -78,7 +83,8 @@ class LocalCluster:
         try:
             # Port 0: the scheduler takes a free port as it binds, and says which in its log (a port
             # found free here and bound later could be taken by another process meanwhile).
-            scheduler = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", *preload]
+            scheduler = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", *preload,
+                         *tls_options, *(["--protocol", "tls"] if tls else [])]
             self._start("scheduler", read_only(course, scheduler) if sandboxed else scheduler)
             self._wait_for_scheduler()
             if worker_users:
@@ -86,7 +92,7 @@ class LocalCluster:
                 self._scratch_top.chmod(0o755)
             for index in range(workers):
                 command = [str(DASK), "worker", self.address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                           "--name", f"grader-{index}", *preload, *([] if nanny else ["--no-nanny"])]
+                           "--name", f"grader-{index}", *preload, *([] if nanny else ["--no-nanny"]), *tls_options]
                 if worker_users:
                     uid, scratch = WORKER_UID + index, self._scratch_top / f"worker-{index}"
                     scratch.mkdir(mode=0o700)
@@ -94,7 +100,8 @@ class LocalCluster:
                     self.scratch.append(scratch)
                     env = {**self.env, "HOME": str(scratch), "TMPDIR": str(scratch), "USER": f"grader-{index}",
                            "LOGNAME": f"grader-{index}"}
-                    self._start(f"worker-{index}", as_user(uid, course, [data, *shared], command), env)
+                    readable = [data, *shared, *(self.tls or ())]
+                    self._start(f"worker-{index}", as_user(uid, course, readable, command), env)
                 else:
                     self._start(f"worker-{index}", read_only(course, command) if sandboxed else command)
             self.client().wait_for_workers(workers, timeout=120)
@@ -110,7 +117,7 @@ class LocalCluster:
     def _wait_for_scheduler(self):
         """Wait until the scheduler says its address in its log, and keep it (``address``)."""
         deadline = time.monotonic() + 60
-        while not (found := re.search(r"Scheduler at:\s+(tcp://\S+)", self.log("scheduler"))):
+        while not (found := re.search(r"Scheduler at:\s+((?:tcp|tls)://\S+)", self.log("scheduler"))):
             if self.processes[0].poll() is not None:
                 raise RuntimeError(f"the scheduler stopped:\n{self.log('scheduler')}")
             if time.monotonic() > deadline:
@@ -122,8 +129,17 @@ class LocalCluster:
         from distributed import Client
 
         if self._client is None:
-            self._client = Client(self.address, timeout=60)
+            self._client = Client(self.address, timeout=60, security=self.security())
         return self._client
+
+    def security(self):
+        """The ``distributed.security.Security`` of a client of this cluster: None without TLS."""
+        if not self.tls:
+            return None
+        from distributed.security import Security
+
+        return Security(tls_ca_file=self.tls[0], tls_client_cert=self.tls[1], tls_client_key=self.tls[2],
+                        require_encryption=True)
 
     def log(self, name):
         return (self.logs / f"{name}.log").read_text(encoding="utf-8")

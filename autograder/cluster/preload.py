@@ -32,14 +32,39 @@ def _user_name():
         return os.environ.get("USER") or str(os.geteuid())
 
 
+def without_tls(server):
+    """Why ``server`` (a scheduler or worker, listening) accepts clients without TLS and client
+    certificates, or "" where it requires them."""
+    security = getattr(server, "security", None)
+    address = str(getattr(server, "address", "") or "")
+    if security is None or not security.require_encryption:
+        return f"it does not require encryption (listening at {address or 'an unknown address'})"
+    if not address.startswith("tls://"):
+        return f"it listens at {address}, not tls://"
+    return ""
+
+
+def warn_without_tls(server, kind):
+    """Say in the log, as the scheduler or worker starts, that anyone who reaches it runs code as its user."""
+    problem = without_tls(server)
+    if problem:
+        logger.warning("grading %s WITHOUT TLS: %s. Any account that can reach this %s or another process of "
+                       "the cluster (any local account on a machine of its network, a student's on the class's "
+                       "hub included) can run code here as %s (uid %d): read the hidden checks, change grades. "
+                       "Start the scheduler and the workers with --tls-ca-file, --tls-cert and --tls-key "
+                       "(README \"Grading on a cluster\")", kind, problem, kind, _user_name(), os.geteuid())
+
+
 def dask_setup(server):
     """Called by Dask as the scheduler or worker starts: log the course (and, on a worker, the
-    sandbox) it will grade with."""
+    sandbox) it will grade with, and warn where it accepts clients without TLS."""
     from distributed import Worker
 
     if not isinstance(server, Worker):
         logger.info("grading scheduler: course %s", COURSE_ROOT)
+        warn_without_tls(server, "scheduler")
         return
+    warn_without_tls(server, "worker")
     mode = sandbox_mode("bwrap")
     if os.geteuid() == 0:
         kernels = "each kernel a user of its own, forked from this worker's kernel zygote"
