@@ -21,6 +21,7 @@ import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -695,9 +696,98 @@ def test_a_port_taken_before_the_hub_binds_it_is_chosen_again(tmp_path, monkeypa
         finally:
             classhub.stop(process)
         given = classhub.ClassHub(hub.folder, "teacher", ["alice"], port=taker.getsockname()[1])
-        with pytest.raises(classhub.HubExited, match=rf"in use \(port {given.port}, .*choose another with --port"):
-            classhub.start_until_up(given, log, timeout=30)
+        with pytest.raises(classhub.PortHeld, match=rf"127\.0\.0\.1:{given.port}, the hub's public port, is held by "
+                           rf"{pwd.getpwuid(os.geteuid()).pw_name} \(pid {os.getpid()}\)"):
+            classhub.start_until_up(given, log, timeout=30)  # a program listens there: refused before the start
+        assert len(choices) == 2
+        with socket.socket() as bound:  # bound, not listening: the hub finds it out as it binds
+            bound.bind(("127.0.0.1", 0))
+            given.port = bound.getsockname()[1]
+            with pytest.raises(classhub.HubExited, match=rf"in use \(port {given.port}, .*choose another with --port"):
+                classhub.start_until_up(given, log, timeout=30)
         assert len(choices) == 5 and all(len(ports) == 2 for ports in choices[2:])  # tried 3 times, --port kept
+
+
+# A student's program in the test below: it listens on the port given and answers every request
+# with 200, as a look-alike login page would (the hub's API root included); it says its pid.
+SQUATTER = r"""
+import http.server, os, sys
+class Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"a look-alike login page")
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Page)
+print(os.getpid(), flush=True)
+server.serve_forever()
+"""
+
+# A stand-in for JupyterHub whose proxy found the public port taken: it says so as the proxy
+# does, and runs on without it, as JupyterHub does.
+PROXY_LOST = r"""
+import time
+print("[ConfigProxy] error: Uncaught Exception: listen EADDRINUSE: address already in use", flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.needs_root
+def test_a_public_port_another_account_listens_on_is_never_taken_for_the_hubs(tmp_path, monkeypatch):
+    """While the hub is down, a student's program may take its public port and serve a look-alike
+    login page, which would collect the passwords typed into it. Taken before `up`, the hub does
+    not start; taken between that check and the proxy's start, the proxy cannot bind, the hub runs
+    on, and the program's 200 on /hub/api/ is not taken for the hub's: the hub is stopped. Both
+    errors name the program (its account and pid). A proxy that could not bind is fatal at once."""
+    python = classhub.runtime_prefix() / "bin" / "python"  # one that another account may run
+    hub = classhub.ClassHub(tmp_path / "class", "teacher", ["alice"], port=classhub.free_ports(1)[0])
+    hub.state.mkdir(parents=True)
+    hub.settings_file.write_text(json.dumps({"state": str(hub.state)}))
+    squatters, hubs = [], []
+
+    def squat():
+        squatter = subprocess.Popen(["runuser", "-u", "nobody", "--", str(python), "-c", SQUATTER, str(hub.port)],
+                                    cwd="/", stdout=subprocess.PIPE, text=True, start_new_session=True)
+        squatters.append(squatter)
+        return int(squatter.stdout.readline())
+
+    def end(process):
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 10
+        while classhub.listeners(hub.port) and time.monotonic() < deadline:  # the program, runuser's child,
+            time.sleep(0.05)                                                  # ends a moment later
+
+    def start(hub, log):
+        hubs.append(subprocess.Popen([sys.executable, "-c", PROXY_LOST], stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True))
+        return hubs[-1]
+
+    held_by = rf"127\.0\.0\.1:{hub.port}, the hub's public port, is held by nobody \(pid {{0}}\).*kill {{0}}"
+    try:
+        with open(hub.state / "jupyterhub.log", "w") as log:
+            pid = squat()
+            monkeypatch.setattr(classhub, "start", start)
+            with pytest.raises(classhub.PortHeld, match=held_by.format(pid)):
+                classhub.start_until_up(hub, log, timeout=30)
+            assert not hubs  # refused before the start
+            end(squatters[-1])
+
+            taken = []
+            monkeypatch.setattr(classhub, "start", lambda hub, log: taken.append(squat()) or start(hub, log))
+            with pytest.raises(classhub.PortHeld, match=held_by.format("(\\d+)")) as refused:
+                classhub.start_until_up(hub, log, timeout=30)
+            assert str(taken[0]) in str(refused.value) and hubs[0].poll() is not None  # the hub stopped
+            end(squatters[-1])
+
+            monkeypatch.setattr(classhub, "start", start)
+            began = time.monotonic()
+            with pytest.raises(classhub.HubExited, match=r"proxy could not bind .*in use \(port .*choose another"):
+                classhub.start_until_up(hub, log, timeout=30)
+            assert time.monotonic() - began < 10 and all(process.poll() is not None for process in hubs)
+    finally:
+        for process in squatters:
+            if process.poll() is None:
+                end(process)
 
 
 @pytest.mark.needs_root

@@ -474,14 +474,83 @@ class HubExited(RuntimeError):
     """The hub stopped while it started."""
 
 
+class PortHeld(HubExited):
+    """Another program, not the hub's proxy, listens on the hub's public port."""
+
+
+# The local addresses in /proc/net/tcp and tcp6 (hexadecimal, as the kernel writes them) whose
+# listener answers connections to 127.0.0.1: 127.0.0.1 itself, 0.0.0.0, :: and ::ffff:127.0.0.1.
+REACHES_LOOPBACK = {"0100007F", "00000000", "0" * 32, "0000000000000000FFFF00000100007F"}
+
+
+def listeners(port):
+    """The TCP sockets that listen on ``port`` where a connection to 127.0.0.1 reaches them, as
+    (uid, pids): the socket's owner, from /proc/net/tcp and tcp6, and the processes that hold
+    it, found by its inode in /proc/*/fd (all of them as root; none where it cannot look)."""
+    inodes = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                address, _, local_port = fields[1].partition(":")
+                if fields[3] == "0A" and int(local_port, 16) == port and address in REACHES_LOOPBACK:
+                    inodes[fields[9]] = (int(fields[7]), [])
+    for entry in Path("/proc").iterdir() if inodes else ():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                for fd in os.scandir(entry / "fd"):
+                    with contextlib.suppress(OSError):
+                        link = os.readlink(fd.path)
+                        if link.startswith("socket:[") and link[8:-1] in inodes:
+                            inodes[link[8:-1]][1].append(int(entry.name))
+    return list(inodes.values())
+
+
+def descends_from(pid, ancestor):
+    """Whether process ``pid`` is ``ancestor`` or one it started (or they started, and so on)."""
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return False
+    return False
+
+
+def port_held(port, held):
+    """The error for ``held`` (:func:`listeners`), other programs listening on the public port.
+
+    Whoever listens on 127.0.0.1:``port`` gets what the instructor and the students type into the
+    hub's login page, their Unix passwords (PAM): a student's program there, started while the hub
+    was down, would collect them. So the hub does not start beside it, and the error names it."""
+    who = []
+    for uid, pids in held:
+        try:
+            name = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            name = f"uid {uid}"
+        who.append(f"{name} (pid {', '.join(map(str, pids))})" if pids else f"{name} (its process not found)")
+    pids = " ".join(str(pid) for _, found in held for pid in found) or "PID"
+    return PortHeld(f"127.0.0.1:{port}, the hub's public port, is held by {'; '.join(who)}, not by the hub's proxy: "
+                    f"whoever listens there gets the passwords typed into the login page. Stop that program (as "
+                    f"root: kill {pids}; `classhub.py down` ends every process of the class's accounts, and "
+                    f"removes them) and run up again, or choose another port with --port")
+
+
 def start_until_up(hub, log, timeout=60, attempts=3):
     """Start the hub and wait until it answers; returns its process.
 
     Each port of ``hub`` that is 0 is chosen free just before the start. Nothing holds a port so
     chosen until the hub binds it, and another program may take it meanwhile: the hub then stops
     at once, saying the address is in use, and starts again on ports chosen afresh, ``attempts``
-    times in all. A port given is kept; when it is in use the error says so.
+    times in all. A port given is kept; when it is in use the error says so. A public port given
+    that another program listens on already is refused before the start, naming that program
+    (:func:`port_held`): it would otherwise go on answering in the hub's place.
     """
+    held = listeners(hub.port) if hub.port else []
+    if held:
+        raise port_held(hub.port, held)
     chosen = [name for name in PORTS if not getattr(hub, name)]
     for attempt in range(1, attempts + 1):
         for name, port in zip(chosen, free_ports(len(chosen))):
@@ -491,16 +560,27 @@ def start_until_up(hub, log, timeout=60, attempts=3):
         hub.settings_file.write_text(json.dumps(settings, indent=2) + "\n")
         log.flush()
         written = os.fstat(log.fileno()).st_size
+
+        def said():
+            """What the hub (and its proxy) logged since this start, in lower case."""
+            log.flush()
+            with open(log.name, "rb") as text:
+                text.seek(written)
+                return text.read().decode("utf-8", "replace").lower()
+
         process = start(hub, log)
         try:
-            wait_until_up(hub, process, timeout)
+            wait_until_up(hub, process, timeout, said)
             return process
         except HubExited as exited:
+            stop(process)  # where only its proxy stopped, the hub runs on
             with contextlib.suppress(ProcessLookupError):  # the proxy it may have started
                 os.killpg(process.pid, signal.SIGKILL)
-            with open(log.name, "rb") as said:
-                said.seek(written)
-                text = said.read().decode("utf-8", "replace").lower()
+            if isinstance(exited, PortHeld):
+                if "port" in chosen and attempt < attempts:
+                    continue
+                raise
+            text = said()
             if "address already in use" not in text and "eaddrinuse" not in text:
                 raise
             if not chosen or attempt == attempts:
@@ -513,13 +593,30 @@ def start_until_up(hub, log, timeout=60, attempts=3):
             raise
 
 
-def wait_until_up(hub, process, timeout=60):
+def wait_until_up(hub, process, timeout=60, said=lambda: ""):
+    """Wait until the hub answers on its public port, 127.0.0.1:``hub.port``.
+
+    An answer counts only from the hub's own proxy: while the port was taken, the proxy stops
+    (EADDRINUSE) but the hub runs on, and the program that took the port answers /hub/api/ as
+    well as the hub would. So what listens there must be ``process`` or a process it started; a
+    listener of another program, or a proxy that could not bind (``said``: the hub's log since
+    this start), stops the wait at once (:class:`PortHeld`, :class:`HubExited`).
+    """
     import urllib.request
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise HubExited(f"the hub exited with status {process.returncode}")
+        held = listeners(hub.port)
+        others = [(uid, pids) for uid, pids in held if not any(descends_from(pid, process.pid) for pid in pids)]
+        if others:
+            raise port_held(hub.port, others)
+        if "eaddrinuse" in said():
+            raise HubExited("the hub's proxy could not bind its ports")
+        if not held:  # the proxy does not listen yet
+            time.sleep(0.2)
+            continue
         try:
             with urllib.request.urlopen(f"{hub.url}/hub/api/", timeout=2) as reply:
                 if reply.status == 200:
@@ -608,6 +705,8 @@ def up(args):
             process.wait()
         except KeyboardInterrupt:
             print("stopping the hub and the users' servers")
+        except PortHeld as held:  # what to do, without a traceback
+            raise SystemExit(f"the hub did not start: {held}") from None
         finally:
             stop(process)
 
