@@ -47,7 +47,8 @@ class Sandbox(Configurable):
     tmp_mb = Integer(512, help="Size of the kernel's /tmp (a tmpfs), in MiB").tag(config=True)
     cgroup = Unicode("auto", help=(
         "Where each kernel gets a control group of its own that limits its whole sandbox (its processes' "
-        "memory and its tmpfs files together to memory_mb, its tasks to processes; autograder/sandbox/cgroups.py): "
+        "memory and its tmpfs files together to memory_mb, its tasks to processes, all its processes to one "
+        "share of the processors where the cpu controller is; autograder/sandbox/cgroups.py): "
         "auto: below the grader's own group, in a cgroup v2 or v1 hierarchy it may write to; a path: a cgroup "
         "v2 folder delegated to the grader, with the memory controller enabled for its children; off: none. "
         "Without one, memory_mb limits each process's address space only, and the grader says so")).tag(config=True)
