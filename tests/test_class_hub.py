@@ -869,3 +869,23 @@ def test_up_refuses_a_repository_whose_hidden_tests_other_accounts_can_read(monk
         assert classhub.exposed_to_students(repo) == []
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_runtime_another_hub_runs_from_is_not_removed_as_stale(tmp_path):
+    """Making this venv's runtime removed every other one in the cache: another course's hub on the
+    machine (a venv of other packages, a runtime of another key) lost its servers' interpreter."""
+    cache = tmp_path / "cache"
+    used, stale, kept = (cache / f"runtime-{key}" for key in ("other-course", "old", "this"))
+    for runtime in (used, stale, kept):
+        (runtime / "bin").mkdir(parents=True)
+    shutil.copy2("/bin/sleep", used / "bin" / "sleep")
+    running = subprocess.Popen([str(used / "bin" / "sleep"), "30"])
+    try:
+        assert classhub.running_from(used) and not classhub.running_from(stale)
+        classhub.remove_stale_runtimes(cache, keep=kept)
+        assert used.is_dir() and kept.is_dir() and not stale.exists()
+    finally:
+        running.kill()
+        running.wait()
+    classhub.remove_stale_runtimes(cache, keep=kept)
+    assert sorted(p.name for p in cache.iterdir()) == ["runtime-this"]

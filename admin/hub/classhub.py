@@ -304,11 +304,32 @@ def runtime_key(venv):
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def running_from(folder):
+    """Whether a process of this machine runs a program inside ``folder`` (its executable there)."""
+    folder = Path(folder).resolve()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                if Path(os.readlink(entry / "exe")).is_relative_to(folder):
+                    return True
+    return False
+
+
+def remove_stale_runtimes(cache, keep):
+    """Remove the runtimes in ``cache`` other than ``keep`` (and their unfinished builds) that no
+    process runs from. Another course's hub on this machine, from a virtual environment of other
+    packages, runs from a runtime of another key: removed under it, its servers and kernels could
+    no longer start."""
+    for stale in cache.glob("runtime-*"):
+        if stale.name not in (keep.name, keep.name + ".partial") and not running_from(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def runtime_prefix(cache=RUNTIME_CACHE):
     """The Python environment the accounts' servers, kernels and nbgrader run: this course's
     virtual environment where every account can run its interpreter, else a runtime made for them,
     kept in ``cache/runtime-<key>`` (the key changes with the venv's packages; a runtime of another
-    key is stale and removed when a new one is made).
+    key is removed when a new one is made, unless a process runs from it: :func:`remove_stale_runtimes`).
 
     Where the venv's interpreter lives where accounts cannot go (a pyenv Python under /root, as on
     the course's CI machines), the runtime is the same Python and the same packages in a folder
@@ -330,8 +351,7 @@ def runtime_prefix(cache=RUNTIME_CACHE):
     runtime = cache / f"runtime-{runtime_key(venv)}"
     if (runtime / "pyvenv.cfg").exists():
         return runtime
-    for stale in cache.glob("runtime-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    remove_stale_runtimes(cache, keep=runtime)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     base = Path(sys.base_prefix)
     building = runtime.with_name(runtime.name + ".partial")
