@@ -23,12 +23,12 @@ def record_assignment(assignment, db_url):
     ``generate_assignment``, which writes into a scratch release folder here so that the
     committed ``release/`` is left alone."""
     with tempfile.TemporaryDirectory(prefix="release-", dir=scratch.run_folder()) as release_folder:
-        returncode, log, *_ = run_nbgrader_limited(
+        finished = run_nbgrader_limited(
             ["generate_assignment", assignment, "--force", "--log-level=WARN",
              f"--CourseDirectory.release_directory={release_folder}", f"--CourseDirectory.db_url={db_url}"],
             COURSE_ROOT, nbgrader_env(), memory_mb=0, timeout=600)
-    if returncode != 0:
-        raise RuntimeError(f"could not record {assignment} in the gradebook:\n{log}")
+    if finished.exitcode != 0:
+        raise RuntimeError(f"could not record {assignment} in the gradebook:\n{finished.log}")
 
 
 def ensure_assignment_in_gradebook(assignment, db_url):

@@ -32,8 +32,7 @@ from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets import default
 
-from . import text_blocks
-from .html_safety import CONTAINED_STYLE, FILTERS, SanitizeNotebook
+from .html_safety import FILTERS, PAGE_STYLE, SanitizeNotebook
 
 
 class InMemoryBytecodeCache(BytecodeCache):
@@ -117,4 +116,4 @@ class FeedbackHTMLExporter(HTMLExporter):
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         page = _IMAGE_WITHOUT_ALT.sub(_NO_ALT, page)
-        return with_content_security_policy(page, _POLICY_META + text_blocks.STYLE + CONTAINED_STYLE), resources
+        return with_content_security_policy(page, _POLICY_META + PAGE_STYLE), resources

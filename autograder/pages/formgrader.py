@@ -38,8 +38,7 @@ from jinja2 import Environment
 from nbconvert.preprocessors import Preprocessor
 from tornado.web import OutputTransform
 
-from . import text_blocks
-from .html_safety import CONTAINED_STYLE
+from .html_safety import PAGE_STYLE
 
 # Template folders for HTMLExporter.extra_template_basedirs: the course's partials first, then
 # nbgrader's ("formgrade" for the formgrader, "feedback" for generate_feedback).
@@ -55,9 +54,6 @@ def page_policy(nonce):
             f"script-src 'nonce-{nonce}' 'strict-dynamic'; "
             "object-src 'none'; base-uri 'none'; frame-src 'none'; form-action 'self'; "
             "img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:")
-
-
-PAGE_STYLE = text_blocks.STYLE + CONTAINED_STYLE  # the CSS the course's partials add to the page
 
 
 class PagePolicy(Preprocessor):

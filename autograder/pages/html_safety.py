@@ -114,6 +114,7 @@ _SAFE_CLASS = re.compile(r"(language|hl|ansi)-[A-Za-z0-9_+.-]{1,40}")
 # and anything fixed on the window would be fixed in the cell. Both pages carry this CSS.
 RAW_CLASS = "course-raw-cell"
 CONTAINED_STYLE = f"<style>.text_cell_render,.output_subarea,.{RAW_CLASS}{{contain:paint}}</style>"
+PAGE_STYLE = text_blocks.STYLE + CONTAINED_STYLE  # the CSS the feedback page and the formgrader's page add
 
 _LINK = re.compile(r"(https?://|mailto:)", re.IGNORECASE)
 _IMAGE_DATA = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*", re.IGNORECASE)
