@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from coursekit import budget, grading_mode, in_grading_mode
+from conftest import ROOT
 from coursekit.notebook import find_css
 
 
@@ -112,3 +113,40 @@ def test_show_images_of_nothing_says_so_and_draws_nothing(shown, capsys):
 
     show_images(np.zeros((0, 4, 4, 3)))
     assert shown == [] and "No images to show." in capsys.readouterr().out
+
+
+def test_a_missing_name_is_reported_as_an_error_and_explained(tmp_path):
+    """In a real kernel: a cell that reads a name a failed cell should have made still fails, with
+    its NameError, and is followed by the hint; a mistake inside a function gets no hint."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from coursekit.notebook import MISSING_NAME_HINT
+
+    setup = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nimport coursekit\ncoursekit.setup_notebook()"
+    unbound = "def f():\n    total += 1\n\nf()"
+    notebook = new_notebook(cells=[new_code_cell(setup), new_code_cell("result = model()"),
+                                   new_code_cell("print(result['costs'])"), new_code_cell(unbound),
+                                   new_code_cell("print('still running')")])
+    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [cell.outputs for cell in notebook.cells]
+
+    def errors(cell_outputs):
+        return [o.ename for o in cell_outputs if o.output_type == "error"]
+
+    def printed(cell_outputs):
+        return "".join(o.text for o in cell_outputs if o.output_type == "stream")
+
+    assert errors(outputs[1]) == ["NameError"] and MISSING_NAME_HINT in printed(outputs[1])
+    assert errors(outputs[2]) == ["NameError"] and MISSING_NAME_HINT in printed(outputs[2])
+    assert "'result' is not defined" in "\n".join(next(o for o in outputs[2] if o.output_type == "error").traceback)
+    assert errors(outputs[3]) == ["UnboundLocalError"] and MISSING_NAME_HINT not in printed(outputs[3])
+    assert printed(outputs[4]) == "still running\n"
+    # the cell still fails: a run that stops at errors stops there
+    stopping = nbformat.from_dict(notebook)
+    stopping.cells = stopping.cells[:3]
+    with pytest.raises(Exception, match="NameError"):
+        NotebookClient(stopping, timeout=60, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()

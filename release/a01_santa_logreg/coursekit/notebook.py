@@ -45,6 +45,25 @@ def _short_tracebacks_for_hidden_tests(ipython):
     ipython.events.register("pre_run_cell", before_cell)
 
 
+MISSING_NAME_HINT = ("This name is not defined. If a cell above defines it, that cell has not run or stopped "
+                     "with an error: fix the first error in the notebook, then run it again from the top.")
+
+
+def _explain_missing_names(ipython):
+    """A ``NameError`` is followed by what usually causes it in a notebook: a cell above it that
+    stopped with an error (or never ran), so that every later cell reading its results fails too.
+
+    The error itself is shown and reported as before (the cell still fails); the hint is printed
+    after it. ``UnboundLocalError``, a mistake inside a function, gets no hint.
+    """
+    def explained(shell, etype, value, tb, tb_offset=None):
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        if not issubclass(etype, UnboundLocalError):
+            print(MISSING_NAME_HINT)
+
+    ipython.set_custom_exc((NameError,), explained)
+
+
 def setup_notebook():
     """Prepare a notebook: apply the course style sheet if one is found, never fail without it."""
     try:
@@ -61,6 +80,7 @@ def setup_notebook():
         except (OSError, UnicodeDecodeError):
             pass  # the style sheet is cosmetic: a broken one must not stop the notebook
     _short_tracebacks_for_hidden_tests(ipython)
+    _explain_missing_names(ipython)
     from .budget import grading_mode
 
     if grading_mode():
