@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from coursekit import budget, grading_mode, in_grading_mode
-from conftest import ROOT
 from coursekit.notebook import find_css
+from conftest import ROOT
 
 
 @pytest.mark.parametrize("value, mode", [("autograde", "autograde"), ("validate", "validate"),
@@ -120,6 +120,7 @@ def test_a_missing_name_is_reported_as_an_error_and_explained(tmp_path):
     its NameError, and is followed by the hint; a mistake inside a function gets no hint."""
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
     from nbformat.v4 import new_code_cell, new_notebook
 
     from coursekit.notebook import MISSING_NAME_HINT
@@ -147,6 +148,6 @@ def test_a_missing_name_is_reported_as_an_error_and_explained(tmp_path):
     # the cell still fails: a run that stops at errors stops there
     stopping = nbformat.from_dict(notebook)
     stopping.cells = stopping.cells[:3]
-    with pytest.raises(Exception, match="NameError"):
+    with pytest.raises(CellExecutionError, match="NameError"):
         NotebookClient(stopping, timeout=60, kernel_name="python3",
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
