@@ -45,7 +45,7 @@ from .cluster.course_version import course_version
 from .resume import FinishedResults, longest_first, submission_hash
 from .sandbox import cgroups
 from .sandbox.policy import bwrap_problem, sandbox_mode
-from .sandbox import shared_data
+from .sandbox import replay_store, shared_data
 from .sandbox.zygote import Zygote
 from .settings import Grading, Sandbox, course_config
 from .worker.job import Job, Outcome, grade, thread_settings
@@ -207,7 +207,8 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     (``--Class.trait=value``, as given on the command line), then the keyword arguments given.
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,
     sorted by student id. A dict ``stats`` receives ``kernels_forked`` (how many kernels were
-    forked from the kernel zygote, ``sandbox/zygote.py``) and ``zygote_peak_mb``.
+    forked from the kernel zygote, ``sandbox/zygote.py``) and ``zygote_peak_mb``, and for an
+    assignment with Keras ``keras_replay`` and ``keras_recorded`` (``sandbox/replay_store.py``).
     """
     given = settings_given(settings, timeout, cell_timeout, memory_mb, max_cell_output, jobs)
     config = course_config(COURSE_ROOT, given)
@@ -238,7 +239,7 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
                 zygote_sandbox, keras=keras) as zygote:
         results = _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress,
                                dict(job, kernel_zygote=zygote.socket_path or ""), max(1, grading.tries), force,
-                               security)
+                               security, stats)
         if stats is not None:
             stats.update(zygote.stats())
         return results
@@ -293,7 +294,7 @@ def grade_with_retries(submit, jobs, tries, finish):
 
 
 def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress, job, tries, force,
-                 security=None):
+                 security=None, stats=None):
     from nbgrader.api import Gradebook
 
     put_scripts_on_path()
@@ -356,6 +357,9 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
                                  entry["seconds"], book), digests[submission.student_id])
         if to_grade:
             to_grade = longest_first(to_grade, finished)  # by the times of the last run, where known
+            if not scheduler:  # the reference's Keras calls, recorded once (on this machine's workers only)
+                with stage(job["profile"], "the reference's Keras calls recorded"):
+                    job = _with_keras_replay(assignment, job, template, folder, stats)
             executor, close = make_executor(jobs, scheduler, security)
             try:
                 submit = _submitter(executor, scheduler, assignment, template)
@@ -377,6 +381,28 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
     if students is None:  # a run of some students only leaves the others' results as they were
         finished.keep_only(r.student_id for r in results)
     return results
+
+
+def _with_keras_replay(assignment, job, template, folder, stats=None):
+    """``job`` with the folder of the reference's recorded Keras calls (``sandbox/replay_store.py``),
+    recorded now by grading the reference once where this machine has none yet; ``job`` as it is
+    where the assignment has no Keras, nothing was recorded, or ``--Sandbox.keras_replay=`` was given.
+    ``stats`` receives ``keras_replay`` (the folder, or "") and ``keras_recorded`` (whether this run
+    recorded it)."""
+    if any(s.startswith("--Sandbox.keras_replay=") for s in job["settings"]):
+        return job
+    recorded = []
+
+    def grade_reference(submissions, settings):
+        student = replay_store.RECORDING_ID
+        recorded.append(student)
+        return grade(Job(assignment, student, str(Path(submissions) / student / assignment), str(COURSE_ROOT),
+                         str(template), **{**job, "settings": (*job["settings"], *settings), "profile": ""}))
+
+    store = replay_store.prepare(assignment, job["threads"], grade_reference, folder)
+    if stats is not None:
+        stats.update(keras_replay=store, keras_recorded=bool(recorded))
+    return {**job, "settings": (*job["settings"], f"--Sandbox.keras_replay={store}")} if store else job
 
 
 def _submission_hash(submission, submissions_dir):

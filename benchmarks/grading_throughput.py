@@ -9,7 +9,9 @@ notebook and catalogued mistakes), then, in one run on this machine:
 1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential), then
    makes its feedback pages with one ``nbgrader generate_feedback ASSIGNMENT``, as the harness
    does for each student;
-2. grades it with the harness (``grade_class``, ``--jobs`` workers);
+2. grades it with the harness (``grade_class``, ``--jobs`` workers), for an assignment with Keras
+   recording the reference's Keras calls first, as a class graded on a new machine does
+   (``autograder/sandbox/replay_store.py``; ``--keep-recordings`` uses an earlier run's);
 3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, with the same share
    of the cores and the same memory limit per kernel as the harness gives, for comparison: once as
    submitted, and once with the test cells as nbgrader runs them, hidden tests in (the tests'
@@ -54,6 +56,8 @@ from autograder.settings import Sandbox  # noqa: E402
 from autograder.worker.job import thread_settings  # noqa: E402
 from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
 from autograder.profiling import machine_cpu  # noqa: E402
+from autograder.sandbox import replay_store  # noqa: E402
+from autograder.sandbox.policy import cache_root  # noqa: E402
 from known_submissions.ghosts import mixed_class, remove_merged, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
@@ -182,6 +186,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=2, help="harness workers")
     parser.add_argument("--assignment", action="append", choices=course.assignment_ids(),
                         help="only this assignment (repeat for several; default: all)")
+    parser.add_argument("--keep-recordings", action="store_true",
+                        help="keep the Keras calls recorded from the reference by an earlier run (default: "
+                             "forget them, so that the harness's time includes recording them)")
     args = parser.parse_args()
     put_scripts_on_path()
     print(f"cores: {os.cpu_count()}, harness jobs: {args.jobs}")
@@ -210,6 +217,9 @@ def main():
                                     env={"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]})
             if recorded.returncode != 0:
                 raise SystemExit(f"could not record {assignment} in the harness's gradebook:\n{recorded.stderr[-2000:]}")
+            if not args.keep_recordings:
+                for recording in (cache_root() / replay_store.FOLDER).glob(f"{assignment}-*"):
+                    shutil.rmtree(recording, ignore_errors=True)
             stats = {}
             profile = scratch / "profile.jsonl"
             results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
@@ -220,6 +230,9 @@ def main():
             print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
                   f"({harness_seconds / count:.2f} s/submission){cpu}")
             harness_cpu = cpu
+            if stats.get("keras_replay"):
+                print(f"  Keras calls replayed from the reference's, "
+                      f"{'recorded in this run' if stats['keras_recorded'] else 'recorded by an earlier run'}")
 
             bare_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs), count)
             print(f"  bare nbclient, {args.jobs} at a time: {bare_seconds:7.1f} s  "
@@ -258,7 +271,8 @@ def main():
                   f"(over bare with the hidden tests in: {harness_seconds / hidden_seconds:.2f}x)")
             print(f"  peak memory of a worker's processes: {largest.peak_memory_mb:.0f} MiB "
                   f"({largest.student_id}; the reference's: {reference.peak_memory_mb:.0f} MiB)")
-            print(f"  kernels forked from the kernel zygote: {stats.get('kernels_forked', 0)} of {count} "
+            print(f"  kernels forked from the kernel zygote: {stats.get('kernels_forked', 0)} of "
+                  f"{count + bool(stats.get('keras_recorded'))} "
                   f"(its own peak memory: {stats.get('zygote_peak_mb', 0):.0f} MiB)")
             print(f"  scores agree with nbgrader: {'yes' if agree else 'NO'}")
             if not agree:

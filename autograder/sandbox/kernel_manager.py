@@ -79,6 +79,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = kernel_environment(kw.get("env") or os.environ)
         if self.settings.decoded_data:  # the class's decoded data, bound read-only into the sandbox
             env["COURSE_DECODED_DIR"] = self.settings.decoded_data
+        if self.settings.keras_replay:  # the reference's Keras calls, bound read-only (replay_store.py)
+            env["COURSE_REPLAY_DIR"] = self.settings.keras_replay
+        if self.settings.keras_record:  # the grader's run of the reference: bound writable
+            env["COURSE_REPLAY_RECORD_DIR"] = self.settings.keras_record
         if self.mode == "bwrap":
             os.chmod(self.connection_file, 0o644)
             if self.settings.zygote_socket and zygote.usable(self.settings):

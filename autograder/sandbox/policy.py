@@ -134,7 +134,8 @@ def _read_only_system():
 
 
 def _data_folders(env):
-    folders = [env.get("COURSE_DATA_DIR"), os.environ.get("COURSE_DATA_DIR"), env.get("COURSE_DECODED_DIR")]
+    folders = [env.get("COURSE_DATA_DIR"), os.environ.get("COURSE_DATA_DIR"), env.get("COURSE_DECODED_DIR"),
+               env.get("COURSE_REPLAY_DIR")]
     return sorted({str(Path(f).resolve()) for f in folders if f and Path(f).is_dir()})
 
 
@@ -199,9 +200,12 @@ def bwrap_command(kernel_cmd, released, ipc_folder, connection_file, env, limits
         for path in font_lists:
             args += ["--ro-bind", str(path), f"{MATPLOTLIB_FOLDER}/{Path(path).name}"]
     bound = _python_roots() + _data_folders(env)
-    args += _parents(bound + [str(ipc_folder)] + ([connection_file] if connection_file else []))
+    writable = [env["COURSE_REPLAY_RECORD_DIR"]] if Path(env.get("COURSE_REPLAY_RECORD_DIR") or "/-").is_dir() else []
+    args += _parents(bound + writable + [str(ipc_folder)] + ([connection_file] if connection_file else []))
     for folder in bound:
         args += ["--ro-bind", folder, folder]
+    for folder in writable:  # the grader's own run of the reference records its Keras calls here
+        args += ["--bind", folder, folder]
     args += ["--perms", "0777", "--dir", WORK]
     if released and Path(released).is_dir():
         for entry in sorted(Path(released).iterdir()):

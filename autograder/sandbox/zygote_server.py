@@ -47,7 +47,8 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
 CAP_VERSION_3 = 0x20080522
 # What the zygote's environment may differ in from a kernel's: only what no import reads.
-RUN_TIME_ONLY = ("NBGRADER_EXECUTION", "COURSE_DECODED_DIR")  # read when used, never at import
+RUN_TIME_ONLY = ("NBGRADER_EXECUTION", "COURSE_DECODED_DIR", "COURSE_REPLAY_DIR",  # read when used, never at import
+                 "COURSE_REPLAY_RECORD_DIR")
 NAMESPACE_ORDER = ("net", "ipc", "uts", "cgroup", "pid", "mnt")
 
 _libc = ctypes.CDLL(None, use_errno=True)

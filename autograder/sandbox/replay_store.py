@@ -1,0 +1,170 @@
+"""The Keras training that the kernels of a class share, recorded once (``coursekit/replay.py``).
+
+A graded run of a Keras notebook fits, evaluates and predicts with networks that, for most
+students, are the reference's own, from the same starting weights on the same data. Before such
+a class is graded, the coordinator grades the reference solution once, as a submission of its
+own (never merged into the gradebook), with ``Sandbox.keras_record`` naming a folder its kernel may
+write: each Keras call it makes is kept there under the key of everything its result depends on.
+The coordinator checks every entry and moves them into the grader's cache folder, named by
+everything a recording depends on (the course's files, the thread count, the packages, the
+processor); each kernel of this class and of the later ones then sees that folder read-only
+(``Sandbox.keras_replay``), and a call whose key is there is replayed instead of run: the same
+variables, random states, result and printed lines, in a fraction of the time. Any other call,
+a student's own network or data, runs as usual.
+
+Entries are named by content, so a folder made for other files or another machine can only miss,
+never mislead; each is encrypted with a secret made from everything its call depends on, so a
+kernel learns nothing from the folder (the reference's layers, its weights) that it could not
+compute itself. A kernel checks each entry it uses (``coursekit/replay.py``); the coordinator
+keeps only regular files of the expected names. Cluster workers run on other processors, and a student's
+machine never sets the variable: both run every call.
+"""
+import hashlib
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from .. import course, notebook_cells
+from ..cluster.course_version import course_version
+from .policy import cache_root
+
+FOLDER = "keras-replay"
+KEPT = 4  # recordings kept per assignment (one per thread count and course version in use)
+RECORDING_ID = "reference-recording"  # the id the reference is graded under, in a scratch course
+ENTRY = re.compile(r"[0-9a-f]{40}\.(record|arrays)")
+LARGEST = 2 * 1024 ** 3  # bytes of entries kept of one recording, at most
+
+
+def fingerprint(assignment, threads):
+    """What a recording of ``assignment`` depends on, beyond the calls' own keys."""
+    parts = [course_version(assignment), str(threads), sys.version, platform.machine(), _processor()]
+    parts += [f"{name}=={_version(name)}" for name in ("keras", "tensorflow", "numpy")]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:20]
+
+
+def _version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
+def _processor():
+    """The processor's model and instruction sets: TensorFlow picks its kernels by them."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return platform.processor()
+    return "\n".join(sorted({line for line in lines if line.startswith(("model name", "flags"))}))
+
+
+def store_folder(assignment, threads):
+    return cache_root() / FOLDER / f"{assignment}-{fingerprint(assignment, threads)}"
+
+
+def reference_submission(assignment, folder):
+    """Write the reference solution as a student would hand it in, under
+    ``folder/<RECORDING_ID>/<assignment>/``; returns that submissions folder."""
+    notebook = notebook_cells.read(assignment, folder="release")
+    references = notebook_cells.cells_by_role(notebook_cells.read(assignment), "solution")
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and notebook_cells.role(cell) == "solution":
+            cell.source = notebook_cells.without_solution_markers(references[cell.metadata["nbgrader"]["grade_id"]])
+    target = Path(folder) / RECORDING_ID / assignment
+    target.mkdir(parents=True)
+    nbformat.write(notebook, str(target / f"{assignment}.ipynb"))
+    return Path(folder)
+
+
+def prepare(assignment, threads, grade_reference, scratch_folder):
+    """The folder of ``assignment``'s recorded Keras calls for kernels of ``threads`` threads:
+    found in the cache, or recorded now with ``grade_reference(submission folder, settings)``
+    (which grades the reference with the extra nbgrader settings and returns its Outcome); ""
+    where the assignment has no Keras or nothing could be recorded (every call then runs)."""
+    if not course.load(assignment).keras:
+        return ""
+    final = store_folder(assignment, threads)
+    if final.is_dir():
+        os.utime(final)  # in use: kept before older recordings
+        return str(final)
+    try:
+        made = _record(assignment, grade_reference, Path(scratch_folder), final)
+    except Exception as error:  # noqa: BLE001 - the kernels run every call then
+        print(f"warning: the Keras calls of {assignment}'s reference were not recorded ({type(error).__name__}: "
+              f"{error}); each kernel runs its own", file=sys.stderr)
+        return ""
+    _forget_older(assignment, keep=final)
+    return str(made) if made else ""
+
+
+def _record(assignment, grade_reference, scratch_folder, final):
+    recorded = scratch_folder / "keras-recorded"
+    recorded.mkdir(parents=True)
+    os.chmod(recorded, 0o777)  # the kernel's user writes here; nothing else sees this folder
+    submissions = reference_submission(assignment, scratch_folder / "keras-reference")
+    outcome = grade_reference(submissions, (f"--Sandbox.keras_record={recorded}",))
+    if outcome.status != "graded":
+        raise RuntimeError(f"the reference was {outcome.status}: {outcome.message[:200]}")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    making = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        kept = _copy_entries(recorded, making)
+        if not kept:
+            raise RuntimeError("the reference made no Keras call that could be kept")
+        os.chmod(making, 0o755)
+        try:
+            os.rename(making, final)
+        except OSError:  # another run recorded it first: theirs is as good
+            shutil.rmtree(making, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(making, ignore_errors=True)
+        raise
+    return final
+
+
+def _copy_entries(recorded, target):
+    """Copy the entries of ``recorded`` (regular files of entries' names, each record with its
+    arrays) into ``target``; returns how many were copied. Their content is encrypted with what
+    only an identical call knows (``coursekit/replay.py``): the kernel that uses one checks it."""
+    copied, size = 0, 0
+    for record in sorted(recorded.iterdir()):
+        if not ENTRY.fullmatch(record.name) or record.suffix != ".record":
+            continue
+        arrays = record.with_suffix(".arrays")
+        try:
+            parts = {path.name: _read_regular(path) for path in (arrays, record)}
+        except OSError:
+            continue
+        size += sum(map(len, parts.values()))
+        if size > LARGEST:
+            break
+        for name, data in parts.items():  # the arrays first: a record is never without them
+            (target / name).write_bytes(data)
+            os.chmod(target / name, 0o644)
+        copied += 1
+    return copied
+
+
+def _read_regular(path):
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+            raise OSError(f"{path.name} is not a regular file")
+        return handle.read()
+
+
+def _forget_older(assignment, keep):
+    """Remove all but the KEPT most recently used recordings of ``assignment``."""
+    mine = sorted((f for f in keep.parent.glob(f"{assignment}-*") if f.is_dir() and not f.name.startswith(".")),
+                  key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in [f for f in mine if f != keep][KEPT - 1:]:
+        shutil.rmtree(old, ignore_errors=True)

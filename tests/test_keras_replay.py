@@ -1,0 +1,247 @@
+"""Keras calls recorded once from the reference and replayed in graded kernels
+(``coursekit/replay.py``, ``autograder/sandbox/replay_store.py``).
+
+A replayed call must leave exactly what running it would have left (weights, optimizer, random
+states, result, history), any call that differs in anything must run, a corrupt entry must be
+ignored, and the recorded folder must tell a kernel nothing it could not compute itself. The
+scenarios run in processes of their own (``keras_replay_scenario.py``), one thread each, as a
+graded kernel runs.
+"""
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from autograder.sandbox import replay_store
+from autograder.worker.job import Outcome
+from conftest import ROOT
+
+SCENARIO = Path(__file__).with_name("keras_replay_scenario.py")
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
+ALL_VARIANTS = ("base", "callbacks", "other data", "own layer", "other seed", "other names")
+
+
+def run_scenario(variants, **variables):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_REPLAY")}
+    env.update(ONE_THREAD, TF_CPP_MIN_LOG_LEVEL="3", **variables)
+    done = subprocess.run([sys.executable, str(SCENARIO), *variants], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+            results[result["variant"]] = result
+    return results, done.stdout
+
+
+def without_calls(result):
+    return {k: v for k, v in result.items() if k not in ("calls", "variant")}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    store = tmp_path_factory.mktemp("replay") / "recorded"
+    plain, _ = run_scenario(ALL_VARIANTS)
+    recorded, recorded_output = run_scenario(["base"], COURSE_REPLAY_RECORD_DIR=str(store))
+    replayed, replayed_output = run_scenario(ALL_VARIANTS, COURSE_REPLAY_DIR=str(store))
+    corrupt = tmp_path_factory.mktemp("replay") / "corrupt"
+    corrupt.mkdir()
+    for entry in store.iterdir():
+        data = bytearray(entry.read_bytes())
+        if entry.suffix == ".arrays":
+            data[len(data) // 2] ^= 0xFF
+        (corrupt / entry.name).write_bytes(bytes(data))
+    from_corrupt, _ = run_scenario(["base"], COURSE_REPLAY_DIR=str(corrupt))
+    return dict(store=store, plain=plain, recorded=recorded, recorded_output=recorded_output,
+                replayed=replayed, replayed_output=replayed_output, from_corrupt=from_corrupt)
+
+
+def test_without_a_folder_nothing_is_wrapped(runs):
+    assert all(r["calls"] == {"replayed": 0, "ran": 0, "recorded": 0} for r in runs["plain"].values())
+
+
+def test_a_replayed_call_leaves_what_running_it_would_have_left(runs):
+    assert runs["recorded"]["base"]["calls"] == {"replayed": 0, "ran": 4, "recorded": 4}
+    assert without_calls(runs["recorded"]["base"]) == without_calls(runs["plain"]["base"])
+    base = runs["replayed"]["base"]
+    assert base["calls"] == {"replayed": 4, "ran": 0, "recorded": 0}
+    # weights after each step, history, evaluation, predictions, every random generator, a later fit
+    assert without_calls(base) == without_calls(runs["plain"]["base"])
+    assert base["model_history"] is True
+
+
+def test_the_same_network_under_other_layer_names_replays(runs):
+    result = runs["replayed"]["other names"]
+    assert result["calls"] == {"replayed": 4, "ran": 0, "recorded": 0}
+    assert without_calls(result) == without_calls(runs["plain"]["base"]) == without_calls(runs["plain"]["other names"])
+
+
+def test_a_replayed_fit_prints_its_epochs_again(runs):
+    def epochs(output):  # the epoch lines, without the seconds they took
+        return [line.split(" - ", 1)[0] + " - " + line.split("/step - ", 1)[1]
+                for line in output.splitlines() if "/step - " in line]
+
+    assert epochs(runs["recorded_output"]) and epochs(runs["replayed_output"])[:2] == epochs(runs["recorded_output"])
+    assert "Epoch 2/2" in runs["replayed_output"]
+
+
+@pytest.mark.parametrize("variant", ["other data", "own layer", "other seed"])
+def test_a_call_that_differs_in_anything_runs(runs, variant):
+    result = runs["replayed"][variant]
+    assert result["calls"]["replayed"] == 0 and result["calls"]["ran"] == 4
+    assert without_calls(result) == without_calls(runs["plain"][variant])
+    assert without_calls(result) != without_calls(runs["plain"]["base"])
+
+
+def test_a_call_the_key_cannot_describe_runs_and_the_calls_after_it_replay(runs):
+    result = runs["replayed"]["callbacks"]
+    assert result["calls"] == {"replayed": 3, "ran": 1, "recorded": 0}  # the fit with callbacks ran
+    assert without_calls(result) == without_calls(runs["plain"]["base"])
+
+
+def test_a_corrupt_entry_is_not_used(runs):
+    result = runs["from_corrupt"]["base"]
+    assert result["calls"]["replayed"] < 4  # the fit's arrays were damaged: it ran
+    assert without_calls(result) == without_calls(runs["plain"]["base"])
+
+
+def test_the_recorded_folder_tells_nothing_without_the_call(runs):
+    entries = sorted(runs["store"].iterdir())
+    assert len(entries) == 8 and all(replay_store.ENTRY.fullmatch(e.name) for e in entries)
+    for entry in entries:
+        data = entry.read_bytes()
+        assert b"conv2d" not in data and b"dense" not in data and b"history" not in data, entry.name
+        assert not data.startswith((b"{", b"PK")), entry.name  # neither JSON nor a zip of arrays in clear
+
+
+# --------------------------------------------------------------------------------------------
+# The coordinator's side (no kernel)
+# --------------------------------------------------------------------------------------------
+
+def test_prepare_records_nothing_for_an_assignment_without_keras(tmp_path):
+    def never(*_):
+        raise AssertionError("the reference was graded")
+
+    assert replay_store.prepare("a01_santa_logreg", 1, never, tmp_path) == ""
+
+
+def fake_reference(entries, status="graded"):
+    """A stand-in for grading the reference: writes ``entries`` ({name: bytes}) where the setting says."""
+    def grade_reference(submissions, settings):
+        (setting,) = settings
+        folder = Path(setting.split("=", 1)[1])
+        notebook = submissions / replay_store.RECORDING_ID / "a03_cnn_mnist_cifar" / "a03_cnn_mnist_cifar.ipynb"
+        assert notebook.is_file()
+        for name, data in entries.items():
+            (folder / name).write_bytes(data)
+        grade_reference.calls += 1
+        return Outcome(replay_store.RECORDING_ID, status)
+
+    grade_reference.calls = 0
+    return grade_reference
+
+
+def test_prepare_records_once_and_keeps_only_regular_entries(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    good = "a" * 40
+    entries = {f"{good}.arrays": b"1" * 10, f"{good}.record": b"2" * 10,
+               f"{'b' * 40}.record": b"no arrays", "notes.txt": b"not an entry"}
+    grade_reference = fake_reference(entries)
+    folder = replay_store.prepare("a03_cnn_mnist_cifar", 1, grade_reference, tmp_path / "scratch1")
+    assert Path(folder) == replay_store.store_folder("a03_cnn_mnist_cifar", 1) and grade_reference.calls == 1
+    assert sorted(p.name for p in Path(folder).iterdir()) == [f"{good}.arrays", f"{good}.record"]
+    assert {oct(p.stat().st_mode & 0o777) for p in Path(folder).iterdir()} == {"0o644"}
+    # found the next time, for the same threads; another thread count is another recording
+    assert replay_store.prepare("a03_cnn_mnist_cifar", 1, grade_reference, tmp_path / "scratch2") == folder
+    assert grade_reference.calls == 1
+    assert replay_store.store_folder("a03_cnn_mnist_cifar", 2) != Path(folder)
+
+
+def test_links_and_special_files_are_not_taken_as_entries(tmp_path):
+    recorded, target = tmp_path / "recorded", tmp_path / "target"
+    recorded.mkdir()
+    target.mkdir()
+    outside = tmp_path / "secret.txt"
+    outside.write_text("the grader's file")
+    for name in ("c", "d", "e"):
+        (recorded / f"{name * 40}.record").write_bytes(b"record")
+    (recorded / f"{'c' * 40}.arrays").symlink_to(outside)
+    os.link(outside, recorded / f"{'d' * 40}.arrays")
+    os.mkfifo(recorded / f"{'e' * 40}.arrays")
+    assert replay_store._copy_entries(recorded, target) == 0
+    assert list(target.iterdir()) == []
+
+
+def test_a_reference_that_fails_leaves_no_recording(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    grade_reference = fake_reference({f"{'a' * 40}.arrays": b"1", f"{'a' * 40}.record": b"2"}, status="timeout")
+    assert replay_store.prepare("a03_cnn_mnist_cifar", 1, grade_reference, tmp_path / "scratch") == ""
+    assert "were not recorded" in capsys.readouterr().err
+    assert not replay_store.store_folder("a03_cnn_mnist_cifar", 1).exists()
+
+
+def test_only_the_most_recently_used_recordings_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    made = []
+    for threads in range(1, replay_store.KEPT + 3):
+        grade_reference = fake_reference({f"{'a' * 40}.arrays": b"1", f"{'a' * 40}.record": b"2"})
+        made.append(Path(replay_store.prepare("a03_cnn_mnist_cifar", threads, grade_reference,
+                                              tmp_path / f"scratch{threads}")))
+        os.utime(made[-1], (threads, threads))  # in the order they were made
+    assert [m.is_dir() for m in made] == [False, False] + [True] * replay_store.KEPT
+
+
+# --------------------------------------------------------------------------------------------
+# Through the harness: recorded from the reference, replayed in the class's kernels
+# --------------------------------------------------------------------------------------------
+
+COUNTER = 'from coursekit import replay\nprint("Keras calls:", replay.calls)'
+
+
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
+def test_the_harness_records_the_reference_once_and_its_kernels_replay(tmp_path, course_root, data_cache):
+    from known_submissions.ghosts import ghost_notebook, remove_merged
+
+    assignment = "a03_cnn_mnist_cifar"
+    students = {"replay-reference": {}, "replay-net-1-same-padding": {"net_1": "same_padding"}}
+    for student, answers in students.items():
+        notebook = ghost_notebook(assignment, answers)
+        notebook.cells.append(new_code_cell(COUNTER))
+        folder = tmp_path / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / f"{assignment}.ipynb"))
+    env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}",
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    try:
+        done = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(tmp_path / "submitted"),
+                               "--out", str(tmp_path / "out"), "--jobs", "2"], cwd=course_root, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        recordings = list((tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir())
+        assert len(recordings) == 1 and len(list(recordings[0].iterdir())) == 16  # 3 fits, 3 evaluations, 2 predictions
+        graded = {student: nbformat.read(str(course_root / "autograded" / student / assignment / f"{assignment}.ipynb"),
+                                         as_version=4) for student in students}
+    finally:
+        remove_merged(students)
+    rows = (tmp_path / "out" / "grades.csv").read_text()
+    assert "replay-reference,a03_cnn_mnist_cifar,18" in rows and "replay-net-1-same-padding,a03_cnn_mnist_cifar,15" in rows
+
+    def calls(notebook):
+        text = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
+        return ast.literal_eval(text.split("Keras calls:", 1)[1].strip())  # the kernel's counts
+
+    assert calls(graded["replay-reference"]) == {"replayed": 8, "ran": 0, "recorded": 0}
+    mistake = calls(graded["replay-net-1-same-padding"])
+    assert mistake["ran"] == 3 and mistake["replayed"] == 5  # net_1's fit, evaluate and predict are its own
+    printed = "".join(o.get("text", "") for c in graded["replay-reference"].cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert printed.count("/step - accuracy: ") == 3  # each replayed fit printed its epoch again
