@@ -20,12 +20,11 @@ from nbformat.v4 import new_code_cell
 
 from autograder.sandbox import replay_store
 from autograder.worker.job import Outcome
-from conftest import ROOT
 
 SCENARIO = Path(__file__).with_name("keras_replay_scenario.py")
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                      "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
-ALL_VARIANTS = ("base", "callbacks", "other data", "own layer", "other seed", "other names")
+ALL_VARIANTS = ("base", "callbacks", "other data", "own layer", "own activation", "other seed", "other names")
 
 
 def run_scenario(variants, **variables):
@@ -99,6 +98,13 @@ def test_a_call_that_differs_in_anything_runs(runs, variant):
     assert result["calls"]["replayed"] == 0 and result["calls"]["ran"] == 4
     assert without_calls(result) == without_calls(runs["plain"][variant])
     assert without_calls(result) != without_calls(runs["plain"]["base"])
+
+
+def test_a_network_with_code_of_the_students_own_runs(runs):
+    """A softmax of the student's own computes what Keras's does, but the key cannot see its code."""
+    result = runs["replayed"]["own activation"]
+    assert result["calls"]["replayed"] == 0 and result["calls"]["ran"] == 4
+    assert without_calls(result) == without_calls(runs["plain"]["own activation"])
 
 
 def test_a_call_the_key_cannot_describe_runs_and_the_calls_after_it_replay(runs):

@@ -76,15 +76,15 @@ def _wrapper(method, original, replay_from, record_to):
             _inside.call = False
 
     def outermost(self, *args, **kwargs):
-        try:
+        try:  # whatever goes wrong here, the call runs as it would have
             material = key(method, self, signature.bind(self, *args, **kwargs).arguments)
-        except (Undescribed, TypeError, ValueError, AttributeError, NotImplementedError):
-            material = None
-        if material and replay_from:
-            entry = _read(Path(replay_from), material)
-            if entry is not None and _matches(self, entry):
-                calls["replayed"] += 1
-                return _replay(method, self, entry)
+            entry = _read(Path(replay_from), material) if replay_from else None
+            entry = entry if entry is not None and _matches(self, entry) else None
+        except Exception:  # noqa: BLE001 - Undescribed, or anything Keras raises describing the call
+            material = entry = None
+        if entry is not None:
+            calls["replayed"] += 1
+            return _replay(method, self, entry)
         calls["ran"] += 1
         if not (material and record_to):
             return original(self, *args, **kwargs)
@@ -92,8 +92,11 @@ def _wrapper(method, original, replay_from, record_to):
         printed = io.StringIO()
         with contextlib.redirect_stdout(_Tee(sys.stdout, printed)):
             result = original(self, *args, **kwargs)
-        if _store(Path(record_to), material, method, self, result, printed.getvalue(), before):
-            calls["recorded"] += 1
+        try:
+            if _store(Path(record_to), material, method, self, result, printed.getvalue(), before):
+                calls["recorded"] += 1
+        except Exception:  # noqa: BLE001 - a call not kept is run by every kernel: slower, never wrong
+            pass
         return result
 
     wrapper.__wrapped__ = original
@@ -134,6 +137,8 @@ def key(method, model, arguments):
             raise Undescribed(f"layer {layer.name} is not one of Keras's own")
     if type(model).__module__.split(".")[0] != "keras":
         raise Undescribed("the model is not one of Keras's own classes")
+    if any(isinstance(layer, keras.layers.Lambda) for layer in model._flatten_layers()):
+        raise Undescribed("a Lambda layer: its configuration holds its code, not the values it reads")
     description = {
         "format": FORMAT, "method": method,
         "versions": [keras.__version__, tf.__version__, np.__version__],
@@ -146,6 +151,7 @@ def key(method, model, arguments):
         "arguments": {name: _describe(value, digest) for name, value in arguments.items() if name != "self"},
         "random": _random_states(),
     }
+    _only_keras_objects(description)
     digest.update(json.dumps(description, sort_keys=True, default=_refuse).encode("utf-8"))
     digest.update(_variables_digest(model))
     return digest.digest()
@@ -180,6 +186,20 @@ def _variables_digest(model):
 
 def _layout(variables):
     return [[list(v.shape), np.dtype(v.dtype).str] for v in variables]
+
+
+def _only_keras_objects(value):
+    """Raise :class:`Undescribed` where a configuration names an object that is not Keras's own (a
+    function or class of the student's: its name is in the configuration, its code is not)."""
+    if isinstance(value, dict):
+        module = value.get("module")
+        if (module is not None and str(module).split(".")[0] != "keras") or value.get("class_name") == "__lambda__":
+            raise Undescribed(f"an object of {module!r} in the configuration")
+        for part in value.values():
+            _only_keras_objects(part)
+    elif isinstance(value, list):
+        for part in value:
+            _only_keras_objects(part)
 
 
 def _refuse(value):
@@ -220,6 +240,8 @@ def _random_states():
     from tensorflow.python.eager import context
 
     numpy_state = np.random.get_state(legacy=False)
+    if numpy_state.get("bit_generator") != "MT19937":
+        raise Undescribed("NumPy's global generator was replaced")
     keras_generator = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
     tf_context = context.context()
     tf_random = getattr(tf_context, "_rng", None)
