@@ -239,7 +239,10 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
                 zygote_sandbox, keras=keras) as zygote:
         results = _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress,
                                dict(job, kernel_zygote=zygote.socket_path or ""), max(1, grading.tries), force,
-                               security, stats)
+                               security, stats,
+                               # recorded Keras calls: kept for this machine's processor, and read-only
+                               # only to a kernel in bubblewrap
+                               keras_replay=not scheduler and sandbox_mode(sandbox.mode) == "bwrap")
         if stats is not None:
             stats.update(zygote.stats())
         return results
@@ -294,7 +297,7 @@ def grade_with_retries(submit, jobs, tries, finish):
 
 
 def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress, job, tries, force,
-                 security=None, stats=None):
+                 security=None, stats=None, keras_replay=False):
     from nbgrader.api import Gradebook
 
     put_scripts_on_path()
@@ -357,7 +360,7 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
                                  entry["seconds"], book), digests[submission.student_id])
         if to_grade:
             to_grade = longest_first(to_grade, finished)  # by the times of the last run, where known
-            if not scheduler:  # the reference's Keras calls, recorded once (on this machine's workers only)
+            if keras_replay:  # the reference's Keras calls, recorded once (sandbox/replay_store.py)
                 with stage(job["profile"], "the reference's Keras calls recorded"):
                     job = _with_keras_replay(assignment, job, template, folder, stats)
             executor, close = make_executor(jobs, scheduler, security)
