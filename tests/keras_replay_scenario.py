@@ -65,12 +65,16 @@ def scenario(variant):
     activation = softmax_of_my_own if variant == "own activation" else "softmax"
     model = keras.Model(inputs, layers.Dense(3, activation=activation)(hidden))
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy", metrics=["accuracy"])
+    # every generator in use before the calls, so that each has a state to be left as running leaves it
+    tf.random.set_global_generator(tf.random.Generator.from_seed(7))
+    before = [float(keras.random.uniform(())), float(tf.random.get_global_generator().normal(()))]
     callbacks = [keras.callbacks.TerminateOnNaN()] if variant == "callbacks" else None
     history = model.fit(x, y, batch_size=16, epochs=2, validation_split=0.25, verbose=2, callbacks=callbacks)
     after_fit, model_history = digest(model), model.history is history
     evaluated = model.evaluate(x, y, verbose=0)
     predicted = model.predict(x[:5], verbose=0)
-    draws = [random.random(), float(np.random.rand()), float(keras.random.uniform(())), float(tf.random.uniform(()))]
+    draws = before + [random.random(), float(np.random.rand()), float(keras.random.uniform(())),
+                      float(tf.random.uniform(())), float(tf.random.get_global_generator().normal(()))]
     again = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     return {"variant": variant, "after_fit": after_fit, "history": history.history, "epoch": history.epoch,
             "params": history.params, "model_history": model_history, "evaluated": evaluated,

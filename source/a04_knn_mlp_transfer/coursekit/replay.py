@@ -215,7 +215,7 @@ def _describe(value, digest):
     if isinstance(value, (list, tuple)):
         return [type(value).__name__, [_describe(part, digest) for part in value]]
     if isinstance(value, dict) and all(isinstance(k, (str, int)) for k in value):
-        return ["dict", sorted([str(k), _describe(v, digest)] for k, v in value.items())]
+        return ["dict", sorted([type(k).__name__, str(k), _describe(v, digest)] for k, v in value.items())]
     raise Undescribed(f"an argument of type {type(value).__name__}")
 
 
@@ -274,19 +274,24 @@ def _plain(value):
 
 
 def _set_random_states(states):
-    from keras.src.backend.common import global_state
-    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+    from keras.src.random.seed_generator import global_seed_generator
     from tensorflow.python.eager import context
 
     random.setstate(_python_state(states["python"]))
     numpy_state = states["numpy"]
     numpy_state["state"]["key"] = np.array(numpy_state["state"]["key"], dtype=np.uint32)
     np.random.set_state(numpy_state)
-    if states["keras"] is not None:
-        global_state.get_global_attribute(GLOBAL_SEED_GENERATOR).state.assign(np.array(states["keras"]))
+    if states["keras"] is not None:  # made by the call where there was none before
+        state = global_seed_generator().state
+        state.assign(np.array(states["keras"], dtype=np.dtype(state.dtype)))
     seed, tf_random = states["tensorflow"]
     if tf_random is not None:
         context.context()._rng.setstate(_python_state(tf_random))
+    if states["tensorflow_generator"] is not None:
+        from tensorflow.python.ops import stateful_random_ops
+
+        generator = stateful_random_ops.global_generator
+        generator.state.assign(np.array(states["tensorflow_generator"], dtype=generator.state.dtype.as_numpy_dtype))
 
 
 def _python_state(state):
