@@ -16,11 +16,12 @@ student's machine, nothing here is used.
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .whole_files import write_whole
 
 FOLDER_VARIABLE = "COURSE_DECODED_DIR"
 FORMAT = 1  # the layout of an entry; another value names other entries
@@ -88,15 +89,7 @@ def store(folder, loader, arguments, sources, value):
                           (".json", lambda h: h.write(json.dumps(
                               {"loader": loader, "arguments": list(arguments), "layout": layout,
                                "sha256": [_digest(a) for a in arrays]}).encode("utf-8")))):
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}-", dir=folder)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                write(out)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, folder / f"{name}{suffix}")
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_whole(folder / f"{name}{suffix}", write)
 
 
 def prepare(calls, folder):

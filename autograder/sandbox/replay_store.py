@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import shutil
-import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -34,6 +33,7 @@ import nbformat
 
 from .. import course, notebook_cells
 from ..cluster.course_version import course_version
+from ..gate.files import _READ_FILE, kind_problem
 from .policy import cache_root
 
 FOLDER = "keras-replay"
@@ -91,17 +91,17 @@ def prepare(assignment, threads, grade_reference, scratch_folder):
     where the assignment has no Keras or nothing could be recorded (every call then runs)."""
     if not course.load(assignment).keras:
         return ""
-    final = store_folder(assignment, threads)
-    if final.is_dir():
-        os.utime(final)  # in use: kept before older recordings
-        return str(final)
     try:
+        final = store_folder(assignment, threads)
+        if final.is_dir():
+            os.utime(final)  # in use: kept before older recordings
+            return str(final)
         made = _record(assignment, grade_reference, Path(scratch_folder), final)
+        _forget_older(assignment, keep=final)
     except Exception as error:  # noqa: BLE001 - the kernels run every call then
         print(f"warning: the Keras calls of {assignment}'s reference were not recorded ({type(error).__name__}: "
               f"{error}); each kernel runs its own", file=sys.stderr)
         return ""
-    _forget_older(assignment, keep=final)
     return str(made) if made else ""
 
 
@@ -154,11 +154,13 @@ def _copy_entries(recorded, target):
 
 
 def _read_regular(path):
-    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    """The bytes of ``path``, a regular file of one name (the gate's checks: no link followed,
+    no FIFO waited on, no hard link to a file elsewhere); OSError otherwise."""
+    descriptor = os.open(path, _READ_FILE)
     with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(handle.fileno())
-        if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
-            raise OSError(f"{path.name} is not a regular file")
+        why = kind_problem(os.fstat(handle.fileno()))
+        if why:
+            raise OSError(f"{path.name} {why}")
         return handle.read()
 
 

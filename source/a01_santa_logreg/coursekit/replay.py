@@ -31,12 +31,13 @@ import json
 import os
 import random
 import sys
-import tempfile
 import threading
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .whole_files import write_whole
 
 FOLDER_VARIABLE = "COURSE_REPLAY_DIR"
 RECORD_VARIABLE = "COURSE_REPLAY_RECORD_DIR"
@@ -338,21 +339,10 @@ def _store(folder, material, method, model, result, printed, before):
               "sha256": hashlib.sha256(packed).hexdigest()}
     folder.mkdir(parents=True, exist_ok=True)
     name = entry_name(material)
-    _write(folder / f"{name}.arrays", _crypt(packed, material, b"arrays"))
-    _write(folder / f"{name}.record", _crypt(json.dumps(record).encode("utf-8"), material, b"record"))
+    for suffix, data in ((".arrays", _crypt(packed, material, b"arrays")),
+                         (".record", _crypt(json.dumps(record).encode("utf-8"), material, b"record"))):
+        write_whole(folder / f"{name}{suffix}", lambda out: out.write(data))
     return True
-
-
-def _write(path, data):
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _read(folder, material):
