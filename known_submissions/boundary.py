@@ -736,6 +736,33 @@ POSING_TRANSFER_MODEL = code('''
         return PosingModel()
 ''')
 
+CHANGES_THE_KERAS_RECORDING = code('''
+    # Tries every way to change the reference's recorded Keras calls that later kernels replay,
+    # and says which held (tests/test_boundary.py reads the line from the feedback page).
+    import os
+    from pathlib import Path
+
+    recording = os.environ.get("COURSE_REPLAY_DIR", "")
+    entries = sorted(Path(recording).iterdir()) if recording else []
+    attempts = [("a new entry", lambda: (Path(recording) / ("0" * 40 + ".record")).write_bytes(b"{}")),
+                ("the folder's mode", lambda: os.chmod(recording, 0o777)),
+                ("the folder's times", lambda: os.utime(recording, (0, 0)))] if recording else []
+    for entry in entries:
+        attempts += [(f"{entry.name} overwritten", lambda e=entry: e.write_bytes(b"not a recording")),
+                     (f"{entry.name} made writable", lambda e=entry: os.chmod(e, 0o666)),
+                     (f"{entry.name} linked", lambda e=entry: os.link(e, e.with_name("linked-" + e.name))),
+                     (f"{entry.name} renamed", lambda e=entry: e.rename(e.with_name("moved-" + e.name))),
+                     (f"{entry.name} removed", lambda e=entry: e.unlink())]
+    held, refused = [], 0
+    for what, attempt in attempts:
+        try:
+            attempt()
+            held.append(what)
+        except OSError:
+            refused += 1
+    print(f"Keras recording: {len(entries)} entries; changes refused: {refused}; changes that held: {held}")
+''')
+
 SEQUENTIAL_NAMED_FUNCTIONAL = code('''
     class Functional(keras.Sequential):
         """A Sequential model under the functional API's class name."""
@@ -883,6 +910,9 @@ KERNEL_CASES = [
             A03_FULL - 3, answered(A03, {"net_1": HOSTILE_KERAS_CONFIG}), assignment=A03),
     _graded("inflated_keras_config", "net_1 returns a model's config whose layer would take 6 GB to build",
             A03_FULL - 3, answered(A03, {"net_1": INFLATED_KERAS_CONFIG}), assignment=A03),
+    _graded("changes_the_keras_recording", "a cell tries to write, link, rename, remove and chmod the reference's "
+            "recorded Keras calls that later kernels replay, and to add one of its own",
+            A03_FULL, answered(A03, extra=[("conv_forward", CHANGES_THE_KERAS_RECORDING)]), assignment=A03),
     _graded("posing_transfer_model", "transfer_model returns an object that answers as a Keras model would",
             A04_AUTOMATIC - 3, answered(A04, {"transfer_model": POSING_TRANSFER_MODEL}), assignment=A04),
     _graded("hides_its_memory", "compute_distances holds 1.2 GiB at once for L1, has tracemalloc say it held nothing "

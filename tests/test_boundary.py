@@ -289,3 +289,15 @@ def test_markup_that_draws_over_the_page_stays_within_its_cell(graded):
     assert len(soup.find_all("div", string="covered")) == 2
     assert soup.select(".modal, .navbar-fixed-top, .btn") == []
     assert html_safety.CONTAINED_STYLE in text
+
+
+def test_the_keras_recording_cannot_be_changed_from_a_kernel(graded):
+    """The kernel saw the reference's recording (every Keras call of its notebook then replayed:
+    full score) and could change nothing in it: not an entry, not the folder."""
+    pages = list((graded["work"] / "a03_cnn_mnist_cifar" / "out" / "feedback" / "changes_the_keras_recording").rglob("*.html"))
+    assert len(pages) == 1
+    found = re.search(r"Keras recording: (\d+) entries; changes refused: (\d+); changes that held: (.*)",
+                      pages[0].read_text(encoding="utf-8"))
+    assert found, "the case's line is not on its page"
+    entries, refused, held = int(found[1]), int(found[2]), found[3].strip()
+    assert entries > 0 and refused == 3 + 5 * entries and held == "[]", found[0]
