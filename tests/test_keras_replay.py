@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from autograder.sandbox import replay_store
+from autograder.sandbox import policy as sandbox_policy, replay_store
 from autograder.worker.job import Outcome
 
 SCENARIO = Path(__file__).with_name("keras_replay_scenario.py")
@@ -205,6 +205,44 @@ def test_only_the_most_recently_used_recordings_are_kept(tmp_path, monkeypatch):
                                               tmp_path / f"scratch{threads}")))
         os.utime(made[-1], (threads, threads))  # in the order they were made
     assert [m.is_dir() for m in made] == [False, False] + [True] * replay_store.KEPT
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "rlimits", "off"])
+def test_only_kernels_in_bubblewrap_get_the_recording(mode, tmp_path, monkeypatch):
+    """A kernel outside bubblewrap runs as the grader's user and could write the recording that
+    later classes replay: grade_class asks for the replay only where its kernels are in
+    bubblewrap (the class itself, its zygote and its data stood in for: only the decision)."""
+    from autograder import grading
+
+    asked = {}
+
+    class NoZygote:
+        socket_path = ""
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def stats(self):
+            return {}
+
+    def grade_class_body(*args, **kwargs):
+        asked.update(kwargs)
+        return []
+
+    monkeypatch.setattr(grading, "_grade_class", grade_class_body)
+    monkeypatch.setattr(grading, "Zygote", NoZygote)
+    monkeypatch.setattr(grading, "start_fork_server", lambda keras=False: None)
+    monkeypatch.setattr(grading.shared_data, "prepare", lambda *args: "")
+    grading.grade_class("a03_cnn_mnist_cifar", tmp_path / "submitted", tmp_path / "out", show_progress=False,
+                        settings=(f"--Sandbox.mode={mode}",))
+    in_bubblewrap = mode == "bwrap" and not sandbox_policy.bwrap_problem()
+    assert asked["keras_replay"] is in_bubblewrap
 
 
 # --------------------------------------------------------------------------------------------
