@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from autograder.sandbox import policy as sandbox_policy, replay_store
+from autograder.sandbox import policy as sandbox_policy, replay_store, shared_data
 from autograder.worker.job import Outcome
 
 SCENARIO = Path(__file__).with_name("keras_replay_scenario.py")
@@ -173,6 +173,29 @@ def test_prepare_records_once_and_keeps_only_regular_entries(tmp_path, monkeypat
     assert replay_store.store_folder("a03_cnn_mnist_cifar", 2) != Path(folder)
 
 
+def test_classes_and_workers_that_want_one_recording_at_once_make_it_once(tmp_path, monkeypatch):
+    """Two at once (threads here; processes take the same lock file): the second waits for the
+    first's recording and uses it."""
+    import threading
+    import time
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    slow = fake_reference({f"{'a' * 40}.arrays": b"1", f"{'a' * 40}.record": b"2"})
+
+    def grade_reference(folder, settings):
+        time.sleep(0.5)  # long enough for the other to come while this one records
+        return slow(folder, settings)
+
+    found = []
+    racing = [threading.Thread(target=lambda n=n: found.append(replay_store.prepare(
+        "a03_cnn_mnist_cifar", 1, grade_reference, tmp_path / f"scratch{n}"))) for n in range(2)]
+    for thread in racing:
+        thread.start()
+    for thread in racing:
+        thread.join()
+    assert slow.calls == 1 and len(set(found)) == 1 and Path(found[0]).is_dir()
+
+
 def test_links_and_special_files_are_not_taken_as_entries(tmp_path):
     recorded, target = tmp_path / "recorded", tmp_path / "target"
     recorded.mkdir()
@@ -272,7 +295,8 @@ def test_the_harness_records_the_reference_once_and_its_kernels_replay(tmp_path,
                                "--out", str(tmp_path / "out"), "--jobs", "2"], cwd=course_root, env=env,
                               capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stderr[-3000:]
-        recordings = list((tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir())
+        recordings = [f for f in (tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir()
+                      if not f.name.startswith(".")]  # (its lock file left out)
         assert len(recordings) == 1 and len(list(recordings[0].iterdir())) == 16  # 3 fits, 3 evaluations, 2 predictions
         graded = {student: nbformat.read(str(course_root / "autograded" / student / assignment / f"{assignment}.ipynb"),
                                          as_version=4) for student in students}
@@ -291,3 +315,58 @@ def test_the_harness_records_the_reference_once_and_its_kernels_replay(tmp_path,
     printed = "".join(o.get("text", "") for c in graded["replay-reference"].cells if c.cell_type == "code"
                       for o in c.outputs)
     assert printed.count("/step - accuracy: ") == 3  # each replayed fit printed its epoch again
+
+
+WORKER = '''
+import json, sys, zlib
+from pathlib import Path
+import nbformat
+from autograder.cluster.course_version import course_version
+from autograder.cluster.remote_job import grade_on_worker
+from autograder.gradebook.records import template_gradebook
+from autograder.worker.job import Job
+assignment, submitted, scratch, decoded = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+template = zlib.compress(template_gradebook(assignment, scratch).read_bytes())
+printed = {}
+for student in sorted(p.name for p in submitted.iterdir()):
+    job = Job(assignment, student, str(submitted / student / assignment), "", "", timeout=600, memory_mb=4096,
+              settings=(f"--Sandbox.decoded_data={decoded}",))
+    outcome = grade_on_worker(job, template, course_version(assignment))
+    cells = nbformat.reads(outcome.notebooks[assignment + ".ipynb"].decode("utf-8"), as_version=4).cells
+    printed[student] = [outcome.status, "".join(o.get("text", "") for o in cells[-1]["outputs"])]
+print("WORKER:" + json.dumps(printed))
+'''
+
+
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
+def test_a_cluster_worker_records_on_its_own_machine_and_replays(tmp_path, course_root, data_cache):
+    """What a Dask worker runs for each submission (``remote_job.grade_on_worker``), in a process
+    of its own as a worker is: its first Keras submission has the reference graded on the worker's
+    machine once, into that worker's cache folder, and that submission's kernel replays it."""
+    from known_submissions.ghosts import ghost_notebook
+
+    assignment = "a04_knn_mlp_transfer"
+    for student in ("worker-first",):
+        notebook = ghost_notebook(assignment, {})
+        notebook.cells.append(new_code_cell(COUNTER))
+        folder = tmp_path / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / f"{assignment}.ipynb"))
+    (tmp_path / "scratch").mkdir()
+    decoded = shared_data.prepare(assignment, str(data_cache))  # the machine's, as other tests use it
+    done = subprocess.run([sys.executable, "-c", WORKER, assignment, str(tmp_path / "submitted"), str(tmp_path / "scratch"),
+                           decoded],
+                          cwd=course_root, env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache")),
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = json.loads(done.stdout.split("WORKER:", 1)[1])
+    recordings = list((tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir())
+    kept = [r for r in recordings if not r.name.startswith(".")]
+    assert len(kept) == 1, recordings
+    entries = len(list(kept[0].iterdir())) // 2
+    assert entries > 0
+    for student, (status, text) in printed.items():
+        assert status == "graded", (student, text)
+        counts = ast.literal_eval(text.split("Keras calls:", 1)[1].strip())
+        assert counts == {"replayed": entries, "ran": 0, "recorded": 0}, (student, counts)

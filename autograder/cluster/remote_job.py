@@ -13,7 +13,10 @@ process, for the assignment it grades last (a zygote with Keras holds hundreds o
 As on one machine, the worker forks its nbgrader processes from a fork server that has imported
 nbgrader (``worker/processes.py``), and its kernels read the data decoded once (on this worker's
 machine, in its user's cache folder: ``sandbox/shared_data.py``) unless the command line named
-a folder, or none, with ``--Sandbox.decoded_data=``.
+a folder, or none, with ``--Sandbox.decoded_data=``. Its kernels replay the reference's Keras
+calls as on one machine, from a recording made on the worker's machine (the coordinator's is for
+another processor): the first submission of a Keras assignment that a machine's workers grade
+waits while the reference is graded there once.
 """
 import atexit
 import dataclasses
@@ -23,10 +26,12 @@ import os
 import tempfile
 import threading
 import zlib
+from pathlib import Path
 
 from .. import course, scratch
 from ..course import COURSE_ROOT
-from ..sandbox import shared_data
+from ..sandbox import replay_store, shared_data
+from ..sandbox.policy import sandbox_mode
 from ..sandbox.zygote import Zygote
 from ..settings import Sandbox, course_config
 from ..worker.failures import GraderFailed
@@ -93,6 +98,31 @@ def with_worker_data(job):
     return dataclasses.replace(job, settings=(*job.settings, f"--Sandbox.decoded_data={decoded}"))
 
 
+def with_worker_replay(job):
+    """``job`` (this worker's, with its zygote and template), with this worker's recording of the
+    reference's Keras calls (``sandbox/replay_store.py``): made on this machine once, by grading
+    the reference here as a submission of its own (never merged into a gradebook), and kept in
+    this worker's user's cache folder, named by this machine's processor among the rest. ``job``
+    as it is where its settings name a folder, or none, already, or this worker's kernels are
+    not in bubblewrap (one outside could write the recording)."""
+    if any(setting.startswith("--Sandbox.keras_replay=") for setting in job.settings):
+        return job
+    if not course.load(job.assignment).keras:
+        return job
+    sandbox = Sandbox(config=course_config(COURSE_ROOT, list(job.settings)))
+    if sandbox_mode(sandbox.mode) != "bwrap":
+        return job
+
+    def grade_reference(submissions, settings):
+        return grade(dataclasses.replace(job, student_id=replay_store.RECORDING_ID,
+                                         submission=str(Path(submissions) / replay_store.RECORDING_ID / job.assignment),
+                                         settings=(*job.settings, *settings), profile=""))
+
+    with tempfile.TemporaryDirectory(prefix="keras-reference-", dir=scratch.run_folder()) as folder:
+        store = replay_store.prepare(job.assignment, job.threads, grade_reference, folder)
+    return dataclasses.replace(job, settings=(*job.settings, f"--Sandbox.keras_replay={store}")) if store else job
+
+
 def template_file(content):
     """A file in this worker's run folder holding the template gradebook ``content``, written once
     per content (a worker grades many submissions with the same template)."""
@@ -123,4 +153,4 @@ def grade_on_worker(job, template_db, version):
     job = with_worker_data(job)
     local = dataclasses.replace(job, course_root=str(COURSE_ROOT), template_db=str(template),
                                 kernel_zygote=worker_zygote(job))
-    return grade(local)
+    return grade(with_worker_replay(local))

@@ -16,9 +16,12 @@ Entries are named by content, so a folder made for other files or another machin
 never mislead; each is encrypted with a secret made from everything its call depends on, so a
 kernel learns nothing from the folder (the reference's layers, its weights) that it could not
 compute itself. A kernel checks each entry it uses (``coursekit/replay.py``); the coordinator
-keeps only regular files of the expected names. Cluster workers run on other processors, and a student's
-machine never sets the variable: both run every call.
+keeps only regular files of the expected names. A cluster's workers run on other processors: each
+machine's workers record for themselves, the same way (``cluster/remote_job.py``). A student's
+machine never sets the variable, and runs every call.
 """
+import contextlib
+import fcntl
 import hashlib
 import importlib.metadata
 import os
@@ -93,16 +96,31 @@ def prepare(assignment, threads, grade_reference, scratch_folder):
         return ""
     try:
         final = store_folder(assignment, threads)
-        if final.is_dir():
-            os.utime(final)  # in use: kept before older recordings
-            return str(final)
-        made = _record(assignment, grade_reference, Path(scratch_folder), final)
-        _forget_older(assignment, keep=final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with _only_one_recording(final):
+            if final.is_dir():
+                os.utime(final)  # in use: kept before older recordings
+                return str(final)
+            made = _record(assignment, grade_reference, Path(scratch_folder), final)
+            _forget_older(assignment, keep=final)
     except Exception as error:  # noqa: BLE001 - the kernels run every call then
         print(f"warning: the Keras calls of {assignment}'s reference were not recorded ({type(error).__name__}: "
               f"{error}); each kernel runs its own", file=sys.stderr)
         return ""
     return str(made) if made else ""
+
+
+@contextlib.contextmanager
+def _only_one_recording(final):
+    """Held while ``final`` is looked for and recorded: the other classes and cluster workers of
+    this machine and user that want the same recording wait for it instead of making their own."""
+    descriptor = os.open(final.parent / f".{final.name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _record(assignment, grade_reference, scratch_folder, final):
@@ -170,3 +188,4 @@ def _forget_older(assignment, keep):
                   key=lambda f: f.stat().st_mtime, reverse=True)
     for old in [f for f in mine if f != keep][KEPT - 1:]:
         shutil.rmtree(old, ignore_errors=True)
+        (old.parent / f".{old.name}.lock").unlink(missing_ok=True)
