@@ -221,9 +221,12 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     # kernel zygote what kernels import, while this process reads the submissions.
     keras = course.load(assignment).keras
     start_fork_server(keras=keras)
-    # The data every kernel of the class loads, decoded once (on this machine's workers only;
-    # --Sandbox.decoded_data= given on the command line names another folder, or none).
-    if not scheduler and not any(s.startswith("--Sandbox.decoded_data=") for s in given):
+    # What the kernels of the class share, made once: only kernels in bubblewrap see it, read-only
+    # (sandbox/kernel_manager.shared_folders), and a cluster's workers make their own.
+    shared = not scheduler and sandbox_mode(sandbox.mode) == "bwrap"
+    # The data every kernel of the class loads, decoded once (--Sandbox.decoded_data= given on the
+    # command line names another folder, or none).
+    if shared and not any(s.startswith("--Sandbox.decoded_data=") for s in given):
         decoded = shared_data.prepare(assignment, os.environ.get("COURSE_DATA_DIR"))
         if decoded:
             given = (*given, f"--Sandbox.decoded_data={decoded}")
@@ -239,10 +242,7 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
                 zygote_sandbox, keras=keras) as zygote:
         results = _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, show_progress,
                                dict(job, kernel_zygote=zygote.socket_path or ""), max(1, grading.tries), force,
-                               security, stats,
-                               # recorded Keras calls: kept for this machine's processor, and read-only
-                               # only to a kernel in bubblewrap
-                               keras_replay=not scheduler and sandbox_mode(sandbox.mode) == "bwrap")
+                               security, stats, keras_replay=shared)
         if stats is not None:
             stats.update(zygote.stats())
         return results

@@ -187,3 +187,32 @@ def test_kernels_share_one_read_only_font_list_made_once(monkeypatch, tmp_path):
         assert "list read-only" in text and "font True" in text
     finally:
         sandbox.matplotlib_font_lists.cache_clear()
+
+
+SHARED_PROBE = r"""
+import os
+print("told", sorted(k for k in os.environ if k in ("COURSE_DECODED_DIR", "COURSE_REPLAY_DIR", "COURSE_REPLAY_RECORD_DIR")))
+"""
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "rlimits"])
+def test_only_a_kernel_in_bubblewrap_is_told_of_the_folders_a_class_shares(mode, tmp_path):
+    """The decoded data and the recorded Keras calls are bound read-only by bubblewrap; a kernel
+    with limits only runs as the grader's user and could change them for the kernels after it:
+    it is not told of them (and reads and runs everything itself)."""
+    if mode == "bwrap" and sandbox.sandbox_mode("bwrap") != "bwrap":
+        pytest.skip(f"bubblewrap cannot run here: {sandbox.bwrap_problem()}")
+    shared = {}
+    for setting in ("decoded_data", "keras_replay", "keras_record"):
+        (tmp_path / setting).mkdir()
+        shared[setting] = str(tmp_path / setting)
+    folder = tmp_path / "work" / "a01_santa_logreg"
+    folder.mkdir(parents=True)
+    km, kc = _start(folder, mode=mode, **shared)
+    try:
+        text = printed(kc, SHARED_PROBE)
+    finally:
+        kc.stop_channels()
+        run_sync(km.shutdown_kernel)(now=True)
+    told = ["COURSE_DECODED_DIR", "COURSE_REPLAY_DIR", "COURSE_REPLAY_RECORD_DIR"] if mode == "bwrap" else []
+    assert f"told {told}" in text, text

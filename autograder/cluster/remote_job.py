@@ -87,10 +87,17 @@ def allow_children():
         current.daemon = False
 
 
+def _in_bubblewrap(job):
+    """Whether this worker's kernels for ``job`` are in bubblewrap: only those are given the
+    folders the kernels share (``sandbox/kernel_manager.shared_folders``)."""
+    return sandbox_mode(Sandbox(config=course_config(COURSE_ROOT, list(job.settings))).mode) == "bwrap"
+
+
 def with_worker_data(job):
     """``job``, with this worker's decoded data (made here once, kept and checked by
-    ``shared_data.prepare``) unless its settings name a folder, or none, already."""
-    if any(setting.startswith("--Sandbox.decoded_data=") for setting in job.settings):
+    ``shared_data.prepare``) unless its settings name a folder, or none, already, or its kernels
+    are not in bubblewrap."""
+    if any(setting.startswith("--Sandbox.decoded_data=") for setting in job.settings) or not _in_bubblewrap(job):
         return job
     decoded = shared_data.prepare(job.assignment, os.environ.get("COURSE_DATA_DIR"))
     if not decoded:
@@ -107,10 +114,7 @@ def with_worker_replay(job):
     not in bubblewrap (one outside could write the recording)."""
     if any(setting.startswith("--Sandbox.keras_replay=") for setting in job.settings):
         return job
-    if not course.load(job.assignment).keras:
-        return job
-    sandbox = Sandbox(config=course_config(COURSE_ROOT, list(job.settings)))
-    if sandbox_mode(sandbox.mode) != "bwrap":
+    if not course.load(job.assignment).keras or not _in_bubblewrap(job):
         return job
 
     def grade_reference(submissions, settings):

@@ -25,6 +25,18 @@ from .policy import (COURSE_ROOT, WORK, bwrap_command, kernel_environment, kerne
 STARTED_AFRESH = "starting the kernel afresh"
 
 
+def shared_folders(settings):
+    """The variables that name, to a kernel in bubblewrap, the folders the kernels of a class
+    share: the decoded data and the reference's Keras calls, which bubblewrap binds read-only, and
+    the folder the grader's own run of the reference records into, bound writable into that
+    kernel alone (``policy.bwrap_command``). A kernel outside bubblewrap runs as the grader's user
+    and could change them for every kernel after it: it gets none, and reads and runs everything
+    itself."""
+    return {name: value for name, value in (("COURSE_DECODED_DIR", settings.decoded_data),
+                                            ("COURSE_REPLAY_DIR", settings.keras_replay),
+                                            ("COURSE_REPLAY_RECORD_DIR", settings.keras_record)) if value}
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start in the sandbox the settings ask for.
 
@@ -77,13 +89,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             guess = COURSE_ROOT / "release" / Path(kw["cwd"]).name
             self.released = str(guess) if guess.is_dir() else ""
         env = kernel_environment(kw.get("env") or os.environ)
-        if self.settings.decoded_data:  # the class's decoded data, bound read-only into the sandbox
-            env["COURSE_DECODED_DIR"] = self.settings.decoded_data
-        if self.settings.keras_replay:  # the reference's Keras calls, bound read-only (replay_store.py)
-            env["COURSE_REPLAY_DIR"] = self.settings.keras_replay
-        if self.settings.keras_record:  # the grader's run of the reference: bound writable
-            env["COURSE_REPLAY_RECORD_DIR"] = self.settings.keras_record
         if self.mode == "bwrap":
+            env.update(shared_folders(self.settings))
             os.chmod(self.connection_file, 0o644)
             if self.settings.zygote_socket and zygote.usable(self.settings):
                 try:
