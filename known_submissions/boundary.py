@@ -312,6 +312,29 @@ KEEPS_THE_GRADER_ANSWERING = code('''
             propagate(w, b, x, y)
 ''')
 
+# The kernel answers some stand-ins itself, with a copy of the test's (a training loop's thousands
+# of calls, check_helpers.replayed_in_kernel): this one has that copy answer zeros, as though w and
+# b sat at the bottom of the bowl already. The grader runs its own stand-in on the calls the kernel
+# logged and refuses the answers that differ. (Under plain nbgrader the stand-in itself is in the
+# kernel, changed the same way, and the test's stored values still fail the result.)
+CHANGES_THE_STAND_INS_COPY = code('''
+    own_propagate = propagate  # the notebook's, defined above
+
+    def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
+        if propagate is not own_propagate:  # the test's stand-in, or the kernel's copy of it
+            cells = getattr(propagate, "__closure__", None) or ()
+            copies = [cell.cell_contents for cell in cells if type(cell.cell_contents).__name__ == "QuadraticBowl"]
+            for bowl in copies or [propagate]:
+                type(bowl).__call__ = lambda self, w, b, x, y: (w * 0, 0.0, 0.0)
+        costs = []
+        for i in range(num_iterations):
+            dw, db, cost = propagate(w, b, x, y)
+            w, b = w - learning_rate * dw, b - learning_rate * db
+            if i % 50 == 0:
+                costs.append(cost)
+        return w, b, costs
+''')
+
 NAN_INF_MINUS_ZERO = code('''
     def propagate(w, b, x, y):
         return np.full(w.shape, np.nan), float("inf"), -0.0
@@ -870,6 +893,9 @@ KERNEL_CASES = [
             A01_FULL - 3, answered(ASSIGNMENT, {"optimization": ASKS_THE_AGENT_DIRECTLY})),
     _graded("keeps_the_grader_answering", "optimization calls the test's stand-in for propagate for ever",
             A01_FULL - 3, answered(ASSIGNMENT, {"optimization": KEEPS_THE_GRADER_ANSWERING})),
+    _graded("changes_the_stand_ins_copy", "optimization has the kernel's copy of the test's stand-in for "
+            "propagate answer zeros", A01_FULL - 3,
+            answered(ASSIGNMENT, {"optimization": CHANGES_THE_STAND_INS_COPY})),
     _graded("returns_the_stand_in", "model returns the stand-in it was handed as one of its results",
             A01_FULL - 3, answered(ASSIGNMENT, {"model": RETURNS_THE_STAND_IN})),
     _graded("asks_a_stand_in_the_tests_questions", "softmax_cross_entropy, never written, keeps the tests' "

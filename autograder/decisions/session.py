@@ -21,6 +21,11 @@ What comes back is trusted as nothing more than data:
 - the kernel may call back only the stand-ins a test handed it (``check_helpers.stand_ins``,
   or a callable set as an attribute of a student's object), with data, by name: no attribute of
   a stand-in, no object of the tests, nothing else of this process;
+- a stand-in of a class the visible tests mark ``replayed_in_kernel`` (a training loop's, called
+  thousands of times) is answered in the kernel by a copy made from its source, which logs each
+  call and its answer; this process runs its own stand-in on the logged calls, in order, and
+  refuses the test where an answer differs (:meth:`Session.replay`): its stand-in records the
+  very calls the student's code made, and that code saw only the answers it gives;
 - every message, and the work this process does for a call from the kernel, counts against the
   cell's time limit.
 
@@ -39,6 +44,8 @@ nbgrader turns into the score.
 import ast
 import builtins
 import contextlib
+import gc
+import inspect
 import io
 import json
 import time
@@ -189,6 +196,9 @@ class Session:
         self.memory = memory      # kernel_memory.KernelMemory of the kernel's processes, or None
         self.codec = wire.Codec(handles=False)
         self.callbacks = {}   # key -> (stand-in, method names when it makes instances, else None)
+        self.replayed = set()  # keys of the stand-ins the kernel answers with a copy of its own
+        self.copied = {}       # id() -> object, of the stand-ins a copy was made of in the kernel
+        self.modules = {}      # the assignment's test modules (course_checks.load), where known
         self.instances = []   # (key, object) made by the stand-ins for the kernel
         self.changed_ids = set()  # id() of the grader's objects that a call changed in place
 
@@ -234,16 +244,18 @@ class Session:
         self.request(message)
 
     def install(self, target, replacements):
-        names = [{"name": name, **self._register_stand_in(name, value)} for name, value in replacements.items()]
+        copies = {}  # id() of a stand-in object copied into the kernel -> its number in this message
+        names = [{"name": name, **self._register_stand_in(name, value, copies)} for name, value in replacements.items()]
         self.request({"op": "install", "target": target, "names": names})
 
         def restore():
             self.request({"op": "uninstall"})
             for name in replacements:
                 self.callbacks.pop(name, None)
+                self.replayed.discard(name)
         return restore
 
-    def _register_stand_in(self, key, value):
+    def _register_stand_in(self, key, value, copies=None):
         if runs_hidden_code(value):
             raise RuntimeError(f"the tests handed the student's kernel {key!r}, a stand-in that runs code of "
                                f"{course_checks.HIDDEN}: the kernel could call it with inputs of its own "
@@ -252,7 +264,34 @@ class Session:
         methods = getattr(value, "stand_in_methods", None)
         methods = tuple(methods) if methods else None
         self.callbacks[key] = (value, methods)
+        if copies is not None and methods is None:
+            replay = self._replay_spec(value, copies)
+            if replay is not None:
+                self.replayed.add(key)
+                return {"callback": key, "replay": replay}
         return {"callback": key, "methods": list(methods)} if methods else {"callback": key}
+
+    def _replay_spec(self, value, copies):
+        """How the kernel makes its copy of the stand-in ``value`` (a method of an object, or a
+        callable object, of a class the visible tests mark with ``course_replayed_in_kernel``);
+        None where the kernel must ask the grader at each call: another kind of stand-in, or an
+        object that was copied into the kernel before (its copy there would start afresh)."""
+        owner, method = (value.__self__, value.__func__.__name__) if inspect.ismethod(value) else (value, None)
+        cls = type(owner)
+        made_with = getattr(owner, "course_made_with", None)
+        source = replay_source(cls, self.modules) if getattr(cls, "course_replayed_in_kernel", False) else None
+        if source is None or made_with is None or runs_hidden_code(owner):
+            return None
+        if id(owner) in copies:
+            return {"instance": copies[id(owner)], "method": method}
+        if id(owner) in self.copied:
+            return None
+        self.copied[id(owner)] = owner
+        copies[id(owner)] = len(copies)
+        args, kwargs = made_with
+        return {"instance": copies[id(owner)], "method": method, "source": source,
+                "class": cls.__name__, "arguments": self.codec.encode(list(args)),
+                "keywords": self.codec.encode(dict(kwargs))}
 
     def request(self, message, make_handle=None, without_weights=False, measure=False):
         """Send ``message``, run the stand-ins the kernel calls meanwhile, and return the answer;
@@ -262,7 +301,7 @@ class Session:
         self.check_deadline()
         watching = self.memory.watch() if measure and self.memory is not None else contextlib.nullcontext()
         try:
-            with watching as watch:
+            with watching as watch, _collector_paused():
                 crossed = 0  # characters of the messages, both ways
 
                 def exchange(text):
@@ -272,9 +311,16 @@ class Session:
                     return answer
 
                 reply = self._receive(exchange(json.dumps(message)))
-                while "callback" in reply:
+                while True:
                     self.check_deadline()
-                    reply = self._receive(exchange(json.dumps(self._run_callback(reply))))
+                    if "log" in reply:
+                        self.replay(reply.pop("log"))
+                    if "callback" in reply:
+                        reply = self._receive(exchange(json.dumps(self._run_callback(reply))))
+                    elif not reply:  # the log alone, sent as it grew
+                        reply = self._receive(exchange(json.dumps({"logged": True})))
+                    else:
+                        break
             self.check_deadline()
             self._note_changes(reply.get("changed", []))
             if "raised" in reply:
@@ -303,6 +349,93 @@ class Session:
             if isinstance(number, int) and 0 <= number < len(self.codec.table) and number not in self.codec.received:
                 self.changed_ids.add(id(self.codec.table[number]))
                 self.codec.forget(number)
+
+    def replay(self, log):
+        """Run the stand-ins the kernel answered with its own copies on the calls it logged, in
+        order, as if each call had come here (the stand-ins record the same calls, in the same
+        state); an answer or error of the kernel's copy that differs from this process's is
+        refused. The objects of each answer are then this process's own, as if sent from here: a
+        test that checks what the student's code passed back finds its stand-in's very objects."""
+        if not isinstance(log, list):
+            raise wire.WireError("a log of calls that is not the grader's protocol")
+        for entry in log:
+            self.check_deadline()
+            key = entry.get("callback") if isinstance(entry, dict) else None
+            if not isinstance(key, str) or key not in self.replayed or key not in self.callbacks:
+                raise wire.WireError(f"a logged call of {str(key)[:80]!r}, which is no stand-in the kernel "
+                                     f"answers itself")
+            args = self.codec.decode(entry.get("args", {"list": []}))
+            kwargs = self.codec.decode(entry.get("kwargs", {"dict": []}))
+            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+                raise wire.WireError("a call that is not the grader's protocol")
+            self.codec.take_touched()
+            try:
+                value, raised = self.callbacks[key][0](*args, **kwargs), None
+            except (TestTimeout, KernelGone, AgentStopped):
+                raise
+            except Exception as error:  # noqa: BLE001 - compared with what the kernel's copy raised
+                value, raised = None, f"{type(error).__name__}: {error}"[:wire.MAX_TEXT]
+            if raised is not None or "raised" in entry:
+                if entry.get("raised") != raised or "value" in entry:
+                    raise wire.WireError(f"the kernel's copy of the stand-in {key} did not fail as the test's "
+                                         f"does (was it changed in the kernel?)")
+                continue
+            if "value" not in entry:
+                raise wire.WireError("a logged call without its answer")
+            self._adopt(self.codec.decode(entry["value"]), value, key, {})
+
+    def _adopt(self, logged, value, key, pairs):
+        """Check that ``logged``, the kernel's copy's answer as it arrived, is ``value``, this
+        process's answer, and put each object of ``value`` in the place of the one that arrived
+        (``pairs``: id() of an object of ``value`` -> the one of ``logged`` it stands for)."""
+        def differs():
+            return wire.WireError(f"the kernel's copy of the stand-in {key} answered differently from the "
+                                  f"test's (was it changed in the kernel?)")
+        if logged is value:
+            return
+        if isinstance(value, (np.ndarray, list, tuple, dict)):
+            if isinstance(value, np.ndarray):
+                if not isinstance(logged, np.ndarray) or value.dtype.hasobject or logged.dtype != value.dtype \
+                        or logged.shape != value.shape or np.isfortran(logged) != np.isfortran(value) \
+                        or logged.tobytes() != value.tobytes():
+                    raise differs()
+            elif type(logged) is not type(value) or len(logged) != len(value):
+                raise differs()
+            if pairs.setdefault(id(value), logged) is not logged:
+                raise differs()  # one object of the answer stands for two that arrived
+            if isinstance(value, dict):
+                if list(logged) != list(value):
+                    raise differs()
+                for name in value:
+                    self._adopt(logged[name], value[name], key, pairs)
+            elif not isinstance(value, np.ndarray):
+                for got, own in zip(logged, value):
+                    self._adopt(got, own, key, pairs)
+            self._take_place(logged, value)
+        elif isinstance(value, np.generic):
+            if type(logged) is not type(value) or logged.tobytes() != value.tobytes():
+                raise differs()
+        elif isinstance(value, float):
+            if type(logged) is not float or not (logged == value or (logged != logged and value != value)):
+                raise differs()
+        else:
+            plain = _plain_value(value)
+            if plain is _NOT_PLAIN or type(logged) is not type(plain) or logged != plain:
+                raise differs()
+
+    def _take_place(self, arrived, own):
+        codec = self.codec
+        number = codec.numbers.pop(id(arrived), None)
+        if number is None or codec.table[number] is not arrived:
+            raise wire.WireError("the numbering of the two sides differs")
+        codec.table[number] = own
+        codec.numbers[id(own)] = number
+        codec.received.discard(number)
+        codec.touched.discard(number)
+        if isinstance(own, (np.ndarray, list, dict)):
+            codec.state[number] = wire._copy(own)
+        else:
+            codec.state.pop(number, None)
 
     def _run_callback(self, message):
         """Run the stand-in the kernel calls; its answer, as a message for the kernel."""
@@ -339,6 +472,59 @@ class Session:
             return {"raised": f"{type(error).__name__}: {error}"[:wire.MAX_TEXT]}
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused inside this block: while one request crosses, with
+    the calls the kernel makes meanwhile. Its messages and their replay make thousands of
+    objects that the codec keeps, none of them in cycles, and each full collection they set off
+    would walk every object of the grading process: measured, a third to a half of the grader's
+    CPU in a02's training-loop test. What a request leaves in cycles (a Keras model built from
+    its config) is collected after it, as before."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+_NOT_PLAIN = object()
+
+
+def _plain_value(value):
+    """``value`` as it crosses, where it is None, a bool, an int or a str (or a subclass of one);
+    ``_NOT_PLAIN`` otherwise."""
+    if value is None or type(value) in wire.PLAIN:
+        return value
+    for plain in (int, str):
+        if isinstance(value, plain):
+            return plain(value)
+    return _NOT_PLAIN
+
+
+_sources = {}  # (path, class name) -> (the file's text, the class's source)
+
+
+def replay_source(cls, modules):
+    """The source of the stand-in class ``cls`` of the visible tests or the check helpers (one of
+    ``modules``, as ``course_checks.load`` made them), without its decorators: the text the kernel
+    makes its copy from. None where it is not found there."""
+    module = modules.get(cls.__module__) if cls.__module__ in (course_checks.SHARED, course_checks.VISIBLE) else None
+    path = getattr(module, "__file__", None)
+    if path is None or getattr(module, cls.__name__, None) is not cls:
+        return None
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    cached = _sources.get((path, cls.__name__))
+    if cached is None or cached[0] != text:
+        found = [node for node in ast.parse(text).body if isinstance(node, ast.ClassDef) and node.name == cls.__name__]
+        lines = text.splitlines(keepends=True)
+        source = "".join(lines[found[-1].lineno - 1:found[-1].end_lineno]) if found else None
+        cached = _sources[(path, cls.__name__)] = (text, source)
+    return cached[1]
+
+
 def notebook_names(source):
     """Names a test cell reads but does not define: the student's objects (and ``tests``, ``np``)."""
     tree = ast.parse(source)
@@ -364,7 +550,7 @@ def decide(source, exchange, assignment, deadline=None, memory=None):
     when one failed.
     """
     session = Session(exchange, deadline, memory)
-    modules = course_checks.load(assignment)
+    modules = session.modules = course_checks.load(assignment)
     modules[course_checks.SHARED].changed_elsewhere = session.changed_elsewhere
     namespace = course_checks.cell_namespace(assignment, modules=modules, np=np)
     for name in notebook_names(source):

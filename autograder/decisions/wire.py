@@ -17,7 +17,11 @@ runs in the sandboxed kernel. Between the two only JSON travels, and it carries 
   outside meanwhile (``kernel_memory.py``);
 - calls from the kernel to the stand-ins a test handed it (by the name it installed them under),
   with data as arguments and data as the answer. Nothing of the grader's process is reachable
-  otherwise: no attribute of a stand-in, no object behind a handle.
+  otherwise: no attribute of a stand-in, no object behind a handle;
+- for a stand-in the kernel answers with a copy of its own (``"replay"`` where it is installed:
+  the source of a class of the visible tests and the arguments it was made with), a ``"log"`` of
+  its calls and answers, sent with the kernel's next message or alone every ``REPLAY_FLUSH``
+  calls; the grader checks each answer against its own stand-in's.
 
 Both sides number every array, list, tuple, dict, model and handle that crosses, in the order
 they cross, so that an object sent back unchanged is sent as ``{"ref": n}`` and arrives as the
@@ -524,6 +528,24 @@ def error_report(error):
 # The kernel's side
 # ------------------------------------------------------------------------------------------------
 
+REPLAY_FLUSH = 1000  # calls of stand-ins answered in the kernel, sent to the grader at once at most
+
+
+def replay_class(source, name):
+    """The class ``name`` defined by ``source``, a stand-in class of the visible tests that the
+    grader lets the kernel answer with (numpy as ``np``, builtins, nothing else): made afresh
+    for each test, so that nothing a test's calls did to one copy reaches the next."""
+    namespace = {"np": np, "__name__": "course_stand_ins"}
+    exec(compile(source, "<course-stand-in>", "exec"), namespace)  # noqa: S102 - the grader's text
+    return namespace[name]
+
+
+class TestEnded(BaseException):
+    """The grader ended the test while the student's code still ran (it refused what the kernel
+    logged): the call stops, and the agent's cell with it. Not an Exception, so that the student's
+    ``except Exception`` does not go on calling."""
+
+
 class Agent:
     """Answers the grader's requests in the kernel; ``ask(text)`` sends a message and returns the
     grader's next one."""
@@ -533,6 +555,20 @@ class Agent:
         self.ask = ask
         self.codec = Codec(handles=True)
         self.saved = []  # (namespace, name, old value or missing) of installed stand-ins
+        self.log = []    # calls of stand-ins answered here, not yet sent to the grader
+        self.broken = False     # a message to the grader failed: stand-ins no longer answer here
+        self.measuring = False  # a call measured for its peak memory runs: stand-ins answer from the grader
+
+    def tell(self, message):
+        """Send ``message`` (a dict) with the calls logged since the last one; the grader's answer."""
+        if self.log:
+            message = {"log": self.log, **message}
+            self.log = []
+        try:
+            return self.ask(json.dumps(message))
+        except BaseException:
+            self.broken = True
+            raise
 
     def serve(self):
         try:
@@ -541,7 +577,9 @@ class Agent:
                 message = json.loads(request)
                 if message.get("op") == "end":
                     return
-                request = self.ask(json.dumps(self.answer(message)))
+                request = self.tell(self.answer(message))
+        except TestEnded:
+            return
         finally:
             # A test stopped before its end (out of time, the grader gone) leaves none of its
             # stand-ins in the notebook's names: the cells after it see the student's own.
@@ -581,7 +619,11 @@ class Agent:
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore")
                     if message.get("measure") == "peak memory":
-                        value, measured["peak_bytes"] = peak_memory(target, args, kwargs)
+                        self.measuring = True
+                        try:
+                            value, measured["peak_bytes"] = peak_memory(target, args, kwargs)
+                        finally:
+                            self.measuring = False
                     else:
                         value = target(*args, **kwargs)
             elif op == "getattr":
@@ -595,10 +637,14 @@ class Agent:
                 namespace = getattr(target, "__globals__", None)
                 if not isinstance(namespace, dict):
                     namespace = self.namespace
+                copies = {}  # the kernel's copies of stand-ins that answer here, by the grader's number
                 for entry in message["names"]:
                     name = entry["name"]
                     self.saved.append((namespace, name, namespace.get(name, self)))
-                    namespace[name] = self.stand_in(name, entry.get("methods"))
+                    if "replay" in entry:
+                        namespace[name] = self.replayed_stand_in(name, entry["replay"], copies)
+                    else:
+                        namespace[name] = self.stand_in(name, entry.get("methods"))
                 value = None
             elif op == "uninstall":
                 self.restore()
@@ -609,7 +655,7 @@ class Agent:
                 encoded = self.codec.encode(value)
             return {"value": encoded, "changed": self.codec.changed(received), **measured}
         except BaseException as error:  # noqa: BLE001 - reported to the grader, which decides
-            if isinstance(error, KeyboardInterrupt):
+            if isinstance(error, (KeyboardInterrupt, TestEnded)):
                 raise
             return {"raised": error_report(error), "changed": self.codec.changed(received)}
 
@@ -617,13 +663,22 @@ class Agent:
         """Ask the grader to run its stand-in; nested requests are answered meanwhile."""
         request = {**request, "args": self.codec.encode(list(args)), "kwargs": self.codec.encode(dict(kwargs))}
         while True:
-            message = json.loads(self.ask(json.dumps(request)))
+            message = json.loads(self.tell(request))
             if "op" in message:  # the grader asks something while its stand-in runs
-                request = self.answer(message)
+                request = self.nested(message)
                 continue
             if "raised" in message:
                 raise RuntimeError(f"the test's stand-in for {label} failed: {message['raised']}")
             return self.codec.decode(message.get("value"))
+
+    def nested(self, message):
+        """The answer to a request that came while the grader's answer to a call from here was
+        awaited. "end" there means the grader decided the test in the middle of that call (it
+        refused what came from here): the call stops (:class:`TestEnded`), and the agent's cell."""
+        if message.get("op") == "end":
+            self.broken = True
+            raise TestEnded()
+        return self.answer(message)
 
     def stand_in(self, key, methods=None):
         """A function of the kernel that runs the grader's stand-in ``key``; with ``methods``, a
@@ -647,6 +702,49 @@ class Agent:
             return call
 
         return type(key, (), {"__init__": new, **{name: method(name) for name in methods}})
+
+    def replayed_stand_in(self, key, replay, copies):
+        """A function of the kernel that answers as the grader's stand-in ``key`` would, with a copy
+        of it made here (``replay``: its class's source and name, the arguments it was made with,
+        the method that answers), and logs each call, its arguments and its answer: the grader
+        runs its own stand-in on the logged calls, in order, and refuses an answer that differs
+        (``session.Session.replay``). One message for up to ``REPLAY_FLUSH`` calls instead of
+        one each way per call. While a call is measured for its peak memory, or once a message to
+        the grader failed, each call goes to the grader as any stand-in's."""
+        agent, codec = self, self.codec
+        number = replay["instance"]
+        if number not in copies:
+            cls = replay_class(replay["source"], replay["class"])
+            args, kwargs = codec.decode(replay["arguments"]), codec.decode(replay["keywords"])
+            copies[number] = cls(*args, **kwargs)
+        answer = getattr(copies[number], replay["method"]) if replay.get("method") else copies[number]
+
+        def stand_in(*args, **kwargs):
+            if agent.measuring or agent.broken:
+                return agent.call_back({"callback": key}, args, kwargs, key)
+            entry = {"callback": key, "args": codec.encode(list(args)), "kwargs": codec.encode(dict(kwargs))}
+            try:
+                value = answer(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - as the grader's stand-in would report it
+                entry["raised"] = f"{type(error).__name__}: {error}"[:MAX_TEXT]
+                agent.logged(entry)
+                raise RuntimeError(f"the test's stand-in for {key} failed: {entry['raised']}") from None
+            first = len(codec.table)
+            entry["value"] = codec.encode(value)
+            for new in range(first, len(codec.table)):  # as if the answer had come from the grader
+                codec.received.add(new)
+                codec.touched.add(new)
+            agent.logged(entry)
+            return value
+        stand_in.__name__ = key
+        return stand_in
+
+    def logged(self, entry):
+        self.log.append(entry)
+        if len(self.log) >= REPLAY_FLUSH:
+            reply = json.loads(self.tell({}))  # the log alone; the grader acknowledges it
+            while "op" in reply:  # it refused the log: it puts its stand-ins away and ends the test
+                reply = json.loads(self.tell(self.nested(reply)))
 
 
 def peak_memory(function, args, kwargs):

@@ -16,7 +16,7 @@ import numpy as np
 
 from check_helpers import (call_quietly, check_array, check_binary, check_close, check_float_array,
                            check_scalar, check_unchanged, entry_name, fail, load_expected, passed,
-                           snapshot, stand_ins, times)
+                           replayed_in_kernel, snapshot, stand_ins, times)
 
 EXPECTED = load_expected(__file__)
 
@@ -97,6 +97,7 @@ def test_propagate(propagate):
 # optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False) -> (w, b, costs)
 # --------------------------------------------------------------------------------------------
 
+@replayed_in_kernel
 class QuadraticBowl:
     """A stand-in for propagate while optimization is tested, so a bug there does not count twice.
 

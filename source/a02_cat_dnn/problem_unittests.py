@@ -18,8 +18,8 @@ import numpy as np
 
 from check_helpers import (ATOL, RTOL, CheckFailed, Lookup, Recorder, bound_lookup, call_quietly, check_array,
                            check_binary, check_close, check_float_array, check_returns, check_scalar,
-                           check_unchanged, fail, fixed_array, load_expected, passed, snapshot, stand_ins,
-                           times, with_hint)
+                           check_unchanged, fail, fixed_array, load_expected, passed, replayed_in_kernel, snapshot,
+                           stand_ins, times, with_hint)
 
 EXPECTED = load_expected(__file__)
 
@@ -642,6 +642,7 @@ def test_update_parameters(update_parameters):
     passed("update_parameters")
 
 
+@replayed_in_kernel
 class TrainingStandIns:
     """Stand-ins for the five pieces L_layer_model puts together.
 
