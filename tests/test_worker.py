@@ -165,6 +165,18 @@ def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
     assert head_of_revisions(tmp_path) is None
 
 
+def test_what_the_fork_server_imported_is_out_of_the_collectors_sight_in_its_processes():
+    """Its imports (nbgrader, nbconvert, SQLAlchemy, NumPy) are frozen (``worker/frozen.py``):
+    a forked process's full collections walk only what it makes itself."""
+    processes.start_fork_server()
+    assert processes._server_preload[-1] == "autograder.worker.frozen"
+    forked = processes._fork_server().Process(
+        target=exec, args=("import gc, os\nos._exit(0 if gc.get_freeze_count() > 50000 else 3)",))
+    forked.start()
+    forked.join(60)
+    assert forked.exitcode == 0, "the forked process inherited fewer than 50,000 frozen objects"
+
+
 def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_after(tmp_path):
     from multiprocessing import forkserver
 

@@ -124,6 +124,23 @@ def test_a_forked_kernel_is_sandboxed_exactly_as_a_fresh_one(running_zygote, gra
     assert set_by_imports <= {"HDF5_PLUGIN_PATH"}, set_by_imports
 
 
+def test_what_the_zygote_imported_is_out_of_the_collectors_sight_in_its_kernels(running_zygote, grader_env):
+    """A kernel's full collections walk only what it makes itself, not NumPy's, matplotlib's and
+    IPython's objects, which it shares with the zygote; a fresh kernel froze nothing."""
+    frozen = "import gc\nprint(gc.get_freeze_count())"
+    km, kc = _start(grader_env, **SETTINGS)
+    try:
+        assert int(run(kc, frozen)[0]) > 50000
+    finally:
+        stop(km, kc)
+    SETTINGS["zygote"] = False
+    km, kc = _start(grader_env, **SETTINGS)
+    try:
+        assert int(run(kc, frozen)[0]) == 0
+    finally:
+        stop(km, kc)
+
+
 def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env):
     draws = []
     for _ in range(2):

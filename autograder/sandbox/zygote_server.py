@@ -34,6 +34,7 @@ process, so its peak memory would be lost: the zygote is its subreaper, reaps it
 that to the file the request gave.
 """
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -262,6 +263,10 @@ def serve(path, modules):
             __import__(name)
         except Exception:  # noqa: BLE001 - a module that does not import is imported, or not, by the kernel itself
             pass
+    # What the imports made (NumPy, matplotlib, IPython, TensorFlow and Keras where wanted) is put
+    # out of the cyclic garbage collector's sight: a kernel's full collections walk only what it
+    # makes itself, and leave the pages it shares with the zygote unwritten.
+    gc.freeze()
     _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "subreaper")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".new")

@@ -46,6 +46,7 @@ PRELOAD = ("autograder",  # first: what it sets spares the imports after it (see
            "nbgrader.apps.generatefeedbackapp", "nbgrader.preprocessors", "nbconvert", "jupyter_client",
            "autograder.decisions.execute", "autograder.worker.warm")
 KERAS_PRELOAD = ("autograder.worker.warm_keras",)  # for assignments whose tests receive Keras models
+FROZEN = ("autograder.worker.frozen",)  # last: what the server holds by then, out of the collector's sight
 _server_preload = None  # what the running fork server imported
 # Held while a forked process starts and while its exit status is read. Process.start() polls
 # every other child of this process, from the starting thread; when that poll and the child's own
@@ -112,7 +113,7 @@ def _fork_server():
 
     context = multiprocessing.get_context("forkserver")
     if forkserver._forkserver._forkserver_pid is None:  # not started yet: it starts with these
-        _server_preload = _server_preload or list(PRELOAD)
+        _server_preload = _server_preload or list(PRELOAD + FROZEN)
         context.set_forkserver_preload(_server_preload)
     return context
 
@@ -127,7 +128,7 @@ def start_fork_server(keras=False):
         return
     from multiprocessing import forkserver
 
-    wanted = list(PRELOAD) + (list(KERAS_PRELOAD) if keras else [])
+    wanted = list(PRELOAD) + (list(KERAS_PRELOAD) if keras else []) + list(FROZEN)
     running = fork_server_running()
     if running and set(wanted) <= set(_server_preload or ()):
         return
