@@ -172,7 +172,7 @@ class Counter:
         return x + self.calls
 
 
-def _grader_session(copyable=True):
+def _grader_session():
     """A Session whose stand-in ``count`` is a Counter the kernel answers itself; no kernel."""
     grader = session.Session(exchange=None)
     counter = Counter()
@@ -228,10 +228,8 @@ def test_an_answer_whose_objects_are_shared_otherwise_is_refused():
 
 def test_a_stand_in_copied_into_the_kernel_once_is_asked_from_the_grader_when_handed_over_again():
     grader = session.Session(exchange=None)
-    grader.modules = {}
     namespace = notebook_cells.reference_namespace(A01)
-    grader.modules = {name: module for name, module in
-                      ((m.__name__, m) for m in (namespace["tests"],))}
+    grader.modules = {namespace["tests"].__name__: namespace["tests"]}  # problem_unittests, as loaded for a cell
     bowl = namespace["tests"].QuadraticBowl()
     first = grader._register_stand_in("propagate", bowl, {})
     assert first["replay"]["class"] == "QuadraticBowl" and "class QuadraticBowl" in first["replay"]["source"]
