@@ -34,6 +34,13 @@ def _code(path):
     return cached[1]
 
 
+def compiled_text(path):
+    """The text of the file at ``path`` that its module was last made from by :func:`load`;
+    None where none was."""
+    cached = _compiled.get(Path(path))
+    return cached[0].decode("utf-8") if cached is not None else None
+
+
 def builtins_serving(modules):
     """Python's builtins, with ``import`` serving ``modules`` ({name: module}) by name."""
     def course_import(name, globals=None, locals=None, fromlist=(), level=0):

@@ -508,14 +508,15 @@ _sources = {}  # (path, class name) -> (the file's text, the class's source)
 
 def replay_source(cls, modules):
     """The source of the stand-in class ``cls`` of the visible tests or the check helpers (one of
-    ``modules``, as ``course_checks.load`` made them), without its decorators: the text the kernel
-    makes its copy from. None where it is not found there."""
+    ``modules``, as ``course_checks.load`` made them), without its decorators: the kernel's copy
+    is made from the very text this process's class was. None where it is not found there."""
     module = modules.get(cls.__module__) if cls.__module__ in (course_checks.SHARED, course_checks.VISIBLE) else None
     path = getattr(module, "__file__", None)
     if path is None or getattr(module, cls.__name__, None) is not cls:
         return None
-    with open(path, encoding="utf-8") as file:
-        text = file.read()
+    text = course_checks.compiled_text(path)
+    if text is None:
+        return None
     cached = _sources.get((path, cls.__name__))
     if cached is None or cached[0] != text:
         found = [node for node in ast.parse(text).body if isinstance(node, ast.ClassDef) and node.name == cls.__name__]
