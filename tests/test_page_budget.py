@@ -109,6 +109,31 @@ def test_does_a_students_own_marker_change_nothing(course_root, highlighted):
     assert highlighted == [5]
 
 
+def test_are_the_released_code_cells_coloured_once_and_the_page_the_same(course_root, highlighted, monkeypatch):
+    """The fork server colours the released notebooks' code cells once (worker/warm.py); a page
+    then asks Pygments only for the cells whose text or lexer differs, and is the same page."""
+    from autograder.worker import warm
+
+    highlighter = page_budget._highlighter(warm.KERNEL_LEXER)
+    monkeypatch.setattr(highlighter, "known", {})
+    highlighted.clear()  # what importing warm coloured (the fork server's warm-up, run here)
+    graded = nbformat.read(str(course_root / "release" / "a02_cat_dnn" / "a02_cat_dnn.ipynb"), as_version=4)
+    graded.metadata.language_info = {"name": "python", "pygments_lexer": warm.KERNEL_LEXER}  # as its kernel says
+    code = [cell for cell in graded.cells if cell.cell_type == "code"]
+    for cell in graded.cells:
+        cell.metadata.pop("nbgrader", None)  # no scores to show: the cells alone
+    code[3].source += "\nprint('changed')"  # a student's edit of a given cell
+    code[5].metadata["magics_language"] = "python"  # the same text, another lexer
+    code[6].metadata[page_budget.PLAIN] = True  # a student's marker, removed: coloured as the others
+    before = feedback_page(course_root, copy.deepcopy(graded))
+    assert len(highlighted) == len(code)
+    warm.colour_released_code(course_root)
+    assert len(highlighter.known) >= len({cell.source for cell in code}) > 20
+    highlighted.clear()
+    assert feedback_page(course_root, copy.deepcopy(graded)) == before
+    assert len(highlighted) == 2  # the edited cell and the one under another lexer
+
+
 @pytest.mark.parametrize("assignment", course.assignment_ids())
 def test_are_the_courses_own_notebooks_far_inside_every_budget(course_root, assignment):
     """The instructor's notebooks, solutions in, pass through unchanged, with room to spare."""

@@ -151,6 +151,41 @@ def test_the_schema_head_read_from_the_scripts_is_the_one_alembic_gives():
     assert nbgrader_cli.alembic_head() == asked
 
 
+def test_nbgraders_metadata_checks_raise_what_stock_nbgrader_raises_with_the_schema_checked_once(monkeypatch):
+    import jsonschema
+    import nbgrader.nbgraderformat.common as common
+    from nbformat.v4 import new_code_cell, new_notebook
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    from autograder.worker import nbgrader_main
+
+    assert isinstance(common.jsonschema, nbgrader_main._SchemaCheckedOnce)  # as nbgrader runs in a worker
+    fresh = nbgrader_main._SchemaCheckedOnce()
+    monkeypatch.setattr(common, "jsonschema", fresh)
+    schema = MetadataValidatorV3().schema
+    cls = jsonschema.validators.validator_for(schema)
+    checked, check = [], cls.check_schema
+    monkeypatch.setattr(cls, "check_schema", classmethod(lambda c, s, *a, **k: checked.append(1) or check(s, *a, **k)))
+    good = {"grade": True, "grade_id": "test_sigmoid", "locked": True, "points": 2, "schema_version": 3,
+            "solution": False, "task": False}
+    bad = [{**good, "points": "two"}, {**good, "points": -1}, {**good, "grade_id": "no spaces"},
+           {**good, "solution": "yes", "locked": None}, {**good, "schema_version": 4}]
+    for meta in bad:
+        with pytest.raises(jsonschema.ValidationError) as stock:
+            jsonschema.validate(meta, schema)
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            fresh.validate(meta, schema)
+        assert (str(ours.value), list(ours.value.path)) == (str(stock.value), list(stock.value.path))
+    checked.clear()
+    cells = [new_code_cell("x = 1", metadata={"nbgrader": dict(good, grade_id=f"cell_{i}")}) for i in range(20)]
+    MetadataValidatorV3().validate_nb(new_notebook(cells=cells))  # nbgrader's own check, through the module
+    MetadataValidatorV3().validate_nb(new_notebook(cells=cells))  # a second validator reads its schema again
+    assert checked == []  # checked once already above, for the first bad cell
+    cells[13].metadata["nbgrader"]["points"] = "two"
+    with pytest.raises(jsonschema.ValidationError, match="'two' is not of type 'number'"):
+        MetadataValidatorV3().validate_nb(new_notebook(cells=cells))
+
+
 def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
     from autograder.worker.nbgrader_cli import head_of_revisions
 
@@ -175,6 +210,24 @@ def test_what_the_fork_server_imported_is_out_of_the_collectors_sight_in_its_pro
     forked.start()
     forked.join(60)
     assert forked.exitcode == 0, "the forked process inherited fewer than 50,000 frozen objects"
+
+
+def test_the_fork_servers_processes_inherit_the_released_code_coloured_and_the_tests_compiled():
+    """Done once in the server (``worker/warm.py``), not once in every feedback page and every
+    autograde."""
+    from autograder import course, course_checks
+
+    processes.start_fork_server()
+    files = [str(path) for a in course.assignment_ids() for path in course_checks.module_files(a).values()]
+    forked = processes._fork_server().Process(target=exec, args=(
+        "import os\nfrom pathlib import Path\nfrom autograder.pages.page_budget import _highlighter\n"
+        "from autograder.course_checks import _compiled\n"
+        f"compiled = set(map(Path, {files!r})) <= set(_compiled)\n"
+        "os._exit(3 if len(_highlighter('ipython3').known) < 100 else 0 if compiled else 4)",))
+    forked.start()
+    forked.join(60)
+    assert forked.exitcode != 3, "the forked process inherited fewer than 100 coloured cells"
+    assert forked.exitcode == 0, "the forked process inherited the test modules not compiled"
 
 
 def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_after(tmp_path):

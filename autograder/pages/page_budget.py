@@ -210,21 +210,41 @@ def plain_code(source):
 
 class BoundedHighlight(Highlight2HTML):
     """nbconvert's ``highlight_code`` filter, which shows without Pygments a cell
-    :func:`bound_sources` marked as plain, or one it would not colour (:func:`colours`)."""
+    :func:`bound_sources` marked as plain, or one it would not colour (:func:`colours`).
+
+    Code coloured beforehand with :meth:`remember` (the released notebooks' code cells, the
+    same in every submission: ``worker/warm.py``) is taken as it was coloured then, when the
+    text and the lexer are the same; nothing else is kept."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.known = {}  # (lexer's name, source) -> the source coloured
 
     def __call__(self, source, language=None, metadata=None):
         metadata = metadata if hasattr(metadata, "get") else None
         return text_blocks.pre_in_blocks(self._coloured_or_plain(source, language, metadata))
 
-    def _coloured_or_plain(self, source, language, metadata):
-        if metadata is not None and metadata.get(PLAIN) is True:
-            return plain_code(source)
+    def remember(self, source, language=None):
+        """Colour ``source`` now, as a cell without metadata, and keep it."""
+        language = self._lexer(language, None)
+        if isinstance(source, str) and colours(source, language):
+            self.known[language, source] = super().__call__(source, language)
+
+    def _lexer(self, language, metadata):
         language = language or self.pygments_lexer  # as nbconvert chooses the lexer
         if language.startswith("ipython") and metadata is not None and "magics_language" in metadata:
             language = metadata["magics_language"]
+        return language
+
+    def _coloured_or_plain(self, source, language, metadata):
+        if metadata is not None and metadata.get(PLAIN) is True:
+            return plain_code(source)
+        language = self._lexer(language, metadata)
         if not colours(source, language):
             return plain_code(source)
-        return super().__call__(source, language, metadata)
+        known = self.known.get((language, source)) if isinstance(source, str) else None
+        # the same output as Pygments' now: nbconvert reads no more of the metadata than the lexer
+        return known if known is not None else super().__call__(source, language, metadata)
 
 
 @functools.lru_cache(maxsize=8)

@@ -6,6 +6,12 @@ command in a new process only to learn the newest migration of its own schema, a
 the installed nbgrader (about a second each on a small machine). When ``NBGRADER_ALEMBIC_HEAD``
 holds that value (``autograder.worker.nbgrader_cli`` computes it once), it is used instead.
 
+nbgrader also checks each cell's nbgrader metadata with ``jsonschema.validate``, which first
+checks the schema itself against JSON Schema's own, at every cell, several times a notebook
+(half a millisecond a cell; the metadata's own check takes a fifteenth of that). Here its
+metadata validators check the schema once (:class:`_SchemaCheckedOnce`): the same errors, raised
+at the same cells.
+
 When ``AUTOGRADER_NBGRADER_FAILURE_FD`` names a file descriptor (a pipe of the worker's, which
 the sandboxed kernel never holds), :func:`run` writes there what ended nbgrader's work on the
 submission, if it was the machine's (``failures.machine_failure``): the exception nbgrader
@@ -20,8 +26,10 @@ import os
 import sys
 import traceback
 
+import jsonschema
 import nbgrader.api
 import nbgrader.converters.base
+import nbgrader.nbgraderformat.common
 
 from .failures import FAILURE_FD, machine_failure
 
@@ -29,6 +37,35 @@ if os.environ.get("NBGRADER_ALEMBIC_HEAD"):
     nbgrader.api.get_alembic_version = lambda: os.environ["NBGRADER_ALEMBIC_HEAD"]
 
 from nbgrader.apps.nbgraderapp import main  # noqa: E402
+
+
+class _SchemaCheckedOnce:
+    """The ``jsonschema`` module as nbgrader's metadata validators see it: :meth:`validate` is
+    ``jsonschema.validate`` with the check of the schema itself, and the validator it makes,
+    kept for each schema (by its JSON text: nbgrader reads its schema file again for each
+    validator it makes)."""
+
+    def __init__(self):
+        self.validators = {}
+
+    def __getattr__(self, name):
+        return getattr(jsonschema, name)
+
+    def validate(self, instance, schema, *args, **kwargs):
+        if args or kwargs:  # a validator class or options: not how nbgrader calls it
+            return jsonschema.validate(instance, schema, *args, **kwargs)
+        key = json.dumps(schema, sort_keys=True)
+        validator = self.validators.get(key)
+        if validator is None:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validator = self.validators[key] = cls(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+nbgrader.nbgraderformat.common.jsonschema = _SchemaCheckedOnce()
 
 
 class _RecordingTraceback:

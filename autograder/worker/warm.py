@@ -7,14 +7,24 @@ process. Each forked process inherits, already done:
 - the regular expressions, lexers and CSS selectors that turning a notebook into HTML compiles
   the first time (Markdown, Pygments' IPython lexer, ANSI colours, BeautifulSoup's selectors),
   about a third of the time ``generate_feedback`` takes for one student;
-- nbgrader's feedback templates, compiled (``autograder/pages/exporter.py``).
+- nbgrader's feedback templates, compiled (``autograder/pages/exporter.py``);
+- the code cells of the course's released notebooks, coloured by Pygments as a feedback page
+  colours them (``page_budget.BoundedHighlight.remember``): most of a submission's code cells
+  are those very cells (an a02 page took 290 ms to render without them, 225 ms with them);
+- every assignment's test modules, compiled (``course_checks``: about 30 ms a submission).
 
 It renders a tiny notebook of its own, with the exporter and template ``generate_feedback``
-uses, and keeps nothing of it but compiled code: no grade, no student's data.
+uses, and keeps nothing of it but compiled code. What it keeps of the course's own files is
+made from them alone: no grade, no student's data (and, like every grading process, it runs
+outside the students' sandbox).
 Nothing here may stop the fork server, so any failure only means a slower start.
 """
 import logging
 import tempfile
+
+# The lexer a graded notebook names (its kernel's, ipykernel's for Python 3), under which its
+# pages colour its code cells.
+KERNEL_LEXER = "ipython3"
 
 
 def _tiny_notebook():
@@ -57,4 +67,35 @@ def warm_up():
         pass
 
 
+def colour_released_code(course_root=None):
+    """Colour the code cells of the course's released notebooks once, for every page."""
+    try:
+        import nbformat
+
+        from ..course import COURSE_ROOT
+        from ..pages.page_budget import _highlighter
+
+        highlighter = _highlighter(KERNEL_LEXER)
+        for path in sorted((course_root or COURSE_ROOT).glob("release/*/*.ipynb")):
+            for cell in nbformat.read(str(path), as_version=4).cells:
+                if cell.cell_type == "code":
+                    highlighter.remember(cell.source)
+    except Exception:  # noqa: BLE001 - as above
+        pass
+
+
+def compile_course_checks():
+    """Compile the test modules of every assignment once (kept while their text stays the same)."""
+    try:
+        from .. import course, course_checks
+
+        for assignment in course.assignment_ids():
+            for path in course_checks.module_files(assignment).values():
+                course_checks._code(path)
+    except Exception:  # noqa: BLE001 - as above
+        pass
+
+
 warm_up()
+colour_released_code()
+compile_course_checks()
