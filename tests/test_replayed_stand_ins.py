@@ -5,6 +5,7 @@ The kernel's side runs in a thread of this process here, with the agent's own co
 through a real, sandboxed kernel are in ``test_trusted.py`` and the catalogues'
 ``test_catalogues_decided_outside.py``.
 """
+import gc
 import json
 import queue
 import threading
@@ -236,3 +237,50 @@ def test_a_stand_in_copied_into_the_kernel_once_is_asked_from_the_grader_when_ha
     assert "@" not in first["replay"]["source"].splitlines()[0]
     assert "replay" not in grader._register_stand_in("propagate", bowl, {})
     assert "replay" in grader._register_stand_in("propagate", namespace["tests"].QuadraticBowl(), {})
+
+
+MEASURED_OR_NOT = '''
+from check_helpers import peak_memory, stand_ins
+w, b = np.zeros((3, 1)), 0.0
+x, y = np.arange(12.0).reshape(3, 4), np.array([[0, 1, 1, 0]])
+bowl = tests.QuadraticBowl()
+with stand_ins(optimization, propagate=bowl):
+    result = peak_memory(optimization, w, b, x, y, 30, 0.1)[0] if MEASURED else optimization(w, b, x, y, 30, 0.1)
+print(bowl.calls, np.round(result[0].ravel(), 6).tolist(), round(float(result[1]), 6), len(result[2]))
+'''
+
+
+def test_a_call_measured_for_its_peak_memory_asks_a_replayed_stand_in_from_the_grader_at_each_call():
+    """Its memory is the student's code's alone (the stand-in's copy is not counted in it): the
+    kernel's copy stays unused, the grader answers each call, and the result is the same."""
+    runs = {}
+    for measured in (False, True):
+        kernel = ThreadKernel(notebook_cells.reference_namespace(A01))
+        try:
+            runs[measured] = session.decide(MEASURED_OR_NOT.replace("MEASURED", str(measured)), kernel.exchange, A01)
+        finally:
+            kernel.end()
+        runs[measured] += (kernel.messages,)
+    (printed, failure, replayed), (printed_measured, failure_measured, asked) = runs[False], runs[True]
+    assert failure is None and failure_measured is None, (failure, failure_measured)
+    assert printed == printed_measured and printed.startswith("30 [")  # the grader's stand-in saw all 30 calls
+    assert replayed < 10 <= 30 <= asked, (replayed, asked)
+
+
+def test_the_collector_is_paused_while_a_request_crosses_and_as_it_was_after(monkeypatch):
+    seen = []
+    grader = session.Session(exchange=lambda text: seen.append(gc.isenabled()) or json.dumps({"value": 1}))
+    assert gc.isenabled()
+    assert grader.request({"op": "get", "name": "x"}) == 1
+    assert seen == [False] and gc.isenabled()
+    grader.exchange = lambda text: seen.append(gc.isenabled()) or "not JSON"
+    with pytest.raises(session.AnswerRefused):
+        grader.request({"op": "get", "name": "x"})
+    assert seen == [False, False] and gc.isenabled()  # enabled again after a refused answer
+    gc.disable()
+    try:
+        grader.exchange = lambda text: json.dumps({"value": 2})
+        assert grader.request({"op": "get", "name": "x"}) == 2
+        assert not gc.isenabled()  # left as it was: paused by someone else
+    finally:
+        gc.enable()
