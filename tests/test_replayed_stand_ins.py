@@ -267,7 +267,7 @@ def test_a_call_measured_for_its_peak_memory_asks_a_replayed_stand_in_from_the_g
     assert replayed < 10 <= 30 <= asked, (replayed, asked)
 
 
-def test_the_collector_is_paused_while_a_request_crosses_and_as_it_was_after(monkeypatch):
+def test_the_collector_is_paused_while_a_request_crosses_and_as_it_was_after():
     seen = []
     grader = session.Session(exchange=lambda text: seen.append(gc.isenabled()) or json.dumps({"value": 1}))
     assert gc.isenabled()

@@ -176,11 +176,12 @@ def test_nbgraders_metadata_checks_raise_what_stock_nbgrader_raises_with_the_sch
         with pytest.raises(jsonschema.ValidationError) as ours:
             fresh.validate(meta, schema)
         assert (str(ours.value), list(ours.value.path)) == (str(stock.value), list(stock.value.path))
+    assert len(checked) == len(bad) + 1  # stock nbgrader's check at each call, this one's at its first
     checked.clear()
     cells = [new_code_cell("x = 1", metadata={"nbgrader": dict(good, grade_id=f"cell_{i}")}) for i in range(20)]
     MetadataValidatorV3().validate_nb(new_notebook(cells=cells))  # nbgrader's own check, through the module
     MetadataValidatorV3().validate_nb(new_notebook(cells=cells))  # a second validator reads its schema again
-    assert checked == []  # checked once already above, for the first bad cell
+    assert checked == []  # checked once already, above
     cells[13].metadata["nbgrader"]["points"] = "two"
     with pytest.raises(jsonschema.ValidationError, match="'two' is not of type 'number'"):
         MetadataValidatorV3().validate_nb(new_notebook(cells=cells))
