@@ -242,7 +242,7 @@ class BoundedHighlight(Highlight2HTML):
         language = self._lexer(language, metadata)
         if not colours(source, language):
             return plain_code(source)
-        known = self.known.get((language, source)) if isinstance(source, str) else None
+        known = self.known.get((language, source))
         # the same output as Pygments' now: nbconvert reads no more of the metadata than the lexer
         return known if known is not None else super().__call__(source, language, metadata)
 

@@ -10,7 +10,7 @@ process. Each forked process inherits, already done:
 - nbgrader's feedback templates, compiled (``autograder/pages/exporter.py``);
 - the code cells of the course's released notebooks, coloured by Pygments as a feedback page
   colours them (``page_budget.BoundedHighlight.remember``): most of a submission's code cells
-  are those very cells (an a02 page took 290 ms to render without them, 225 ms with them);
+  are those very cells (an a02 page took about 190 ms to render without them, 145 ms with them);
 - every assignment's test modules, compiled (``course_checks``: about 30 ms a submission).
 
 It renders a tiny notebook of its own, with the exporter and template ``generate_feedback``
