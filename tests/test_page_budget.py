@@ -18,6 +18,7 @@ from autograder.pages.page_budget import SHOWN_AS_TEXT
 
 SCORES = {"nbgrader": {"notebook": "budget", "score": 0, "max_score": 1, "late_penalty": 0}}
 LINE = "x = [1, 2, 3]  # a comment with 'quotes'\n"
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
 def notebook(*cells):
@@ -132,6 +133,44 @@ def test_are_the_released_code_cells_coloured_once_and_the_page_the_same(course_
     highlighted.clear()
     assert feedback_page(course_root, copy.deepcopy(graded)) == before
     assert len(highlighted) == 2  # the edited cell and the one under another lexer
+
+
+def test_are_the_released_markdown_cells_rendered_once_and_the_page_the_same(course_root, monkeypatch):
+    """The fork server also turns the released notebooks' markdown cells into HTML once
+    (worker/warm.py); a page then renders only the markdown cells whose text differs or that
+    carry attachments, and is the same page. Markdown with an image is never kept: its HTML
+    spends of its page's budget."""
+    from autograder.worker import warm
+
+    monkeypatch.setattr(html_safety, "_KNOWN_HTML", {})
+    monkeypatch.setattr(html_safety, "_KNOWN_STRIPPED", {})
+    rendered = []
+
+    class Counting(html_safety.MarkdownWithMath):
+        def render(self, source):
+            rendered.append(source)
+            return super().render(source)
+    monkeypatch.setattr(html_safety, "MarkdownWithMath", Counting)
+    graded = nbformat.read(str(course_root / "release" / "a02_cat_dnn" / "a02_cat_dnn.ipynb"), as_version=4)
+    markdown = [cell for cell in graded.cells if cell.cell_type == "markdown"]
+    for cell in graded.cells:
+        cell.metadata.pop("nbgrader", None)  # no scores to show: the cells alone
+    markdown[2].source += "\n\nMy own answer, *in italics*."  # a student's edit of a given cell
+    markdown[4].source = "A dot: ![a dot](attachment:dot.png)"  # text known without its attachment...
+    markdown[4].attachments = {"dot.png": {"image/png": PIXEL}}  # ...and here with it
+    image = f"Text and ![an image](data:image/png;base64,{PIXEL})"
+    markdown[6].source = image  # a student's own image
+    before = feedback_page(course_root, copy.deepcopy(graded))
+    assert len(rendered) == len(markdown)
+    warm.colour_released_code(course_root)
+    assert len(html_safety._KNOWN_HTML) >= len({cell.source for cell in markdown}) > 20
+    html_safety.remember_markdown(image)
+    assert image not in html_safety._KNOWN_HTML  # it spent of its budget
+    html_safety.remember_markdown(markdown[4].source)
+    assert markdown[4].source in html_safety._KNOWN_HTML  # its image missing: it spent nothing
+    rendered.clear()
+    assert feedback_page(course_root, copy.deepcopy(graded)) == before
+    assert sorted(rendered) == sorted(markdown[i].source for i in (2, 4, 6))
 
 
 @pytest.mark.parametrize("assignment", course.assignment_ids())

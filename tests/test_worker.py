@@ -187,6 +187,53 @@ def test_nbgraders_metadata_checks_raise_what_stock_nbgrader_raises_with_the_sch
         MetadataValidatorV3().validate_nb(new_notebook(cells=cells))
 
 
+def test_nbgraders_process_opens_each_gradebook_with_one_engine_and_reads_the_file_as_it_is(tmp_path, monkeypatch):
+    """nbgrader makes an engine at each opening of the gradebook; its process keeps one per
+    database (nbgrader_main._EnginePerDatabase), with the SQL compiled at the first opening.
+    Closing still closes its connections: a file replaced meanwhile is read as it is then."""
+    import subprocess
+    import sys
+
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+
+    from autograder.worker import nbgrader_main
+
+    put_scripts_on_path()  # nbgrader's alembic, which a new gradebook asks its schema's version
+    stock = nbgrader.api.create_engine
+    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader_main._EnginePerDatabase(stock))
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gradebook:
+        gradebook.add_student("ada")
+        engine = gradebook.engine
+    with Gradebook(url) as gradebook:
+        assert gradebook.engine is engine
+        assert [s.id for s in gradebook.students] == ["ada"]
+        compiled = len(engine._compiled_cache)
+    with Gradebook(url) as gradebook:
+        assert [s.id for s in gradebook.students] == ["ada"]
+        assert len(engine._compiled_cache) == compiled > 0  # nothing compiled again
+    with Gradebook(f"sqlite:///{tmp_path / 'other.db'}") as other:
+        assert other.engine is not engine
+    (tmp_path / "gradebook.db").unlink()
+    monkeypatch.setattr(nbgrader.api, "create_engine", stock)
+    with Gradebook(url) as replaced:  # another gradebook in its place, by another process
+        replaced.add_student("grace")
+    monkeypatch.undo()
+    assert nbgrader.api.create_engine is stock
+    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader_main._EnginePerDatabase(stock))
+    nbgrader.api.create_engine.engines[(url, (), (("echo", False), ("future", True)))] = engine
+    with Gradebook(url) as gradebook:
+        assert gradebook.engine is engine
+        assert [s.id for s in gradebook.students] == ["grace"]
+    code = ("import sys, nbgrader.api\nfrom autograder.worker import nbgrader_main\n"
+            "sys.argv = ['nbgrader', '--version']\ntry:\n    nbgrader_main.run()\nexcept SystemExit:\n    pass\n"
+            "print(type(nbgrader.api.create_engine).__name__)")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=nbgrader_env(),
+                         cwd=COURSE_ROOT, timeout=120)
+    assert ran.stdout.split()[-1:] == ["_EnginePerDatabase"], ran.stdout + ran.stderr  # in nbgrader's process
+
+
 def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
     from autograder.worker.nbgrader_cli import head_of_revisions
 
@@ -213,7 +260,7 @@ def test_what_the_fork_server_imported_is_out_of_the_collectors_sight_in_its_pro
     assert forked.exitcode == 0, "the forked process inherited fewer than 50,000 frozen objects"
 
 
-def test_the_fork_servers_processes_inherit_the_released_code_coloured_and_the_tests_compiled():
+def test_the_fork_servers_processes_inherit_the_released_cells_rendered_and_the_tests_compiled():
     """Done once in the server (``worker/warm.py``), not once in every feedback page and every
     autograde."""
     from autograder import course, course_checks
@@ -222,12 +269,15 @@ def test_the_fork_servers_processes_inherit_the_released_code_coloured_and_the_t
     files = [str(path) for a in course.assignment_ids() for path in course_checks.module_files(a).values()]
     forked = processes._fork_server().Process(target=exec, args=(
         "import os\nfrom pathlib import Path\nfrom autograder.pages.page_budget import _highlighter\n"
+        "from autograder.pages.html_safety import _KNOWN_HTML\n"
         "from autograder.course_checks import _compiled\n"
         f"compiled = set(map(Path, {files!r})) <= set(_compiled)\n"
-        "os._exit(3 if len(_highlighter('ipython3').known) < 100 else 0 if compiled else 4)",))
+        "os._exit(3 if len(_highlighter('ipython3').known) < 100 else 5 if len(_KNOWN_HTML) < 100 else\n"
+        "         0 if compiled else 4)",))
     forked.start()
     forked.join(60)
     assert forked.exitcode != 3, "the forked process inherited fewer than 100 coloured cells"
+    assert forked.exitcode != 5, "the forked process inherited fewer than 100 markdown cells rendered"
     assert forked.exitcode == 0, "the forked process inherited the test modules not compiled"
 
 

@@ -310,12 +310,36 @@ def markdown_to_html(source, attachments=None, budget=None):
     return sanitize(MarkdownWithMath(renderer=renderer).render(source), source, budget)
 
 
+# Markdown turned into HTML beforehand by :func:`remember_markdown` (the released notebooks'
+# markdown cells, the same in every submission: ``worker/warm.py``), kept by its text, and that
+# HTML as ``strip_files_prefix`` leaves it. Only HTML that spent nothing of its page's budget is
+# kept: what the two filters make of the same text now, on any page. Nothing else is kept.
+_KNOWN_HTML = {}      # markdown -> markdown_to_html(markdown)
+_KNOWN_STRIPPED = {}  # that HTML -> strip_files_prefix(HTML)
+
+
+def remember_markdown(source):
+    """Turn ``source`` into HTML now, as the markdown of a cell without attachments, and keep
+    it (and its HTML with the files/ prefixes stripped) where it spent nothing of its budget."""
+    if not isinstance(source, str):
+        return
+    budget = PageBudget()
+    html = markdown_to_html(source, budget=budget)
+    if vars(budget) == vars(PageBudget()):
+        _KNOWN_HTML[source] = html
+        _KNOWN_STRIPPED[html] = strip_files_prefix(html)
+
+
 @pass_context
 def markdown2html(context, source):
     """The ``markdown2html`` Jinja filter, sanitised (the cell's attachments are its images, which
     spend of the page's budget that SanitizeNotebook left in its resources)."""
     cell = context.get("cell") or {}
     attachments = cell.get("attachments") if hasattr(cell, "get") else None
+    if not attachments and isinstance(source, str):
+        known = _KNOWN_HTML.get(source)
+        if known is not None:
+            return known
     resources = context.get("resources")
     budget = resources.get(PAGE_BUDGET) if isinstance(resources, dict) else None
     return markdown_to_html(source, attachments if isinstance(attachments, dict) else None,
@@ -325,7 +349,8 @@ def markdown2html(context, source):
 def strip_files_prefix(html):
     """The ``strip_files_prefix`` Jinja filter, sanitised again afterwards: it turns
     ``href="files/javascript:..."``, harmless as a relative link, into ``javascript:...``."""
-    return sanitize(_nbconvert_strip_files_prefix(html))
+    known = _KNOWN_STRIPPED.get(html) if isinstance(html, str) else None
+    return known if known is not None else sanitize(_nbconvert_strip_files_prefix(html))
 
 
 # The filters by their Jinja names, as import strings for ``HTMLExporter.filters``.

@@ -12,6 +12,12 @@ checks the schema itself against JSON Schema's own, at every cell, several times
 metadata validators check the schema once (:class:`_SchemaCheckedOnce`): the same errors, raised
 at the same cells.
 
+nbgrader makes a new SQLAlchemy engine each time it opens the gradebook (nine times in an
+autograde of one notebook), and SQLAlchemy keeps the SQL it compiled for each engine: each
+opening compiled its queries again. Here nbgrader's process keeps one engine per database
+(:class:`_EnginePerDatabase`). Closing the gradebook still closes the engine's connections
+(``Gradebook.close`` disposes of its pool), so the next opening connects afresh.
+
 When ``AUTOGRADER_NBGRADER_FAILURE_FD`` names a file descriptor (a pipe of the worker's, which
 the sandboxed kernel never holds), :func:`run` writes there what ended nbgrader's work on the
 submission, if it was the machine's (``failures.machine_failure``): the exception nbgrader
@@ -68,6 +74,25 @@ class _SchemaCheckedOnce:
 nbgrader.nbgraderformat.common.jsonschema = _SchemaCheckedOnce()
 
 
+class _EnginePerDatabase:
+    """``create_engine`` as nbgrader's ``Gradebook`` calls it: the engine made for the same URL
+    and options earlier in this process, if any (with the SQL it has compiled), else a new one."""
+
+    def __init__(self, create):
+        self.create = create
+        self.engines = {}
+
+    def __call__(self, url, *args, **kwargs):
+        try:
+            key = (str(url), args, tuple(sorted(kwargs.items())))
+            engine = self.engines.get(key)
+        except TypeError:  # an option that cannot be a key: not how nbgrader calls it
+            return self.create(url, *args, **kwargs)
+        if engine is None:
+            engine = self.engines[key] = self.create(url, *args, **kwargs)
+        return engine
+
+
 class _RecordingTraceback:
     """The ``traceback`` module as nbgrader's converters see it: ``format_exc()``, which they call
     as they log an exception they caught (the end of a submission's grading: see
@@ -94,6 +119,8 @@ def record(fd, error):
 
 def run():
     """nbgrader's command line (``sys.argv``), recording its failures where the environment says."""
+    if not isinstance(nbgrader.api.create_engine, _EnginePerDatabase):  # nbgrader's process only
+        nbgrader.api.create_engine = _EnginePerDatabase(nbgrader.api.create_engine)
     if not os.environ.get(FAILURE_FD, "").isdigit():
         return main()
     fd = int(os.environ.pop(FAILURE_FD))  # popped: nothing nbgrader starts is told of it

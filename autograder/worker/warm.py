@@ -68,11 +68,13 @@ def warm_up():
 
 
 def colour_released_code(course_root=None):
-    """Colour the code cells of the course's released notebooks once, for every page."""
+    """Colour the code cells of the course's released notebooks once, and turn their markdown
+    cells into HTML once, for every page."""
     try:
         import nbformat
 
         from ..course import COURSE_ROOT
+        from ..pages.html_safety import remember_markdown
         from ..pages.page_budget import _highlighter
 
         highlighter = _highlighter(KERNEL_LEXER)
@@ -80,6 +82,8 @@ def colour_released_code(course_root=None):
             for cell in nbformat.read(str(path), as_version=4).cells:
                 if cell.cell_type == "code":
                     highlighter.remember(cell.source)
+                elif cell.cell_type == "markdown" and not cell.get("attachments"):
+                    remember_markdown(cell.source)
     except Exception:  # noqa: BLE001 - as above
         pass
 
