@@ -11,12 +11,22 @@ import pytest
 
 from autograder.decisions.kernel_memory import CROSSING_PER_CHARACTER, CROSSING_SLACK, KernelMemory
 from autograder.decisions.session import AnswerRefused, Session
-from autograder.decisions.wire import MAX_DEPTH, Agent, Codec, WireError, read_message
+from autograder.decisions.wire import MAX_DEPTH, Agent, Codec, WireError, read_message, same_data
 
 
 def cross(data):
     return json.loads(json.dumps(data))
 
+
+
+@pytest.mark.parametrize("a, b", [(1, 1.0), (1, True), (0, False), ([1, 2], [1, 2.0]), ({"ref": 3}, {"ref": 3.0}),
+                                  ({"a": 1, "b": 2}, {"b": 2, "a": 1}), ("1", 1), (None, False), ([1], (1,)),
+                                  ({"array": ["<f8", [1, 2], "C", "AA=="]}, {"array": ["<f8", [1, 2.0], "C", "AA=="]})])
+def test_two_written_values_are_the_same_only_type_for_type(a, b):
+    """How the grader compares the kernel's replayed answers with its own, as written for the
+    wire: what == takes for equal (1, 1.0, True; dicts in another order) differs here."""
+    assert not same_data(a, b) and not same_data(b, a)
+    assert same_data(a, json.loads(json.dumps(a)))
 
 def test_values_cross_as_equal_plain_data():
     sender, receiver = Codec(handles=True), Codec(handles=False)

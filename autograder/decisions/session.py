@@ -382,60 +382,22 @@ class Session:
                 continue
             if "value" not in entry:
                 raise wire.WireError("a logged call without its answer")
-            self._adopt(self.codec.decode(entry["value"]), value, key, {})
+            self._adopt(entry["value"], value, key)
 
-    def _adopt(self, logged, value, key, pairs):
-        """Check that ``logged``, the kernel's copy's answer as it arrived, is ``value``, this
-        process's answer, and put each object of ``value`` in the place of the one that arrived
-        (``pairs``: id() of an object of ``value`` -> the one of ``logged`` it stands for)."""
-        def differs():
-            return wire.WireError(f"the kernel's copy of the stand-in {key} answered differently from the "
-                                  f"test's (was it changed in the kernel?)")
-        if logged is value:
-            return
-        if isinstance(value, (np.ndarray, list, tuple, dict)):
-            if isinstance(value, np.ndarray):
-                if not isinstance(logged, np.ndarray) or value.dtype.hasobject or logged.dtype != value.dtype \
-                        or logged.shape != value.shape or np.isfortran(logged) != np.isfortran(value) \
-                        or logged.tobytes() != value.tobytes():
-                    raise differs()
-            elif type(logged) is not type(value) or len(logged) != len(value):
-                raise differs()
-            if pairs.setdefault(id(value), logged) is not logged:
-                raise differs()  # one object of the answer stands for two that arrived
-            if isinstance(value, dict):
-                if list(logged) != list(value):
-                    raise differs()
-                for name in value:
-                    self._adopt(logged[name], value[name], key, pairs)
-            elif not isinstance(value, np.ndarray):
-                for got, own in zip(logged, value):
-                    self._adopt(got, own, key, pairs)
-            self._take_place(logged, value)
-        elif isinstance(value, np.generic):
-            if type(logged) is not type(value) or logged.tobytes() != value.tobytes():
-                raise differs()
-        elif isinstance(value, float):
-            if type(logged) is not float or not (logged == value or (logged != logged and value != value)):
-                raise differs()
-        else:
-            plain = _plain_value(value)
-            if plain is _NOT_PLAIN or type(logged) is not type(plain) or logged != plain:
-                raise differs()
-
-    def _take_place(self, arrived, own):
-        codec = self.codec
-        number = codec.numbers.pop(id(arrived), None)
-        if number is None or codec.table[number] is not arrived:
-            raise wire.WireError("the numbering of the two sides differs")
-        codec.table[number] = own
-        codec.numbers[id(own)] = number
-        codec.received.discard(number)
-        codec.touched.discard(number)
-        if isinstance(own, (np.ndarray, list, dict)):
-            codec.state[number] = wire._copy(own)
-        else:
-            codec.state.pop(number, None)
+    def _adopt(self, logged, value, key):
+        """Check that ``logged``, the kernel's copy's answer as it was sent, is ``value``, this
+        process's answer. ``value`` is written as it would be sent from here, which numbers its
+        objects as the kernel numbered its copy's (from now on they are this process's own, as if
+        sent from here), and the two must be the same message, type for type: the same arrays
+        (dtype, shape, order and bytes), the same numbers and texts, containers of the same types
+        and keys, an object answered twice (or one that crossed before) in the same places."""
+        try:
+            own = self.codec.encode(value)
+        except wire.WireError:  # nothing that can cross: no answer of the kernel's is the same
+            own = None
+        if own is None or not wire.same_data(own, logged):
+            raise wire.WireError(f"the kernel's copy of the stand-in {key} answered differently from the "
+                                 f"test's (was it changed in the kernel?)")
 
     def _run_callback(self, message):
         """Run the stand-in the kernel calls; its answer, as a message for the kernel."""
@@ -487,20 +449,6 @@ def _collector_paused():
     finally:
         if was_enabled:
             gc.enable()
-
-
-_NOT_PLAIN = object()
-
-
-def _plain_value(value):
-    """``value`` as it crosses, where it is None, a bool, an int or a str (or a subclass of one);
-    ``_NOT_PLAIN`` otherwise."""
-    if value is None or type(value) in wire.PLAIN:
-        return value
-    for plain in (int, str):
-        if isinstance(value, plain):
-            return plain(value)
-    return _NOT_PLAIN
 
 
 _sources = {}  # (path, class name) -> (the file's text, the class's source)
