@@ -126,17 +126,23 @@ def test_a_forked_kernel_is_sandboxed_exactly_as_a_fresh_one(running_zygote, gra
 
 def test_what_the_zygote_imported_is_out_of_the_collectors_sight_in_its_kernels(running_zygote, grader_env):
     """A kernel's full collections walk only what it makes itself, not NumPy's, matplotlib's and
-    IPython's objects, which it shares with the zygote; a fresh kernel froze nothing."""
+    IPython's objects, which it shares with the zygote; a fresh kernel froze nothing. The
+    debugger, which ipykernel imports as a kernel starts, is among what the zygote imported."""
     frozen = "import gc\nprint(gc.get_freeze_count())"
+    # frozen objects are out of gc.get_objects(): the debugger's namespace is there only where
+    # the kernel imported it itself
+    debugger = "import gc, ipykernel.debugger as d\nprint(any(o is vars(d) for o in gc.get_objects()))"
     km, kc = _start(grader_env, **SETTINGS)
     try:
         assert int(run(kc, frozen)[0]) > 50000
+        assert run(kc, debugger)[0].strip() == "False"
     finally:
         stop(km, kc)
     SETTINGS["zygote"] = False
     km, kc = _start(grader_env, **SETTINGS)
     try:
         assert int(run(kc, frozen)[0]) == 0
+        assert run(kc, debugger)[0].strip() == "True"
     finally:
         stop(km, kc)
 

@@ -35,9 +35,10 @@ from pathlib import Path
 from .. import scratch
 from .policy import bwrap_command, kernel_environment, matplotlib_font_lists, sandbox_mode
 SERVER = Path(__file__).with_name("zygote_server.py")
-# What the course's kernels import: ipykernel itself, then the packages its helpers use.
-MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy", "matplotlib.pyplot",
-           "matplotlib_inline.backend_inline", "PIL.Image", "h5py", "requests", "pooch")
+# What the course's kernels import: ipykernel itself (its debugger too, which imports debugpy as
+# each kernel starts: about 70 ms), then the packages its helpers use.
+MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "numpy",
+           "matplotlib.pyplot", "matplotlib_inline.backend_inline", "PIL.Image", "h5py", "requests", "pooch")
 KERAS_MODULES = ("tensorflow", "keras")
 NAMESPACES = ("net", "ipc", "uts", "cgroup", "pid", "mnt")
 PLACEHOLDER_MARK = "course-kernel-placeholder"
