@@ -128,7 +128,7 @@ def test_are_the_released_code_cells_coloured_once_and_the_page_the_same(course_
     code[6].metadata[page_budget.PLAIN] = True  # a student's marker, removed: coloured as the others
     before = feedback_page(course_root, copy.deepcopy(graded))
     assert len(highlighted) == len(code)
-    warm.colour_released_code(course_root)
+    warm.prepare_released_cells(course_root)
     assert len(highlighter.known) >= len({cell.source for cell in code}) > 20
     highlighted.clear()
     assert feedback_page(course_root, copy.deepcopy(graded)) == before
@@ -162,7 +162,7 @@ def test_are_the_released_markdown_cells_rendered_once_and_the_page_the_same(cou
     markdown[6].source = image  # a student's own image
     before = feedback_page(course_root, copy.deepcopy(graded))
     assert len(rendered) == len(markdown)
-    warm.colour_released_code(course_root)
+    warm.prepare_released_cells(course_root)
     assert len(html_safety._KNOWN_HTML) >= len({cell.source for cell in markdown}) > 20
     html_safety.remember_markdown(image)
     assert image not in html_safety._KNOWN_HTML  # it spent of its budget

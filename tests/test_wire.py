@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from autograder.decisions.kernel_memory import CROSSING_PER_CHARACTER, CROSSING_SLACK, KernelMemory
-from autograder.decisions.session import AnswerRefused, Session
-from autograder.decisions.wire import MAX_DEPTH, Agent, Codec, WireError, read_message, same_data
+from autograder.decisions.session import AnswerRefused, Session, same_data
+from autograder.decisions.wire import MAX_DEPTH, Agent, Codec, WireError, read_message
 
 
 def cross(data):

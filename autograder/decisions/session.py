@@ -395,7 +395,7 @@ class Session:
             own = self.codec.encode(value)
         except wire.WireError:  # nothing that can cross: no answer of the kernel's is the same
             own = None
-        if own is None or not wire.same_data(own, logged):
+        if own is None or not same_data(own, logged):
             raise wire.WireError(f"the kernel's copy of the stand-in {key} answered differently from the "
                                  f"test's (was it changed in the kernel?)")
 
@@ -449,6 +449,18 @@ def _collector_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def same_data(a, b):
+    """Whether ``a`` and ``b``, two values as the codec writes them (JSON's data), are the same,
+    type for type: ``1``, ``1.0`` and ``True`` differ."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is list:
+        return len(a) == len(b) and all(map(same_data, a, b))
+    if type(a) is dict:
+        return list(a) == list(b) and all(same_data(a[key], b[key]) for key in a)
+    return a == b
 
 
 _sources = {}  # (path, class name) -> (the file's text, the class's source)

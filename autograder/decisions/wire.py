@@ -392,18 +392,6 @@ class Codec:
         return sorted(found)
 
 
-def same_data(a, b):
-    """Whether ``a`` and ``b``, two values as the codec writes them (JSON's data), are the same,
-    type for type: ``1``, ``1.0`` and ``True`` differ."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is list:
-        return len(a) == len(b) and all(map(same_data, a, b))
-    if type(a) is dict:
-        return list(a) == list(b) and all(same_data(a[key], b[key]) for key in a)
-    return a == b
-
-
 SMALL_ARRAY = 1 << 16  # bytes
 
 

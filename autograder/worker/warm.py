@@ -70,7 +70,7 @@ def warm_up():
         pass
 
 
-def colour_released_code(course_root=None):
+def prepare_released_cells(course_root=None):
     """Colour the code cells of the course's released notebooks once, and turn their markdown
     cells into HTML once, for every page."""
     try:
@@ -104,5 +104,5 @@ def compile_course_checks():
 
 
 warm_up()
-colour_released_code()
+prepare_released_cells()
 compile_course_checks()
