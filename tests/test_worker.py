@@ -234,6 +234,51 @@ def test_nbgraders_process_opens_each_gradebook_with_one_engine_and_reads_the_fi
     assert ran.stdout.split()[-1:] == ["_EnginePerDatabase"], ran.stdout + ran.stderr  # in nbgrader's process
 
 
+def test_nbgraders_process_writes_only_the_scratch_gradebook_it_is_told_of_without_waiting_for_the_disk(
+        tmp_path, monkeypatch):
+    """The worker's copy of the gradebook and the workers' template are written with SQLite's
+    synchronous=OFF (nbgrader_main); every other gradebook, the course's, with SQLite's default
+    (FULL, 2). The variable that names the scratch gradebook reaches nothing nbgrader starts."""
+    import subprocess
+    import sys
+
+    from autograder.gradebook import records
+    from autograder.worker.nbgrader_cli import SCRATCH_GRADEBOOK
+
+    scratch_url, course_url = (f"sqlite:///{tmp_path / name}" for name in ("scratch.db", "course.db"))
+    code = ("import os, sys, sqlalchemy\nfrom nbgrader.api import Gradebook\n"
+            "from autograder.worker import nbgrader_main\n"
+            "sys.argv = ['nbgrader', '--version']\ntry:\n    nbgrader_main.run()\nexcept SystemExit:\n    pass\n"
+            f"for url in ({scratch_url!r}, {course_url!r}, {scratch_url!r}):\n"
+            "    with Gradebook(url) as gradebook:\n"
+            "        gradebook.add_student('ada') if not gradebook.students else None\n"
+            "        print(gradebook.db.execute(sqlalchemy.text('PRAGMA synchronous')).scalar())\n"
+            f"print(os.environ.get({SCRATCH_GRADEBOOK!r}, 'unset'))")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=COURSE_ROOT, timeout=120,
+                         env=nbgrader_env({SCRATCH_GRADEBOOK: scratch_url}))
+    assert ran.stdout.split()[-4:] == ["0", "2", "0", "unset"], ran.stdout + ran.stderr
+    put_scripts_on_path()
+    told = []
+    monkeypatch.setattr(records, "run_nbgrader_limited",
+                        lambda argv, folder, env, **limits: told.append(env.get(SCRATCH_GRADEBOOK, "")) or
+                        processes.Finished(0, "", 0.0))
+    records.template_gradebook(ASSIGNMENT, tmp_path)
+    records.ensure_assignment_in_gradebook(ASSIGNMENT, course_url)
+    assert told == [f"sqlite:///{tmp_path / 'template-gradebook.db'}", ""]
+    # the worker's nbgrader processes: the copy of the gradebook in their scratch course, which
+    # they are given as their gradebook
+    given = []
+    monkeypatch.setattr(worker_job, "run_nbgrader_limited", lambda argv, folder, env, *limits: given.append(
+        (env[SCRATCH_GRADEBOOK], env["NBGRADER_DB_URL"], folder)) or processes.Finished(1, "", 0.0))
+    (tmp_path / "template-gradebook.db").touch()
+    write_class(ASSIGNMENT, tmp_path / "submitted", {"ghost-blank": None})
+    worker_job.grade(worker_job.Job(ASSIGNMENT, "ghost-blank", str(tmp_path / "submitted" / "ghost-blank" / ASSIGNMENT),
+                                    str(COURSE_ROOT), str(tmp_path / "template-gradebook.db"), timeout=60,
+                                    memory_mb=0, threads=1))
+    [(scratch, gradebook, folder)] = given
+    assert scratch == gradebook == f"sqlite:///{folder / 'gradebook.db'}"
+
+
 def test_scripts_that_do_not_name_one_head_plainly_are_not_guessed(tmp_path):
     from autograder.worker.nbgrader_cli import head_of_revisions
 

@@ -7,7 +7,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from .. import scratch
 from ..course import COURSE_ROOT
-from ..worker.nbgrader_cli import nbgrader_env
+from ..worker.nbgrader_cli import SCRATCH_GRADEBOOK, nbgrader_env
 from ..worker.processes import run_nbgrader_limited
 from .merge import opened
 
@@ -18,15 +18,17 @@ def course_db_url(root=COURSE_ROOT):
     return config.CourseDirectory.db_url
 
 
-def record_assignment(assignment, db_url):
+def record_assignment(assignment, db_url, scratch_gradebook=False):
     """Record ``assignment``'s cells in the gradebook at ``db_url`` with nbgrader's
     ``generate_assignment``, which writes into a scratch release folder here so that the
-    committed ``release/`` is left alone."""
+    committed ``release/`` is left alone. ``scratch_gradebook``: the gradebook is one of the
+    grader's scratch, written without waiting for the disk (worker/nbgrader_main.py)."""
+    env = nbgrader_env({SCRATCH_GRADEBOOK: db_url} if scratch_gradebook else None)
     with tempfile.TemporaryDirectory(prefix="release-", dir=scratch.run_folder()) as release_folder:
         finished = run_nbgrader_limited(
             ["generate_assignment", assignment, "--force", "--log-level=WARN",
              f"--CourseDirectory.release_directory={release_folder}", f"--CourseDirectory.db_url={db_url}"],
-            COURSE_ROOT, nbgrader_env(), memory_mb=0, timeout=600)
+            COURSE_ROOT, env, memory_mb=0, timeout=600)
     if finished.exitcode != 0:
         raise RuntimeError(f"could not record {assignment} in the gradebook:\n{finished.log}")
 
@@ -47,7 +49,7 @@ def ensure_assignment_in_gradebook(assignment, db_url):
 def template_gradebook(assignment, folder):
     """A SQLite gradebook file that knows ``assignment``; each worker starts from a copy."""
     path = Path(folder) / "template-gradebook.db"
-    record_assignment(assignment, f"sqlite:///{path}")
+    record_assignment(assignment, f"sqlite:///{path}", scratch_gradebook=True)
     return path
 
 

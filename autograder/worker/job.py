@@ -21,7 +21,7 @@ from ..gate import files as gate
 from ..profiling import stage
 from ..sandbox.kernel_manager import STARTED_AFRESH
 from .failures import GraderFailed, killed_by
-from .nbgrader_cli import configure_course, nbgrader_env, put_scripts_on_path
+from .nbgrader_cli import SCRATCH_GRADEBOOK, configure_course, nbgrader_env, put_scripts_on_path
 from .processes import run_nbgrader_limited
 
 
@@ -162,7 +162,8 @@ def grade(job):
             return outcome
         configure_course(folder, job.course_root)
         db_url = f"sqlite:///{folder / 'gradebook.db'}"
-        env = nbgrader_env({"NBGRADER_DB_URL": db_url, **thread_settings(job.threads)})
+        # a gradebook of this scratch course only, read once nbgrader has ended (nbgrader_main)
+        env = nbgrader_env({"NBGRADER_DB_URL": db_url, SCRATCH_GRADEBOOK: db_url, **thread_settings(job.threads)})
         argv = ["autograde", job.assignment, f"--student={job.student_id}", "--force", "--create",
                 "--log-level=WARN", *nbgrader_settings(job)]
         with stage(job.profile, "nbgrader autograde", job.student_id):

@@ -11,6 +11,9 @@ COURSE_ROOT = Path(__file__).resolve().parents[2]
 
 
 NBGRADER = [sys.executable, "-m", "autograder.worker.nbgrader_main"]  # nbgrader's CLI, see that module
+# The environment variable that tells nbgrader's process (nbgrader_main) which gradebook, by its
+# URL, is one of the grader's scratch: written without waiting for the disk.
+SCRATCH_GRADEBOOK = "AUTOGRADER_SCRATCH_GRADEBOOK"
 
 
 def _scripts_path():

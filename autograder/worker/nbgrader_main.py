@@ -18,6 +18,15 @@ opening compiled its queries again. Here nbgrader's process keeps one engine per
 (:class:`_EnginePerDatabase`). Closing the gradebook still closes the engine's connections
 (``Gradebook.close`` disposes of its pool), so the next opening connects afresh.
 
+A gradebook of the grader's scratch (a worker's copy for one submission, the workers' template),
+named by ``AUTOGRADER_SCRATCH_GRADEBOOK``, is written without waiting for the disk at each commit
+(SQLite's ``synchronous=OFF``): nbgrader commits each grade and comment on its own (30 commits for
+one a02 notebook, most of a millisecond each on this machine's disk), and such a gradebook is read
+by the worker once nbgrader has ended, then thrown away; a machine that stops meanwhile loses the
+submission's grading, not the gradebook, and the submission is graded again. SQLite's journal is
+kept, so a process stopped in a transaction leaves the gradebook as it was before it. The course's
+gradebook is never named so.
+
 When ``AUTOGRADER_NBGRADER_FAILURE_FD`` names a file descriptor (a pipe of the worker's, which
 the sandboxed kernel never holds), :func:`run` writes there what ended nbgrader's work on the
 submission, if it was the machine's (``failures.machine_failure``): the exception nbgrader
@@ -36,8 +45,10 @@ import jsonschema
 import nbgrader.api
 import nbgrader.converters.base
 import nbgrader.nbgraderformat.common
+import sqlalchemy.event
 
 from .failures import FAILURE_FD, machine_failure
+from .nbgrader_cli import SCRATCH_GRADEBOOK
 
 if os.environ.get("NBGRADER_ALEMBIC_HEAD"):
     nbgrader.api.get_alembic_version = lambda: os.environ["NBGRADER_ALEMBIC_HEAD"]
@@ -74,12 +85,19 @@ class _SchemaCheckedOnce:
 nbgrader.nbgraderformat.common.jsonschema = _SchemaCheckedOnce()
 
 
+def _without_waiting_for_the_disk(connection, _record):
+    connection.execute("PRAGMA synchronous=OFF")
+
+
 class _EnginePerDatabase:
     """``create_engine`` as nbgrader's ``Gradebook`` calls it: the engine made for the same URL
-    and options earlier in this process, if any (with the SQL it has compiled), else a new one."""
+    and options earlier in this process, if any (with the SQL it has compiled), else a new one.
+    The engine of the scratch gradebook named by ``scratch`` (a URL, or "") commits without
+    waiting for the disk."""
 
     def __init__(self, create):
         self.create = create
+        self.scratch = ""
         self.engines = {}
 
     def __call__(self, url, *args, **kwargs):
@@ -90,6 +108,8 @@ class _EnginePerDatabase:
             return self.create(url, *args, **kwargs)
         if engine is None:
             engine = self.engines[key] = self.create(url, *args, **kwargs)
+            if self.scratch and str(url) == self.scratch and engine.dialect.name == "sqlite":
+                sqlalchemy.event.listen(engine, "connect", _without_waiting_for_the_disk)
         return engine
 
 
@@ -121,6 +141,7 @@ def run():
     """nbgrader's command line (``sys.argv``), recording its failures where the environment says."""
     if not isinstance(nbgrader.api.create_engine, _EnginePerDatabase):  # nbgrader's process only
         nbgrader.api.create_engine = _EnginePerDatabase(nbgrader.api.create_engine)
+    nbgrader.api.create_engine.scratch = os.environ.pop(SCRATCH_GRADEBOOK, "")  # told to nothing it starts
     if not os.environ.get(FAILURE_FD, "").isdigit():
         return main()
     fd = int(os.environ.pop(FAILURE_FD))  # popped: nothing nbgrader starts is told of it
