@@ -326,6 +326,43 @@ def test_the_fork_servers_processes_inherit_the_released_cells_rendered_and_the_
     assert forked.exitcode == 0, "the forked process inherited the test modules not compiled"
 
 
+@pytest.mark.parametrize("start, run_as", [("start_fork_server", "script"), ("first_process", "script"),
+                                            ("start_fork_server", "module")])
+def test_a_script_that_grades_in_process_is_run_once_in_the_fork_server_not_in_each_process(tmp_path, start, run_as):
+    """multiprocessing runs the main script or module of the process that started a forked
+    process in that process, unless the server has: warm.py runs it there once, as __mp_main__
+    (what a function of the script that a process is given needs), and the server's processes
+    do not run it again. Whether the server was started on purpose or by the first process."""
+    import subprocess
+    import sys
+
+    ran = tmp_path / "ran.txt"
+    script = tmp_path / "grades_in_process.py"
+    script.write_text(
+        "import os\n"
+        f"with open({str(ran)!r}, 'a') as log:\n"
+        "    log.write(f'{os.getpid()} {__name__}\\n')\n\n"
+        "def main():\n"
+        "    from autograder.worker import processes\n"
+        "    from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path\n"
+        "    put_scripts_on_path()\n"
+        f"    if {start == 'start_fork_server'}:\n"
+        "        processes.start_fork_server()\n"
+        "    for _ in range(3):\n"
+        f"        finished = processes.run_nbgrader_limited(['--version'], {str(tmp_path)!r}, nbgrader_env(),\n"
+        "                                                  memory_mb=0, timeout=120)\n"
+        "        assert finished.exitcode == 0, finished.log\n\n"
+        "if __name__ == '__main__':\n"
+        "    main()\n")
+    command = [str(script)] if run_as == "script" else ["-m", script.stem]
+    finished = subprocess.run([sys.executable, *command], cwd=COURSE_ROOT, capture_output=True, text=True, timeout=300,
+                              env={**nbgrader_env(), "PYTHONPATH": os.pathsep.join([str(COURSE_ROOT), str(tmp_path)])})
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    runs = [line.split() for line in ran.read_text().splitlines()]
+    assert [name for _, name in runs] == ["__main__", "__mp_main__"], runs  # the script, then the server
+    assert len({pid for pid, _ in runs}) == 2
+
+
 def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_after(tmp_path):
     from multiprocessing import forkserver
 

@@ -48,6 +48,8 @@ PRELOAD = ("autograder",  # first: what it sets spares the imports after it (see
 KERAS_PRELOAD = ("autograder.worker.warm_keras",)  # for assignments whose tests receive Keras models
 FROZEN = ("autograder.worker.frozen",)  # last: what the server holds by then, out of the collector's sight
 _server_preload = None  # what the running fork server imported
+# The environment variable that tells the fork server this process's main script or module.
+MAIN_SCRIPT = "AUTOGRADER_FORK_SERVER_MAIN"
 # Held while a forked process starts and while its exit status is read. Process.start() polls
 # every other child of this process, from the starting thread; when that poll and the child's own
 # thread read one status pipe at once, one of them finds it empty and takes the exit status for
@@ -115,7 +117,22 @@ def _fork_server():
     if forkserver._forkserver._forkserver_pid is None:  # not started yet: it starts with these
         _server_preload = _server_preload or list(PRELOAD + FROZEN)
         context.set_forkserver_preload(_server_preload)
+        _tell_the_server_the_main_script()
     return context
+
+
+def _tell_the_server_the_main_script():
+    """Have the fork server run this process's main script or module once (warm.py), where this
+    process was started as one (a benchmark, a program or a notebook's kernel that grades
+    in-process): multiprocessing runs it again in each process it starts from a server that has
+    not (its preload of ``__main__`` never receives the script in Python 3.11), 25 ms or more for
+    each nbgrader process. ``python -m autograder`` is a package's ``__main__``, which no process
+    runs again: nothing to tell."""
+    from multiprocessing import spawn
+
+    prepared = spawn.get_preparation_data("main")
+    os.environ[MAIN_SCRIPT] = json.dumps({key: prepared[key] for key in ("init_main_from_name", "init_main_from_path")
+                                          if key in prepared})
 
 
 def start_fork_server(keras=False):
@@ -137,6 +154,7 @@ def start_fork_server(keras=False):
     elif running:
         return
     context.set_forkserver_preload(wanted)
+    _tell_the_server_the_main_script()
     forkserver.ensure_running()
     _server_preload = wanted
 

@@ -14,7 +14,12 @@ process. Each forked process inherits, already done:
 - their markdown cells, turned into HTML as a page turns them (``html_safety.remember_markdown``):
   a page takes those whose text is the same and that carry no attachment (the a02 notebook as
   released, without outputs, renders in about 23 ms with them, 63 ms without);
-- every assignment's test modules, compiled (``course_checks``: about 30 ms a submission).
+- every assignment's test modules, compiled (``course_checks``: about 30 ms a submission);
+- the main script or module of the process that started the server, where that process was
+  started as one (``processes.MAIN_SCRIPT``: a benchmark, a program or a notebook's kernel that
+  grades in-process), run as multiprocessing runs it in each process it starts, as
+  ``__mp_main__``; a process forked from here finds it run and does not run it again (25 ms or
+  more each).
 
 It renders a tiny notebook of its own, with the exporter and template ``generate_feedback``
 uses, and keeps nothing of it but compiled code. What it keeps of the course's own files is
@@ -22,7 +27,9 @@ made from them alone: no grade, no student's data (and, like every grading proce
 outside the students' sandbox).
 Nothing here may stop the fork server, so any failure only means a slower start.
 """
+import json
 import logging
+import os
 import tempfile
 
 # The lexer a graded notebook names (its kernel's, ipykernel's for Python 3), under which its
@@ -103,6 +110,30 @@ def compile_course_checks():
         pass
 
 
+def run_main_script_once():
+    """The main script or module of the process that started this server, run as multiprocessing
+    runs it in each process it starts (``spawn.prepare``, with the same preparation data), so that
+    those forked from here find it run."""
+    from multiprocessing import process, spawn
+
+    from .processes import MAIN_SCRIPT
+
+    try:
+        main = json.loads(os.environ.pop(MAIN_SCRIPT, "") or "{}")
+    except ValueError:
+        return
+    if not main:
+        return
+    process.current_process()._inheriting = True  # the script may start no process of its own here
+    try:
+        spawn.prepare(main)
+    except Exception:  # noqa: BLE001 - as above: each forked process then runs it itself
+        pass
+    finally:
+        del process.current_process()._inheriting
+
+
+run_main_script_once()
 warm_up()
 prepare_released_cells()
 compile_course_checks()
