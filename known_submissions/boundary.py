@@ -317,25 +317,11 @@ KEEPS_THE_GRADER_ANSWERING = code('''
 # b sat at the bottom of the bowl already. The grader runs its own stand-in on the calls the kernel
 # logged and refuses the answers that differ. (Under plain nbgrader the stand-in itself is in the
 # kernel, changed the same way, and the test's stored values still fail the result.)
-CHANGES_THE_STAND_INS_COPY = code('''
-    own_propagate = propagate  # the notebook's, defined above
-
-    def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
-        if propagate is not own_propagate:  # the test's stand-in, or the kernel's copy of it
-            cells = getattr(propagate, "__closure__", None) or ()
-            copies = [cell.cell_contents for cell in cells if type(cell.cell_contents).__name__ == "QuadraticBowl"]
-            for bowl in copies or [propagate]:
-                type(bowl).__call__ = lambda self, w, b, x, y: (w * 0, 0.0, 0.0)
-        costs = []
-        for i in range(num_iterations):
-            dw, db, cost = propagate(w, b, x, y)
-            w, b = w - learning_rate * dw, b - learning_rate * db
-            if i % 50 == 0:
-                costs.append(cost)
-        return w, b, costs
-''')
-
-ANSWERS_THE_STAND_INS_COPY_IN_OTHER_TYPES = code('''
+def changing_the_stand_ins_copy(new_call):
+    """An optimization that gives the kernel's copy of the test's stand-in for propagate (the
+    class QuadraticBowl) the method ``__call__`` written in ``new_call`` (its lines, ``right``
+    the method it replaces), then descends with it."""
+    return code('''
     own_propagate = propagate  # the notebook's, defined above
 
     def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
@@ -344,9 +330,7 @@ ANSWERS_THE_STAND_INS_COPY_IN_OTHER_TYPES = code('''
             copies = [cell.cell_contents for cell in cells if type(cell.cell_contents).__name__ == "QuadraticBowl"]
             for bowl in copies or [propagate]:
                 right = type(bowl).__call__
-                # the same numbers, in other types: dw a nested list, db a NumPy float
-                type(bowl).__call__ = lambda self, w, b, x, y, right=right: (
-                    lambda dw, db, cost: (dw.tolist(), np.float64(db), cost))(*right(self, w, b, x, y))
+    {new_call}
         costs = []
         for i in range(num_iterations):
             dw, db, cost = propagate(w, b, x, y)
@@ -354,6 +338,17 @@ ANSWERS_THE_STAND_INS_COPY_IN_OTHER_TYPES = code('''
             if i % 50 == 0:
                 costs.append(float(cost))
         return w, b, costs
+    ''').replace("{new_call}", textwrap.indent(code(new_call), " " * 12).rstrip("\n"))
+
+
+CHANGES_THE_STAND_INS_COPY = changing_the_stand_ins_copy('''
+    type(bowl).__call__ = lambda self, w, b, x, y: (w * 0, 0.0, 0.0)
+''')
+
+ANSWERS_THE_STAND_INS_COPY_IN_OTHER_TYPES = changing_the_stand_ins_copy('''
+    # the same numbers, in other types: dw a nested list, db a NumPy float
+    type(bowl).__call__ = lambda self, w, b, x, y, right=right: (
+        lambda dw, db, cost: (dw.tolist(), np.float64(db), cost))(*right(self, w, b, x, y))
 ''')
 
 NAN_INF_MINUS_ZERO = code('''
