@@ -284,3 +284,27 @@ def test_the_collector_is_paused_while_a_request_crosses_and_as_it_was_after():
         assert not gc.isenabled()  # left as it was: paused by someone else
     finally:
         gc.enable()
+
+
+def test_a_pause_the_tests_alarm_cut_short_ends_with_the_test_cell(monkeypatch):
+    """The alarm of a test cell's time limit may ring inside the pause's own lines, before the
+    collector is enabled again: the test cell's end enables it (session.collector_restored), so
+    the rest of the notebook's grading is collected."""
+    assert gc.isenabled()
+
+    def cut_short(*args):
+        gc.disable()  # a request's pause ...
+        raise session.TestTimeout()  # ... that the alarm ended before it could enable the collector
+
+    monkeypatch.setattr(trusted.AgentCell, "run", cut_short)
+    kernel = type("KernelClient", (), {})()  # run_test_cell only looks it up in a set of weak references here
+    with pytest.raises(session.TestTimeout):
+        trusted.run_test_cell(kernel, "tests.test_init_w(init_w)", 60, A01)
+    assert gc.isenabled()
+    gc.disable()  # paused by someone else: left so
+    try:
+        with session.collector_restored():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

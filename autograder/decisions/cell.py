@@ -25,7 +25,7 @@ from queue import Empty
 from nbformat.v4 import new_output
 
 from . import wire
-from .session import AgentMissing, AgentStopped, KernelGone, TestTimeout, decide
+from .session import AgentMissing, AgentStopped, KernelGone, TestTimeout, collector_restored, decide
 
 AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
 # The agent is installed once in each kernel, as the module ``__course_agent__`` (its text travels
@@ -151,7 +151,7 @@ def run_test_cell(kc, source, timeout, assignment, folder=None, memory=None):
         install = kc not in _agent_installed
         cell = AgentCell(kc, deadline, stack, memory)
         try:
-            with time_limit(deadline):
+            with collector_restored(), time_limit(deadline):  # the alarm disarmed first, then the collector
                 try:
                     return cell.run(source, assignment, server, path, install)
                 except AgentMissing:

@@ -441,9 +441,24 @@ def _collector_paused():
     objects that the codec keeps, none of them in cycles, and each full collection they set off
     would walk every object of the grading process: measured, a third to a half of the grader's
     CPU in a02's training-loop test. What a request leaves in cycles (a Keras model built from
-    its config) is collected after it, as before."""
+    its config) is collected after it, as before. The test's alarm (``cell.time_limit``) may ring
+    anywhere, in this block's own lines too: one that rings before the collector is enabled again
+    leaves it paused until the test cell ends (:func:`collector_restored`)."""
     was_enabled = gc.isenabled()
-    gc.disable()
+    try:
+        gc.disable()
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def collector_restored():
+    """Python's cyclic garbage collector as it was before this block once it ends, however the
+    block ended: a test cell decided here, its alarm disarmed by then, undoes a pause of
+    :func:`_collector_paused` that the alarm cut short, so the next cells are collected."""
+    was_enabled = gc.isenabled()
     try:
         yield
     finally:
