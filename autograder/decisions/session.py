@@ -435,25 +435,6 @@ class Session:
 
 
 @contextlib.contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector paused inside this block: while one request crosses, with
-    the calls the kernel makes meanwhile. Its messages and their replay make thousands of
-    objects that the codec keeps, none of them in cycles, and each full collection they set off
-    would walk every object of the grading process: measured, a third to a half of the grader's
-    CPU in a02's training-loop test. What a request leaves in cycles (a Keras model built from
-    its config) is collected after it, as before. The test's alarm (``cell.time_limit``) may ring
-    anywhere, in this block's own lines too: one that rings before the collector is enabled again
-    leaves it paused until the test cell ends (:func:`collector_restored`)."""
-    was_enabled = gc.isenabled()
-    try:
-        gc.disable()
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
 def collector_restored():
     """Python's cyclic garbage collector as it was before this block once it ends, however the
     block ended: a test cell decided here, its alarm disarmed by then, undoes a pause of
@@ -464,6 +445,21 @@ def collector_restored():
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused inside this block: while one request crosses, with
+    the calls the kernel makes meanwhile. Its messages and their replay make thousands of
+    objects that the codec keeps, none of them in cycles, and each full collection they set off
+    would walk every object of the grading process: measured, a third to a half of the grader's
+    CPU in a02's training-loop test. What a request leaves in cycles (a Keras model built from
+    its config) is collected after it, as before. The test's alarm (``cell.time_limit``) may ring
+    anywhere, in this block's own lines too: one that rings before the collector is enabled again
+    leaves it paused until the test cell ends (:func:`collector_restored`)."""
+    with collector_restored():
+        gc.disable()
+        yield
 
 
 def same_data(a, b):
