@@ -305,6 +305,33 @@ def test_what_the_fork_server_imported_is_out_of_the_collectors_sight_in_its_pro
     assert forked.exitcode == 0, "the forked process inherited fewer than 50,000 frozen objects"
 
 
+def test_the_fork_servers_processes_find_imported_what_nbgrader_and_the_tests_import_on_first_use(tmp_path):
+    """What an nbgrader process would import on its first use of each (SQLite for the gradebook,
+    the classes the course's configuration names by their path, the kernel's spec, the NumPy
+    submodules the tests reach) the server imported: a forked process that uses them all imports
+    nothing."""
+    processes.start_fork_server()
+    report = tmp_path / "imported.txt"
+    forked = processes._fork_server().Process(target=exec, args=(
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import numpy as np, sqlalchemy\n"
+        "from jupyter_client.kernelspec import KernelSpecManager\n"
+        "from traitlets.utils.importstring import import_item\n"
+        "engine = sqlalchemy.create_engine('sqlite://')\n"
+        "engine.connect().close()\n"
+        "for name in ('autograder.gate.collect.GatedCollect', 'autograder.gate.release_feedback.CheckedReleaseFeedback',\n"
+        "             'autograder.pages.formgrader.PagePolicy'):\n"
+        "    import_item(name)\n"
+        "KernelSpecManager().get_kernel_spec('python3')\n"
+        "np.unique(np.random.default_rng(0).normal(size=3))\n"
+        f"open({str(report)!r}, 'w').write(' '.join(sorted(set(sys.modules) - before)))\n",))
+    forked.start()
+    forked.join(60)
+    assert forked.exitcode == 0
+    assert report.read_text() == "", f"imported by the forked process itself: {report.read_text()}"
+
+
 def test_the_fork_servers_processes_inherit_the_released_cells_rendered_and_the_tests_compiled():
     """Done once in the server (``worker/warm.py``), not once in every feedback page and every
     autograde."""
