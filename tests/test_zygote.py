@@ -147,6 +147,24 @@ def test_what_the_zygote_imported_is_out_of_the_collectors_sight_in_its_kernels(
         stop(km, kc)
 
 
+def test_a_forked_kernel_imports_nothing_as_it_starts(running_zygote, grader_env):
+    """What a kernel imports as it starts (IPython's debugger and object inspector, SQLite for its
+    history, NumPy's random numbers for its own seed) the zygote imported: by its first cell, the
+    kernel holds no module of a file that it imported itself. A module the kernel imported has its
+    namespace among the objects its collector sees; the zygote's are frozen out of that sight."""
+    probe = ("import gc, sys\n"
+             "seen = {id(o) for o in gc.get_objects() if type(o) is dict}\n"
+             "print(sorted(name for name, module in list(sys.modules.items())\n"
+             "             if getattr(module, '__file__', None) and id(vars(module)) in seen))")
+    km, kc = _start(grader_env, **SETTINGS)
+    try:
+        text, error = run(kc, probe)
+    finally:
+        stop(km, kc)
+    assert error is None, text
+    assert text.strip() == "[]", f"modules a forked kernel imported itself as it started: {text.strip()}"
+
+
 def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env):
     draws = []
     for _ in range(2):
