@@ -165,6 +165,57 @@ def test_a_forked_kernel_imports_nothing_as_it_starts(running_zygote, grader_env
     assert text.strip() == "[]", f"modules a forked kernel imported itself as it started: {text.strip()}"
 
 
+def test_a_forked_kernel_has_the_agent_from_its_start_and_gets_it_again_where_the_notebook_removed_it(
+        running_zygote, grader_env):
+    """The zygote holds the grader's agent (zygote_server._install_agent): a forked kernel's first
+    test cell only starts it, and its code is the zygote's, out of the collector's sight. A kernel
+    whose notebook removed it gets it installed, as a kernel started afresh does at its first
+    test cell."""
+    from autograder.decisions import cell as trusted
+    from test_trusted import STUDENT
+
+    def decided(km, kc):
+        sent = []
+        execute = kc.execute
+
+        def recording(code, *args, **kwargs):
+            sent.append(code)
+            return execute(code, *args, **kwargs)
+
+        kc.execute = recording
+        try:
+            outputs = trusted.run_test_cell(kc, "tests.test_init_w(init_w)", 60, "a01_santa_logreg",
+                                            folder=km._ipc_folder, preinstalled=km.agent_preinstalled)
+        finally:
+            del kc.execute
+        assert [o.output_type for o in outputs] == ["stream"] and "init_w: visible tests passed." in outputs[0].text
+        return [len(code) > 1000 for code in sent]  # True: the agent's text went with the cell
+
+    frozen = ("import gc, sys\nagent = vars(sys.modules['__course_agent__'])\n"
+              "print(any(o is agent for o in gc.get_objects()))")
+    km, kc = _start(grader_env, **SETTINGS)
+    try:
+        kc.execute_interactive(STUDENT, timeout=60)
+        assert km.agent_preinstalled
+        assert run(kc, frozen)[0].strip() == "False"  # the zygote's
+        assert decided(km, kc) == [False]
+        assert decided(km, kc) == [False]
+        kc.execute_interactive("import sys\ndel sys.modules['__course_agent__']", timeout=60)
+        assert decided(km, kc) == [False, True]  # started, found missing, installed
+        assert run(kc, frozen)[0].strip() == "True"  # the kernel's own now
+    finally:
+        stop(km, kc)
+    SETTINGS["zygote"] = False
+    km, kc = _start(grader_env, **SETTINGS)
+    try:
+        kc.execute_interactive(STUDENT, timeout=60)
+        assert not km.agent_preinstalled
+        assert decided(km, kc) == [True]
+        assert decided(km, kc) == [False]
+    finally:
+        stop(km, kc)
+
+
 def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env):
     draws = []
     for _ in range(2):

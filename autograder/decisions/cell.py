@@ -30,7 +30,8 @@ from .session import AgentMissing, AgentStopped, KernelGone, TestTimeout, collec
 AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
 # The agent is installed once in each kernel, as the module ``__course_agent__`` (its text travels
 # in base64, so that an input transformer looking for words, say every cell that mentions
-# "tests.", does not rewrite it); each test cell then only starts it. Builtins and IPython are
+# "tests.", does not rewrite it); each test cell then only starts it. A kernel forked from the
+# kernel zygote has it from its start (``sandbox/zygote_server.py`` installs it the same way). Builtins and IPython are
 # reached by import, so that a student's variable named `input` or `exec` does not stand in the way.
 # Code in the notebook can do what it likes to the installed agent: it only answers calls, and a
 # kernel where it is gone gets it again.
@@ -121,7 +122,7 @@ def _unlink(path):
         os.unlink(path)
 
 
-def run_test_cell(kc, source, timeout, assignment, folder=None, memory=None):
+def run_test_cell(kc, source, timeout, assignment, folder=None, memory=None, preinstalled=False):
     """Decide the test cell ``source`` of ``assignment`` with the kernel of the blocking client
     ``kc`` (one that no one else uses); returns the cell's outputs. Raises :class:`KernelGone`
     when the kernel died, :class:`TestTimeout` past ``timeout`` seconds (the kernel is then
@@ -134,6 +135,10 @@ def run_test_cell(kc, source, timeout, assignment, folder=None, memory=None):
 
     ``memory``: the kernel's processes (``kernel_memory.KernelMemory``), watched from here while
     a call whose memory a test limits runs; None where they are not known here.
+
+    ``preinstalled``: the kernel came with the agent (forked from the kernel zygote, which holds
+    it: ``sandbox/zygote_server.py``), so its first test cell only starts it; one that has lost
+    it gets it installed then, as any kernel without it does.
     """
     deadline = time.monotonic() + timeout
     with contextlib.ExitStack() as stack:
@@ -148,7 +153,7 @@ def run_test_cell(kc, source, timeout, assignment, folder=None, memory=None):
             server.bind(path)
         stack.callback(_unlink, path)
         server.listen(1)
-        install = kc not in _agent_installed
+        install = kc not in _agent_installed and not preinstalled
         cell = AgentCell(kc, deadline, stack, memory)
         try:
             with collector_restored(), time_limit(deadline):  # the alarm disarmed first, then the collector

@@ -352,7 +352,8 @@ class SurvivingExecute(Execute):
         try:
             return decided_cell.run_test_cell(client, cell.source, timeout, self._assignment,
                                               folder=getattr(self.km, "_ipc_folder", None),
-                                              memory=kernel_memory.of_kernel_manager(self.km))
+                                              memory=kernel_memory.of_kernel_manager(self.km),
+                                              preinstalled=getattr(self.km, "agent_preinstalled", False))
         except session.AgentStopped as error:
             self._settle(client)
             return [_error("the tests could not call your functions: code in your notebook changed what "

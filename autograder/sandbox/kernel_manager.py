@@ -60,6 +60,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._sockets = None
         self._output = None
         self._group = None  # the kernel's control group (cgroups.py), while it runs
+        self.agent_preinstalled = False  # the kernel came from the zygote, which holds the grader's agent
         if self.mode == "bwrap":
             scratch.clear_stale_runs()
             self._sockets = scratch.SocketFolder()
@@ -81,6 +82,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _launch_sandboxed(self, **kw):
         self._remove_group()  # a restarted kernel's former group
+        self.agent_preinstalled = False
         if self.mode != "off":
             self._group = cgroups.kernel_group(self.limits, self.settings.cgroup)
         enter = self._group.prefix() if self._group else []
@@ -94,7 +96,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             os.chmod(self.connection_file, 0o644)
             if self.settings.zygote_socket and zygote.usable(self.settings):
                 try:
-                    return await self._launch_from_zygote(self.settings.zygote_socket, env, kw)
+                    info = await self._launch_from_zygote(self.settings.zygote_socket, env, kw)
+                    self.agent_preinstalled = True
+                    return info
                 except zygote.ZygoteUnavailable as error:
                     self.log.warning(f"{STARTED_AFRESH}: %s", error)
             kernel_cmd = enter + bwrap_command(kernel_cmd, self.released, self._ipc_folder,

@@ -33,8 +33,10 @@ import time
 from pathlib import Path
 
 from .. import scratch
+from ..decisions import wire
 from .policy import bwrap_command, kernel_environment, matplotlib_font_lists, sandbox_mode
 SERVER = Path(__file__).with_name("zygote_server.py")
+AGENT = "agent.py"  # the grader's agent, in the zygote's folder (zygote_server.AGENT)
 # What the course's kernels import: ipykernel itself (its debugger too, which imports debugpy as
 # each kernel starts: about 70 ms), what a kernel imports as it starts (IPython's debugger and
 # object inspector, its history's SQLite, NumPy's random numbers for the kernel's own seed: about
@@ -104,6 +106,8 @@ class Zygote:
         self.folder = tempfile.mkdtemp(prefix="kernel-zygote-", dir=scratch.run_folder())
         os.chmod(self.folder, 0o700)
         self.socket_path = os.path.join(self.folder, "socket")
+        # The grader's agent, which the zygote installs in itself: its kernels have it from their start.
+        Path(self.folder, AGENT).write_text(Path(wire.__file__).read_text(encoding="utf-8"), encoding="utf-8")
         env = zygote_environment(kernel_environment(self.env))
         command = [sys.executable, "-c", SERVER.read_text(encoding="utf-8"), self.socket_path,
                    *modules_for(self.keras)]

@@ -7,6 +7,9 @@ modules and nothing else, runs no student code, and for each kernel forks a chil
 into that student's sandbox and becomes the kernel there (``zygote.py`` is the
 side that asks).
 
+It also holds the grader's agent (``decisions/wire.py``), installed as a kernel's first test cell
+would install it, from a file of its own folder: kernels forked from it have it from their start.
+
 It runs in a bubblewrap sandbox laid out as a kernel's (the same read-only system, Python, data
 and ``/home/student``, the same environment), so that what the imports read and cache is what a
 kernel would read. It is started as ``python -c SOURCE SOCKET MODULE...`` and uses the
@@ -51,6 +54,9 @@ CAP_VERSION_3 = 0x20080522
 RUN_TIME_ONLY = ("NBGRADER_EXECUTION", "COURSE_DECODED_DIR", "COURSE_REPLAY_DIR",  # read when used, never at import
                  "COURSE_REPLAY_RECORD_DIR")
 NAMESPACE_ORDER = ("net", "ipc", "uts", "cgroup", "pid", "mnt")
+# The grader's agent, in the zygote's folder beside its socket (``zygote.py`` writes it), and the
+# names a test cell installs it under (``decisions/cell.py``'s INSTALL, ``wire.AGENT_FILE``).
+AGENT, AGENT_MODULE, AGENT_FILE = "agent.py", "__course_agent__", "<course-agent>"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -256,6 +262,24 @@ def _refusal(request, before):
     return ""
 
 
+def _install_agent(path):
+    """The grader's agent (``decisions/wire.py``), from the file ``path`` of the zygote's own
+    folder, installed as a kernel's first test cell installs it (``decisions/cell.py``: the module
+    ``__course_agent__``, compiled under the name error reports leave out): each kernel then has
+    it from its start, and its first test cell only starts it. Nothing if the file is missing or
+    does not run: that cell installs it then."""
+    import types
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            code = compile(handle.read(), AGENT_FILE, "exec")
+        module = types.ModuleType(AGENT_MODULE)
+        exec(code, module.__dict__)  # noqa: S102 - the grader's own file, which only defines
+    except Exception:  # noqa: BLE001 - as above
+        return
+    sys.modules[AGENT_MODULE] = module
+
+
 def serve(path, modules):
     before = dict(os.environ)  # the environment a kernel starts with; imports may add to it
     for name in modules:
@@ -263,6 +287,7 @@ def serve(path, modules):
             __import__(name)
         except Exception:  # noqa: BLE001 - a module that does not import is imported, or not, by the kernel itself
             pass
+    _install_agent(os.path.join(os.path.dirname(path), AGENT))
     # What the imports made (NumPy, matplotlib, IPython, TensorFlow and Keras where wanted) is put
     # out of the cyclic garbage collector's sight: a kernel's full collections walk only what it
     # makes itself, and leave the pages it shares with the zygote unwritten.
