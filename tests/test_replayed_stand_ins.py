@@ -184,7 +184,8 @@ def _grader_session():
 
 def _logged(kernel, value, *args):
     """A log entry as the kernel's agent writes it (its codec ``kernel``)."""
-    return {"callback": "count", "args": kernel.encode(list(args)), "kwargs": kernel.encode({}), "value": kernel.encode(value)}
+    logged_args, logged_kwargs = kernel.encode_arguments(args, {})
+    return {"callback": "count", "args": logged_args, "kwargs": logged_kwargs, "value": kernel.encode(value)}
 
 
 def test_a_logged_answer_becomes_the_graders_own_object():
@@ -199,16 +200,32 @@ def test_a_logged_answer_becomes_the_graders_own_object():
     assert grader.codec.decode(json.loads(json.dumps(kernel.encode(kernel.table[-1])))) is answer
 
 
+def test_a_logged_calls_arguments_cross_as_two_plain_lists_numbering_only_their_values():
+    # positional and keyword arguments reach the stand-in; both sides number the array, not the lists
+    grader, counter = _grader_session()
+    kernel = wire.Codec(handles=True)
+    x = np.arange(3.0)
+    args, kwargs = kernel.encode_arguments((), {"x": x})
+    assert args == [] and kwargs[0][0] == "x" and len(kernel.table) == 1
+    grader.replay([json.loads(json.dumps({"callback": "count", "args": args, "kwargs": kwargs,
+                                          "value": kernel.encode(x + 1)}))])
+    assert counter.calls == 1 and len(grader.codec.table) == len(kernel.table) == 2
+    assert np.array_equal(grader.codec.table[0], x) and grader.codec.table[0] is not x
+
+
 @pytest.mark.parametrize("entry", [
-    {"callback": "unknown", "args": {"list": []}, "kwargs": {"dict": []}, "value": 1},
-    {"callback": "count", "args": {"list": [1]}, "kwargs": {"dict": []}},  # no answer
-    {"callback": "count", "args": {"list": [1]}, "kwargs": {"dict": []}, "value": 3},  # 1 + 1 is 2
-    {"callback": "count", "args": {"list": [1]}, "kwargs": {"dict": []}, "value": 2.0},  # not an int
-    {"callback": "count", "args": {"list": [1]}, "kwargs": {"dict": []}, "raised": "TypeError: no"},
-    {"callback": "count", "args": {"list": []}, "kwargs": {"dict": []}, "value": 1},  # it did fail: no x
+    {"callback": "unknown", "args": [], "kwargs": [], "value": 1},
+    {"callback": "count", "args": [1], "kwargs": []},  # no answer
+    {"callback": "count", "args": [1], "kwargs": [], "value": 3},  # 1 + 1 is 2
+    {"callback": "count", "args": [1], "kwargs": [], "value": 2.0},  # not an int
+    {"callback": "count", "args": [1], "kwargs": [], "raised": "TypeError: no"},
+    {"callback": "count", "args": [], "kwargs": [], "value": 1},  # it did fail: no x
+    {"callback": "count", "args": {"list": [1]}, "kwargs": [], "value": 2},  # arguments as a value, not the list
+    {"callback": "count", "args": [], "kwargs": [["x", 1, 2]], "value": 2},  # not a [name, value] pair
+    {"callback": "count", "args": [], "kwargs": [[1, 1]], "value": 2},  # a name that is no text
     "count",
 ], ids=["unknown-stand-in", "no-answer", "other-answer", "other-type", "failed-here-only", "failed-there-only",
-        "not-an-entry"])
+        "arguments-not-a-list", "keyword-not-a-pair", "keyword-name-not-text", "not-an-entry"])
 def test_a_logged_call_that_is_not_what_the_stand_in_does_is_refused(entry):
     grader, _ = _grader_session()
     with pytest.raises(wire.WireError):
@@ -222,7 +239,7 @@ def test_an_answer_whose_objects_are_shared_otherwise_is_refused():
     grader.replayed.add("pair")
     kernel = wire.Codec(handles=True)
     same = np.zeros(2)
-    entry = {"callback": "pair", "args": kernel.encode([]), "kwargs": kernel.encode({}), "value": kernel.encode((same, same))}
+    entry = {"callback": "pair", "args": [], "kwargs": [], "value": kernel.encode((same, same))}
     with pytest.raises(wire.WireError):
         grader.replay([json.loads(json.dumps(entry))])
 

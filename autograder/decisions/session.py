@@ -364,10 +364,7 @@ class Session:
             if not isinstance(key, str) or key not in self.replayed or key not in self.callbacks:
                 raise wire.WireError(f"a logged call of {str(key)[:80]!r}, which is no stand-in the kernel "
                                      f"answers itself")
-            args = self.codec.decode(entry.get("args", {"list": []}))
-            kwargs = self.codec.decode(entry.get("kwargs", {"dict": []}))
-            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
-                raise wire.WireError("a call that is not the grader's protocol")
+            args, kwargs = self.codec.decode_arguments(entry.get("args", []), entry.get("kwargs", []))
             self.codec.take_touched()
             try:
                 value, raised = self.callbacks[key][0](*args, **kwargs), None

@@ -21,10 +21,11 @@ runs in the sandboxed kernel. Between the two only JSON travels, and it carries 
 - for a stand-in the kernel answers with a copy of its own (``"replay"`` where it is installed:
   the source of a class of the visible tests and the arguments it was made with), a ``"log"`` of
   its calls and answers, sent with the kernel's next message or alone every ``REPLAY_FLUSH``
-  calls; the grader checks each answer against its own stand-in's.
+  calls; the grader checks each answer against its own stand-in's. A logged call's arguments
+  cross as two plain lists, positional and [name, value] (:meth:`Codec.encode_arguments`).
 
-Both sides number every array, list, tuple, dict, model and handle that crosses, in the order
-they cross, so that an object sent back unchanged is sent as ``{"ref": n}`` and arrives as the
+Both sides number every array, list, tuple, dict, model and handle that crosses (the two lists
+that carry a logged call's arguments apart), in the order they cross, so that an object sent back unchanged is sent as ``{"ref": n}`` and arrives as the
 very object the other side holds (a test can still check that a function returned its input).
 An object changed in place since it crossed (an array, a list, a dict, a Keras model's weights)
 is sent again by value, as a new object: what one side does to its copy never reaches the other's.
@@ -364,6 +365,23 @@ class Codec:
             self._fill(number, handle)
             return handle
         raise WireError(f"not a value of the protocol: {sorted(map(str, data))[:3]}")
+
+    # -- a logged call's arguments --------------------------------------------------------------
+    def encode_arguments(self, args, kwargs):
+        """The arguments of a call a stand-in's copy logged (``"args"``, ``"kwargs"``): the list of
+        its positional arguments and the list of its [name, value] pairs, each value numbered as
+        any that crosses, the two lists not (nothing can refer to them: a training loop's
+        thousands of calls number only what they pass)."""
+        return ([self.encode(arg, 1) for arg in args],
+                [[name, self.encode(value, 1)] for name, value in kwargs.items()])
+
+    def decode_arguments(self, args, kwargs, make_handle=None):
+        """``(args, kwargs)`` of a logged call written by :meth:`encode_arguments`."""
+        if not (isinstance(args, list) and isinstance(kwargs, list)
+                and all(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) for pair in kwargs)):
+            raise WireError("a logged call that is not the grader's protocol")
+        return ([self.decode(arg, make_handle, 1) for arg in args],
+                {name: self.decode(value, make_handle, 1) for name, value in kwargs})
 
     # -- objects changed in place --------------------------------------------------------------
     def take_touched(self):
@@ -722,7 +740,8 @@ class Agent:
         def stand_in(*args, **kwargs):
             if agent.measuring or agent.broken:
                 return agent.call_back({"callback": key}, args, kwargs, key)
-            entry = {"callback": key, "args": codec.encode(list(args)), "kwargs": codec.encode(dict(kwargs))}
+            entry = {"callback": key}
+            entry["args"], entry["kwargs"] = codec.encode_arguments(args, kwargs)
             try:
                 value = answer(*args, **kwargs)
             except Exception as error:  # noqa: BLE001 - as the grader's stand-in would report it
