@@ -31,8 +31,9 @@ AGENT_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
 # The agent is installed once in each kernel, as the module ``__course_agent__`` (its text travels
 # in base64, so that an input transformer looking for words, say every cell that mentions
 # "tests.", does not rewrite it); each test cell then only starts it. A kernel forked from the
-# kernel zygote has it from its start (``sandbox/zygote_server.py`` installs it the same way). Builtins and IPython are
-# reached by import, so that a student's variable named `input` or `exec` does not stand in the way.
+# kernel zygote has it from its start (``sandbox/zygote_server.py`` installs it the same way).
+# Builtins and IPython are reached by import, so that a student's variable named `input` or
+# `exec` does not stand in the way.
 # Code in the notebook can do what it likes to the installed agent: it only answers calls, and a
 # kernel where it is gone gets it again.
 INSTALL = ("__import__('sys').modules['__course_agent__'] = __course_agent__ = "

@@ -25,8 +25,9 @@ runs in the sandboxed kernel. Between the two only JSON travels, and it carries 
   cross as two plain lists, positional and [name, value] (:meth:`Codec.encode_arguments`).
 
 Both sides number every array, list, tuple, dict, model and handle that crosses (the two lists
-that carry a logged call's arguments apart), in the order they cross, so that an object sent back unchanged is sent as ``{"ref": n}`` and arrives as the
-very object the other side holds (a test can still check that a function returned its input).
+that carry a logged call's arguments apart), in the order they cross, so that an object sent
+back unchanged is sent as ``{"ref": n}`` and arrives as the very object the other side holds (a
+test can still check that a function returned its input).
 An object changed in place since it crossed (an array, a list, a dict, a Keras model's weights)
 is sent again by value, as a new object: what one side does to its copy never reaches the other's.
 The kernel says which of the grader's objects a call changed in place (``"changed"``), so a test

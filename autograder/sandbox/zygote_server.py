@@ -274,7 +274,7 @@ def _install_agent(path):
         with open(path, encoding="utf-8") as handle:
             code = compile(handle.read(), AGENT_FILE, "exec")
         module = types.ModuleType(AGENT_MODULE)
-        exec(code, module.__dict__)  # noqa: S102 - the grader's own file, which only defines
+        exec(code, module.__dict__)  # noqa: S102 - the grader's own file: it defines, and runs nothing
     except Exception:  # noqa: BLE001 - as above
         return
     sys.modules[AGENT_MODULE] = module

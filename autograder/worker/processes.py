@@ -45,8 +45,8 @@ PRELOAD = ("autograder",  # first: what it sets spares the imports after it (see
            "nbgrader.api", "nbgrader.apps.nbgraderapp", "nbgrader.apps.autogradeapp",
            "nbgrader.apps.generatefeedbackapp", "nbgrader.preprocessors", "nbconvert", "jupyter_client",
            "autograder.decisions.execute",
-           # What each nbgrader process would otherwise import on first use (measured in a02: about
-           # 30 ms of autograde's CPU, 15 ms of generate_feedback's): SQLite's dialect and driver,
+           # What each nbgrader process would otherwise import on first use (these imports take
+           # about 30 ms in an a02 autograde, 15 ms in its generate_feedback): SQLite's dialect and driver,
            # for nbgrader's engine; the classes the course's nbgrader_config.py names by their path;
            # ipykernel's kernel spec, which the kernel's lookup reads; the NumPy submodules the
            # tests reach lazily (np.random, and np.ma through np.unique).
