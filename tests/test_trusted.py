@@ -1,4 +1,5 @@
 """Test cells decided in the grading process (autograder/decisions/) against a real kernel."""
+import contextlib
 import signal
 import sys
 import time
@@ -358,17 +359,26 @@ def test_code_that_closes_the_agents_connection_fails_that_test_cell_only(kernel
     assert error is None and "init_w: visible tests passed." in text
 
 
-def test_the_agent_is_installed_once_per_kernel_and_again_where_the_notebook_removed_it(kernel):
-    decide(kernel, "tests.test_init_w(init_w)")  # installs it, if no test has yet
+@contextlib.contextmanager
+def executes_sent(kc):
+    """The code of each execute request sent through the client ``kc`` inside the block, in a list."""
     sent = []
-    execute = kernel.execute
+    execute = kc.execute
 
     def recording(code, *args, **kwargs):
         sent.append(code)
         return execute(code, *args, **kwargs)
 
-    kernel.execute = recording
+    kc.execute = recording
     try:
+        yield sent
+    finally:
+        del kc.execute
+
+
+def test_the_agent_is_installed_once_per_kernel_and_again_where_the_notebook_removed_it(kernel):
+    decide(kernel, "tests.test_init_w(init_w)")  # installs it, if no test has yet
+    with executes_sent(kernel) as sent:
         for _ in range(2):
             error, text = decide(kernel, "tests.test_init_w(init_w)")
             assert error is None and "init_w: visible tests passed." in text
@@ -378,8 +388,6 @@ def test_the_agent_is_installed_once_per_kernel_and_again_where_the_notebook_rem
         error, text = decide(kernel, "tests.test_init_w(init_w)")
         assert error is None and "init_w: visible tests passed." in text
         assert [len(code) < 1000 for code in sent] == [True, False], "the missing agent was not installed again"
-    finally:
-        del kernel.execute
 
 
 def test_an_agent_replaced_by_the_notebook_fails_that_test_cell_and_decides_nothing(kernel):

@@ -172,22 +172,12 @@ def test_a_forked_kernel_has_the_agent_from_its_start_and_gets_it_again_where_th
     whose notebook removed it gets it installed, as a kernel started afresh does at its first
     test cell."""
     from autograder.decisions import cell as trusted
-    from test_trusted import STUDENT
+    from test_trusted import STUDENT, executes_sent
 
     def decided(km, kc):
-        sent = []
-        execute = kc.execute
-
-        def recording(code, *args, **kwargs):
-            sent.append(code)
-            return execute(code, *args, **kwargs)
-
-        kc.execute = recording
-        try:
+        with executes_sent(kc) as sent:
             outputs = trusted.run_test_cell(kc, "tests.test_init_w(init_w)", 60, "a01_santa_logreg",
                                             folder=km._ipc_folder, preinstalled=km.agent_preinstalled)
-        finally:
-            del kc.execute
         assert [o.output_type for o in outputs] == ["stream"] and "init_w: visible tests passed." in outputs[0].text
         return [len(code) > 1000 for code in sent]  # True: the agent's text went with the cell
 
