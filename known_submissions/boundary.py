@@ -351,6 +351,35 @@ ANSWERS_THE_STAND_INS_COPY_IN_OTHER_TYPES = changing_the_stand_ins_copy('''
         lambda dw, db, cost: (dw.tolist(), np.float64(db), cost))(*right(self, w, b, x, y))
 ''')
 
+FORGES_THE_LOGGED_ARGUMENTS = code('''
+    own_propagate = propagate  # the notebook's, defined above
+
+    def forged(honest):
+        """The kernel's encoding of a logged call's arguments, each list sent as a value instead."""
+        def encode_arguments(args, kwargs):
+            positional, named = honest(args, kwargs)
+            return {"list": positional}, {"list": named}
+        return encode_arguments
+
+    def optimization(w, b, x, y, num_iterations, learning_rate, print_cost=False):
+        if propagate is not own_propagate:  # the kernel's copy of the test's stand-in: its codec is in reach
+            for cell in getattr(propagate, "__closure__", None) or ():
+                try:
+                    found = cell.cell_contents
+                except ValueError:  # a cell not filled yet
+                    continue
+                if hasattr(found, "encode_arguments") and not hasattr(found.encode_arguments, "forged"):
+                    found.encode_arguments = forged(found.encode_arguments)
+                    found.encode_arguments.forged = True
+        costs = []
+        for i in range(num_iterations):
+            dw, db, cost = propagate(w, b, x, y)
+            w, b = w - learning_rate * dw, b - learning_rate * db
+            if i % 50 == 0:
+                costs.append(float(cost))
+        return w, b, costs
+''')
+
 NAN_INF_MINUS_ZERO = code('''
     def propagate(w, b, x, y):
         return np.full(w.shape, np.nan), float("inf"), -0.0
@@ -916,6 +945,9 @@ KERNEL_CASES = [
             "stand-in for propagate give the same numbers in other types (a list for the array dw, a NumPy float "
             "for the float db), which its own code reads back as they were", A01_FULL - 3,
             answered(ASSIGNMENT, {"optimization": ANSWERS_THE_STAND_INS_COPY_IN_OTHER_TYPES})),
+    _graded("forges_the_logged_arguments", "optimization reaches the agent's codec through the kernel's copy of "
+            "the test's stand-in for propagate and has it log each call's arguments in another form (each list "
+            "sent as a value)", A01_FULL - 3, answered(ASSIGNMENT, {"optimization": FORGES_THE_LOGGED_ARGUMENTS})),
     _graded("returns_the_stand_in", "model returns the stand-in it was handed as one of its results",
             A01_FULL - 3, answered(ASSIGNMENT, {"model": RETURNS_THE_STAND_IN})),
     _graded("asks_a_stand_in_the_tests_questions", "softmax_cross_entropy, never written, keeps the tests' "

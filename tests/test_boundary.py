@@ -196,6 +196,18 @@ def test_what_the_other_workers_write_meanwhile_is_theirs(tmp_path, monkeypatch)
     assert other_workers_bytes(own, {"case"}) == 0  # one process: no other worker
 
 
+def test_a_changed_copy_of_a_stand_in_or_a_forged_log_fails_the_test_with_its_reason(graded):
+    """The test of optimization fails, and says why on the student's page, where the kernel's copy
+    of its stand-in answered otherwise, and where the kernel logged the calls' arguments in a form
+    of its own; the other tests pass (the scores: test_the_harness_gives_each_case_...)."""
+    reasons = {"changes_the_stand_ins_copy": "the kernel&#39;s copy of the stand-in propagate answered differently",
+               "forges_the_logged_arguments": "a logged call that is not the grader&#39;s protocol"}
+    for case, reason in reasons.items():
+        pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / case).rglob("*.html"))
+        assert len(pages) == 1, case
+        assert reason in pages[0].read_text(encoding="utf-8"), case
+
+
 def test_html_nested_too_deep_reaches_the_feedback_page_as_text(graded):
     """The case's two outputs and markdown cell are on its page, each as text with a note, never
     handed to the sanitiser's parser (which took minutes for each)."""
