@@ -199,7 +199,7 @@ def test_what_the_other_workers_write_meanwhile_is_theirs(tmp_path, monkeypatch)
 def test_a_changed_copy_of_a_stand_in_or_a_forged_log_fails_the_test_with_its_reason(graded):
     """The test of optimization fails, and says why on the student's page, where the kernel's copy
     of its stand-in answered otherwise, and where the kernel logged the calls' arguments in a form
-    of its own; the other tests pass (the scores: test_the_harness_gives_each_case_...)."""
+    of its own (that the other tests pass, the scores say: the test of each case's status and score)."""
     reasons = {"changes_the_stand_ins_copy": "the kernel&#39;s copy of the stand-in propagate answered differently",
                "forges_the_logged_arguments": "a logged call that is not the grader&#39;s protocol"}
     for case, reason in reasons.items():
