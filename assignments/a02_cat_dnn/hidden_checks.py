@@ -280,7 +280,7 @@ def test_update_parameters(impl):
 
 def test_L_layer_model(impl):
     X, Y = np.arange(15.0).reshape(3, 5) / 10, np.array([[0.0, 1.0, 1.0, 0.0, 1.0]])
-    for iterations, rate in ((301, 0.01), (100, 0.5), (2, 0.02)):
+    for iterations, rate in ((201, 0.01), (100, 0.5), (2, 0.02)):
         visible.check_L_layer_model(impl, X, Y, [3, 2, 2, 1], rate, iterations)
     visible.check_L_layer_model(impl, X, Y, [3, 2, 1], 0.02, 3, in_order=True)
     visible.check_L_layer_model(impl, X, Y, [3, 2, 1], None, 3)  # the default learning rate

@@ -773,7 +773,7 @@ def check_L_layer_model(L_layer_model, X, Y, layers_dims, learning_rate, num_ite
 
 def test_L_layer_model(L_layer_model):
     X, Y = fixed_array((4, 6), 0.6), np.array([[1.0, 0.0, 1.0, 1.0, 0.0, 0.0]])
-    check_L_layer_model(L_layer_model, X, Y, [4, 3, 1], 0.05, 250)
+    check_L_layer_model(L_layer_model, X, Y, [4, 3, 1], 0.05, 150)
     check_L_layer_model(L_layer_model, X, Y, [4, 1], 0.3, 1)
     passed("L_layer_model")
 
