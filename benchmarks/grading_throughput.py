@@ -1,7 +1,7 @@
 """Benchmark: grading a class with plain ``nbgrader autograde`` versus the harness.
 
     COURSE_DATA_DIR=../shared/data .venv/bin/python benchmarks/grading_throughput.py [--per-assignment 20] [--jobs 2]
-        [--assignment a02_cat_dnn]
+        [--assignment a02_cat_dnn] [--rounds 3]
 
 For every assignment of the demo it builds a class of ghost students (the reference, a blank
 notebook and catalogued mistakes), then, in one run on this machine:
@@ -31,6 +31,11 @@ CPU time the whole machine used meanwhile, per submission, and how busy its core
 average (from ``/proc/stat``, where there is one): how much of the machine each way of grading
 can use, and how much work it does. A script, not a
 test: figures on a shared machine are noisy; compare the ratios within one run.
+
+With ``--rounds N``, each class is graded N times each way, the ways one after another in each
+round (plain, harness, bare), and the median of each ratio over the rounds is printed at the
+end, with the rounds' values: a machine whose pace changes from minute to minute moves single
+runs of the same code by more than some of the goals' margins.
 """
 import argparse
 import collections
@@ -40,6 +45,7 @@ import multiprocessing
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -180,106 +186,145 @@ def notebook_cells_seconds(profile):
     return seconds
 
 
+def one_round(assignment, args, students):
+    """Grade the class ``students`` of ``assignment`` each way once, printing the figures as they
+    come; returns {figure: value} of the ratios the goals are read from."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        scratch = Path(scratch)
+        submissions = scratch / "submitted"
+        write_class(assignment, submissions, students)
+        count = len(students)
+        try:
+            return _round(assignment, args, students, scratch, submissions, count)
+        finally:
+            remove_merged(students)  # the harness merged these ghosts into the course's folders
+
+
+def _round(assignment, args, students, scratch, submissions, count):
+    plain_seconds, plain_scores, plain_cpu, feedback_seconds, feedback_cpu = plain_nbgrader(
+        assignment, submissions, scratch, count)
+    print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission){plain_cpu}")
+    print(f"  then plain nbgrader generate_feedback: {feedback_seconds:7.1f} s  "
+          f"({feedback_seconds / count:.2f} s/submission){feedback_cpu}")
+
+    os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
+    # Like plain nbgrader's above, the harness's course gradebook knows the assignment before
+    # the clock starts, as an instructor's does once the assignment is released. A command of
+    # its own, as for plain nbgrader: gradebook.records.record_assignment would start the
+    # harness's fork server before the clock, and its start belongs to the harness's time.
+    recorded = run_nbgrader("generate_assignment", assignment, "--force",
+                            f"--CourseDirectory.release_directory={scratch / 'harness-release'}",
+                            env={"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]})
+    if recorded.returncode != 0:
+        raise SystemExit(f"could not record {assignment} in the harness's gradebook:\n{recorded.stderr[-2000:]}")
+    if not args.keep_recordings:
+        for recording in (cache_root() / replay_store.FOLDER).glob(f"{assignment}-*"):
+            shutil.rmtree(recording, ignore_errors=True)
+    stats = {}
+    profile = scratch / "profile.jsonl"
+    results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
+                                                              jobs=args.jobs, show_progress=False,
+                                                              stats=stats,
+                                                              settings=(f"--Grading.profile={profile}",)),
+                                          count)
+    print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
+          f"({harness_seconds / count:.2f} s/submission){cpu}")
+    harness_cpu = cpu
+    if stats.get("keras_replay"):
+        print(f"  Keras calls replayed from the reference's, "
+              f"{'recorded in this run' if stats['keras_recorded'] else 'recorded by an earlier run'}")
+
+    bare_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs), count)
+    print(f"  bare nbclient, {args.jobs} at a time: {bare_seconds:7.1f} s  "
+          f"({bare_seconds / count:.2f} s/submission){cpu}")
+    hidden_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs,
+                                                         hidden_tests=True), count)
+    print(f"  bare nbclient, {args.jobs} at a time, hidden tests in: {hidden_seconds:7.1f} s  "
+          f"({hidden_seconds / count:.2f} s/submission){cpu}")
+
+    cells = notebook_cells_seconds(profile)
+    floor = max(sum(cells.values()) / args.jobs, max(cells.values(), default=0.0))
+    if floor > 0:
+        print(f"  floor (the notebooks' own cells, {sum(cells.values()) / count:.2f} s/submission, "
+              f"on {args.jobs} workers without a gap): {floor:7.1f} s")
+        print(f"  harness over its floor:   {harness_seconds / floor:.2f}x")
+        print(f"  largest speed-up over nbgrader at that floor: {plain_seconds / floor:.2f}x")
+        if plain_cpu.per_submission:
+            # The cells ran one thread each: their wall seconds are about their CPU seconds.
+            print(f"  smallest CPU share of nbgrader's at that floor: "
+                  f"{sum(cells.values()) / count / plain_cpu.per_submission:.0%}")
+    else:
+        print("  floor: no notebook cell was timed (every grading failed before its cells)")
+    agree = all(plain_scores.get(r.student_id) == r.score for r in results)
+    largest = max(results, key=lambda r: r.peak_memory_mb)
+    reference = next((r for r in results if r.student_id == f"{GHOST_PREFIX}reference"), largest)
+    figures = {"speed-up": plain_seconds / harness_seconds, "over bare": harness_seconds / bare_seconds,
+               "scores agree": agree}
+    print(f"  speed-up over nbgrader:   {figures['speed-up']:.2f}x")
+    both = plain_seconds + feedback_seconds
+    print(f"  speed-up over nbgrader's autograde and generate_feedback (the harness's whole job): "
+          f"{both / harness_seconds:.2f}x")
+    if plain_cpu.per_submission and harness_cpu.per_submission:
+        figures["CPU share"] = harness_cpu.per_submission / plain_cpu.per_submission
+        print(f"  CPU per submission against nbgrader's: {figures['CPU share']:.0%} "
+              f"of autograde's, "
+              f"{harness_cpu.per_submission / (plain_cpu.per_submission + (feedback_cpu.per_submission or 0)):.0%} "
+              f"of autograde's and generate_feedback's")
+    print(f"  overhead over bare:       {figures['over bare']:.2f}x  "
+          f"(over bare with the hidden tests in: {harness_seconds / hidden_seconds:.2f}x)")
+    print(f"  peak memory of a worker's processes: {largest.peak_memory_mb:.0f} MiB "
+          f"({largest.student_id}; the reference's: {reference.peak_memory_mb:.0f} MiB)")
+    print(f"  kernels forked from the kernel zygote: {stats.get('kernels_forked', 0)} of "
+          f"{count + bool(stats.get('keras_recorded'))} "
+          f"(its own peak memory: {stats.get('zygote_peak_mb', 0):.0f} MiB)")
+    print(f"  scores agree with nbgrader: {'yes' if agree else 'NO'}")
+    if not agree:
+        for r in results:
+            if plain_scores.get(r.student_id) != r.score:
+                print(f"    {r.student_id}: harness {r.score}, nbgrader {plain_scores.get(r.student_id)}")
+    return figures
+
+
+def print_medians(assignment, rounds):
+    """The median of each ratio over the rounds of ``assignment``, with the range it came from."""
+    print(f"\n{assignment}: medians of {len(rounds)} rounds (each round: plain, harness, bare, one after another)")
+    for name, shown in (("speed-up", "{:.2f}x"), ("over bare", "{:.2f}x"), ("CPU share", "{:.0%}")):
+        values = sorted(r[name] for r in rounds if name in r)
+        if values:
+            print(f"  {name + ':':11} {shown.format(statistics.median(values))}  "
+                  f"(rounds: {', '.join(shown.format(v) for v in values)})")
+    print(f"  scores agree with nbgrader in every round: {'yes' if all(r['scores agree'] for r in rounds) else 'NO'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-assignment", type=int, default=20, help="ghost students per assignment")
     parser.add_argument("--jobs", type=int, default=2, help="harness workers")
     parser.add_argument("--assignment", action="append", choices=course.assignment_ids(),
                         help="only this assignment (repeat for several; default: all)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="grade each class this many times each way, one way after another, and print "
+                             "the median of each ratio (default: 1)")
     parser.add_argument("--keep-recordings", action="store_true",
                         help="keep the Keras calls recorded from the reference by an earlier run (default: "
                              "forget them, so that the harness's time includes recording them)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     put_scripts_on_path()
     print(f"cores: {os.cpu_count()}, harness jobs: {args.jobs}")
+    medians = []
     for assignment in args.assignment or course.assignment_ids():
-        with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-            scratch = Path(scratch)
-            submissions = scratch / "submitted"
-            students = mixed_class(assignment, args.per_assignment, GHOST_PREFIX)
-            write_class(assignment, submissions, students)
-            count = len(students)
-            print(f"\n{assignment}: {count} submissions")
-
-            plain_seconds, plain_scores, plain_cpu, feedback_seconds, feedback_cpu = plain_nbgrader(
-                assignment, submissions, scratch, count)
-            print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission){plain_cpu}")
-            print(f"  then plain nbgrader generate_feedback: {feedback_seconds:7.1f} s  "
-                  f"({feedback_seconds / count:.2f} s/submission){feedback_cpu}")
-
-            os.environ["NBGRADER_DB_URL"] = f"sqlite:///{scratch / 'harness.db'}"
-            # Like plain nbgrader's above, the harness's course gradebook knows the assignment before
-            # the clock starts, as an instructor's does once the assignment is released. A command of
-            # its own, as for plain nbgrader: gradebook.records.record_assignment would start the
-            # harness's fork server before the clock, and its start belongs to the harness's time.
-            recorded = run_nbgrader("generate_assignment", assignment, "--force",
-                                    f"--CourseDirectory.release_directory={scratch / 'harness-release'}",
-                                    env={"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]})
-            if recorded.returncode != 0:
-                raise SystemExit(f"could not record {assignment} in the harness's gradebook:\n{recorded.stderr[-2000:]}")
-            if not args.keep_recordings:
-                for recording in (cache_root() / replay_store.FOLDER).glob(f"{assignment}-*"):
-                    shutil.rmtree(recording, ignore_errors=True)
-            stats = {}
-            profile = scratch / "profile.jsonl"
-            results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
-                                                                      jobs=args.jobs, show_progress=False,
-                                                                      stats=stats,
-                                                                      settings=(f"--Grading.profile={profile}",)),
-                                                  count)
-            print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
-                  f"({harness_seconds / count:.2f} s/submission){cpu}")
-            harness_cpu = cpu
-            if stats.get("keras_replay"):
-                print(f"  Keras calls replayed from the reference's, "
-                      f"{'recorded in this run' if stats['keras_recorded'] else 'recorded by an earlier run'}")
-
-            bare_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs), count)
-            print(f"  bare nbclient, {args.jobs} at a time: {bare_seconds:7.1f} s  "
-                  f"({bare_seconds / count:.2f} s/submission){cpu}")
-            hidden_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs,
-                                                                 hidden_tests=True), count)
-            print(f"  bare nbclient, {args.jobs} at a time, hidden tests in: {hidden_seconds:7.1f} s  "
-                  f"({hidden_seconds / count:.2f} s/submission){cpu}")
-
-            cells = notebook_cells_seconds(profile)
-            floor = max(sum(cells.values()) / args.jobs, max(cells.values(), default=0.0))
-            if floor > 0:
-                print(f"  floor (the notebooks' own cells, {sum(cells.values()) / count:.2f} s/submission, "
-                      f"on {args.jobs} workers without a gap): {floor:7.1f} s")
-                print(f"  harness over its floor:   {harness_seconds / floor:.2f}x")
-                print(f"  largest speed-up over nbgrader at that floor: {plain_seconds / floor:.2f}x")
-                if plain_cpu.per_submission:
-                    # The cells ran one thread each: their wall seconds are about their CPU seconds.
-                    print(f"  smallest CPU share of nbgrader's at that floor: "
-                          f"{sum(cells.values()) / count / plain_cpu.per_submission:.0%}")
-            else:
-                print("  floor: no notebook cell was timed (every grading failed before its cells)")
-            agree = all(plain_scores.get(r.student_id) == r.score for r in results)
-            largest = max(results, key=lambda r: r.peak_memory_mb)
-            reference = next((r for r in results if r.student_id == f"{GHOST_PREFIX}reference"), largest)
-            print(f"  speed-up over nbgrader:   {plain_seconds / harness_seconds:.2f}x")
-            both = plain_seconds + feedback_seconds
-            print(f"  speed-up over nbgrader's autograde and generate_feedback (the harness's whole job): "
-                  f"{both / harness_seconds:.2f}x")
-            if plain_cpu.per_submission and harness_cpu.per_submission:
-                print(f"  CPU per submission against nbgrader's: {harness_cpu.per_submission / plain_cpu.per_submission:.0%} "
-                      f"of autograde's, "
-                      f"{harness_cpu.per_submission / (plain_cpu.per_submission + (feedback_cpu.per_submission or 0)):.0%} "
-                      f"of autograde's and generate_feedback's")
-            print(f"  overhead over bare:       {harness_seconds / bare_seconds:.2f}x  "
-                  f"(over bare with the hidden tests in: {harness_seconds / hidden_seconds:.2f}x)")
-            print(f"  peak memory of a worker's processes: {largest.peak_memory_mb:.0f} MiB "
-                  f"({largest.student_id}; the reference's: {reference.peak_memory_mb:.0f} MiB)")
-            print(f"  kernels forked from the kernel zygote: {stats.get('kernels_forked', 0)} of "
-                  f"{count + bool(stats.get('keras_recorded'))} "
-                  f"(its own peak memory: {stats.get('zygote_peak_mb', 0):.0f} MiB)")
-            print(f"  scores agree with nbgrader: {'yes' if agree else 'NO'}")
-            if not agree:
-                for r in results:
-                    if plain_scores.get(r.student_id) != r.score:
-                        print(f"    {r.student_id}: harness {r.score}, nbgrader {plain_scores.get(r.student_id)}")
-            remove_merged(students)  # the harness merged these ghosts into the course's folders
+        students = mixed_class(assignment, args.per_assignment, GHOST_PREFIX)
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            print(f"\n{assignment}: {len(students)} submissions"
+                  + (f", round {number} of {args.rounds}" if args.rounds > 1 else ""))
+            rounds.append(one_round(assignment, args, students))
+        medians.append((assignment, rounds))
+    if args.rounds > 1:
+        for assignment, rounds in medians:
+            print_medians(assignment, rounds)
 
 
 if __name__ == "__main__":
