@@ -14,9 +14,11 @@ import os
 import stat
 import struct
 import subprocess
+import sys
 import tarfile
 import warnings
 import zipfile
+from pathlib import Path
 
 import pytest
 from nbgrader.plugins.zipcollect import ExtractorPlugin
@@ -26,6 +28,7 @@ from autograder.gate.archives import CheckedExtractor
 from autograder.worker.nbgrader_cli import NBGRADER, configure_course, nbgrader_env
 
 MB = 1024 * 1024
+ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'
 ASSIGNMENT = "ps1"
 SMALL = {"file_bytes": 2 * MB, "max_bytes": 40 * MB, "max_entries": 500, "max_depth": 6, "max_nesting": 3}
@@ -198,6 +201,32 @@ def test_good_archives_unpack_as_nbgraders_own_extractor_unpacks_them(tmp_path, 
     make_download(tmp_path / "gz", {"dee_problem1.ipynb.gz": GOOD["dee_problem1.ipynb.gz"]})
     with pytest.raises(UnrecognizedFormat):
         extract(ExtractorPlugin, tmp_path / "gz", tmp_path / "stock_gz", caplog)
+
+
+def test_nbgraders_unpacker_is_imported_on_its_first_use_and_is_setuptools_own(tmp_path):
+    # autograder/__init__.py: a process that imports nbgrader after autograder imports setuptools
+    # only once nbgrader's stock extractor unpacks an archive, and gets setuptools' own unpacker
+    # and errors then (the tests above use them in this process).
+    (tmp_path / "a.zip").write_bytes(zip_bytes(("inner/problem1.ipynb", NOTEBOOK)))
+    (tmp_path / "a.gz").write_bytes(gzip.compress(NOTEBOOK))
+    script = (
+        "import sys\n"
+        "import os, autograder, nbgrader.utils\n"
+        "os.mkdir('out')\n"
+        "before = sorted(m for m in ('setuptools', 'pkg_resources') if m in sys.modules)\n"
+        "nbgrader.utils.unzip('a.zip', 'out')\n"
+        "import setuptools.archive_util as real\n"
+        "try:\n"
+        "    nbgrader.utils.unzip('a.gz', 'out')\n"
+        "    refused = 'nothing raised'\n"
+        "except real.UnrecognizedFormat:\n"
+        "    refused = 'UnrecognizedFormat'\n"
+        "print(before, open('out/inner/problem1.ipynb').read().startswith('{'), refused,\n"
+        "      nbgrader.utils.unpack_archive.__module__, real.unpack_archive.__module__)\n")
+    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.split() == ["[]", "True", "UnrecognizedFormat", "autograder", "setuptools.archive_util"], run.stdout
 
 
 def test_each_hostile_archive_is_refused_alone_and_named(tmp_path, caplog):
