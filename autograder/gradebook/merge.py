@@ -60,14 +60,20 @@ def record_outcome(db_url, course_root, assignment, outcome, gradebook=None):
                 timestamp = handed_in_at(outcome.records.get("timestamp.txt"))
                 submission = book.add_submission(assignment, outcome.student_id,
                                                  **({"timestamp": timestamp} if timestamp else {}))
+                # the grades and comments add_submission made, read in one query per notebook each
+                # (looked up one by one, they took a query each: most of a merge)
+                grades = {(n.name, g.name): g for n in submission.notebooks for g in n.grades}
+                comments = {(n.name, c.name): c for n in submission.notebooks for c in n.comments}
                 for notebook, cell, score, _max_score, needs_manual in outcome.grades:
-                    grade = book.find_grade(cell, notebook, assignment, outcome.student_id)
+                    grade = grades.get((notebook, cell)) or book.find_grade(cell, notebook, assignment,
+                                                                            outcome.student_id)
                     grade.auto_score = score
                     grade.manual_score, grade.extra_credit = by_hand.grades.get((notebook, cell), (None, None))
                     # nbgrader's rule (SaveAutoGrades): a grade given by hand is looked at again
                     grade.needs_manual_grade = needs_manual or grade.manual_score is not None
                 for notebook, cell, text in outcome.comments:
-                    comment = book.find_comment(cell, notebook, assignment, outcome.student_id)
+                    comment = comments.get((notebook, cell)) or book.find_comment(cell, notebook, assignment,
+                                                                                  outcome.student_id)
                     comment.auto_comment = text
                     comment.manual_comment = by_hand.comments.get((notebook, cell))
                 for notebook in submission.notebooks:
