@@ -195,12 +195,12 @@ def one_round(assignment, args, students):
         write_class(assignment, submissions, students)
         count = len(students)
         try:
-            return _round(assignment, args, students, scratch, submissions, count)
+            return _round(assignment, args, scratch, submissions, count)
         finally:
             remove_merged(students)  # the harness merged these ghosts into the course's folders
 
 
-def _round(assignment, args, students, scratch, submissions, count):
+def _round(assignment, args, scratch, submissions, count):
     plain_seconds, plain_scores, plain_cpu, feedback_seconds, feedback_cpu = plain_nbgrader(
         assignment, submissions, scratch, count)
     print(f"  plain nbgrader autograde: {plain_seconds:7.1f} s  ({plain_seconds / count:.2f} s/submission){plain_cpu}")
@@ -313,7 +313,7 @@ def main():
         parser.error("--rounds must be at least 1")
     put_scripts_on_path()
     print(f"cores: {os.cpu_count()}, harness jobs: {args.jobs}")
-    medians = []
+    graded = []  # (assignment, its rounds' figures)
     for assignment in args.assignment or course.assignment_ids():
         students = mixed_class(assignment, args.per_assignment, GHOST_PREFIX)
         rounds = []
@@ -321,9 +321,9 @@ def main():
             print(f"\n{assignment}: {len(students)} submissions"
                   + (f", round {number} of {args.rounds}" if args.rounds > 1 else ""))
             rounds.append(one_round(assignment, args, students))
-        medians.append((assignment, rounds))
+        graded.append((assignment, rounds))
     if args.rounds > 1:
-        for assignment, rounds in medians:
+        for assignment, rounds in graded:
             print_medians(assignment, rounds)
 
 
