@@ -25,12 +25,14 @@ submission's) and so the largest speed-up over nbgrader such a grader could reac
 smallest share of nbgrader's CPU time it could use, the speed-up over nbgrader's autograde alone
 and over its autograde and generate_feedback together (the harness's whole job), the peak
 memory of a worker (its nbgrader process or its kernel, whichever is larger; the largest and
-the reference's), how many kernels the harness forked from its kernel zygote, and whether
-every score agrees. Beside each time, the
-CPU time the whole machine used meanwhile, per submission, and how busy its cores were on
-average (from ``/proc/stat``, where there is one): how much of the machine each way of grading
-can use, and how much work it does. A script, not a
-test: figures on a shared machine are noisy; compare the ratios within one run.
+the reference's), how many kernels the harness forked from its kernel zygote, the harness's
+timeline (the time before its first submission started, how busy its workers were, the tail
+in which fewer submissions ran than there are workers, and the class packed without a gap, as
+``grading_timeline.py`` reads them from the profile), and whether every score agrees. Beside
+each time, the CPU time the whole machine used meanwhile, per submission, and how busy its
+cores were on average (from ``/proc/stat``, where there is one): how much of the machine each
+way of grading can use, and how much work it does. A script, not a test: figures on a shared
+machine are noisy; compare the ratios within one run.
 
 With ``--rounds N``, each class is graded N times each way, the ways one after another in each
 round (plain, harness, bare), and the median of each ratio over the rounds is printed at the
@@ -64,6 +66,7 @@ from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path, ru
 from autograder.profiling import machine_cpu  # noqa: E402
 from autograder.sandbox import replay_store  # noqa: E402
 from autograder.sandbox.policy import cache_root  # noqa: E402
+from benchmarks.grading_timeline import spans, summary  # noqa: E402
 from known_submissions.ghosts import mixed_class, remove_merged, write_class  # noqa: E402
 
 print = functools.partial(print, flush=True)  # noqa: A001 (figures appear as they come)
@@ -222,6 +225,7 @@ def _round(assignment, args, scratch, submissions, count):
             shutil.rmtree(recording, ignore_errors=True)
     stats = {}
     profile = scratch / "profile.jsonl"
+    started = time.time()
     results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
                                                               jobs=args.jobs, show_progress=False,
                                                               stats=stats,
@@ -255,6 +259,13 @@ def _round(assignment, args, scratch, submissions, count):
                   f"{sum(cells.values()) / count / plain_cpu.per_submission:.0%}")
     else:
         print("  floor: no notebook cell was timed (every grading failed before its cells)")
+    facts = summary(spans([json.loads(line) for line in profile.read_text(encoding="utf-8").splitlines()], started),
+                    harness_seconds, args.jobs)
+    if facts:  # benchmarks/grading_timeline.py prints the whole timeline
+        print(f"  harness's timeline: {facts['before_first']:.1f} s before the first submission started, "
+              f"workers {facts['busy']:.0%} busy, a tail of {facts['tail']:.1f} s with fewer submissions "
+              f"than workers (the last: {facts['last_student']}, {facts['last_seconds']:.1f} s); packed without "
+              f"a gap: {facts['packed']:.1f} s, a speed-up over nbgrader of {plain_seconds / facts['packed']:.2f}x")
     agree = all(plain_scores.get(r.student_id) == r.score for r in results)
     largest = max(results, key=lambda r: r.peak_memory_mb)
     reference = next((r for r in results if r.student_id == f"{GHOST_PREFIX}reference"), largest)
