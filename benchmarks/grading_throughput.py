@@ -63,6 +63,7 @@ from autograder.grading import grade_class  # noqa: E402
 from autograder.settings import Sandbox  # noqa: E402
 from autograder.worker.job import thread_settings  # noqa: E402
 from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
+from autograder.worker.processes import stop_fork_server  # noqa: E402
 from autograder.profiling import machine_cpu  # noqa: E402
 from autograder.sandbox import replay_store  # noqa: E402
 from autograder.sandbox.policy import cache_root  # noqa: E402
@@ -225,6 +226,9 @@ def _round(assignment, args, scratch, submissions, count):
             shutil.rmtree(recording, ignore_errors=True)
     stats = {}
     profile = scratch / "profile.jsonl"
+    # The harness starts its own fork server, as a new command does: one left running by the
+    # round before would spare it that start (about 2.6 s of an a02 class of 20 here).
+    stop_fork_server()
     started = time.time()
     results, harness_seconds, cpu = timed(lambda: grade_class(assignment, submissions, scratch / "out",
                                                               jobs=args.jobs, show_progress=False,

@@ -305,6 +305,26 @@ def test_what_the_fork_server_imported_is_out_of_the_collectors_sight_in_its_pro
     assert forked.exitcode == 0, "the forked process inherited fewer than 50,000 frozen objects"
 
 
+def test_a_stopped_fork_server_is_replaced_by_a_new_one_that_serves():
+    """What a benchmark's rounds do (``benchmarks/grading_throughput.py``): each grading starts
+    its own server, as a new command does; the one before is gone."""
+    processes.start_fork_server()
+    from multiprocessing import forkserver
+
+    first = forkserver._forkserver._forkserver_pid
+    assert processes.stop_fork_server()
+    assert not processes.fork_server_running() and processes._server_preload is None
+    assert processes.stop_fork_server()  # none running: nothing to do
+    with pytest.raises(ChildProcessError):
+        os.waitpid(first, os.WNOHANG)  # reaped: the old server is gone
+    processes.start_fork_server()
+    assert processes.fork_server_running() and forkserver._forkserver._forkserver_pid != first
+    forked = processes._fork_server().Process(target=exec, args=("import os\nos._exit(7)",))
+    forked.start()
+    forked.join(60)
+    assert forked.exitcode == 7
+
+
 def test_the_fork_servers_processes_find_imported_what_nbgrader_and_the_tests_import_on_first_use(tmp_path):
     """What an nbgrader process would import on its first use of each (SQLite for the gradebook,
     the classes the course's configuration names by their path, the kernel's spec, the NumPy

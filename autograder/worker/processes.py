@@ -154,17 +154,30 @@ def start_fork_server(keras=False):
     from multiprocessing import forkserver
 
     wanted = list(PRELOAD) + (list(KERAS_PRELOAD) if keras else []) + list(FROZEN)
-    running = fork_server_running()
-    if running and set(wanted) <= set(_server_preload or ()):
+    if fork_server_running() and set(wanted) <= set(_server_preload or ()):
         return
-    if running and hasattr(forkserver._forkserver, "_stop"):
-        forkserver._forkserver._stop()  # its running children live on; new ones come from the new server
-    elif running:
+    if not stop_fork_server():
         return
     context.set_forkserver_preload(wanted)
     _tell_the_server_the_main_script()
     forkserver.ensure_running()
     _server_preload = wanted
+
+
+def stop_fork_server():
+    """Stop this process's fork server, if one runs: the processes it started live on, and the
+    next one asked for comes from a new server, which imports and warms up again, as in a new
+    command (``benchmarks/grading_throughput.py`` grades each round's class so). False where this
+    Python cannot stop a running server."""
+    global _server_preload
+    from multiprocessing import forkserver
+
+    if fork_server_running():
+        if not hasattr(forkserver._forkserver, "_stop"):
+            return False
+        forkserver._forkserver._stop()
+    _server_preload = None
+    return True
 
 
 def fork_server_running():
