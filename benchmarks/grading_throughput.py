@@ -178,13 +178,12 @@ def bare_nbclient(assignment, submissions, scratch, jobs, hidden_tests=False):
     return time.monotonic() - started
 
 
-def notebook_cells_seconds(profile):
-    """{student: wall seconds of the notebook's own cells in the kernel} from a ``Grading.profile``
-    file: the cells that set up and load data and the student's cells, not the kernel's start and
-    stop, nor the test cells (decided by the grader)."""
+def notebook_cells_seconds(records):
+    """{student: wall seconds of the notebook's own cells in the kernel} from the records of a
+    ``Grading.profile`` file: the cells that set up and load data and the student's cells, not the
+    kernel's start and stop, nor the test cells (decided by the grader)."""
     seconds = collections.defaultdict(float)
-    for line in profile.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
+    for record in records:
         if record["stage"] in ("setup and data cells", "student's cells"):
             seconds[record["student"]] += record["wall_s"]
     return seconds
@@ -250,7 +249,8 @@ def _round(assignment, args, scratch, submissions, count):
     print(f"  bare nbclient, {args.jobs} at a time, hidden tests in: {hidden_seconds:7.1f} s  "
           f"({hidden_seconds / count:.2f} s/submission){cpu}")
 
-    cells = notebook_cells_seconds(profile)
+    records = [json.loads(line) for line in profile.read_text(encoding="utf-8").splitlines()]
+    cells = notebook_cells_seconds(records)
     floor = max(sum(cells.values()) / args.jobs, max(cells.values(), default=0.0))
     if floor > 0:
         print(f"  floor (the notebooks' own cells, {sum(cells.values()) / count:.2f} s/submission, "
@@ -263,8 +263,7 @@ def _round(assignment, args, scratch, submissions, count):
                   f"{sum(cells.values()) / count / plain_cpu.per_submission:.0%}")
     else:
         print("  floor: no notebook cell was timed (every grading failed before its cells)")
-    facts = summary(spans([json.loads(line) for line in profile.read_text(encoding="utf-8").splitlines()], started),
-                    harness_seconds, args.jobs)
+    facts = summary(spans(records, started), harness_seconds, args.jobs)
     if facts:  # benchmarks/grading_timeline.py prints the whole timeline
         print(f"  harness's timeline: {facts['before_first']:.1f} s before the first submission started, "
               f"workers {facts['busy']:.0%} busy, a tail of {facts['tail']:.1f} s with fewer submissions "
