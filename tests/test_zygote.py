@@ -1,5 +1,6 @@
 """Kernels forked from the kernel zygote (autograder/sandbox/zygote.py): sandboxed exactly as fresh ones,
 ended with their sandbox, counted for memory, and never needed: without it kernels start afresh."""
+import fcntl
 import json
 import logging
 import os
@@ -272,6 +273,52 @@ def test_a_zygote_that_refuses_or_is_gone_means_a_fresh_kernel(grader_env, monke
         started = time.monotonic()
         assert probe(grader_env)["preloaded"] is False
         assert time.monotonic() - started < 90  # not waiting for a zygote that has ended (120 s)
+
+
+def test_a_socket_made_just_after_a_connection_found_none_is_connected_to(tmp_path, monkeypatch):
+    # The zygote renames its listening socket into place while it is starting (its lock held).
+    # A connection that came a moment before found no socket; by the time the client looks
+    # again, the socket is there. That is a zygote just ready, not one that failed.
+    path = str(tmp_path / "socket")
+    lock = os.open(tmp_path / zygote.LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # held, as by a living zygote
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path + ".new")
+    listener.listen(1)
+    attempts = []
+
+    class RacedSocket(socket.socket):
+        def connect(self, address):
+            attempts.append(address)
+            if len(attempts) == 1:  # the zygote makes its socket just after this attempt missed it
+                os.rename(path + ".new", path)
+                raise FileNotFoundError(2, "No such file or directory")
+            return super().connect(address)
+
+    monkeypatch.setattr(zygote.socket, "socket", RacedSocket)
+    try:
+        with zygote._connect(path, time.monotonic() + 10):
+            pass
+    finally:
+        listener.close()
+        os.close(lock)
+    assert attempts == [path, path]
+
+
+def test_a_socket_that_refuses_is_not_waited_for(tmp_path):
+    path = str(tmp_path / "socket")
+    lock = os.open(tmp_path / zygote.LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)  # bound, never listening: a zygote that ended and left its socket
+    started = time.monotonic()
+    try:
+        with pytest.raises(zygote.ZygoteUnavailable, match="refused"):
+            zygote._connect(path, time.monotonic() + 10)
+    finally:
+        stale.close()
+        os.close(lock)
+    assert time.monotonic() - started < 5
 
 
 def test_a_kernel_asked_for_while_the_zygote_imports_waits_for_it(grader_env, monkeypatch):

@@ -213,7 +213,11 @@ def _starting(path):
 
 
 def _connect(path, deadline):
-    """A connection to the zygote at ``path``, waiting while it imports."""
+    """A connection to the zygote at ``path``, waiting while it imports.
+
+    Only a missing socket is waited for: the zygote makes it once it listens. Whether it is
+    missing is told by the connection's own error, never by looking again: the zygote may make it
+    in between, and the socket found then would turn a zygote just ready into one that failed."""
     while True:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -221,7 +225,7 @@ def _connect(path, deadline):
             return sock
         except OSError as error:
             sock.close()
-            if os.path.exists(path) or time.monotonic() > deadline or not _starting(path):
+            if not isinstance(error, FileNotFoundError) or time.monotonic() > deadline or not _starting(path):
                 raise ZygoteUnavailable(f"the zygote does not answer ({error})") from None
             time.sleep(0.02)
 
