@@ -275,6 +275,29 @@ def test_a_zygote_that_refuses_or_is_gone_means_a_fresh_kernel(grader_env, monke
         assert time.monotonic() - started < 90  # not waiting for a zygote that has ended (120 s)
 
 
+def test_the_processes_under_a_sandbox_are_found_as_psutil_finds_them():
+    # A tree two deep, with a thread that starts a child of its own (its children are listed
+    # under that thread, not under the process's first).
+    tree = ("import subprocess, sys, threading, time\n"
+            "leaf = [sys.executable, '-c', 'import time; time.sleep(60)']\n"
+            "middle = [sys.executable, '-c', 'import subprocess, sys, time; subprocess.Popen(%r); time.sleep(60)' % (leaf,)]\n"
+            "subprocess.Popen(middle)\n"
+            "threading.Thread(target=lambda: subprocess.Popen(leaf)).start()\n"
+            "time.sleep(60)\n")
+    top = subprocess.Popen([sys.executable, "-c", tree], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(psutil.Process(top.pid).children(recursive=True)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        expected = sorted(child.pid for child in psutil.Process(top.pid).children(recursive=True))
+        assert len(expected) == 3
+        assert sorted(zygote._descendants(top.pid)) == expected
+    finally:
+        os.killpg(top.pid, signal.SIGKILL)
+        top.wait()
+    assert zygote._descendants(top.pid) == []  # ended: nothing under it
+
+
 def test_a_socket_made_just_after_a_connection_found_none_is_connected_to(tmp_path, monkeypatch):
     # The zygote renames its listening socket into place while it is starting (its lock held).
     # A connection that came a moment before found no socket; by the time the client looks

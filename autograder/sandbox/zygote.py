@@ -177,6 +177,30 @@ def zygote_environment(kernel_env):
     return {k: v for k, v in kernel_env.items() if k not in RUN_TIME_ONLY}
 
 
+def _descendants(pid):
+    """The pids of the processes under ``pid``, from the lists of children /proc keeps for each
+    thread (a few files, where psutil reads the state of every process of the machine); None where
+    this system's /proc has no such lists."""
+    if not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"):
+        return None
+    found, parents = [], [pid]
+    while parents:
+        parent = parents.pop()
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:  # ended meanwhile
+            continue
+        for thread in threads:
+            try:
+                with open(f"/proc/{parent}/task/{thread}/children", "rb") as children:
+                    pids = [int(child) for child in children.read().split()]
+            except (OSError, ValueError):
+                continue
+            found.extend(pids)
+            parents.extend(pids)
+    return found
+
+
 def _placeholder_pid(sandbox_pid, deadline):
     """The pid of the placeholder in the sandbox that bubblewrap process ``sandbox_pid`` starts,
     once it runs (its sandbox then is complete)."""
@@ -184,11 +208,14 @@ def _placeholder_pid(sandbox_pid, deadline):
 
     while time.monotonic() < deadline:
         try:
-            for child in psutil.Process(sandbox_pid).children(recursive=True):
-                with open(f"/proc/{child.pid}/cmdline", "rb") as cmdline:
+            pids = _descendants(sandbox_pid)
+            if pids is None:
+                pids = [child.pid for child in psutil.Process(sandbox_pid).children(recursive=True)]
+            for child in pids:
+                with open(f"/proc/{child}/cmdline", "rb") as cmdline:
                     args = cmdline.read().split(b"\0")
                 if PLACEHOLDER_MARK.encode() in args and Path(os.fsdecode(args[0])).name.startswith("python"):
-                    return child.pid
+                    return child
         except (psutil.Error, OSError):
             pass
         if psutil.pid_exists(sandbox_pid) and psutil.Process(sandbox_pid).status() == psutil.STATUS_ZOMBIE:
