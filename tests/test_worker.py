@@ -359,18 +359,26 @@ def test_the_fork_servers_processes_inherit_the_released_cells_rendered_and_the_
 
     processes.start_fork_server()
     files = [str(path) for a in course.assignment_ids() for path in course_checks.module_files(a).values()]
+    visible = [str(course_checks.module_files(a)[course_checks.VISIBLE]) for a in ("a01_santa_logreg", "a02_cat_dnn")]
     forked = processes._fork_server().Process(target=exec, args=(
         "import os\nfrom pathlib import Path\nfrom autograder.pages.page_budget import _highlighter\n"
         "from autograder.pages.html_safety import _KNOWN_HTML\n"
+
         "from autograder.course_checks import _compiled\n"
+        "from autograder.decisions import session\n"
         f"compiled = set(map(Path, {files!r})) <= set(_compiled)\n"
+        "held = set(session._sources)\n"
+        "session.ast = None  # reading a class's source again would fail here\n"
+        f"bowl = session.class_sources({visible[0]!r}, _compiled[Path({visible[0]!r})][0].decode())\n"
+        f"read = set({visible!r}) <= held and bowl['QuadraticBowl'].startswith('class QuadraticBowl:')\n"
         "os._exit(3 if len(_highlighter('ipython3').known) < 100 else 5 if len(_KNOWN_HTML) < 100 else\n"
-        "         0 if compiled else 4)",))
+        "         4 if not compiled else 6 if not read else 0)",))
     forked.start()
     forked.join(60)
     assert forked.exitcode != 3, "the forked process inherited fewer than 100 coloured cells"
     assert forked.exitcode != 5, "the forked process inherited fewer than 100 markdown cells rendered"
-    assert forked.exitcode == 0, "the forked process inherited the test modules not compiled"
+    assert forked.exitcode != 4, "the forked process inherited the test modules not compiled"
+    assert forked.exitcode == 0, "the forked process inherited the visible tests' classes not read"
 
 
 @pytest.mark.parametrize("start, run_as", [("start_fork_server", "script"), ("first_process", "script"),

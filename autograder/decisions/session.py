@@ -471,7 +471,20 @@ def same_data(a, b):
     return a == b
 
 
-_sources = {}  # (path, class name) -> (the file's text, the class's source)
+_sources = {}  # path -> (the file's text, {class name: the class's source})
+
+
+def class_sources(path, text):
+    """{name: source} of the classes defined at the top of ``text``, the file at ``path``, kept
+    while its text stays the same: the fork server reads the test modules' classes once
+    (``worker/warm.py``), and each grading process finds them read."""
+    cached = _sources.get(path)
+    if cached is None or cached[0] != text:
+        lines = text.splitlines(keepends=True)
+        found = {node.name: "".join(lines[node.lineno - 1:node.end_lineno])
+                 for node in ast.parse(text).body if isinstance(node, ast.ClassDef)}  # the last of a name wins
+        cached = _sources[path] = (text, found)
+    return cached[1]
 
 
 def replay_source(cls, modules):
@@ -485,13 +498,7 @@ def replay_source(cls, modules):
     text = course_checks.compiled_text(path)
     if text is None:
         return None
-    cached = _sources.get((path, cls.__name__))
-    if cached is None or cached[0] != text:
-        found = [node for node in ast.parse(text).body if isinstance(node, ast.ClassDef) and node.name == cls.__name__]
-        lines = text.splitlines(keepends=True)
-        source = "".join(lines[found[-1].lineno - 1:found[-1].end_lineno]) if found else None
-        cached = _sources[(path, cls.__name__)] = (text, source)
-    return cached[1]
+    return class_sources(path, text).get(cls.__name__)
 
 
 def notebook_names(source):

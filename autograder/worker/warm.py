@@ -14,7 +14,9 @@ process. Each forked process inherits, already done:
 - their markdown cells, turned into HTML as a page turns them (``html_safety.remember_markdown``):
   a page takes those whose text is the same and that carry no attachment (the a02 notebook as
   released, without outputs, renders in about 23 ms with them, 63 ms without);
-- every assignment's test modules, compiled (``course_checks``: about 30 ms a submission);
+- every assignment's test modules, compiled (``course_checks``: about 30 ms a submission), and
+  the source of each class of the visible tests and the check helpers, which a kernel's copy of
+  a stand-in is made from (``decisions/session.class_sources``: 20 ms of an a02 submission);
 - the main script or module of the process that started the server, where that process was
   started as one (``processes.MAIN_SCRIPT``: a benchmark, a program or a notebook's kernel that
   grades in-process), run as multiprocessing runs it in each process it starts, as
@@ -99,13 +101,17 @@ def prepare_released_cells(course_root=None):
 
 
 def compile_course_checks():
-    """Compile the test modules of every assignment once (kept while their text stays the same)."""
+    """Compile the test modules of every assignment once, and read the classes of those whose
+    stand-ins a kernel may get a copy of (kept while their text stays the same)."""
     try:
         from .. import course, course_checks
+        from ..decisions.session import class_sources
 
         for assignment in course.assignment_ids():
-            for path in course_checks.module_files(assignment).values():
+            for name, path in course_checks.module_files(assignment).items():
                 course_checks._code(path)
+                if name in (course_checks.SHARED, course_checks.VISIBLE):
+                    class_sources(str(path), course_checks.compiled_text(path))
     except Exception:  # noqa: BLE001 - as above
         pass
 
