@@ -439,6 +439,8 @@ def test_a_fork_server_without_keras_is_replaced_when_keras_is_wanted_and_kept_a
 def test_each_setting_reaches_nbgrader_once():
     """The coordinator's settings may name the memory limit too (grade_class(memory_mb=...)):
     nbgrader gets it once, the job's, since traitlets refuses a setting given twice."""
+    import dataclasses
+
     from autograder.worker.job import Job, nbgrader_settings
 
     job = Job("a01_santa_logreg", "s", "/x/s/a01_santa_logreg", "/course", "/t.db", timeout=60, memory_mb=3072,
@@ -448,6 +450,10 @@ def test_each_setting_reaches_nbgrader_once():
     assert sorted(names) == sorted(set(names))
     assert "--Sandbox.memory_mb=3072" in argv and "--SurvivingExecute.cell_timeout=10" in argv
     assert "--Sandbox.released=/course/release/a01_santa_logreg" in argv and "--Sandbox.zygote_socket=/z" in argv
+    assert "--Exporter.optimistic_validation=True" in argv  # the gate checked the notebook's format
+    job = dataclasses.replace(job, settings=("--Exporter.optimistic_validation=False",))
+    argv = nbgrader_settings(job)
+    assert "--Exporter.optimistic_validation=False" in argv and "--Exporter.optimistic_validation=True" not in argv
 
 
 # An nbgrader_config.py for a scratch course: nbgrader's process fails as it starts on the submission,
