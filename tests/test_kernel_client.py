@@ -6,12 +6,13 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Type
 
-from autograder.sandbox.kernel_client import PromptKernelClient
+from autograder.sandbox.kernel_client import CheckedBlockingKernelClient, PromptKernelClient
 from autograder.sandbox.kernel_manager import SandboxedKernelManager
 
 
 class PromptManager(AsyncKernelManager):
     client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
+    blocking_class = Type(CheckedBlockingKernelClient)
 
 
 def _printer(seconds):
@@ -82,8 +83,9 @@ async def _run(client, code):
     return "".join(printed), reply["content"]["status"]
 
 
-def test_grading_kernels_use_the_prompt_client():
+def test_grading_kernels_use_the_prompt_client_and_the_checked_blocking_client():
     assert SandboxedKernelManager.client_factory.default_value is PromptKernelClient
+    assert SandboxedKernelManager.blocking_class.default_value is CheckedBlockingKernelClient
 
 
 def test_ready_while_iopub_is_busy_and_the_first_cell_is_whole():
@@ -117,6 +119,61 @@ def test_stock_client_reads_iopub_until_silent():
             assert not isinstance(client, PromptKernelClient)
             assert _ticks(read) > 1
         finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+
+    asyncio.run(scenario())
+
+
+# Frames a student's kernel can send on IOPub itself (the kernel's session signs them): the
+# printed lines between them are the messages the clients must still read.
+UNREADABLE = """
+import time
+k = get_ipython().kernel
+session, parent = k.session, k.get_parent()["header"]
+
+def frames(msg_type, parent_header, content):
+    parts = [session.pack(p) for p in (session.msg_header(msg_type), parent_header, {}, content)]
+    return [b"<IDS|MSG>", session.sign(parts)] + parts
+
+def send(frames):
+    k.iopub_socket.send_multipart(frames)
+    time.sleep(0.05)
+
+print("first", flush=True)
+send([b"<IDS|MSG>", b"", b"not JSON", b"{}", b"{}", b"{}"])  # unsigned, and not JSON
+send(frames("stream", [parent], {"name": "stdout", "text": "a list as parent header"}))
+send(frames("display_data", parent, ["a list as content"]))
+twice = frames("stream", parent, {"name": "stdout", "text": "twice\\n"})
+send(twice)
+send(twice)  # a signature seen before
+print("last", flush=True)
+"""
+
+
+def test_messages_a_client_cannot_read_are_dropped_and_the_others_read():
+    """Frames that are not JSON, a message whose parent header or content is a list, and one sent
+    twice: nbclient's client and the grader's blocking client each read the others, in order
+    (jupyter_client's raised for each, and nbclient with it)."""
+    async def scenario():
+        manager, client = await _start(PromptManager, printing=0)
+        blocking = manager.blocking_client()
+        blocking.start_channels()
+        try:
+            assert isinstance(blocking, CheckedBlockingKernelClient)
+            blocking.wait_for_ready(timeout=30)
+            printed, status = await _run(client, UNREADABLE)
+            assert status == "ok" and printed.split() == ["first", "twice", "last"], printed
+            assert client.iopub_channel.dropped == 4
+            seen = []
+            while "last\n" not in seen:
+                message = blocking.get_iopub_msg(timeout=30)
+                if message["msg_type"] == "stream":
+                    seen.append(message["content"]["text"])
+            assert "".join(seen).split() == ["first", "twice", "last"], seen
+            assert blocking.iopub_channel.dropped == 4
+        finally:
+            blocking.stop_channels()
             client.stop_channels()
             await manager.shutdown_kernel(now=True)
 

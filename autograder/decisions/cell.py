@@ -246,8 +246,9 @@ class AgentCell:
             except Empty:
                 return
             if message["parent_header"].get("msg_id") == self.msg_id and message["msg_type"] == "stream":
-                if sum(map(len, self.streams)) < MAX_STREAM:
-                    self.streams.append(message["content"].get("text", ""))
+                text = message["content"].get("text", "")
+                if isinstance(text, str) and sum(map(len, self.streams)) < MAX_STREAM:  # (the kernel's to send)
+                    self.streams.append(text)
 
     def finished(self, wait=0.0):
         """The starter cell's reply, once it has ended; None before."""

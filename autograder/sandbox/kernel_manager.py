@@ -16,7 +16,7 @@ from traitlets import Type
 from .. import scratch
 from ..settings import Sandbox
 from . import cgroups, zygote
-from .kernel_client import PromptKernelClient
+from .kernel_client import CheckedBlockingKernelClient, PromptKernelClient
 from .kernel_output import KernelOutput
 from .policy import (COURSE_ROOT, WORK, bwrap_command, kernel_environment, kernel_uid, limits_prefix,
                      matplotlib_font_lists, resource_limits, sandbox_mode)
@@ -44,11 +44,13 @@ class SandboxedKernelManager(AsyncKernelManager):
     of this course for a kernel started in a folder named after an assignment (nbgrader's
     ``autograded/<student>/<assignment>/``).
 
-    Its clients are ready as soon as the kernel is (``kernel_client.py``), and a kernel it stops
+    Its clients are ready as soon as the kernel is and read only messages they can read
+    (``kernel_client.py``), and a kernel it stops
     is seen gone within 10 ms, not jupyter_client's 100 ms.
     """
 
     client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
+    blocking_class = Type(CheckedBlockingKernelClient)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
