@@ -203,3 +203,65 @@ def test_are_iopub_messages_of_an_unknown_type_dropped_and_said_once_shortened(t
     lines = said.getvalue().splitlines()
     assert len(lines) == 2 and all("z" * 40 + "... (1,048,576 characters)" in line for line in lines), lines
     assert len(said.getvalue()) < 1000
+
+
+SENDS = """
+k = get_ipython().kernel
+k.session.send(k.iopub_socket, {msg_type!r}, {content!r}, parent=k.get_parent(), ident=k._topic({msg_type!r}))
+print("after")
+"""
+# Messages of the types nbclient handles, whose content it cannot read or would put into the
+# notebook against its format (each failed the notebook's whole grading), and the note's reason.
+BREAKING = [("display_data", {"data": {"text/plain": 5}, "metadata": {}}, "NotebookValidationError: 5 is not valid"),
+            ("display_data", {"data": {"text/plain": "x"}}, "KeyError: 'metadata'"),
+            ("display_data", {"data": {"text/plain": "x"}, "metadata": {}, "transient": [1]},
+             "its transient field is not an object"),
+            ("execute_result", {"data": {"text/plain": "x"}, "metadata": {}, "execution_count": "7"},
+             "its execution count is not a whole number"),
+            ("execute_input", {"code": "", "execution_count": -1}, "its execution count is not a whole number"),
+            ("error", {"ename": 5, "evalue": "", "traceback": []}, "NotebookValidationError: 5 is not of type"),
+            ("stream", {"name": "stdout"}, "KeyError: 'text'"),
+            ("status", {}, "it has no execution state")]
+
+
+def test_are_messages_that_break_the_format_dropped_with_a_note_and_the_cell_run_on(tmp_path):
+    cells = [new_code_cell(SENDS.format(msg_type=t, content=c)) for t, c, _ in BREAKING]
+    cells.append(new_code_cell(SENDS.format(msg_type="comm_open", content={})))  # dropped: no widget is mimicked
+    notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                  "language": "python"}})
+    execute = SurvivingExecute(config=OFF, timeout=120, allow_errors=True)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
+    for cell, (msg_type, _, reason) in zip(notebook.cells, BREAKING):
+        texts = [o.get("text", "") for o in cell.outputs]
+        assert len(texts) == 2 and texts[1] == "after\n", (msg_type, texts)
+        assert f"a message ({msg_type}) that does not follow" in texts[0] and reason in texts[0], (msg_type, texts)
+    assert [o.get("text") for o in notebook.cells[-1].outputs] == ["after\n"]
+    assert all(cell.execution_count is None or cell.execution_count > 0 for cell in notebook.cells)
+    nbformat.validate(notebook)
+
+
+REPLIES = """
+k = get_ipython().kernel
+k.session.send(k.shell_stream, "execute_reply", {content!r}, parent=k.get_parent(), ident=k._parent_ident["shell"])
+print("after")
+"""
+
+
+def test_is_a_cells_reply_that_breaks_the_protocol_read_as_its_error(tmp_path):
+    """A cell's reply without a status, or an error reply without its name, message and traceback
+    (nbclient and nbgrader failed on each): the cell's error, said so; the kernel's own reply,
+    which comes after, is not read; the next cell runs."""
+    cells = [new_code_cell(REPLIES.format(content=content)) for content in ({}, {"status": "error"})]
+    cells.append(new_code_cell("print('next')"))
+    notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                  "language": "python"}})
+    execute = SurvivingExecute(config=OFF, timeout=120, allow_errors=True)
+    notebook, _ = execute.preprocess(nbformat.from_dict(notebook), {"metadata": {"path": str(tmp_path)}})
+    shown = [[(o.output_type, o.get("text") or f"{o.get('ename')}: {o.get('evalue')}") for o in cell.outputs]
+             for cell in notebook.cells]
+    assert shown == [
+        [("stream", "after\n"), ("error", "GradingError: the kernel's reply to this cell does not follow Jupyter's "
+                                          "message protocol: it has no status")],
+        [("stream", "after\n"), ("error", "Error: the kernel's reply to this cell says it failed, and not how")],
+        [("stream", "next\n")]], shown
+    nbformat.validate(notebook)

@@ -32,6 +32,7 @@ import os
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import ValidationError
 from nbformat.v4 import new_output, output_from_msg
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
@@ -49,6 +50,47 @@ NOTES = 100_000  # characters of notes saying output was cut, past the notebook'
 # The iopub message types nbclient handles (process_message, output); the others it only logs.
 IOPUB_TYPES = frozenset({"status", "stream", "display_data", "update_display_data", "execute_input",
                          "execute_result", "error", "clear_output", "comm_open", "comm_msg", "comm_close"})
+
+
+# What nbclient raises on a message of a handled type whose content is not as Jupyter's protocol and
+# the notebook format say (a field missing or of another type): the message is dropped, with a note.
+MALFORMED = (KeyError, TypeError, AttributeError, IndexError, ValueError, ValidationError)
+
+
+def valid_count(count):
+    """Whether ``count`` may be a cell's execution count in a notebook (a whole number >= 0, or None)."""
+    return count is None or (isinstance(count, int) and not isinstance(count, bool) and count >= 0)
+
+
+def content_problem(msg):
+    """What in the content of IOPub message ``msg`` nbclient would put into the notebook against its
+    format, or fail on, without raising; else None. (In the sandbox, its client has read only
+    messages whose header, parent header and content are objects: ``sandbox/kernel_client.py``.
+    The outputs' own fields are checked as nbclient makes them, by ``output_from_msg``.)"""
+    content = msg["content"]
+    if "transient" in content and not isinstance(content["transient"], dict):
+        return "its transient field is not an object"
+    if "execution_count" in content and not valid_count(content["execution_count"]):
+        return "its execution count is not a whole number"
+    if msg["msg_type"] == "status" and not isinstance(content.get("execution_state"), str):
+        return "it has no execution state"
+    return None
+
+
+def checked_reply(reply):
+    """The kernel's reply to a cell as nbclient and nbgrader can read it (they failed on a reply
+    without a status, or an error reply without its name, message or traceback, and the notebook's
+    grading with them): a reply without a status is the cell's error, said so; an error reply's
+    missing fields are filled in (their types are made right as nbgrader adds them: ``on_cell_executed``)."""
+    content = reply["content"]
+    if not isinstance(content.get("status"), str):
+        text = "the kernel's reply to this cell does not follow Jupyter's message protocol: it has no status"
+        return {**reply, "content": {"status": "error", "ename": "GradingError", "evalue": text,
+                                     "traceback": [f"GradingError: {text}"]}}
+    if content["status"] == "error" and not {"ename", "evalue", "traceback"} <= content.keys():
+        return {**reply, "content": {"ename": "Error", "evalue": "the kernel's reply to this cell says it failed, "
+                                     "and not how", "traceback": [], **content}}
+    return reply
 
 
 def _error(message, name=KERNEL_DIED):
@@ -140,6 +182,10 @@ class SurvivingExecute(Execute):
     # coroutine, not this one: wrap this one.
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
+    async def _async_poll_for_reply(self, msg_id, cell, *args, **kwargs):
+        """nbclient's wait for a cell's reply, the reply checked (:func:`checked_reply`)."""
+        return checked_reply(await super()._async_poll_for_reply(msg_id, cell, *args, **kwargs))
+
     async def _async_cleanup_kernel(self):
         with stage(self.profile, "kernel stop", self._student):
             await super()._async_cleanup_kernel()
@@ -157,6 +203,7 @@ class SurvivingExecute(Execute):
         self._notebook_kept = 0  # characters of output kept in all the notebook's cells
         self._noted = set()  # cells whose output got a note saying it was cut
         self._unknown_said = set()  # cells for which a message of an unknown type was logged
+        self._malformed_said = set()  # cells whose dropped malformed message got a note
         self._student = ((resources or {}).get("nbgrader") or {}).get("student", "")
         # For the profile: the cells before the first answer set up and load data.
         self._first_answer = next((i for i, c in enumerate(nb.cells)
@@ -167,15 +214,40 @@ class SurvivingExecute(Execute):
     def process_message(self, msg, cell, cell_index):
         """nbclient's, but a message of a type it does not handle is dropped here, before nbclient
         logs it whole: its type is the kernel's to choose, of any length, as often as it likes.
-        The first in each cell is logged, its type shortened."""
+        The first in each cell is logged, its type shortened. So are comm messages where no widget
+        state is kept (nbclient would only log their targets, whole). A message whose content
+        nbclient cannot read, or would put into the notebook against its format, is dropped with a
+        note in the cell (nbclient's error failed the notebook's whole grading)."""
         msg_type = msg.get("msg_type")
-        if isinstance(msg_type, str) and msg_type in IOPUB_TYPES:
-            return super().process_message(msg, cell, cell_index)
-        if cell_index not in self._unknown_said:
-            self._unknown_said.add(cell_index)
-            self.log.warning("cell %s: the kernel sent iopub messages of a type not handled, dropped "
-                             "(the first: %r)", cell_index, shown_type(msg_type))
+        if not (isinstance(msg_type, str) and msg_type in IOPUB_TYPES):
+            if cell_index not in self._unknown_said:
+                self._unknown_said.add(cell_index)
+                self.log.warning("cell %s: the kernel sent iopub messages of a type not handled, dropped "
+                                 "(the first: %r)", cell_index, shown_type(msg_type))
+            return None
+        if msg_type.startswith("comm_") and not self.store_widget_state:
+            return None
+        try:
+            problem = content_problem(msg)
+            if problem is None:
+                return super().process_message(msg, cell, cell_index)
+        except MALFORMED as error:
+            problem = f"{type(error).__name__}: {shown(str(getattr(error, 'message', error))[:200])}"
+        self._not_kept(cell, cell_index, msg_type, problem)
         return None
+
+    def _not_kept(self, cell, cell_index, msg_type, problem):
+        """Message ``msg_type`` was dropped for ``problem``: the cell's first such gets a note."""
+        if cell_index in self._malformed_said:
+            return
+        self._malformed_said.add(cell_index)
+        self.log.warning("cell %s: the kernel sent a %r message that does not follow Jupyter's protocol or the "
+                         "notebook format, dropped with any others of the cell (the first: %s)",
+                         cell_index, shown_type(msg_type), problem)
+        note = new_output("stream", name="stdout", text=(
+            f"\n[the kernel sent this cell a message ({shown_type(msg_type)}) that does not follow Jupyter's "
+            f"message protocol or the notebook format; it was not kept: {problem}]\n"))
+        cell.outputs.append(self._kept(cell_index, note))
 
     def _forget_output(self, cell_index):
         """The cell's output is cleared: so is its count."""
@@ -254,6 +326,8 @@ class SurvivingExecute(Execute):
                    and self.nb.cells[c].outputs[i].get("output_type") in ("display_data", "execute_result")]
         content = msg["content"]
         data, metadata = content.get("data") or {}, content.get("metadata") or {}
+        if not (isinstance(data, dict) and isinstance(metadata, dict)):
+            raise TypeError("its data or metadata is not an object")  # (process_message drops it, with a note)
         growth = self._growth(targets, data_size(data, metadata))
         if not self._fits(growth):
             data, metadata = {"text/plain": "[output cut: an update of this display would have passed the grader's "
@@ -314,7 +388,10 @@ class SurvivingExecute(Execute):
             if self.decide_tests_outside and cell.metadata.get("nbgrader", {}).get("grade"):
                 cell.outputs = self._decide(cell)
                 return cell, resources
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if not valid_count(cell.get("execution_count")):  # the kernel's reply said so
+                cell.execution_count = None
+            return cell, resources
         except CellTimeoutError:
             if self._interrupted:  # out of time, interrupted, and still not finished: the kernel is stuck
                 self._died_in = (index, "did not stop when interrupted")
