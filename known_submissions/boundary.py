@@ -564,6 +564,50 @@ FLOODS_THE_GRADERS_LOG = code('''
         k.session.send(k.iopub_socket, "z" * (1 << 20), {}, parent=k.get_parent("shell"))
 ''')
 
+BREAKS_THE_MESSAGE_FORMAT = code('''
+    from IPython.display import publish_display_data
+    k = get_ipython().kernel
+
+    def send(msg_type, content):
+        k.session.send(k.iopub_socket, msg_type, content, parent=k.get_parent(), ident=k._topic(msg_type))
+
+    publish_display_data({"text/plain": 5})  # a number where the notebook format wants text
+    send("display_data", {"data": {"text/plain": "no metadata"}})
+    send("display_data", {"data": {"text/plain": "x"}, "metadata": {}, "transient": ["not", "an", "object"]})
+    send("execute_result", {"data": {"text/plain": "x"}, "metadata": {}, "execution_count": "seven"})
+    send("execute_input", {"code": "", "execution_count": "seven"})
+    send("error", {"ename": 5, "evalue": [], "traceback": "x"})
+    send("status", {})
+    send("comm_open", {})
+    print("the cell went on")
+''')
+
+REPLIES_WITHOUT_STATUS = code('''
+    k = get_ipython().kernel
+    k.session.send(k.shell_stream, "execute_reply", {}, parent=k.get_parent(), ident=k._parent_ident["shell"])
+    print("the cell went on")
+''')
+
+SENDS_UNREADABLE_FRAMES = code('''
+    import time
+    k = get_ipython().kernel
+    session, parent = k.session, k.get_parent()["header"]
+
+    def frames(msg_type, parent_header, content):
+        parts = [session.pack(p) for p in (session.msg_header(msg_type), parent_header, {}, content)]
+        return [b"<IDS|MSG>", session.sign(parts)] + parts
+
+    for sent in ([b"<IDS|MSG>", b"", b"not JSON", b"{}", b"{}", b"{}"],
+                 frames("stream", [parent], {"name": "stdout", "text": "a list as parent header"}),
+                 frames("display_data", parent, ["a list as content"])):
+        k.iopub_socket.send_multipart(sent)
+    twice = frames("stream", parent, {"name": "stdout", "text": "sent twice\\n"})
+    k.iopub_socket.send_multipart(twice)
+    k.iopub_socket.send_multipart(twice)
+    time.sleep(0.2)
+    print("the cell went on")
+''')
+
 FILLS_THE_SOCKET_FOLDER = code('''
     import glob, json, os
     from ipykernel.connect import get_connection_file
@@ -1008,6 +1052,13 @@ KERNEL_CASES = [
     _graded("floods_many_cells", "60 cells each print 1.1 MB, a little more than a cell may keep (a 66 MB "
             "notebook and feedback page before the notebook had a limit of its own)",
             A01_FULL, answered(ASSIGNMENT, extra=[(None, A_MEGABYTE_PRINTED)] * 60)),
+    _graded("breaks_the_message_format", "cells send messages that break Jupyter's protocol or the notebook format "
+            "(a number as text, a display without metadata, an execution count in words, an error named by a number, "
+            "a status without a state, a comm without data), frames that cannot be decoded, a parent header and a "
+            "content that are lists, one message twice, and a reply to a cell without a status, before the kernel's own "
+            "(each failed the whole notebook's grading)", A01_FULL,
+            answered(ASSIGNMENT, extra=[("init_w", BREAKS_THE_MESSAGE_FORMAT), ("init_w", SENDS_UNREADABLE_FRAMES),
+                                        ("init_w", REPLIES_WITHOUT_STATUS)])),
     _graded("updates_a_display_everywhere", "a cell shows ten outputs under one display id and updates them all "
             "with 3 MB (30 MB, past every limit, before updates were counted)",
             A01_FULL, answered(ASSIGNMENT, extra=[("init_w", ONE_UPDATE_SHOWN_TEN_TIMES)])),

@@ -208,6 +208,22 @@ def test_a_changed_copy_of_a_stand_in_or_a_forged_log_fails_the_test_with_its_re
         assert reason in pages[0].read_text(encoding="utf-8"), case
 
 
+def test_messages_that_break_the_format_are_dropped_with_a_note_and_the_cells_go_on(graded):
+    """The case's messages that break Jupyter's protocol or the notebook format are not on its page:
+    a note says so in the cell; its frames that cannot be read leave nothing; its reply without a
+    status is its cell's error; the three cells' later prints are there, and the message sent
+    twice is there once."""
+    pages = list((graded["work"] / boundary.ASSIGNMENT / "out" / "feedback" / "breaks_the_message_format").rglob("*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    assert text.count("that does not follow Jupyter&#39;s message protocol or the notebook format; it was not kept: "
+                      "NotebookValidationError: 5 is not") == 1  # one note for the cell, on its first
+    assert text.count("<pre>the cell went on") == 3
+    assert text.count("reply to this cell does not follow Jupyter&#39;s message protocol: it has no status") == 1
+    assert text.count("<pre>sent twice") == 1
+    assert text.count("a list as") == 2  # in the cell's code only
+
+
 def test_html_nested_too_deep_reaches_the_feedback_page_as_text(graded):
     """The case's two outputs and markdown cell are on its page, each as text with a note, never
     handed to the sanitiser's parser (which took minutes for each)."""
