@@ -62,21 +62,6 @@ def valid_count(count):
     return count is None or (isinstance(count, int) and not isinstance(count, bool) and count >= 0)
 
 
-def content_problem(msg):
-    """What in the content of IOPub message ``msg`` nbclient would put into the notebook against its
-    format, or fail on, without raising; else None. (In the sandbox, its client has read only
-    messages whose header, parent header and content are objects: ``sandbox/kernel_client.py``.
-    The outputs' own fields are checked as nbclient makes them, by ``output_from_msg``.)"""
-    content = msg["content"]
-    if "transient" in content and not isinstance(content["transient"], dict):
-        return "its transient field is not an object"
-    if "execution_count" in content and not valid_count(content["execution_count"]):
-        return "its execution count is not a whole number"
-    if msg["msg_type"] == "status" and not isinstance(content.get("execution_state"), str):
-        return "it has no execution state"
-    return None
-
-
 def checked_reply(reply):
     """The kernel's reply to a cell as nbclient and nbgrader can read it (they failed on a reply
     without a status, or an error reply without its name, message or traceback, and the notebook's
@@ -217,7 +202,8 @@ class SurvivingExecute(Execute):
         The first in each cell is logged, its type shortened. So are comm messages where no widget
         state is kept (nbclient would only log their targets, whole). A message whose content
         nbclient cannot read, or would put into the notebook against its format, is dropped with a
-        note in the cell (nbclient's error failed the notebook's whole grading)."""
+        note in the cell (nbclient's error failed the notebook's whole grading). An execution count
+        it names that the format refuses is left out after the cell (:meth:`preprocess_cell`)."""
         msg_type = msg.get("msg_type")
         if not (isinstance(msg_type, str) and msg_type in IOPUB_TYPES):
             if cell_index not in self._unknown_said:
@@ -228,9 +214,7 @@ class SurvivingExecute(Execute):
         if msg_type.startswith("comm_") and not self.store_widget_state:
             return None
         try:
-            problem = content_problem(msg)
-            if problem is None:
-                return super().process_message(msg, cell, cell_index)
+            return super().process_message(msg, cell, cell_index)
         except MALFORMED as error:
             problem = f"{type(error).__name__}: {shown(str(getattr(error, 'message', error))[:200])}"
         self._not_kept(cell, cell_index, msg_type, problem)
@@ -326,8 +310,6 @@ class SurvivingExecute(Execute):
                    and self.nb.cells[c].outputs[i].get("output_type") in ("display_data", "execute_result")]
         content = msg["content"]
         data, metadata = content.get("data") or {}, content.get("metadata") or {}
-        if not (isinstance(data, dict) and isinstance(metadata, dict)):
-            raise TypeError("its data or metadata is not an object")  # (process_message drops it, with a note)
         growth = self._growth(targets, data_size(data, metadata))
         if not self._fits(growth):
             data, metadata = {"text/plain": "[output cut: an update of this display would have passed the grader's "
@@ -372,11 +354,16 @@ class SurvivingExecute(Execute):
         if cell.cell_type != "code":
             return cell, resources
         if not self.profile:
-            return self._run_cell(cell, resources, index)
-        kind = ("test cells" if cell.metadata.get("nbgrader", {}).get("grade") else
-                "setup and data cells" if index < self._first_answer else "student's cells")
-        with stage(self.profile, kind, self._student):
-            return self._run_cell(cell, resources, index)
+            cell, resources = self._run_cell(cell, resources, index)
+        else:
+            kind = ("test cells" if cell.metadata.get("nbgrader", {}).get("grade") else
+                    "setup and data cells" if index < self._first_answer else "student's cells")
+            with stage(self.profile, kind, self._student):
+                cell, resources = self._run_cell(cell, resources, index)
+        # nbclient stores the count any message or reply of the kernel's names, unchecked
+        if not valid_count(cell.get("execution_count")):
+            cell.execution_count = None
+        return cell, resources
 
     def _run_cell(self, cell, resources, index):
         if self._died_in is not None:
@@ -388,10 +375,7 @@ class SurvivingExecute(Execute):
             if self.decide_tests_outside and cell.metadata.get("nbgrader", {}).get("grade"):
                 cell.outputs = self._decide(cell)
                 return cell, resources
-            cell, resources = super().preprocess_cell(cell, resources, index)
-            if not valid_count(cell.get("execution_count")):  # the kernel's reply said so
-                cell.execution_count = None
-            return cell, resources
+            return super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
             if self._interrupted:  # out of time, interrupted, and still not finished: the kernel is stuck
                 self._died_in = (index, "did not stop when interrupted")
