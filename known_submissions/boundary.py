@@ -848,32 +848,42 @@ POSING_TRANSFER_MODEL = code('''
         return PosingModel()
 ''')
 
-CHANGES_THE_KERAS_RECORDING = code('''
-    # Tries every way to change the reference's recorded Keras calls that later kernels replay,
-    # and says which held (tests/test_boundary.py reads the line from the feedback page).
-    import os
-    from pathlib import Path
+def changes_a_shared_folder(variable, label, suffix):
+    """A cell that tries every way to change the folder the kernel's environment names in
+    ``variable``, which the grader shares read-only with every kernel of the class (later kernels
+    read it), and to add an entry (``suffix``) of its own; it prints which changes held, on a line
+    that starts with ``label`` (tests/test_boundary.py reads it from the feedback page, and from
+    plain nbgrader's graded notebook)."""
+    return code('''
+        import os
+        from pathlib import Path
 
-    recording = os.environ.get("COURSE_REPLAY_DIR", "")
-    entries = sorted(Path(recording).iterdir()) if recording else []
-    attempts = [("a new entry", lambda: (Path(recording) / ("0" * 40 + ".record")).write_bytes(b"{}")),
-                ("the folder's mode", lambda: os.chmod(recording, 0o777)),
-                ("the folder's times", lambda: os.utime(recording, (0, 0)))] if recording else []
-    for entry in entries:
-        attempts += [(f"{entry.name} overwritten", lambda e=entry: e.write_bytes(b"not a recording")),
-                     (f"{entry.name} made writable", lambda e=entry: os.chmod(e, 0o666)),
-                     (f"{entry.name} linked", lambda e=entry: os.link(e, e.with_name("linked-" + e.name))),
-                     (f"{entry.name} renamed", lambda e=entry: e.rename(e.with_name("moved-" + e.name))),
-                     (f"{entry.name} removed", lambda e=entry: e.unlink())]
-    held, refused = [], 0
-    for what, attempt in attempts:
-        try:
-            attempt()
-            held.append(what)
-        except OSError:
-            refused += 1
-    print(f"Keras recording: {len(entries)} entries; changes refused: {refused}; changes that held: {held}")
-''')
+        shared = os.environ.get("__VARIABLE__", "")
+        entries = sorted(Path(shared).iterdir()) if shared else []
+        attempts = [("a new entry", lambda: (Path(shared) / ("0" * 40 + "__SUFFIX__")).write_bytes(b"{}")),
+                    ("the folder's mode", lambda: os.chmod(shared, 0o777)),
+                    ("the folder's times", lambda: os.utime(shared, (0, 0)))] if shared else []
+        for entry in entries:
+            attempts += [(f"{entry.name} overwritten", lambda e=entry: e.write_bytes(b"not what it was")),
+                         (f"{entry.name} made writable", lambda e=entry: os.chmod(e, 0o666)),
+                         (f"{entry.name} linked", lambda e=entry: os.link(e, e.with_name("linked-" + e.name))),
+                         (f"{entry.name} renamed", lambda e=entry: e.rename(e.with_name("moved-" + e.name))),
+                         (f"{entry.name} removed", lambda e=entry: e.unlink())]
+        held, refused = [], 0
+        for what, attempt in attempts:
+            try:
+                attempt()
+                held.append(what)
+            except OSError:
+                refused += 1
+        print(f"__LABEL__: {len(entries)} entries; changes refused: {refused}; changes that held: {held}")
+    ''').replace("__VARIABLE__", variable).replace("__SUFFIX__", suffix).replace("__LABEL__", label)
+
+
+# The reference's recorded Keras calls, which later kernels replay (sandbox/replay_store.py).
+CHANGES_THE_KERAS_RECORDING = changes_a_shared_folder("COURSE_REPLAY_DIR", "Keras recording", ".record")
+# The class's decoded data, which later kernels read instead of the pictures (sandbox/shared_data.py).
+CHANGES_THE_DECODED_DATA = changes_a_shared_folder("COURSE_DECODED_DIR", "Decoded data", ".npz")
 
 SEQUENTIAL_NAMED_FUNCTIONAL = code('''
     class Functional(keras.Sequential):
@@ -1035,6 +1045,9 @@ KERNEL_CASES = [
     _graded("changes_the_keras_recording", "a cell tries to write, link, rename, remove and chmod the reference's "
             "recorded Keras calls that later kernels replay, and to add one of its own",
             A03_FULL, answered(A03, extra=[("conv_forward", CHANGES_THE_KERAS_RECORDING)]), assignment=A03),
+    _graded("changes_the_decoded_data", "a cell tries to write, link, rename, remove and chmod the class's decoded "
+            "data that later kernels read instead of the pictures, and to add an entry of its own",
+            A01_FULL, answered(ASSIGNMENT, extra=[("init_w", CHANGES_THE_DECODED_DATA)])),
     _graded("posing_transfer_model", "transfer_model returns an object that answers as a Keras model would",
             A04_AUTOMATIC - 3, answered(A04, {"transfer_model": POSING_TRANSFER_MODEL}), assignment=A04),
     _graded("hides_its_memory", "compute_distances holds 1.2 GiB at once for L1, has tracemalloc say it held nothing "

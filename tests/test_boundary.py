@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from boundary_runs import (MARKER, canary_untouched, environment, forget_students, make_canary,
@@ -35,11 +36,12 @@ def iopub_setting(assignment):
     return [f"--Execute.iopub_timeout={IOPUB_TIMEOUT[assignment]}"] if assignment in IOPUB_TIMEOUT else []
 
 
-def graded_by_plain_nbgrader(assignment, submitted, work, db_url, processes=2):
+def graded_by_plain_nbgrader(assignment, submitted, work, db_url, settings=(), processes=2):
     """Plain nbgrader autograde from the course root over ``submitted``; {student: (status, score)}
     and nbgrader's log. The students are shared among ``processes`` nbgrader processes that run at
     once (each grades one at a time, with its own gradebook and autograded folder, the others'
-    students excluded), as many kernels at a time as the harness's two workers."""
+    students excluded), as many kernels at a time as the harness's two workers. ``settings``
+    (``--Class.trait=value``) come after the course's configuration."""
     from concurrent.futures import ThreadPoolExecutor
 
     from nbgrader.api import Gradebook, MissingEntry
@@ -50,7 +52,7 @@ def graded_by_plain_nbgrader(assignment, submitted, work, db_url, processes=2):
     students = sorted(p.name for p in submitted.iterdir())
     groups = [students[i::processes] for i in range(processes)]
     limit = [f"--Execute.timeout={CELL_TIMEOUT[assignment]}"] if assignment in CELL_TIMEOUT else []
-    limit += iopub_setting(assignment)
+    limit += [*iopub_setting(assignment), *settings]
 
     def grade(index):
         group_db = f"{db_url}.plain-{index}"
@@ -77,6 +79,20 @@ def graded_by_plain_nbgrader(assignment, submitted, work, db_url, processes=2):
     found = {student: result for part, _ in runs for student, result in part.items()}
     assert sorted(found) == students
     return found, "".join(log for _, log in runs)
+
+
+def shared_folders(assignment, stats):
+    """The settings that give plain nbgrader's kernels the folders the harness's kernels of
+    ``assignment`` shared (``stats``: what grade_class said of its run), as an instructor's
+    ``nbgrader_config.py`` may name them: the decoded data and the reference's recorded Keras
+    calls, read-only in each kernel's sandbox. The kernels' boundary is then the same under both
+    graders, shared folders included, and plain nbgrader's kernels neither decode the pictures
+    again nor train the reference's Keras models again, each of them."""
+    from autograder.sandbox import shared_data
+
+    folders = {"decoded_data": shared_data.prepare(assignment, os.environ.get("COURSE_DATA_DIR")),
+               "keras_replay": stats.get("keras_replay", "")}
+    return tuple(f"--Sandbox.{name}={folder}" for name, folder in folders.items() if folder)
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +125,14 @@ def graded(tmp_path_factory, data_cache):
         try:
             with environment(NBGRADER_DB_URL=db_url, **{MARKER: token}):
                 started = time.monotonic()
+                stats = {}
                 harness.update({r.student_id: r for r in grade_class(
                     assignment, submitted, place / "out", jobs=2, cell_timeout=CELL_TIMEOUT.get(assignment), timeout=300,
-                    show_progress=False, students=set(names), settings=tuple(iopub_setting(assignment)))})
+                    show_progress=False, students=set(names), settings=tuple(iopub_setting(assignment)), stats=stats)})
                 timings[f"{assignment} harness"] = time.monotonic() - started
                 started = time.monotonic()
-                found, logs[assignment] = graded_by_plain_nbgrader(assignment, submitted, place, db_url)
+                found, logs[assignment] = graded_by_plain_nbgrader(assignment, submitted, place, db_url,
+                                                                   shared_folders(assignment, stats))
                 plain.update(found)
                 timings[f"{assignment} plain nbgrader"] = time.monotonic() - started
         finally:
@@ -319,13 +337,23 @@ def test_markup_that_draws_over_the_page_stays_within_its_cell(graded):
     assert html_safety.CONTAINED_STYLE in text
 
 
-def test_the_keras_recording_cannot_be_changed_from_a_kernel(graded):
-    """The kernel saw the reference's recording (every Keras call of its notebook then replayed:
-    full score) and could change nothing in it: not an entry, not the folder."""
-    pages = list((graded["work"] / "a03_cnn_mnist_cifar" / "out" / "feedback" / "changes_the_keras_recording").rglob("*.html"))
-    assert len(pages) == 1
-    found = re.search(r"Keras recording: (\d+) entries; changes refused: (\d+); changes that held: (.*)",
-                      pages[0].read_text(encoding="utf-8"))
-    assert found, "the case's line is not on its page"
-    entries, refused, held = int(found[1]), int(found[2]), found[3].strip()
-    assert entries > 0 and refused == 3 + 5 * entries and held == "[]", found[0]
+@pytest.mark.parametrize("case, assignment, label", [
+    ("changes_the_keras_recording", boundary.A03, "Keras recording"),
+    ("changes_the_decoded_data", boundary.ASSIGNMENT, "Decoded data"),
+])
+def test_a_shared_folder_cannot_be_changed_from_a_kernel(graded, case, assignment, label):
+    """The kernel saw the folder that every kernel of the class shares (the reference's recorded
+    Keras calls: every Keras call of its notebook then replayed; the decoded data: its pictures
+    read from there), under the harness and under plain nbgrader given the same folders, and
+    could change nothing in it: not an entry, not the folder. Full score under both."""
+    pages = list((graded["work"] / assignment / "out" / "feedback" / case).rglob("*.html"))
+    notebooks = list((graded["work"] / assignment).glob(f"autograded-*/{case}/{assignment}/{assignment}.ipynb"))
+    assert len(pages) == 1 and len(notebooks) == 1, (pages, notebooks)
+    printed = "".join(output.get("text", "") for cell in nbformat.read(notebooks[0], as_version=4).cells
+                      for output in cell.get("outputs", []))
+    for grader, text in (("the harness's page", pages[0].read_text(encoding="utf-8")),
+                         ("plain nbgrader's notebook", printed)):
+        found = re.search(rf"{label}: (\d+) entries; changes refused: (\d+); changes that held: (.*)", text)
+        assert found, f"the case's line is not in {grader}"
+        entries, refused, held = int(found[1]), int(found[2]), found[3].strip()
+        assert entries > 0 and refused == 3 + 5 * entries and held == "[]", (grader, found[0])
