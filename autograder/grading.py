@@ -331,10 +331,11 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
     with contextlib.ExitStack() as run:
         folder = run.enter_context(tempfile.TemporaryDirectory(prefix="grading-", dir=scratch.run_folder()))
         # The course gradebook must know the assignment before the first outcome is recorded; the
-        # workers' template gradebook, before the first submission is graded: both at once.
+        # workers' template gradebook, before the first submission is graded: both at once (a
+        # course gradebook not made yet is a copy of the template).
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="grading-setup") as setup:
-            course_ready = setup.submit(ensure_assignment_in_gradebook, assignment, db_url)
             template = setup.submit(template_gradebook, assignment, folder) if gradable else None
+            course_ready = setup.submit(ensure_assignment_in_gradebook, assignment, db_url, template and template.result)
             course_ready.result()
             template = template and template.result()
         book = run.enter_context(Gradebook(db_url))  # one for all the merges of the run (gradebook/merge.py)

@@ -9,9 +9,11 @@ notebook and catalogued mistakes), then, in one run on this machine:
 1. grades the class with one plain, stock ``nbgrader autograde ASSIGNMENT`` (sequential), then
    makes its feedback pages with one ``nbgrader generate_feedback ASSIGNMENT``, as the harness
    does for each student;
-2. grades it with the harness (``grade_class``, ``--jobs`` workers), for an assignment with Keras
-   recording the reference's Keras calls first, as a class graded on a new machine does
-   (``autograder/sandbox/replay_store.py``; ``--keep-recordings`` uses an earlier run's);
+2. grades it with the harness (``grade_class``, ``--jobs`` workers), making the workers'
+   template gradebook and, for an assignment with Keras, recording the reference's Keras calls
+   first, as the first class graded on a new machine (or after the course changed) does
+   (``autograder/gradebook/template_cache.py``, ``autograder/sandbox/replay_store.py``;
+   ``--keep-caches`` uses those an earlier run made, as every later class does);
 3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, with the same share
    of the cores and the same memory limit per kernel as the harness gives, for comparison: once as
    submitted, and once with the test cells as nbgrader runs them, hidden tests in (the tests'
@@ -65,6 +67,7 @@ from autograder.worker.job import thread_settings  # noqa: E402
 from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
 from autograder.worker.processes import stop_fork_server  # noqa: E402
 from autograder.profiling import machine_cpu  # noqa: E402
+from autograder.gradebook import template_cache  # noqa: E402
 from autograder.sandbox import replay_store  # noqa: E402
 from autograder.sandbox.policy import cache_root  # noqa: E402
 from benchmarks.grading_timeline import spans, summary  # noqa: E402
@@ -220,9 +223,12 @@ def _round(assignment, args, scratch, submissions, count):
                             env={"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]})
     if recorded.returncode != 0:
         raise SystemExit(f"could not record {assignment} in the harness's gradebook:\n{recorded.stderr[-2000:]}")
-    if not args.keep_recordings:
+    if not args.keep_caches:
         for recording in (cache_root() / replay_store.FOLDER).glob(f"{assignment}-*"):
             shutil.rmtree(recording, ignore_errors=True)
+        for template in (cache_root() / template_cache.FOLDER).glob(f"{assignment}-*"):
+            template.unlink(missing_ok=True)
+    template_kept = template_cache.kept(assignment) is not None
     stats = {}
     profile = scratch / "profile.jsonl"
     # The harness starts its own fork server, as a new command does: one left running by the
@@ -237,6 +243,7 @@ def _round(assignment, args, scratch, submissions, count):
     print(f"  harness --jobs {args.jobs}:        {harness_seconds:7.1f} s  "
           f"({harness_seconds / count:.2f} s/submission){cpu}")
     harness_cpu = cpu
+    print(f"  workers' template gradebook {'kept by an earlier run' if template_kept else 'made in this run'}")
     if stats.get("keras_replay"):
         print(f"  Keras calls replayed from the reference's, "
               f"{'recorded in this run' if stats['keras_recorded'] else 'recorded by an earlier run'}")
@@ -319,9 +326,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=1,
                         help="grade each class this many times each way, one way after another, and print "
                              "the median of each ratio (default: 1)")
-    parser.add_argument("--keep-recordings", action="store_true",
-                        help="keep the Keras calls recorded from the reference by an earlier run (default: "
-                             "forget them, so that the harness's time includes recording them)")
+    parser.add_argument("--keep-caches", "--keep-recordings", action="store_true", dest="keep_caches",
+                        help="keep the workers' template gradebook and the Keras calls recorded from the "
+                             "reference by an earlier run (default: forget them, so that the harness's time "
+                             "includes making them, as on a new machine)")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")

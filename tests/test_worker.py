@@ -245,6 +245,7 @@ def test_nbgraders_process_writes_only_the_scratch_gradebook_it_is_told_of_witho
     from autograder.gradebook import records
     from autograder.worker.nbgrader_cli import SCRATCH_GRADEBOOK
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no template kept: one is made
     scratch_url, course_url = (f"sqlite:///{tmp_path / name}" for name in ("scratch.db", "course.db"))
     code = ("import os, sys, sqlalchemy\nfrom nbgrader.api import Gradebook\n"
             "from autograder.worker import nbgrader_main\n"

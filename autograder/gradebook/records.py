@@ -1,5 +1,7 @@
 """The gradebooks of a class: the course's, which the formgrader and ``nbgrader export`` read, and
 the template each worker's scratch gradebook starts from."""
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from .. import scratch
 from ..course import COURSE_ROOT
 from ..worker.nbgrader_cli import SCRATCH_GRADEBOOK, nbgrader_env
 from ..worker.processes import run_nbgrader_limited
+from . import template_cache
 from .merge import opened
 
 
@@ -33,10 +36,15 @@ def record_assignment(assignment, db_url, scratch_gradebook=False):
         raise RuntimeError(f"could not record {assignment} in the gradebook:\n{finished.log}")
 
 
-def ensure_assignment_in_gradebook(assignment, db_url):
-    """nbgrader autograde needs the assignment's cells in the gradebook; record them if missing."""
+def ensure_assignment_in_gradebook(assignment, db_url, template=None):
+    """nbgrader autograde needs the assignment's cells in the gradebook; record them if missing.
+    A SQLite gradebook whose file does not exist yet, given ``template`` (a callable that returns
+    the path of a template gradebook of the assignment, :func:`template_gradebook`), starts as a
+    copy of it: what nbgrader's generate_assignment would write there, without running it."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    if template is not None and _new_from_template(db_url, template):
+        return
     with Gradebook(db_url) as gradebook:
         try:
             if gradebook.find_assignment(assignment).notebooks:
@@ -46,10 +54,41 @@ def ensure_assignment_in_gradebook(assignment, db_url):
     record_assignment(assignment, db_url)
 
 
+def _new_from_template(db_url, template):
+    """Whether the SQLite gradebook at ``db_url``, whose file did not exist, was made now as a copy
+    of ``template()``. Made under a temporary name, then linked to its own: a gradebook another
+    process made meanwhile is left as it is (False)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.query:
+        return False
+    path = Path(url.database)
+    if path.exists() or not path.parent.is_dir():
+        return False
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        shutil.copyfile(template(), name)
+        os.link(name, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(name)
+    return True
+
+
 def template_gradebook(assignment, folder):
-    """A SQLite gradebook file that knows ``assignment``; each worker starts from a copy."""
+    """A SQLite gradebook file in ``folder`` that knows ``assignment``; each worker starts from a
+    copy. A copy of the one kept for the course's current version (``template_cache.py``), or
+    made now, and kept."""
     path = Path(folder) / "template-gradebook.db"
+    cached = template_cache.kept(assignment)
+    if cached is not None:
+        shutil.copyfile(cached, path)
+        return path
     record_assignment(assignment, f"sqlite:///{path}", scratch_gradebook=True)
+    template_cache.keep(assignment, path)
     return path
 
 
