@@ -89,6 +89,8 @@ print(json.dumps({
     "no_new_privs": status["NoNewPrivs"].strip(),
     "limits": [resource.getrlimit(getattr(resource, "RLIMIT_" + n)) for n in ("AS", "NPROC", "FSIZE", "NOFILE")],
     "environment": dict(os.environ), "path": sys.path, "executable": sys.executable,
+    "history": {"kept": get_ipython().history_manager.enabled, "inputs": len(In),
+                "file": os.path.exists(os.path.expanduser("~/.ipython/profile_default/history.sqlite"))},
 }))
 """
 
@@ -116,7 +118,9 @@ def test_a_forked_kernel_is_sandboxed_exactly_as_a_fresh_one(running_zygote, gra
     assert forked["uid"] == forked["gid"] != 0 and forked["groups"] == []
     assert set(forked["caps"].values()) == {"0000000000000000"} and forked["no_new_privs"] == "1"
     assert max(forked["processes"]) < 10  # a pid namespace of its own: the zygote is not there
-    for key in ("cwd", "files", "network", "sees", "caps", "no_new_privs", "limits", "path", "executable"):
+    # IPython's history of inputs in memory only (kernel_manager.KERNEL_OPTIONS): no file written
+    assert forked["history"] == {"kept": False, "inputs": 2, "file": False}
+    for key in ("cwd", "files", "network", "sees", "caps", "no_new_privs", "limits", "path", "executable", "history"):
         assert forked[key] == fresh[key], key
     # The same environment, but for what the zygote's imports set (a fresh kernel that imported
     # the same modules would have it too).

@@ -23,6 +23,11 @@ from .policy import (COURSE_ROOT, WORK, bwrap_command, kernel_environment, kerne
 
 # What the log says where a kernel could not be forked from the zygote (worker/job.py reports it).
 STARTED_AFRESH = "starting the kernel afresh"
+# The options of every grading kernel, forked from the zygote or started afresh. IPython's history
+# of inputs is kept in memory only: ``In``, ``_ih``, ``%history`` of the session work as before,
+# and no SQLite file is written for each cell by a thread of the kernel's (about a fifth of
+# ipykernel's CPU time for a short cell), for a session no one reads again.
+KERNEL_OPTIONS = ("--HistoryManager.enabled=False",)
 
 
 def shared_folders(settings):
@@ -88,7 +93,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self.mode != "off":
             self._group = cgroups.kernel_group(self.limits, self.settings.cgroup)
         enter = self._group.prefix() if self._group else []
-        kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.realpath(self.connection_file)]
+        kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.realpath(self.connection_file),
+                      *KERNEL_OPTIONS]
         if not self.released and kw.get("cwd"):
             guess = COURSE_ROOT / "release" / Path(kw["cwd"]).name
             self.released = str(guess) if guess.is_dir() else ""
@@ -126,6 +132,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw = {**kw, "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}}
         info = await super()._async_launch_kernel(command, **kw)
         request = {"env": env, "uid": kernel_uid(), "rlimits": resource_limits(self.limits), "cwd": WORK,
+                   "options": list(KERNEL_OPTIONS),
                    "connection_file": os.path.realpath(self.connection_file)}
         groups = []
         try:

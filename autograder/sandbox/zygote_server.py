@@ -28,7 +28,7 @@ group, if any, as file descriptors) it forks a child that:
    sandbox, tmpfs included), closes every other file, sets the sandbox's resource limits, drops to the
    sandbox's user (no groups, no capabilities in any set, no new privileges), takes the
    kernel's environment and new random seeds, says it is set up, then runs ipykernel as
-   ``python -m ipykernel_launcher`` would.
+   ``python -m ipykernel_launcher`` would, with the request's options.
 
 A request is refused, and anything that fails is reported, so that the asking side starts the
 kernel afresh: where the kernel's environment differs from the one the zygote imported in
@@ -111,7 +111,7 @@ def _prepare_kernel(request, out, err, ready, cgroups=()):
     os.environ.update(request["env"], PWD=request["cwd"])  # PWD: as bubblewrap's --chdir sets it
     os.environ.update(request["set_by_imports"])  # as in a kernel that imported those modules
     sys.dont_write_bytecode = True
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], *request.get("options", [])]
     sys.path[:] = [p for p in sys.path if p not in ("", ".")]  # as ipykernel_launcher leaves it
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()  # a new kernel draws its own seed; Python's random reseeds at fork
