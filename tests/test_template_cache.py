@@ -1,7 +1,9 @@
 """The workers' template gradebook: made by nbgrader once for each version of the course, then
 copied; a kept copy that is corrupt or of another version is made again. A course gradebook
 that does not exist yet starts as a copy of the template, one that exists is left to nbgrader."""
+import os
 import sqlite3
+import stat
 
 import pytest
 
@@ -49,6 +51,9 @@ def test_the_template_is_made_once_for_a_version_then_copied(tmp_path, counted):
     assert second.read_bytes() == first.read_bytes() and knows_the_assignment(second) == expected
     kept = template_cache.kept(ASSIGNMENT)
     assert kept is not None and kept.parent == tmp_path / "cache" / "course-autograder" / template_cache.FOLDER
+    # the grader's alone: a template holds the test cells' source, hidden tests included
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in kept.parent.iterdir()} == {0o600}
 
 
 def test_a_corrupt_or_stale_template_is_made_again_and_the_older_one_removed(tmp_path, counted, monkeypatch):
@@ -77,6 +82,10 @@ def test_a_new_course_gradebook_is_a_copy_of_the_template_an_existing_one_is_nbg
 
     records.ensure_assignment_in_gradebook(ASSIGNMENT, f"sqlite:///{tmp_path / 'new.db'}", template)
     assert asked and knows_the_assignment(tmp_path / "new.db") == knows_the_assignment(tmp_path / "run" / "template-gradebook.db")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "new.db").stat().st_mode) == 0o666 & ~umask  # as SQLite makes one
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no copy left beside it
     assert counted == [f"sqlite:///{tmp_path / 'run' / 'template-gradebook.db'}"]
     # a gradebook that exists, with other assignments or students in it, is nbgrader's to change
     sqlite3.connect(tmp_path / "existing.db").close()

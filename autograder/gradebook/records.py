@@ -1,6 +1,7 @@
 """The gradebooks of a class: the course's, which the formgrader and ``nbgrader export`` read, and
 the template each worker's scratch gradebook starts from."""
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -66,10 +67,13 @@ def _new_from_template(db_url, template):
     path = Path(url.database)
     if path.exists() or not path.parent.is_dir():
         return False
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
+    source = template()
+    name = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    # made with the mode SQLite gives a new database (0666 less the umask), as nbgrader's would be
+    descriptor = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        shutil.copyfile(template(), name)
+        with open(descriptor, "wb") as copy, open(source, "rb") as original:
+            shutil.copyfileobj(original, copy)
         os.link(name, path)
     except FileExistsError:
         return False
@@ -85,8 +89,11 @@ def template_gradebook(assignment, folder):
     path = Path(folder) / "template-gradebook.db"
     cached = template_cache.kept(assignment)
     if cached is not None:
-        shutil.copyfile(cached, path)
-        return path
+        try:
+            shutil.copyfile(cached, path)
+            return path
+        except OSError:  # removed meanwhile (a class of another version kept its own): made here
+            pass
     record_assignment(assignment, f"sqlite:///{path}", scratch_gradebook=True)
     template_cache.keep(assignment, path)
     return path

@@ -1,7 +1,8 @@
 """The workers' template gradebook of an assignment, made once for each version of what it holds.
 
 A template gradebook knows the assignment's notebooks, cells and points, as nbgrader's
-``generate_assignment`` records them: it depends on the assignment's files, the course's
+``generate_assignment`` records them (the test cells' source too, hidden tests included: the
+folder and its files are the grader's alone, 0700 and 0600, and no kernel's sandbox binds it): it depends on the assignment's files, the course's
 nbgrader configuration, the harness and nbgrader's own version (its schema), and on nothing a
 class brings. Making it runs nbgrader once (about half a second of a process that must wait for
 the fork server's imports), at the start of every class, before its first submission can start.
@@ -59,10 +60,13 @@ def keep(assignment, made):
     folder = cache_root() / FOLDER
     path = folder / f"{assignment}-{version(assignment)}.db"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # the grader's alone: a template holds the hidden tests
+        digest = _digest(made)
         for target, write in ((path, lambda name: shutil.copyfile(made, name)),
                               (path.with_suffix(".sha256"),
-                               lambda name: Path(name).write_text(_digest(made) + "\n", encoding="ascii"))):
+                               lambda name: Path(name).write_text(digest + "\n", encoding="ascii"))):
             handle, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.")
             os.close(handle)
             try:
