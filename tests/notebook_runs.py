@@ -6,6 +6,7 @@ The source notebook of an assignment runs at most once per test session in each 
 outputs they read come from one execution.
 """
 import copy
+import os
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 FULL, GRADING = "full", "validate"  # GRADING: nbgrader's validate mode, the budget of autograde
 FULL_RUN_TIMEOUT = 900  # seconds per cell: the longest training cell of a full run
@@ -31,9 +33,18 @@ def execute(path, cwd, env_mode=None, cells=None, monkeypatch=None, timeout=300)
         monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     else:
         monkeypatch.setenv("NBGRADER_EXECUTION", env_mode)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute()
+    run_in_kernel(notebook, cwd, timeout)
     return notebook
+
+
+def run_in_kernel(notebook, cwd, timeout, **options):
+    """Execute ``notebook`` in place with nbclient in a new ``python3`` kernel started in ``cwd``
+    (``options``: the client's other settings), reached over IPC sockets as the grader's kernels
+    are: no TCP port, and no kernel's warning that TCP is unencrypted on every start."""
+    with tempfile.TemporaryDirectory(prefix="kernel-ipc-") as sockets:
+        ipc = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3", config=ipc,
+                       resources={"metadata": {"path": str(cwd)}}, **options).execute()
 
 
 def validated_run(course_root, assignment):

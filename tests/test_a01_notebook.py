@@ -4,9 +4,8 @@ import shutil
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from notebook_runs import FULL, GRADING, source_run, stderr_of, text_of
+from notebook_runs import FULL, GRADING, run_in_kernel, source_run, stderr_of, text_of
 
 ASSIGNMENT = "a01_santa_logreg"
 
@@ -46,8 +45,7 @@ def test_first_cells_find_the_helpers_wherever_the_notebook_is_opened(course_roo
     notebook.cells = notebook.cells[:3] + [nbformat.v4.new_code_cell(
         "print('helpers at', coursekit.__file__)\nprint('tests at', tests.__file__)")]
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    run_in_kernel(notebook, folder, 120)
     printed = text_of(notebook)
     assert f"helpers at {folder / 'coursekit' / '__init__.py'}" in printed
     assert f"tests at {folder / 'problem_unittests.py'}" in printed

@@ -119,19 +119,18 @@ def test_a_missing_name_is_reported_as_an_error_and_explained(tmp_path):
     """In a real kernel: a cell that reads a name a failed cell should have made still fails, with
     its NameError, and is followed by the hint; a mistake inside a function gets no hint."""
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbformat.v4 import new_code_cell, new_notebook
 
     from coursekit.notebook import MISSING_NAME_HINT
+    from notebook_runs import run_in_kernel
 
     setup = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nimport coursekit\ncoursekit.setup_notebook()"
     unbound = "def f():\n    total += 1\n\nf()"
     notebook = new_notebook(cells=[new_code_cell(setup), new_code_cell("result = model()"),
                                    new_code_cell("print(result['costs'])"), new_code_cell(unbound),
                                    new_code_cell("print('still running')")])
-    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_in_kernel(notebook, tmp_path, 60, allow_errors=True)
     outputs = [cell.outputs for cell in notebook.cells]
 
     def errors(cell_outputs):
@@ -149,5 +148,4 @@ def test_a_missing_name_is_reported_as_an_error_and_explained(tmp_path):
     stopping = nbformat.from_dict(notebook)
     stopping.cells = stopping.cells[:3]
     with pytest.raises(CellExecutionError, match="NameError"):
-        NotebookClient(stopping, timeout=60, kernel_name="python3",
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        run_in_kernel(stopping, tmp_path, 60)

@@ -7,11 +7,11 @@ import re
 import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import course
 from coursekit import datasets, decoded
+from notebook_runs import run_in_kernel
 
 ROOT = course.COURSE_ROOT
 CALLS = sorted({call for a in course.assignment_ids() for call in course.load(a).grading_data})
@@ -124,7 +124,6 @@ def test_every_data_load_of_a_grading_mode_run_is_found_in_the_decoded_arrays(fo
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     monkeypatch.setenv("COURSE_DATA_DIR", str(data_cache))
     monkeypatch.setenv(decoded.FOLDER_VARIABLE, str(folder))
-    NotebookClient(check, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT / "source" / assignment)}}).execute()
+    run_in_kernel(check, ROOT / "source" / assignment, 120)
     printed = check.cells[-1].outputs[0]["text"]
     assert printed.strip() == str({"found": len(lines), "missed": 0})

@@ -12,9 +12,9 @@ import sys
 
 import numpy as np
 import pytest
-from nbclient import NotebookClient
 
 from conftest import ROOT
+from notebook_runs import run_in_kernel
 from known_submissions.ghosts import ghost_notebook
 
 sys.path.insert(0, str(ROOT / "assignments"))
@@ -127,8 +127,7 @@ def failing_cells(course_root, data_cache, tmp_path_factory):
     notebook.cells = notebook.cells[:last + 1]
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-        NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(folder)}}).execute()
+        run_in_kernel(notebook, folder, 300, allow_errors=True)
     rendered = {}
     for name in STUDENT:
         errors = [o for o in cells[f"test_{name}"].outputs if o.output_type == "error"]
