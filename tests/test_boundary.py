@@ -2,7 +2,8 @@
 
 Every case of ``known_submissions/boundary.py`` (files and folders handed in, values and calls
 that cross from the kernel, HTML of outputs) is graded by the harness and by plain
-``nbgrader autograde`` with the course's configuration. Each must get its expected status and
+``nbgrader autograde`` with the course's configuration, given the folders the harness's kernels
+share (``shared_folders``). Each must get its expected status and
 score under both, and the machine must stay as it was: a canary file's mode and content, free
 disk (within a stated budget), no process left running and nothing left in the scratch space.
 """
