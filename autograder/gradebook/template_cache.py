@@ -2,10 +2,11 @@
 
 A template gradebook knows the assignment's notebooks, cells and points, as nbgrader's
 ``generate_assignment`` records them (the test cells' source too, hidden tests included: the
-folder and its files are the grader's alone, 0700 and 0600, and no kernel's sandbox binds it): it depends on the assignment's files, the course's
-nbgrader configuration, the harness and nbgrader's own version (its schema), and on nothing a
-class brings. Making it runs nbgrader once (about half a second of a process that must wait for
-the fork server's imports), at the start of every class, before its first submission can start.
+folder and its files are the grader's alone, 0700 and 0600, and no kernel's sandbox binds it).
+It depends on the assignment's files, the course's nbgrader configuration, the harness and
+nbgrader's own version (its schema), and on nothing a class brings. Making it runs nbgrader once
+(about half a second of a process that must wait for the fork server's imports), at the start of
+every class, before its first submission can start.
 So the first one made for a version is kept in the grader's cache
 (``<cache>/template-gradebooks/<assignment>-<version>.db``), beside the sha256 of its bytes, and
 each later class copies it. A kept file whose bytes no longer match that sha256 (cut short,
@@ -17,8 +18,6 @@ import glob
 import hashlib
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from ..cluster.course_version import course_version
@@ -54,27 +53,21 @@ def kept(assignment):
 
 def keep(assignment, made):
     """Keep a copy of ``made``, a template of ``assignment``'s current version, for later classes
-    (the file and its sha256, each written whole under a temporary name, then renamed), and remove
+    (the file and its sha256, each written whole: ``coursekit/whole_files.py``), and remove
     the assignment's older ones. A cache that cannot be written keeps nothing: the next class
     makes its own."""
+    from coursekit.whole_files import write_whole
+
     folder = cache_root() / FOLDER
     path = folder / f"{assignment}-{version(assignment)}.db"
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         folder.mkdir(mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)  # the grader's alone: a template holds the hidden tests
-        digest = _digest(made)
-        for target, write in ((path, lambda name: shutil.copyfile(made, name)),
-                              (path.with_suffix(".sha256"),
-                               lambda name: Path(name).write_text(digest + "\n", encoding="ascii"))):
-            handle, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.")
-            os.close(handle)
-            try:
-                write(name)
-                os.replace(name, target)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(name)
+        data = Path(made).read_bytes()
+        write_whole(path, lambda out: out.write(data), mode=0o600)
+        write_whole(path.with_suffix(".sha256"),
+                    lambda out: out.write(f"{hashlib.sha256(data).hexdigest()}\n".encode("ascii")), mode=0o600)
         for older in folder.glob(f"{glob.escape(assignment)}-*"):
             if older.stem != path.stem and re.fullmatch(rf"{re.escape(assignment)}-[0-9a-f]{{32}}", older.stem):
                 with contextlib.suppress(OSError):
