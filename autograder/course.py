@@ -40,6 +40,7 @@ class Assignment:
     demo_class: dict            # student id -> None (blank) or {graded function: mistake name}
     shown_message: tuple        # (student id, text): a message that student's feedback shows
     grading_data: tuple = ()    # (loader, arguments): the data loads of a grading-mode run
+    figures: bool = False       # the notebook shows figures with coursekit.plotting (recorded once per class)
 
 
 def rooms_folder(root=COURSE_ROOT):
@@ -74,6 +75,9 @@ def _load(assignment, root):
         raise ManifestError(f"{path}: {error}") from None
     summary = _required(data, path, "summary", str)
     keras = _required(data, path, "keras", bool)
+    figures = data.get("figures", False)
+    if not isinstance(figures, bool):
+        raise ManifestError(f"{path}: 'figures' should be {KINDS[bool]}, got {figures!r}")
     functions = tuple(_required(data, path, "graded_functions", list))
     written = tuple(_required(data, path, "written_answers", list))
     catalogue = _required(data, path, "catalogue", dict)
@@ -100,7 +104,7 @@ def _load(assignment, root):
                                 f"arguments = [...] }}, got {call!r}")
         grading_data.append((call["loader"], tuple(call.get("arguments", []))))
     return Assignment(
-        grading_data=tuple(grading_data),
+        grading_data=tuple(grading_data), figures=figures,
         id=assignment, room=room, summary=summary, keras=keras, graded_functions=functions,
         written_answers=written,
         fewest_mistakes=_required(catalogue, path, "fewest_mistakes", int),

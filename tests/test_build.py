@@ -105,6 +105,10 @@ def test_source_notebook_defines_the_graded_functions_of_its_manifest(course_roo
     # Keras is preloaded for grading where the manifest says the notebook uses it: it must agree.
     imports_keras = any(re.search(r"^\s*(import|from)\s+keras\b", cell.source, re.M) for cell in code)
     assert manifest.keras == imports_keras
+    # The reference's figures are recorded for grading where the manifest says the notebook shows some.
+    shows_figures = any(re.search(r"\bplotting\.(show_images|plot_costs|plot_history|plot_confusion)\(", cell.source)
+                        for cell in code)
+    assert manifest.figures == shows_figures
     written = [c for c in notebook.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")]
     assert [c.metadata["nbgrader"]["grade_id"] for c in written] == list(manifest.written_answers)
     for cell in written:

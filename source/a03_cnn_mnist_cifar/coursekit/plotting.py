@@ -3,10 +3,14 @@
 
 Each helper draws one figure and shows it (``plt.show()``), and returns nothing: a notebook cell
 that ends with a call to one of them shows the figure once. (A figure returned after it has been
-shown would be drawn a second time as the cell's result.)"""
+shown would be drawn a second time as the cell's result.) Where the grader recorded the same
+figure from the reference, a kernel it grades shows the recorded output instead of drawing it
+again (``figures.py``); on a student's machine every figure is drawn."""
 import math
 
 import numpy as np
+
+from .figures import Figure
 
 
 def _as_tile(image):
@@ -59,15 +63,22 @@ def show_images(images, titles=None, ncols=6, size=2.0):
         row, column = divmod(index, ncols)
         top, left = row * tile_height + above, column * (width + gap)
         canvas[top:top + height, left:left + width] = _as_tile(images[index])
-    fig, ax = plt.subplots(figsize=(ncols * (width + gap) * inches_per_pixel, nrows * tile_height * inches_per_pixel))
+    figsize = (ncols * (width + gap) * inches_per_pixel, nrows * tile_height * inches_per_pixel)
+    texts = []
+    for index in range(count if labels else 0):
+        row, column = divmod(index, ncols)
+        texts.append((column * (width + gap) + width / 2, row * tile_height + above - gap / 2,
+                      "\n".join(labels[index])))
+    figure = Figure("show_images", [canvas, figsize, fontsize, texts])
+    if figure.replayed():
+        return
+    fig, ax = plt.subplots(figsize=figsize)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
     ax.imshow(canvas, interpolation="nearest")
     ax.axis("off")
-    for index in range(count if labels else 0):
-        row, column = divmod(index, ncols)
-        ax.text(column * (width + gap) + width / 2, row * tile_height + above - gap / 2, "\n".join(labels[index]),
-                ha="center", va="bottom", fontsize=fontsize, linespacing=1.1)
-    plt.show()
+    for x, y, text in texts:
+        ax.text(x, y, text, ha="center", va="bottom", fontsize=fontsize, linespacing=1.1)
+    figure.show()
 
 
 def plot_costs(curves, every=50, title="Cost during training"):
@@ -79,17 +90,23 @@ def plot_costs(curves, every=50, title="Cost during training"):
 
     if not isinstance(curves, dict):
         curves = {"cost": curves}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    lines = []
     for label, costs in curves.items():
         costs = np.ravel(np.asarray(costs, dtype=float))
-        ax.plot(np.arange(len(costs)) * every, costs, label=str(label))
+        lines.append((np.arange(len(costs)) * every, costs, str(label)))
+    figure = Figure("plot_costs", [lines, title])
+    if figure.replayed():
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for iterations, costs, label in lines:
+        ax.plot(iterations, costs, label=label)
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost J")
     ax.set_title(title)
-    if len(curves) > 1:
+    if len(lines) > 1:
         ax.legend()
     fig.tight_layout()
-    plt.show()
+    figure.show()
 
 
 def plot_history(history, title="Training"):
@@ -98,18 +115,22 @@ def plot_history(history, title="Training"):
 
     curves = getattr(history, "history", history)
     metrics = [m for m in ("loss", "accuracy") if m in curves]
+    panels = [(metric, [(label, np.asarray(curves[prefix + metric]))
+                        for prefix, label in (("", "training"), ("val_", "validation")) if prefix + metric in curves])
+              for metric in metrics]
+    figure = Figure("plot_history", [panels, title])
+    if figure.replayed():
+        return
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
-    for ax, metric in zip(axes.flat, metrics):
-        for prefix, label in (("", "training"), ("val_", "validation")):
-            if prefix + metric in curves:
-                values = curves[prefix + metric]
-                ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
+    for ax, (metric, lines) in zip(axes.flat, panels):
+        for label, values in lines:
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    plt.show()
+    figure.show()
 
 
 def confusion_matrix(true_labels, predicted_labels, number_classes):
@@ -124,13 +145,16 @@ def plot_confusion(true_labels, predicted_labels, class_names, title="Confusion 
     (:func:`confusion_matrix` gives the counts themselves)."""
     import matplotlib.pyplot as plt
 
+    # Never recorded (figures.py): a kernel may look up any figure it can describe, so a recorded
+    # one would confirm a guess of what it draws, and a few counts of predictions can be guessed.
     counts = confusion_matrix(true_labels, predicted_labels, len(class_names))
+    names = [str(c) for c in class_names]
     size = 0.45 * len(class_names) + 2
     fig, ax = plt.subplots(figsize=(size + 1, size))
     image = ax.imshow(counts, cmap="Blues")
     ticks = np.arange(len(class_names))
-    ax.set_xticks(ticks, [str(c) for c in class_names], rotation=45, ha="right")
-    ax.set_yticks(ticks, [str(c) for c in class_names])
+    ax.set_xticks(ticks, names, rotation=45, ha="right")
+    ax.set_yticks(ticks, names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for (i, j), count in np.ndenumerate(counts):
