@@ -26,6 +26,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import zlib
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -208,7 +209,7 @@ def grade_class(assignment, submissions_dir, out, jobs=None, scheduler=None, tim
     Writes ``out/grades.csv`` and ``out/feedback/<student>/<assignment>/``; returns the results,
     sorted by student id. A dict ``stats`` receives ``kernels_forked`` (how many kernels were
     forked from the kernel zygote, ``sandbox/zygote.py``) and ``zygote_peak_mb``, and for an
-    assignment with Keras ``keras_replay`` and ``keras_recorded`` (``sandbox/replay_store.py``).
+    assignment with Keras or figures ``keras_replay`` and ``keras_recorded`` (``sandbox/replay_store.py``).
     """
     given = settings_given(settings, timeout, cell_timeout, memory_mb, max_cell_output, jobs)
     config = course_config(COURSE_ROOT, given)
@@ -361,15 +362,14 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
                                  entry["seconds"], book), digests[submission.student_id])
         if to_grade:
             to_grade = longest_first(to_grade, finished)  # by the times of the last run, where known
-            if keras_replay:  # the reference's Keras calls, recorded once (sandbox/replay_store.py)
-                with stage(job["profile"], "the reference's Keras calls recorded"):
-                    job = _with_keras_replay(assignment, job, template, folder, stats)
             executor, close = make_executor(jobs, scheduler, security)
             try:
                 submit = _submitter(executor, scheduler, assignment, template)
-                grade_with_retries(submit, [(s, Job(assignment, s.student_id, str(s.folder.absolute()),
-                                                    str(COURSE_ROOT), str(template), **job)) for s in to_grade],
-                                   tries, finish)
+                # The reference's Keras calls and figures, recorded once (sandbox/replay_store.py).
+                with _reference_recording(assignment, job, template, folder, submit, stats, keras_replay) as job:
+                    grade_with_retries(submit, [(s, Job(assignment, s.student_id, str(s.folder.absolute()),
+                                                        str(COURSE_ROOT), str(template), **job)) for s in to_grade],
+                                       tries, finish)
             finally:
                 close()
         # A run of some students only: grades.csv keeps the rows of the others that earlier runs
@@ -387,26 +387,64 @@ def _grade_class(assignment, submissions_dir, out, jobs, scheduler, students, sh
     return results
 
 
-def _with_keras_replay(assignment, job, template, folder, stats=None):
-    """``job`` with the folder of the reference's recorded Keras calls (``sandbox/replay_store.py``),
-    recorded now by grading the reference once where this machine has none yet; ``job`` as it is
-    where the assignment has no Keras, nothing was recorded, or ``--Sandbox.keras_replay=`` was given.
-    ``stats`` receives ``keras_replay`` (the folder, or "") and ``keras_recorded`` (whether this run
-    recorded it)."""
-    if any(s.startswith("--Sandbox.keras_replay=") for s in job["settings"]):
-        return job
-    recorded = []
+@contextlib.contextmanager
+def _reference_recording(assignment, job, template, folder, submit, stats=None, enabled=True):
+    """While the block grades the class: ``job`` with the folder of the reference's recorded Keras
+    calls and figures (``sandbox/replay_store.py``). Where this machine has none yet, the
+    reference is graded once to make it, submitted with ``submit`` before the class: the first
+    worker records while the others grade, their kernels running every call and drawing every
+    figure themselves. The folder appears whole, at once, when the recording is kept: each kernel
+    started after that replays it, and each started before runs everything (the same results,
+    in more time). Leaving the block waits for the recording. ``job`` as it is where ``enabled``
+    is false, the assignment has neither Keras nor figures, or ``--Sandbox.keras_replay=`` was
+    given. ``stats`` receives ``keras_replay`` (the folder, or "") and ``keras_recorded``
+    (whether this run recorded it)."""
+    if (not enabled or any(s.startswith("--Sandbox.keras_replay=") for s in job["settings"])
+            or not replay_store.records(assignment)):
+        yield job
+        return
+    held = contextlib.ExitStack()
+    try:
+        recording = held.enter_context(replay_store.start(assignment, job["threads"], folder))
+    except Exception as error:  # noqa: BLE001 - the kernels run every call then
+        replay_store.warn(assignment, error)
+        yield job
+        return
+    replayed = {**job, "settings": (*job["settings"], f"--Sandbox.keras_replay={recording.final}")}
+    if recording.found:
+        held.close()
+        if stats is not None:
+            stats.update(keras_replay=recording.found, keras_recorded=False)
+        yield replayed
+        return
+    held.enter_context(stage(job["profile"], "the reference's Keras calls and figures recorded"))
+    student, ended = replay_store.RECORDING_ID, threading.Event()
 
-    def grade_reference(submissions, settings):
-        student = replay_store.RECORDING_ID
-        recorded.append(student)
-        return grade(Job(assignment, student, str(Path(submissions) / student / assignment), str(COURSE_ROOT),
-                         str(template), **{**job, "settings": (*job["settings"], *settings), "profile": ""}))
+    def keep(future):
+        store = ""
+        try:
+            store = recording.keep(future.result())
+        except (Exception, CancelledError) as error:  # noqa: BLE001 - the kernels run every call then
+            replay_store.warn(assignment, error)
+        finally:
+            held.close()  # the profile's stage ends; other classes waiting for the recording go on
+            if stats is not None:
+                stats.update(keras_replay=store, keras_recorded=True)
+            ended.set()
 
-    store = replay_store.prepare(assignment, job["threads"], grade_reference, folder)
-    if stats is not None:
-        stats.update(keras_replay=store, keras_recorded=bool(recorded))
-    return {**job, "settings": (*job["settings"], f"--Sandbox.keras_replay={store}")} if store else job
+    try:
+        future = submit(Job(assignment, student, str(recording.submissions / student / assignment), str(COURSE_ROOT),
+                            str(template), **{**job, "settings": (*job["settings"], *recording.settings),
+                                              "profile": ""}))
+    except BaseException:
+        held.close()
+        raise
+    future.add_done_callback(keep)
+    try:
+        yield replayed
+    finally:
+        future.cancel()  # where grading stopped before the recording began
+        ended.wait()
 
 
 def _submission_hash(submission, submissions_dir):

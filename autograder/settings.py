@@ -37,12 +37,13 @@ class Sandbox(Configurable):
         "COURSE_DECODED_DIR: set by the harness for the class it grades; empty: kernels read the data "
         "files themselves")).tag(config=True)
     keras_replay = Unicode("", help=(
-        "A folder of Keras calls recorded from the reference (coursekit/replay.py) that kernels see "
-        "read-only, as COURSE_REPLAY_DIR: set by the harness for the class it grades; empty: every call "
-        "runs")).tag(config=True)
+        "A folder of Keras calls and figures recorded from the reference (coursekit/replay.py, "
+        "coursekit/figures.py) that kernels see read-only, as COURSE_REPLAY_DIR: set by the harness for "
+        "the class it grades (a kernel started before the folder exists sees none); empty: every call "
+        "runs and every figure is drawn")).tag(config=True)
     keras_record = Unicode("", help=(
-        "A folder the kernel may write, as COURSE_REPLAY_RECORD_DIR, to record its Keras calls: set by "
-        "the harness for its own run of the reference only")).tag(config=True)
+        "A folder the kernel may write, as COURSE_REPLAY_RECORD_DIR, to record its Keras calls and "
+        "figures: set by the harness for its own run of the reference only")).tag(config=True)
     memory_mb = Integer(4096, help="Address space of the kernel (and of the nbgrader process grading it), "
                                    "in MiB, and, where kernels get a control group (see cgroup), the memory of "
                                    "the kernel's whole sandbox, its tmpfs included; 0 for no limit").tag(config=True)

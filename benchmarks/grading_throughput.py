@@ -10,8 +10,8 @@ notebook and catalogued mistakes), then, in one run on this machine:
    makes its feedback pages with one ``nbgrader generate_feedback ASSIGNMENT``, as the harness
    does for each student;
 2. grades it with the harness (``grade_class``, ``--jobs`` workers), making the workers'
-   template gradebook and, for an assignment with Keras, recording the reference's Keras calls
-   first, as the first class graded on a new machine (or after the course changed) does
+   template gradebook and recording the reference's Keras calls and figures first, as the first
+   class graded on a new machine (or after the course changed) does
    (``autograder/gradebook/template_cache.py``, ``autograder/sandbox/replay_store.py``;
    ``--keep-caches`` uses those an earlier run made, as every later class does);
 3. executes the same notebooks bare with nbclient, ``--jobs`` at a time, with the same share
@@ -245,7 +245,7 @@ def _round(assignment, args, scratch, submissions, count):
     harness_cpu = cpu
     print(f"  workers' template gradebook {'kept by an earlier run' if template_kept else 'made in this run'}")
     if stats.get("keras_replay"):
-        print(f"  Keras calls replayed from the reference's, "
+        print(f"  Keras calls and figures replayed from the reference's, "
               f"{'recorded in this run' if stats['keras_recorded'] else 'recorded by an earlier run'}")
 
     bare_seconds, _, cpu = timed(lambda: bare_nbclient(assignment, submissions, scratch, args.jobs), count)
@@ -327,9 +327,9 @@ def main():
                         help="grade each class this many times each way, one way after another, and print "
                              "the median of each ratio (default: 1)")
     parser.add_argument("--keep-caches", "--keep-recordings", action="store_true", dest="keep_caches",
-                        help="keep the workers' template gradebook and the Keras calls recorded from the "
-                             "reference by an earlier run (default: forget them, so that the harness's time "
-                             "includes making them, as on a new machine)")
+                        help="keep the workers' template gradebook and the Keras calls and figures recorded "
+                             "from the reference by an earlier run (default: forget them, so that the harness's "
+                             "time includes making them, as on a new machine)")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")

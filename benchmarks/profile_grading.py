@@ -20,8 +20,8 @@ It prints, per submission (the mean over the class):
   its gradebook);
 - ``nbgrader generate_feedback`` (the worker);
 - the coordinator's gradebook merge, and its share of the class's feedback pages;
-- for an assignment with Keras, its share of recording the reference's Keras calls, where this
-  machine had no recording yet (``autograder/sandbox/replay_store.py``);
+- its share of recording the reference's Keras calls and figures, where this machine had no
+  recording yet (``autograder/sandbox/replay_store.py``);
 - what is left of the class's time (the coordinator's setup: fork server, kernel zygote, template
   gradebook), spread over its submissions.
 
@@ -63,7 +63,7 @@ ROWS = (  # (label, how it is found), in the order printed
     ("nbgrader generate_feedback", "nbgrader generate_feedback"),
     ("gradebook merge (coordinator)", "gradebook merge"),
     ("class feedback pages (share)", "the class's feedback pages"),
-    ("reference's Keras calls (share)", "the reference's Keras calls recorded"),
+    ("reference's recording (share)", "the reference's Keras calls and figures recorded"),
     ("coordinator's setup and waits", "=other"),
     ("in all", "=class"),
 )
@@ -103,7 +103,8 @@ def profile(assignment, size, settings=()):
         "=class": [class_wall, class_machine, 0.0],
     }
     top = [sums[s] for s in ("the gate's copy of the submission", "nbgrader autograde", "nbgrader generate_feedback",
-                             "gradebook merge", "the class's feedback pages", "the reference's Keras calls recorded")]
+                             "gradebook merge", "the class's feedback pages",
+                             "the reference's Keras calls and figures recorded")]
     derived["=other"] = minus(derived["=class"], *top)
     # Rows found by subtraction across processes have no one timing process: no "grader" CPU.
     for key in ("=nbgrader around", "=other", "=class"):

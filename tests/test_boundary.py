@@ -86,9 +86,9 @@ def shared_folders(assignment, stats):
     """The settings that give plain nbgrader's kernels the folders the harness's kernels of
     ``assignment`` shared (``stats``: what grade_class said of its run), as an instructor's
     ``nbgrader_config.py`` may name them: the decoded data and the reference's recorded Keras
-    calls, read-only in each kernel's sandbox. The kernels' boundary is then the same under both
-    graders, shared folders included, and plain nbgrader's kernels neither decode the pictures
-    again nor train the reference's Keras models again, each of them."""
+    calls and figures, read-only in each kernel's sandbox. The kernels' boundary is then the same
+    under both graders, shared folders included, and plain nbgrader's kernels neither decode the
+    pictures again nor train the reference's Keras models again, each of them."""
     from autograder.sandbox import shared_data
 
     folders = {"decoded_data": shared_data.prepare(assignment, os.environ.get("COURSE_DATA_DIR")),

@@ -7,11 +7,15 @@ folder tells a kernel nothing about a figure it does not draw itself. Each run i
 with the inline backend, as a graded notebook has.
 """
 import ast
+import os
+import subprocess
+import sys
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
+from autograder.sandbox import replay_store
 from coursekit import figures, replay
 from tests.notebook_runs import run_in_kernel
 
@@ -127,3 +131,44 @@ def test_without_a_folder_nothing_is_looked_up(monkeypatch):
     figure = figures.Figure("plot_costs", [[], "title"])
     assert figure.material is None and not figure.replayed()
 
+
+@pytest.mark.needs_root
+@pytest.mark.needs_bwrap
+def test_the_harness_records_beside_the_class_and_replayed_figures_are_the_drawn_ones(tmp_path, course_root,
+                                                                                     data_cache):
+    """On a machine without a recording, with two workers: the first records the reference while
+    the second grades, its kernels drawing every figure; the kernels started once the recording
+    is kept show the recorded figures. Every graded notebook shows the same figures, byte for
+    byte, whichever way they came, and every score is the reference's."""
+    from known_submissions.ghosts import ghost_notebook, remove_merged
+
+    assignment = "a02_cat_dnn"
+    students = [f"figures-{n}" for n in range(1, 5)]
+    for student in students:
+        notebook = ghost_notebook(assignment, {})
+        notebook.cells.append(new_code_cell(COUNTS))
+        folder = tmp_path / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / f"{assignment}.ipynb"))
+    env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}",
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    try:
+        done = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(tmp_path / "submitted"),
+                               "--out", str(tmp_path / "out"), "--jobs", "2"], cwd=course_root, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        graded = [nbformat.read(str(course_root / "autograded" / student / assignment / f"{assignment}.ipynb"),
+                                as_version=4) for student in students]
+    finally:
+        remove_merged(students)
+    (recording,) = [f for f in (tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir()
+                    if not f.name.startswith(".")]
+    assert sorted(entry.suffix for entry in recording.iterdir()) == [figures.SUFFIX] * 6  # no Keras in a02
+    rows = (tmp_path / "out" / "grades.csv").read_text()
+    assert all(f"{student},{assignment},30" in rows for student in students), rows
+    seen = [counts(notebook) for notebook in graded]
+    assert seen[0] == {"replayed": 0, "drawn": 6, "recorded": 0}  # graded while the reference was recorded
+    assert {"replayed": 6, "drawn": 0, "recorded": 0} in seen[1:], seen
+    pictures = [[o for cell in notebook.cells if cell.cell_type == "code" for o in shown(cell) if "image/png" in o.data]
+                for notebook in graded]
+    assert len(pictures[0]) == 6 and all(p == pictures[0] for p in pictures[1:])

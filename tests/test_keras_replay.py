@@ -8,6 +8,8 @@ scenarios run in processes of their own (``keras_replay_scenario.py``), one thre
 graded kernel runs.
 """
 import ast
+import collections
+import dataclasses
 import json
 import os
 import subprocess
@@ -18,6 +20,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
+from autograder import course
 from autograder.sandbox import policy as sandbox_policy, replay_store, shared_data
 from autograder.worker.job import Outcome
 
@@ -134,10 +137,14 @@ def test_the_recorded_folder_tells_nothing_without_the_call(runs):
 # The coordinator's side (no kernel)
 # --------------------------------------------------------------------------------------------
 
-def test_prepare_records_nothing_for_an_assignment_without_keras(tmp_path):
+def test_prepare_records_nothing_for_an_assignment_without_keras_or_figures(tmp_path, monkeypatch):
     def never(*_):
         raise AssertionError("the reference was graded")
 
+    manifest = course.load("a01_santa_logreg")
+    assert not manifest.keras and manifest.figures and replay_store.records("a01_santa_logreg")
+    monkeypatch.setattr(replay_store.course, "load", lambda _: dataclasses.replace(manifest, figures=False))
+    assert not replay_store.records("a01_santa_logreg")
     assert replay_store.prepare("a01_santa_logreg", 1, never, tmp_path) == ""
 
 
@@ -272,12 +279,14 @@ def test_only_kernels_in_bubblewrap_get_the_recording(mode, tmp_path, monkeypatc
 # Through the harness: recorded from the reference, replayed in the class's kernels
 # --------------------------------------------------------------------------------------------
 
-COUNTER = 'from coursekit import replay\nprint("Keras calls:", replay.calls)'
+COUNTER = 'from coursekit import figures, replay\nprint("Keras calls:", replay.calls)\nprint("Figures:", figures.shown)'
 
 
 @pytest.mark.needs_root
 @pytest.mark.needs_bwrap
 def test_the_harness_records_the_reference_once_and_its_kernels_replay(tmp_path, course_root, data_cache):
+    """One worker: the reference is recorded before the first submission, and every kernel replays
+    (with more workers, the others grade meanwhile: ``test_figures.py`` checks that case)."""
     from known_submissions.ghosts import ghost_notebook, remove_merged
 
     assignment = "a03_cnn_mnist_cifar"
@@ -292,12 +301,14 @@ def test_the_harness_records_the_reference_once_and_its_kernels_replay(tmp_path,
                XDG_CACHE_HOME=str(tmp_path / "cache"))
     try:
         done = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(tmp_path / "submitted"),
-                               "--out", str(tmp_path / "out"), "--jobs", "2"], cwd=course_root, env=env,
+                               "--out", str(tmp_path / "out"), "--jobs", "1"], cwd=course_root, env=env,
                               capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stderr[-3000:]
         recordings = [f for f in (tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir()
                       if not f.name.startswith(".")]  # (its lock file left out)
-        assert len(recordings) == 1 and len(list(recordings[0].iterdir())) == 16  # 3 fits, 3 evaluations, 2 predictions
+        entries = collections.Counter(entry.suffix for entry in recordings[0].iterdir())
+        # 3 fits, 3 evaluations and 2 predictions; 7 figures (3 histories, 4 of pictures; no confusion matrix)
+        assert len(recordings) == 1 and entries == {".record": 8, ".arrays": 8, ".figure": 7}
         graded = {student: nbformat.read(str(course_root / "autograded" / student / assignment / f"{assignment}.ipynb"),
                                          as_version=4) for student in students}
     finally:
@@ -305,13 +316,16 @@ def test_the_harness_records_the_reference_once_and_its_kernels_replay(tmp_path,
     rows = (tmp_path / "out" / "grades.csv").read_text()
     assert "replay-reference,a03_cnn_mnist_cifar,18" in rows and "replay-net-1-same-padding,a03_cnn_mnist_cifar,15" in rows
 
-    def calls(notebook):
+    def calls(notebook, label="Keras calls:"):
         text = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
-        return ast.literal_eval(text.split("Keras calls:", 1)[1].strip())  # the kernel's counts
+        return ast.literal_eval(text.split(label, 1)[1].splitlines()[0].strip())  # the kernel's counts
 
     assert calls(graded["replay-reference"]) == {"replayed": 8, "ran": 0, "recorded": 0}
     mistake = calls(graded["replay-net-1-same-padding"])
     assert mistake["ran"] == 3 and mistake["replayed"] == 5  # net_1's fit, evaluate and predict are its own
+    assert calls(graded["replay-reference"], "Figures:") == {"replayed": 7, "drawn": 0, "recorded": 0}
+    # net_1's own training: its history, and the pictures its predictions got wrong, are drawn
+    assert calls(graded["replay-net-1-same-padding"], "Figures:") == {"replayed": 5, "drawn": 2, "recorded": 0}
     printed = "".join(o.get("text", "") for c in graded["replay-reference"].cells if c.cell_type == "code"
                       for o in c.outputs)
     assert printed.count("/step - accuracy: ") == 3  # each replayed fit printed its epoch again
@@ -364,9 +378,11 @@ def test_a_cluster_worker_records_on_its_own_machine_and_replays(tmp_path, cours
     recordings = list((tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir())
     kept = [r for r in recordings if not r.name.startswith(".")]
     assert len(kept) == 1, recordings
-    entries = len(list(kept[0].iterdir())) // 2
-    assert entries > 0
+    entries = collections.Counter(entry.suffix for entry in kept[0].iterdir())
+    assert entries[".record"] == entries[".arrays"] > 0 and entries[".figure"] > 0
     for student, (status, text) in printed.items():
         assert status == "graded", (student, text)
-        counts = ast.literal_eval(text.split("Keras calls:", 1)[1].strip())
-        assert counts == {"replayed": entries, "ran": 0, "recorded": 0}, (student, counts)
+        counts = ast.literal_eval(text.split("Keras calls:", 1)[1].splitlines()[0].strip())
+        assert counts == {"replayed": entries[".record"], "ran": 0, "recorded": 0}, (student, counts)
+        figures = ast.literal_eval(text.split("Figures:", 1)[1].splitlines()[0].strip())
+        assert figures == {"replayed": entries[".figure"], "drawn": 0, "recorded": 0}, (student, figures)

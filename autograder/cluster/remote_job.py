@@ -107,14 +107,14 @@ def with_worker_data(job):
 
 def with_worker_replay(job):
     """``job`` (this worker's, with its zygote and template), with this worker's recording of the
-    reference's Keras calls (``sandbox/replay_store.py``): made on this machine once, by grading
+    reference's Keras calls and figures (``sandbox/replay_store.py``): made on this machine once, by grading
     the reference here as a submission of its own (never merged into a gradebook), and kept in
     this worker's user's cache folder, named by this machine's processor among the rest. ``job``
     as it is where its settings name a folder, or none, already, or this worker's kernels are
     not in bubblewrap (one outside could write the recording)."""
     if any(setting.startswith("--Sandbox.keras_replay=") for setting in job.settings):
         return job
-    if not course.load(job.assignment).keras or not _in_bubblewrap(job):
+    if not replay_store.records(job.assignment) or not _in_bubblewrap(job):
         return job
 
     def grade_reference(submissions, settings):

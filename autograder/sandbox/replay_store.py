@@ -1,16 +1,19 @@
-"""The Keras training that the kernels of a class share, recorded once (``coursekit/replay.py``).
+"""The Keras training and the figures that the kernels of a class share, recorded once
+(``coursekit/replay.py``, ``coursekit/figures.py``).
 
 A graded run of a Keras notebook fits, evaluates and predicts with networks that, for most
 students, are the reference's own, from the same starting weights on the same data. Before such
 a class is graded, the coordinator grades the reference solution once, as a submission of its
 own (never merged into the gradebook), with ``Sandbox.keras_record`` naming a folder its kernel may
-write: each Keras call it makes is kept there under the key of everything its result depends on.
+write: each Keras call it makes, and each figure a helper of ``coursekit.plotting`` draws, is kept
+there under the key of everything its result depends on.
 The coordinator checks every entry and moves them into the grader's cache folder, named by
 everything a recording depends on (the course's files, the thread count, the packages, the
 processor); each kernel of this class and of the later ones then sees that folder read-only
 (``Sandbox.keras_replay``), and a call whose key is there is replayed instead of run: the same
-variables, random states, result and printed lines, in a fraction of the time. Any other call,
-a student's own network or data, runs as usual.
+variables, random states, result and printed lines, in a fraction of the time; a figure whose key
+is there is shown as recorded, the same output, instead of drawn. Any other call, a student's own
+network or data, runs as usual, and any other figure is drawn.
 
 Entries are named by content, so a folder made for other files or another machine can only miss,
 never mislead; each is encrypted with a secret made from everything its call depends on, so a
@@ -42,14 +45,14 @@ from .policy import cache_root
 FOLDER = "keras-replay"
 KEPT = 4  # recordings kept per assignment (one per thread count and course version in use)
 RECORDING_ID = "reference-recording"  # the id the reference is graded under, in a scratch course
-ENTRY = re.compile(r"[0-9a-f]{40}\.(record|arrays)")
+ENTRY = re.compile(r"[0-9a-f]{40}\.(record|arrays|figure)")
 LARGEST = 2 * 1024 ** 3  # bytes of entries kept of one recording, at most
 
 
 def fingerprint(assignment, threads):
     """What a recording of ``assignment`` depends on, beyond the calls' own keys."""
     parts = [course_version(assignment), str(threads), sys.version, platform.machine(), _processor()]
-    parts += [f"{name}=={_version(name)}" for name in ("keras", "tensorflow", "numpy")]
+    parts += [f"{name}=={_version(name)}" for name in ("keras", "tensorflow", "numpy", "matplotlib", "pillow")]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:20]
 
 
@@ -67,6 +70,13 @@ def _processor():
     except OSError:
         return platform.processor()
     return "\n".join(sorted({line for line in lines if line.startswith(("model name", "flags"))}))
+
+
+def records(assignment):
+    """Whether grading ``assignment`` records the reference first: its notebook uses Keras or
+    shows figures (its manifest says which)."""
+    manifest = course.load(assignment)
+    return manifest.keras or manifest.figures
 
 
 def store_folder(assignment, threads):
@@ -88,32 +98,82 @@ def reference_submission(assignment, folder):
 
 
 def prepare(assignment, threads, grade_reference, scratch_folder):
-    """The folder of ``assignment``'s recorded Keras calls for kernels of ``threads`` threads:
-    found in the cache, or recorded now with ``grade_reference(submission folder, settings)``
-    (which grades the reference with the extra nbgrader settings and returns its Outcome); ""
-    where the assignment has no Keras or nothing could be recorded (every call then runs)."""
-    if not course.load(assignment).keras:
+    """The folder of ``assignment``'s recorded Keras calls and figures for kernels of ``threads``
+    threads: found in the cache, or recorded now with ``grade_reference(submission folder,
+    settings)`` (which grades the reference with the extra nbgrader settings and returns its
+    Outcome); "" where the assignment has neither Keras nor figures (its manifest says so), or
+    nothing could be recorded (every call then runs, every figure is drawn)."""
+    if not records(assignment):
         return ""
     try:
-        final = store_folder(assignment, threads)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        with _only_one_recording(final):
-            if final.is_dir():
-                os.utime(final)  # in use: kept before older recordings
-                return str(final)
-            made = _record(assignment, grade_reference, Path(scratch_folder), final)
-            _forget_older(assignment, keep=final)
+        with start(assignment, threads, scratch_folder) as recording:
+            if recording.found:
+                return recording.found
+            return recording.keep(grade_reference(recording.submissions, recording.settings))
     except Exception as error:  # noqa: BLE001 - the kernels run every call then
-        print(f"warning: the Keras calls of {assignment}'s reference were not recorded ({type(error).__name__}: "
-              f"{error}); each kernel runs its own", file=sys.stderr)
+        warn(assignment, error)
         return ""
-    return str(made) if made else ""
+
+
+def warn(assignment, error):
+    print(f"warning: the Keras calls and figures of {assignment}'s reference were not recorded "
+          f"({type(error).__name__}: {error}); each kernel runs and draws its own", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def start(assignment, threads, scratch_folder):
+    """Held while the recording of ``assignment`` for kernels of ``threads`` threads is looked for
+    and, where there is none, made: the other classes and cluster workers of this machine and
+    user that want the same recording wait for it instead of making their own. Yields a
+    :class:`Recording`."""
+    final = store_folder(assignment, threads)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with _only_one_recording(final):
+        if final.is_dir():
+            os.utime(final)  # in use: kept before older recordings
+            yield Recording(assignment, final, found=str(final))
+        else:
+            yield Recording(assignment, final, scratch=Path(scratch_folder))
+
+
+class Recording:
+    """The recording of ``assignment``'s reference at ``final``: ``found`` (that folder, where an
+    earlier run made it), or what making it takes: grade the reference handed in under
+    ``submissions`` with the extra nbgrader ``settings``, then :meth:`keep` its Outcome."""
+
+    def __init__(self, assignment, final, found="", scratch=None):
+        self.assignment, self.final, self.found = assignment, final, found
+        if not found:
+            self.recorded = scratch / "keras-recorded"
+            self.recorded.mkdir(parents=True)
+            os.chmod(self.recorded, 0o777)  # the kernel's user writes here; nothing else sees this folder
+            self.submissions = reference_submission(assignment, scratch / "keras-reference")
+            self.settings = (f"--Sandbox.keras_record={self.recorded}",)
+
+    def keep(self, outcome):
+        """Keep what the reference's grading (``outcome``) recorded, as ``final``, whole at once (a
+        kernel sees the folder complete or not at all); returns it. Raises where nothing was kept."""
+        if outcome.status != "graded":
+            raise RuntimeError(f"the reference was {outcome.status}: {outcome.message[:200]}")
+        making = Path(tempfile.mkdtemp(prefix=f".{self.final.name}-", dir=self.final.parent))
+        try:
+            if not _copy_entries(self.recorded, making):
+                raise RuntimeError("the reference made no Keras call and drew no figure that could be kept")
+            os.chmod(making, 0o755)
+            try:
+                os.rename(making, self.final)
+            except OSError:  # another run recorded it first: theirs is as good
+                shutil.rmtree(making, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(making, ignore_errors=True)
+            raise
+        _forget_older(self.assignment, keep=self.final)
+        return str(self.final)
 
 
 @contextlib.contextmanager
 def _only_one_recording(final):
-    """Held while ``final`` is looked for and recorded: the other classes and cluster workers of
-    this machine and user that want the same recording wait for it instead of making their own."""
+    """Held while ``final`` is looked for and recorded."""
     descriptor = os.open(final.parent / f".{final.name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o600)
     try:
@@ -123,42 +183,19 @@ def _only_one_recording(final):
         os.close(descriptor)
 
 
-def _record(assignment, grade_reference, scratch_folder, final):
-    recorded = scratch_folder / "keras-recorded"
-    recorded.mkdir(parents=True)
-    os.chmod(recorded, 0o777)  # the kernel's user writes here; nothing else sees this folder
-    submissions = reference_submission(assignment, scratch_folder / "keras-reference")
-    outcome = grade_reference(submissions, (f"--Sandbox.keras_record={recorded}",))
-    if outcome.status != "graded":
-        raise RuntimeError(f"the reference was {outcome.status}: {outcome.message[:200]}")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    making = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
-        kept = _copy_entries(recorded, making)
-        if not kept:
-            raise RuntimeError("the reference made no Keras call that could be kept")
-        os.chmod(making, 0o755)
-        try:
-            os.rename(making, final)
-        except OSError:  # another run recorded it first: theirs is as good
-            shutil.rmtree(making, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(making, ignore_errors=True)
-        raise
-    return final
-
-
 def _copy_entries(recorded, target):
-    """Copy the entries of ``recorded`` (regular files of entries' names, each record with its
-    arrays) into ``target``; returns how many were copied. Their content is encrypted with what
-    only an identical call knows (``coursekit/replay.py``): the kernel that uses one checks it."""
+    """Copy the entries of ``recorded`` (regular files of entries' names: a Keras call's record
+    with its arrays, a figure) into ``target``; returns how many were copied. Their content is
+    encrypted with what only an identical call or figure knows (``coursekit/replay.py``,
+    ``coursekit/figures.py``): the kernel that uses one checks it."""
     copied, size = 0, 0
     for record in sorted(recorded.iterdir()):
-        if not ENTRY.fullmatch(record.name) or record.suffix != ".record":
+        if not ENTRY.fullmatch(record.name) or record.suffix == ".arrays":
             continue
-        arrays = record.with_suffix(".arrays")
+        # A Keras call is its arrays and its record; a figure one file.
+        paths = (record.with_suffix(".arrays"), record) if record.suffix == ".record" else (record,)
         try:
-            parts = {path.name: _read_regular(path) for path in (arrays, record)}
+            parts = {path.name: _read_regular(path) for path in paths}
         except OSError:
             continue
         size += sum(map(len, parts.values()))
