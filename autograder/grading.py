@@ -427,10 +427,12 @@ def _reference_recording(assignment, job, template, folder, submit, stats=None, 
         except (Exception, CancelledError) as error:  # noqa: BLE001 - the kernels run every call then
             replay_store.warn(assignment, error)
         finally:
-            held.close()  # the profile's stage ends; other classes waiting for the recording go on
-            if stats is not None:
-                stats.update(keras_replay=store, keras_recorded=True)
-            ended.set()
+            try:
+                held.close()  # the profile's stage ends; other classes waiting for the recording go on
+            finally:
+                if stats is not None:
+                    stats.update(keras_replay=store, keras_recorded=True)
+                ended.set()  # (the class waits for this)
 
     try:
         future = submit(Job(assignment, student, str(recording.submissions / student / assignment), str(COURSE_ROOT),

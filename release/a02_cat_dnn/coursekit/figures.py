@@ -18,6 +18,11 @@ usual. As with Keras calls, an entry is named and encrypted by its key, so a ker
 only the figures it would draw itself, and one whose content does not match its checksum is
 not used. Without either variable, as on a student's machine, every figure is drawn.
 
+The key covers what a notebook changes through Matplotlib's interface (its settings, the
+formatters); a kernel that reaches into Matplotlib's internals otherwise (say, its list of
+fonts) may be shown the recorded figure instead of its own, which changes its own output only,
+never a score (figures are not graded).
+
 A kernel can still ask whether the reference drew a figure it describes: the name of its entry
 exists or not. A helper therefore records only figures whose values no one could guess one
 guess at a time (pictures, learning curves of floats); ``plot_confusion``, a few counts of
@@ -25,7 +30,6 @@ predictions, is always drawn.
 """
 import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import re
@@ -125,7 +129,7 @@ def key(helper, values):
     description = {
         "format": FORMAT, "helper": helper,
         "values": replay._describe(values, digest),
-        "versions": [_version(name) for name in ("matplotlib", "ipython", "matplotlib-inline", "pillow", "numpy")],
+        "versions": _versions(),
         "settings": _text(sorted(dict.items(matplotlib.rcParams))),
         "inline": _text([backend.figure_formats, backend.print_figure_kwargs]),
         "formatters": _formatters(shell),
@@ -134,11 +138,15 @@ def key(helper, values):
     return digest.digest()
 
 
-def _version(name):
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "-"
+def _versions():
+    """The versions of the modules that draw and send a figure, as this kernel imported them."""
+    import IPython
+    import matplotlib
+    import matplotlib_inline
+    import numpy
+    import PIL
+
+    return [getattr(module, "__version__", "-") for module in (matplotlib, IPython, matplotlib_inline, PIL, numpy)]
 
 
 def _text(value):
