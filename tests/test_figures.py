@@ -7,17 +7,14 @@ folder tells a kernel nothing about a figure it does not draw itself. Each run i
 with the inline backend, as a graded notebook has.
 """
 import ast
-import os
-import subprocess
-import sys
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from autograder.sandbox import replay_store
 from coursekit import figures, replay
 from tests.notebook_runs import run_in_kernel
+from tests.recorded_classes import grade_afresh
 
 SETUP = """import sys
 sys.path.insert(0, {root!r})
@@ -140,29 +137,11 @@ def test_the_harness_records_beside_the_class_and_replayed_figures_are_the_drawn
     the second grades, its kernels drawing every figure; the kernels started once the recording
     is kept show the recorded figures. Every graded notebook shows the same figures, byte for
     byte, whichever way they came, and every score is the reference's."""
-    from known_submissions.ghosts import ghost_notebook, remove_merged
-
     assignment = "a02_cat_dnn"
     students = [f"figures-{n}" for n in range(1, 5)]
-    for student in students:
-        notebook = ghost_notebook(assignment, {})
-        notebook.cells.append(new_code_cell(COUNTS))
-        folder = tmp_path / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, str(folder / f"{assignment}.ipynb"))
-    env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}",
-               XDG_CACHE_HOME=str(tmp_path / "cache"))
-    try:
-        done = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(tmp_path / "submitted"),
-                               "--out", str(tmp_path / "out"), "--jobs", "2"], cwd=course_root, env=env,
-                              capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, done.stderr[-3000:]
-        graded = [nbformat.read(str(course_root / "autograded" / student / assignment / f"{assignment}.ipynb"),
-                                as_version=4) for student in students]
-    finally:
-        remove_merged(students)
-    (recording,) = [f for f in (tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir()
-                    if not f.name.startswith(".")]
+    graded, recordings = grade_afresh(tmp_path, course_root, assignment, dict.fromkeys(students, {}), COUNTS, jobs=2)
+    graded = [graded[student] for student in students]
+    (recording,) = recordings
     assert sorted(entry.suffix for entry in recording.iterdir()) == [figures.SUFFIX] * 6  # no Keras in a02
     rows = (tmp_path / "out" / "grades.csv").read_text()
     assert all(f"{student},{assignment},30" in rows for student in students), rows

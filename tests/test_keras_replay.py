@@ -23,6 +23,7 @@ from nbformat.v4 import new_code_cell
 from autograder import course
 from autograder.sandbox import policy as sandbox_policy, replay_store, shared_data
 from autograder.worker.job import Outcome
+from tests.recorded_classes import grade_afresh
 
 SCENARIO = Path(__file__).with_name("keras_replay_scenario.py")
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -287,32 +288,12 @@ COUNTER = 'from coursekit import figures, replay\nprint("Keras calls:", replay.c
 def test_the_harness_records_the_reference_once_and_its_kernels_replay(tmp_path, course_root, data_cache):
     """One worker: the reference is recorded before the first submission, and every kernel replays
     (with more workers, the others grade meanwhile: ``test_figures.py`` checks that case)."""
-    from known_submissions.ghosts import ghost_notebook, remove_merged
-
     assignment = "a03_cnn_mnist_cifar"
     students = {"replay-reference": {}, "replay-net-1-same-padding": {"net_1": "same_padding"}}
-    for student, answers in students.items():
-        notebook = ghost_notebook(assignment, answers)
-        notebook.cells.append(new_code_cell(COUNTER))
-        folder = tmp_path / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, str(folder / f"{assignment}.ipynb"))
-    env = dict(os.environ, NBGRADER_DB_URL=f"sqlite:///{tmp_path / 'gradebook.db'}",
-               XDG_CACHE_HOME=str(tmp_path / "cache"))
-    try:
-        done = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, str(tmp_path / "submitted"),
-                               "--out", str(tmp_path / "out"), "--jobs", "1"], cwd=course_root, env=env,
-                              capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, done.stderr[-3000:]
-        recordings = [f for f in (tmp_path / "cache" / "course-autograder" / replay_store.FOLDER).iterdir()
-                      if not f.name.startswith(".")]  # (its lock file left out)
-        entries = collections.Counter(entry.suffix for entry in recordings[0].iterdir())
-        # 3 fits, 3 evaluations and 2 predictions; 7 figures (3 histories, 4 of pictures; no confusion matrix)
-        assert len(recordings) == 1 and entries == {".record": 8, ".arrays": 8, ".figure": 7}
-        graded = {student: nbformat.read(str(course_root / "autograded" / student / assignment / f"{assignment}.ipynb"),
-                                         as_version=4) for student in students}
-    finally:
-        remove_merged(students)
+    graded, recordings = grade_afresh(tmp_path, course_root, assignment, students, COUNTER, jobs=1)
+    entries = collections.Counter(entry.suffix for entry in recordings[0].iterdir())
+    # 3 fits, 3 evaluations and 2 predictions; 7 figures (3 histories, 4 of pictures; no confusion matrix)
+    assert len(recordings) == 1 and entries == {".record": 8, ".arrays": 8, ".figure": 7}
     rows = (tmp_path / "out" / "grades.csv").read_text()
     assert "replay-reference,a03_cnn_mnist_cifar,18" in rows and "replay-net-1-same-padding,a03_cnn_mnist_cifar,15" in rows
 

@@ -212,7 +212,8 @@ def method_of(function, cls, name, signature):
 
 # Files whose frames are never the student's line: the tests, Python's library, installed packages.
 TEST_FILES = ("check_helpers.py", "problem_unittests.py", "hidden_checks.py")
-LIBRARY_FOLDERS = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
+LIBRARY_FOLDERS = tuple({folder for key, folder in sysconfig.get_paths().items()
+                         if key in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 def _is_students(filename):
