@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))
 from autograder import course, notebook_cells  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from autograder.settings import Sandbox  # noqa: E402
+from autograder.sandbox.policy import KERNEL_DEFAULTS  # noqa: E402
 from autograder.worker.job import thread_settings  # noqa: E402
 from autograder.worker.nbgrader_cli import nbgrader_env, put_scripts_on_path, run_nbgrader  # noqa: E402
 from autograder.worker.processes import stop_fork_server  # noqa: E402
@@ -151,6 +152,8 @@ def execute_bare(path, cwd, threads, memory_mb, tests=None):
                 cell.source = tests[cell.metadata["nbgrader"]["grade_id"]]
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     os.environ.update(thread_settings(threads))  # the kernels' share of the cores, as the harness gives
+    for name, value in KERNEL_DEFAULTS.items():  # and NumPy's settings, as the course's kernels get them
+        os.environ.setdefault(name, value)
     # IPC sockets, as the harness's kernels use: no network, and no kernel's warning that TCP is
     # unencrypted on every start.
     sockets = tempfile.mkdtemp(prefix="bare-ipc-")

@@ -223,6 +223,29 @@ def test_a_forked_kernel_draws_its_own_random_numbers(running_zygote, grader_env
     assert draws[0] != draws[1]
 
 
+# What NumPy's setting of huge-page advice was (it is set again to False, the kernel being dropped)
+HUGE_PAGE_ADVICE = "import numpy\nprint(numpy._core.multiarray._set_madvise_hugepage(False))"
+
+
+@pytest.mark.parametrize("given, advised", [(None, "False"), ("1", "True")])
+def test_numpy_asks_for_no_huge_pages_unless_the_grader_says_so(grader_env, monkeypatch, given, advised):
+    """``policy.KERNEL_DEFAULTS``: NumPy in a forked and in a fresh kernel alike does not advise
+    huge pages for its large arrays; ``NUMPY_MADVISE_HUGEPAGE=1`` in the grader's environment
+    gives the advice back to both (the zygote imported NumPy with it)."""
+    if given is None:
+        monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    else:
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", given)
+    with started_zygote(dict(os.environ)) as started:
+        assert started.ready(), "the zygote did not start"
+        for forked in (True, False):
+            km, kc = _start(grader_env, **dict(SETTINGS, zygote_socket=started.socket_path, zygote=forked))
+            try:
+                assert run(kc, HUGE_PAGE_ADVICE) == (f"{advised}\n", None), "forked" if forked else "fresh"
+            finally:
+                stop(km, kc)
+        assert started.stats()["kernels_forked"] == 1
+
 def test_when_the_kernel_dies_its_sandbox_and_processes_end_and_its_memory_is_counted(running_zygote, grader_env):
     km, kc = _start(grader_env, **SETTINGS)
     try:
