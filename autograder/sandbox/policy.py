@@ -50,8 +50,10 @@ PASSED_ON = ("LANG", "LC_ALL", "COURSE_DATA_DIR", "NBGRADER_EXECUTION", "TF_CPP_
 # request (``defrag`` set to ``madvise``, a common default), each new large array can wait for
 # memory to be compacted: on the course's test machine, a mistake that builds 12288 x 12288
 # arrays spent 19.5 s of its 26.7 s in the system zeroing and compacting them, against 7.2 of
-# 14.5 s with 4 KiB pages. Arrays of the course's size gain little from huge pages; a kernel
-# makes and drops many.
+# 14.5 s with 4 KiB pages. Huge pages do save a little elsewhere (an a03 class, whose kernels
+# hand large image arrays to TensorFlow, took about 4 % longer without them), but a stall for
+# compaction has no bound: it grows with the memory a student's code makes and drops, and with
+# how fragmented a busy grader's memory is.
 KERNEL_DEFAULTS = {"NUMPY_MADVISE_HUGEPAGE": "0"}
 
 
