@@ -246,6 +246,7 @@ def test_numpy_asks_for_no_huge_pages_unless_the_grader_says_so(grader_env, monk
                 stop(km, kc)
         assert started.stats()["kernels_forked"] == 1
 
+
 def test_when_the_kernel_dies_its_sandbox_and_processes_end_and_its_memory_is_counted(running_zygote, grader_env):
     km, kc = _start(grader_env, **SETTINGS)
     try:
