@@ -39,7 +39,11 @@ def test_does_an_error_after_the_limit_still_count(executed):
 
 
 def test_is_a_small_output_kept_as_it_is(executed):
-    assert [o.text for o in executed.cells[3].outputs] == ["small\n"]
+    # ipykernel may send a print's text and its line end in two messages, when its I/O thread
+    # flushes between them (seen on a loaded machine): the output is the same text, kept whole.
+    outputs = executed.cells[3].outputs
+    assert {(o.output_type, o.name) for o in outputs} == {("stream", "stdout")}
+    assert "".join(o.text for o in outputs) == "small\n"
 
 
 def test_does_the_course_stop_the_kernel_at_once_keeping_every_output(tmp_path, monkeypatch):
